@@ -1,0 +1,261 @@
+//! The load engine: spawns one thread per user, opens and closes the ramp gate stage by stage,
+//! and stops the run on time, on `--requests`, or on interrupt.
+
+pub mod limiter;
+pub mod ramp;
+pub mod user;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, never, select};
+use parking_lot::{Condvar, Mutex};
+use ureq::Agent;
+use ureq::tls::TlsConfig;
+
+use crate::collector::{self, CollectorSetup, Event, Measured};
+use crate::config::Config;
+use limiter::Limiter;
+
+/// User thread stack: small, since thousands of users must fit; TLS handshakes need the room.
+pub const USER_STACK: usize = 256 * 1024;
+/// ureq's per-connection buffers (its default is 128 KiB each way).
+pub const IO_BUFFER: usize = 16 * 1024;
+
+/// State every user thread and the controller share.
+#[derive(Debug)]
+pub struct Shared {
+    /// Set once: users stop sending.
+    pub stop: AtomicBool,
+    /// Users with an index below this may send.
+    pub active: AtomicUsize,
+    /// Index of the current stage, stamped on each sample.
+    pub stage: AtomicU32,
+    /// Requests begun (to count those still in flight at the end).
+    pub started: AtomicU64,
+    /// The `--rps` slot clock.
+    pub limiter: Option<Limiter>,
+    budget: Option<u64>,
+    issued: AtomicU64,
+    gate: Mutex<()>,
+    opened: Condvar,
+}
+
+impl Shared {
+    /// Shared state for a run with an optional rate and request budget.
+    pub fn new(rps: Option<f64>, budget: Option<u64>) -> Self {
+        Shared {
+            stop: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            stage: AtomicU32::new(0),
+            started: AtomicU64::new(0),
+            limiter: rps.map(|r| Limiter::new(r, Instant::now())),
+            budget,
+            issued: AtomicU64::new(0),
+            gate: Mutex::new(()),
+            opened: Condvar::new(),
+        }
+    }
+
+    /// Block until user `index` may send; false when the run is over.
+    pub fn wait_turn(&self, index: usize) -> bool {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            if index < self.active.load(Ordering::Relaxed) {
+                return true;
+            }
+            let mut guard = self.gate.lock();
+            if !self.stop.load(Ordering::Relaxed) && index >= self.active.load(Ordering::Relaxed) {
+                self.opened.wait(&mut guard);
+            }
+        }
+    }
+
+    /// Take one request from the `--requests` budget; false when it is spent.
+    pub fn take_budget(&self) -> bool {
+        match self.budget {
+            None => true,
+            Some(limit) => self.issued.fetch_add(1, Ordering::Relaxed) < limit,
+        }
+    }
+
+    /// Let the first `users` users send (and park the rest).
+    pub fn set_active(&self, users: usize) {
+        let _guard = self.gate.lock();
+        self.active.store(users, Ordering::Relaxed);
+        self.opened.notify_all();
+    }
+
+    /// Stop every user.
+    pub fn stop_all(&self) {
+        let _guard = self.gate.lock();
+        self.stop.store(true, Ordering::Relaxed);
+        self.opened.notify_all();
+    }
+}
+
+/// A finished (or interrupted) run: what was measured and when.
+#[derive(Debug)]
+pub struct RunResult {
+    pub measured: Measured,
+    pub start: Instant,
+    pub started_at: std::time::SystemTime,
+    /// Requests begun but not finished when the run ended.
+    pub in_flight_at_end: u64,
+}
+
+/// The ureq agent configuration; each user builds its own agent (and so its own connection
+/// pool) from it.
+pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
+    let t = Some(cfg.timeout);
+    let proxy = match &cfg.proxy {
+        Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("--proxy: {e}"))?),
+        None => None,
+    };
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(concat!("qpsbench/", env!("CARGO_PKG_VERSION")))
+        .input_buffer_size(IO_BUFFER)
+        .output_buffer_size(IO_BUFFER)
+        .max_idle_connections(2)
+        .max_idle_connections_per_host(2)
+        // Phase timeouts only: global/per-call/resolve timeouts make ureq's resolver spawn a
+        // thread per request (see shared/DESIGN.md).
+        .timeout_connect(t)
+        .timeout_send_request(t)
+        .timeout_send_body(t)
+        .timeout_recv_response(t)
+        .timeout_recv_body(t)
+        .proxy(proxy)
+        .tls_config(
+            TlsConfig::builder()
+                .disable_verification(cfg.insecure)
+                .build(),
+        )
+        .build();
+    Ok(config)
+}
+
+/// Run the load described by `cfg` until it ends or `interrupt` receives.
+pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResult> {
+    let shared = Arc::new(Shared::new(cfg.rps, cfg.requests));
+    let target = Arc::new(cfg.target.clone());
+    let (tx, rx) = crossbeam_channel::unbounded::<Event>();
+    let agent_config = agent_config(cfg).map_err(anyhow::Error::msg)?;
+
+    for index in 0..cfg.users {
+        let user = user::User {
+            index,
+            shared: shared.clone(),
+            tx: tx.clone(),
+            agent: agent_config.new_agent(),
+            target: target.clone(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("user-{index}"))
+            .stack_size(USER_STACK)
+            .spawn(move || user.run());
+        if let Err(e) = spawned {
+            shared.stop_all();
+            anyhow::bail!(
+                "could not start user thread {} of {}: {e}; lower --users or raise the \
+                 process limits (ulimit -u)",
+                index + 1,
+                cfg.users
+            );
+        }
+    }
+
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
+    let start = Instant::now();
+    let started_at = std::time::SystemTime::now();
+    let setup = CollectorSetup {
+        start,
+        stages: cfg.schedule.stages().len(),
+        paced: cfg.rps.is_some(),
+        requests_limit: cfg.requests,
+        done: done_tx,
+        live: !cfg.quiet,
+        shared: shared.clone(),
+    };
+    let collector = std::thread::Builder::new()
+        .name("collector".into())
+        .spawn(move || collector::collect(rx, setup))?;
+
+    let interrupted = control(cfg, &shared, &tx, start, interrupt, &done_rx);
+
+    let end = Instant::now();
+    shared.stop_all();
+    let _ = tx.send(Event::Stop {
+        at: end,
+        interrupted,
+    });
+    let measured = collector
+        .join()
+        .map_err(|_| anyhow::anyhow!("the collector thread panicked"))?;
+    let in_flight_at_end = shared
+        .started
+        .load(Ordering::Relaxed)
+        .saturating_sub(measured.received);
+    Ok(RunResult {
+        measured,
+        start,
+        started_at,
+        in_flight_at_end,
+    })
+}
+
+/// The ramp controller: follow the schedule until it ends; true when interrupted.
+fn control(
+    cfg: &Config,
+    shared: &Shared,
+    tx: &crossbeam_channel::Sender<Event>,
+    start: Instant,
+    interrupt: &Receiver<()>,
+    done: &Receiver<()>,
+) -> bool {
+    let schedule = &cfg.schedule;
+    let mut interrupt = interrupt.clone();
+    let mut stage = usize::MAX;
+    let mut active = 0usize;
+    loop {
+        let now = Instant::now();
+        let t = now - start;
+        if schedule.end().is_some_and(|end| t >= end) {
+            return false;
+        }
+        let s = schedule.stage_at(t);
+        if s != stage {
+            stage = s;
+            shared.stage.store(s as u32, Ordering::Relaxed);
+            let _ = tx.send(Event::Stage { index: s, at: now });
+        }
+        let users = schedule.users_at(t);
+        if users != active {
+            if active == 0
+                && let Some(l) = &shared.limiter
+            {
+                l.restart_at(now);
+            }
+            shared.set_active(users);
+            active = users;
+        }
+        let wait = schedule
+            .next_change_after(t)
+            .map(|next| next.saturating_sub(t))
+            .unwrap_or(Duration::from_secs(3600));
+        select! {
+            recv(interrupt) -> msg => match msg {
+                Ok(()) => return true,
+                Err(_) => interrupt = never(),
+            },
+            recv(done) -> _ => return false,
+            default(wait) => {}
+        }
+    }
+}

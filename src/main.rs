@@ -1,0 +1,45 @@
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use qpsbench::app::{self, exit};
+use qpsbench::cli::{Cli, Command, with_default_subcommand};
+
+fn main() {
+    let argv = with_default_subcommand(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(clap_error(e)),
+    };
+    let code = match cli.command {
+        Command::Run(args) => app::run_command(args),
+        Command::Serve(args) => app::serve_command(args),
+        Command::Demo(args) => app::demo_command(args),
+    };
+    std::process::exit(code);
+}
+
+/// Help and version print as clap renders them; every other parse error becomes one line.
+fn clap_error(e: clap::Error) -> i32 {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            exit::OK
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            let _ = e.print();
+            exit::USAGE
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first: Vec<&str> = rendered
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let line = first.join(" ");
+            let line = line.strip_prefix("error: ").unwrap_or(&line);
+            eprintln!("error: {line} (see qpsbench --help)");
+            exit::USAGE
+        }
+    }
+}

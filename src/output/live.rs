@@ -1,0 +1,109 @@
+//! The per-second line on stderr.
+
+use std::io::Write;
+
+use crate::config::Config;
+use crate::stats::SecondReport;
+use crate::units::format_duration;
+
+/// Format one second: elapsed, active users, QPS, p50/p99 latency, errors, failures.
+pub fn format_second(r: &SecondReport) -> String {
+    format!(
+        "[{:>5}s] users {:>5} | qps {:>8} | p50 {:>9} | p99 {:>9} | errors {:>6} | failures {:>6}",
+        r.second,
+        r.users,
+        r.requests,
+        ms(r.p50_ms, r.requests),
+        ms(r.p99_ms, r.requests),
+        r.errors,
+        r.failures
+    )
+}
+
+fn ms(v: f64, n: u64) -> String {
+    if n == 0 {
+        "-".into()
+    } else {
+        format!("{v:.2} ms")
+    }
+}
+
+/// Print one second on stderr (ignoring a closed stderr).
+pub fn print_second(r: &SecondReport) {
+    let _ = writeln!(std::io::stderr().lock(), "{}", format_second(r));
+}
+
+/// The line that opens a run.
+pub fn header(cfg: &Config) -> String {
+    let stages = cfg.schedule.stages();
+    let shape = if stages.len() > 1 {
+        let users: Vec<String> = stages.iter().map(|s| s.users().to_string()).collect();
+        match cfg.schedule.end() {
+            Some(end) => format!("ramp {} over {}", users.join(","), format_duration(end)),
+            None => format!("ramp {}", users.join(",")),
+        }
+    } else {
+        let mut s = format!("{} users", cfg.users);
+        if let Some(end) = cfg.schedule.end() {
+            s.push_str(&format!(", {}", format_duration(end)));
+        }
+        s
+    };
+    let requests = cfg
+        .requests
+        .map(|n| format!(", {n} requests"))
+        .unwrap_or_default();
+    let rate = cfg
+        .rps
+        .map_or("no rate limit (closed loop)".to_string(), |r| {
+            format!("target {r} req/s")
+        });
+    let proxy = match &cfg.proxy {
+        Some(p) => format!("proxy {}", crate::config::mask_url(p)),
+        None => "no proxy".into(),
+    };
+    format!(
+        "qpsbench {}: {} {} | {}{} | {} | timeout {} | {}",
+        env!("CARGO_PKG_VERSION"),
+        cfg.target.method,
+        cfg.target.display_url(),
+        shape,
+        requests,
+        rate,
+        format_duration(cfg.timeout),
+        proxy
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_line_has_every_field() {
+        let r = SecondReport {
+            second: 3,
+            users: 8,
+            requests: 1234,
+            ok: 1200,
+            errors: 30,
+            failures: 4,
+            p50_ms: 0.5,
+            p90_ms: 1.0,
+            p99_ms: 2.25,
+            max_ms: 9.0,
+        };
+        let line = format_second(&r);
+        for part in [
+            "3s]",
+            "users     8",
+            "qps     1234",
+            "p50   0.50 ms",
+            "p99   2.25 ms",
+            "errors     30",
+            "failures      4",
+        ] {
+            assert!(line.contains(part), "'{line}' lacks '{part}'");
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! What people read in the terminal.
+
+pub mod live;
+pub mod summary;

@@ -1,0 +1,166 @@
+//! The final text summary.
+
+use std::fmt::Write as _;
+
+use crate::report::Report;
+use crate::stats::{Percentiles, StageReport};
+
+const BAR_WIDTH: usize = 40;
+
+/// Render the whole summary.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let c = &r.config;
+    let _ = writeln!(
+        out,
+        "\nSummary: {} {} for {:.1}s{}",
+        c.method,
+        c.url,
+        r.elapsed_s,
+        if r.interrupted { " (interrupted)" } else { "" }
+    );
+    let _ = writeln!(out, "\nLatency (ms, send start -> last body byte):");
+    table(&mut out, r, |s| &s.latency_ms);
+    if r.total.target_rps.is_some() {
+        let _ = writeln!(
+            out,
+            "\nResponse time (ms, scheduled slot -> last body byte; coordinated omission corrected):"
+        );
+        table(&mut out, r, |s| {
+            s.response_time_ms.as_ref().expect("paced runs have it")
+        });
+    }
+
+    let t = &r.total;
+    let _ = writeln!(out);
+    let codes: Vec<String> = t
+        .status_counts
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "Status codes:   {}",
+        if codes.is_empty() {
+            "none".into()
+        } else {
+            codes.join("  ")
+        }
+    );
+    let kinds: Vec<String> = t
+        .failure_kinds
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "Failures:       {}",
+        if kinds.is_empty() {
+            "none".into()
+        } else {
+            kinds.join("  ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Requests:       {} completed ({} ok, {} HTTP errors, {} failures), {:.1} req/s, {:.1} ok/s",
+        t.requests, t.ok, t.errors, t.failures, t.qps, t.ok_per_s
+    );
+    if r.in_flight_at_end > 0 {
+        let _ = writeln!(
+            out,
+            "In flight:      {} requests were still waiting at the end (not counted above)",
+            r.in_flight_at_end
+        );
+    }
+    if let (Some(target), Some(late), Some(lag)) = (t.target_rps, t.late_slots, t.max_lag_ms) {
+        let _ = writeln!(
+            out,
+            "Rate:           target {target} req/s, achieved {:.1} req/s; {late} late slots \
+             (sent >1 ms after their slot), largest lag {lag:.3} ms",
+            t.qps
+        );
+    }
+
+    if !r.latency_histogram.is_empty() {
+        let _ = writeln!(out, "\nLatency histogram (ms, upper edge of each bin):");
+        let most = r
+            .latency_histogram
+            .iter()
+            .map(|b| b.count)
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let total: u64 = r.latency_histogram.iter().map(|b| b.count).sum();
+        for b in &r.latency_histogram {
+            let len = (b.count as f64 / most as f64 * BAR_WIDTH as f64).round() as usize;
+            let _ = writeln!(
+                out,
+                "  {:>10.3} | {:<width$} {} ({:.1}%)",
+                b.upto_ms,
+                "#".repeat(len),
+                b.count,
+                b.count as f64 * 100.0 / total.max(1) as f64,
+                width = BAR_WIDTH
+            );
+        }
+    }
+    out
+}
+
+fn table(out: &mut String, r: &Report, pick: impl Fn(&StageReport) -> &Percentiles) {
+    let name_w = r
+        .stages
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "{:<name_w$} {:>6} {:>9} {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "stage",
+        "users",
+        "requests",
+        "time",
+        "qps",
+        "err%",
+        "fail%",
+        "avg",
+        "min",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "p99.9",
+        "max"
+    );
+    let rows = if r.stages.len() > 1 {
+        r.stages.iter().collect::<Vec<_>>()
+    } else {
+        Vec::new()
+    };
+    for s in rows.into_iter().chain(std::iter::once(&r.total)) {
+        let p = pick(s);
+        let _ = write!(
+            out,
+            "{:<name_w$} {:>6} {:>9} {:>7.1}s {:>10.1} {:>7.2} {:>7.2}",
+            s.name,
+            s.users,
+            s.requests,
+            s.duration_s,
+            s.qps,
+            s.error_rate * 100.0,
+            s.failure_rate * 100.0
+        );
+        if s.requests == 0 {
+            let _ = writeln!(out, " {:>8}", "-");
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            " {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
+            p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.p999, p.max
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! What one request leaves behind: a small `Copy` record sent from a user thread to the collector.
+
+use std::time::Instant;
+
+/// One finished request (or one that failed before it could finish).
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Index of the ramp stage that was active when the request was sent.
+    pub stage: u32,
+    /// The rate limiter's slot for this request, when `--rps` paces the run.
+    pub scheduled: Option<Instant>,
+    /// When the request started to be sent.
+    pub sent: Instant,
+    /// When the response head had arrived (ureq hands the response over after its headers).
+    pub first_byte: Option<Instant>,
+    /// When the last body byte arrived, or when the failure was seen.
+    pub end: Instant,
+    /// The HTTP status, or the kind of client-side failure.
+    pub outcome: Outcome,
+    /// Response body bytes read.
+    pub bytes: u64,
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A complete response with this status code (any code: 4xx and 5xx are data).
+    Status(u16),
+    /// The client could not get a complete response.
+    Failure(FailureKind),
+}
+
+/// Client-side failures, kept apart from HTTP error statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureKind {
+    /// The TCP connection could not be made (refused, unreachable).
+    Connect,
+    /// The host name did not resolve.
+    Dns,
+    /// TLS handshake or certificate failure.
+    Tls,
+    /// No answer within `--timeout`.
+    Timeout,
+    /// The connection was reset or closed before the response was complete.
+    Reset,
+    /// The server sent something that is not valid HTTP.
+    Protocol,
+    /// Anything else.
+    Other,
+}
+
+impl FailureKind {
+    /// Every kind, in report order.
+    pub const ALL: [FailureKind; 7] = [
+        FailureKind::Connect,
+        FailureKind::Dns,
+        FailureKind::Tls,
+        FailureKind::Timeout,
+        FailureKind::Reset,
+        FailureKind::Protocol,
+        FailureKind::Other,
+    ];
+
+    /// Stable key used in JSON reports.
+    pub fn key(self) -> &'static str {
+        match self {
+            FailureKind::Connect => "connect",
+            FailureKind::Dns => "dns",
+            FailureKind::Tls => "tls",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Reset => "reset",
+            FailureKind::Protocol => "protocol",
+            FailureKind::Other => "other",
+        }
+    }
+
+    /// Words for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            FailureKind::Connect => "connect refused/failed",
+            FailureKind::Dns => "DNS lookup failed",
+            FailureKind::Tls => "TLS failure",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Reset => "reset / early EOF",
+            FailureKind::Protocol => "protocol error",
+            FailureKind::Other => "other",
+        }
+    }
+
+    /// Position in [`FailureKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Classify a ureq error into a failure kind.
+pub fn classify(err: &ureq::Error) -> FailureKind {
+    use ureq::Error as E;
+    match err {
+        E::Timeout(_) => FailureKind::Timeout,
+        E::HostNotFound => FailureKind::Dns,
+        E::ConnectionFailed => FailureKind::Connect,
+        E::Io(io) => classify_io(io),
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => FailureKind::Tls,
+        E::Protocol(_)
+        | E::Http(_)
+        | E::BadUri(_)
+        | E::LargeResponseHeader(_, _)
+        | E::TooManyRedirects
+        | E::RedirectFailed
+        | E::BodyExceedsLimit(_) => FailureKind::Protocol,
+        _ => FailureKind::Other,
+    }
+}
+
+/// Classify an I/O error, looking inside for a wrapped ureq or rustls error.
+pub fn classify_io(io: &std::io::Error) -> FailureKind {
+    use std::io::ErrorKind as K;
+    if let Some(inner) = io.get_ref() {
+        if let Some(u) = inner.downcast_ref::<ureq::Error>() {
+            return classify(u);
+        }
+        if inner.downcast_ref::<rustls::Error>().is_some() {
+            return FailureKind::Tls;
+        }
+    }
+    match io.kind() {
+        K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable => {
+            FailureKind::Connect
+        }
+        K::TimedOut | K::WouldBlock => FailureKind::Timeout,
+        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
+            FailureKind::Reset
+        }
+        K::InvalidData => FailureKind::Protocol,
+        _ => {
+            let msg = io.to_string();
+            if msg.contains("failed to lookup address") || msg.contains("Name or service") {
+                FailureKind::Dns
+            } else {
+                FailureKind::Other
+            }
+        }
+    }
+}

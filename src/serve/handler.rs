@@ -1,0 +1,309 @@
+//! Accept loop, routing and response bodies of the embedded server.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use super::{MAX_BYTES, MAX_DELAY_MS, Shared, StatsSnapshot};
+
+const HELLO: &[u8] = b"hello world\n";
+const OK: &[u8] = b"ok\n";
+const SERVER_ERROR: &[u8] = b"internal server error\n";
+const NOT_FOUND: &[u8] = b"not found\n";
+
+/// `/bytes/{n}` bodies are slices of this, so serving them allocates nothing.
+static FILLER: [u8; 64 * 1024] = [b'x'; 64 * 1024];
+
+const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json";
+const OCTETS: &str = "application/octet-stream";
+
+/// Accept connections until the runtime is shut down (which cancels this task and every
+/// connection task).
+pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut builder = http1::Builder::new();
+    builder
+        .keep_alive(true)
+        // No timer is set: the default 30 s header-read timeout would also close idle
+        // keep-alive connections, which a load generator's users hold on purpose.
+        .header_read_timeout(None)
+        .pipeline_flush(true);
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _peer)) => stream,
+            Err(e) => {
+                if !is_per_connection(&e) {
+                    // Out of file descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let guard = shared.stats.enter_connection();
+        let shared = Arc::clone(&shared);
+        let conn = builder.serve_connection(
+            TokioIo::new(stream),
+            service_fn(move |req| handle(Arc::clone(&shared), req)),
+        );
+        tokio::spawn(async move {
+            // Client resets and protocol errors only end this connection.
+            let _ = conn.await;
+            drop(guard);
+        });
+    }
+}
+
+fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+/// A parsed request path.
+enum Route {
+    Root,
+    Delay(u64),
+    Status(StatusCode),
+    Bytes(u64),
+    Stats,
+    /// `/mix/200,200,404,503`: the n-th request to any `/mix` path gets code n mod len.
+    Mix(Vec<StatusCode>),
+    BadRequest(&'static str),
+    NotFound,
+}
+
+impl Route {
+    fn parse(path: &str) -> Route {
+        if path == "/" {
+            return Route::Root;
+        }
+        if path == "/__stats" {
+            return Route::Stats;
+        }
+        if let Some(ms) = path.strip_prefix("/delay/") {
+            return match ms.parse::<u64>() {
+                Ok(ms) if ms <= MAX_DELAY_MS => Route::Delay(ms),
+                _ => Route::BadRequest("bad delay: use /delay/{milliseconds}, at most 600000\n"),
+            };
+        }
+        if let Some(code) = path.strip_prefix("/status/") {
+            return match code.parse::<u16>() {
+                Ok(code @ 200..=599) => match StatusCode::from_u16(code) {
+                    Ok(code) => Route::Status(code),
+                    Err(_) => Route::BadRequest("bad status: use /status/{200..599}\n"),
+                },
+                _ => Route::BadRequest("bad status: use /status/{200..599}\n"),
+            };
+        }
+        if let Some(n) = path.strip_prefix("/bytes/") {
+            return match n.parse::<u64>() {
+                Ok(n) if n <= MAX_BYTES => Route::Bytes(n),
+                _ => Route::BadRequest("bad size: use /bytes/{n}, at most 67108864\n"),
+            };
+        }
+        if let Some(list) = path.strip_prefix("/mix/") {
+            let codes: Option<Vec<StatusCode>> = list
+                .split(',')
+                .map(|c| match c.parse::<u16>() {
+                    Ok(c @ 200..=599) => StatusCode::from_u16(c).ok(),
+                    _ => None,
+                })
+                .collect();
+            return match codes {
+                Some(codes) if !codes.is_empty() && codes.len() <= 1000 => Route::Mix(codes),
+                _ => Route::BadRequest("bad mix: use /mix/{code},{code},... with codes 200..599\n"),
+            };
+        }
+        Route::NotFound
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<RespBody>, Infallible> {
+    let route = Route::parse(req.uri().path());
+    if let Route::Stats = route {
+        drain(req.into_body()).await;
+        return Ok(stats_response(&shared));
+    }
+    let stats = &shared.stats;
+    let _in_flight = stats.enter_request();
+    if let Some(name) = &shared.record_header
+        && let Some(value) = req.headers().get(name)
+    {
+        stats.record_header(value);
+    }
+    drain(req.into_body()).await;
+
+    let response = match route {
+        Route::Root => {
+            let wait = shared.delay + random_upto(shared.jitter);
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            if shared.error_rate > 0.0 && fastrand::f64() < shared.error_rate {
+                text(StatusCode::INTERNAL_SERVER_ERROR, SERVER_ERROR)
+            } else {
+                text(StatusCode::OK, HELLO)
+            }
+        }
+        Route::Delay(ms) => {
+            if ms > 0 {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            text(StatusCode::OK, OK)
+        }
+        Route::Status(code) => status_response(code),
+        Route::Mix(codes) => {
+            let n = shared
+                .mix_counter
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            status_response(codes[(n % codes.len() as u64) as usize])
+        }
+        Route::Bytes(n) => response(StatusCode::OK, OCTETS, RespBody::Filler(n)),
+        Route::BadRequest(why) => text(StatusCode::BAD_REQUEST, why.as_bytes()),
+        Route::NotFound => text(StatusCode::NOT_FOUND, NOT_FOUND),
+        Route::Stats => unreachable!("answered above"),
+    };
+    Ok(response)
+}
+
+/// Read and discard a request body, so the connection stays usable for keep-alive.
+async fn drain(mut body: Incoming) {
+    if body.is_end_stream() {
+        return;
+    }
+    while let Some(frame) = body.frame().await {
+        if frame.is_err() {
+            break;
+        }
+    }
+}
+
+fn random_upto(max: Duration) -> Duration {
+    if max.is_zero() {
+        return Duration::ZERO;
+    }
+    let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(fastrand::u64(0..=nanos))
+}
+
+fn text(status: StatusCode, body: &'static [u8]) -> Response<RespBody> {
+    response(status, TEXT, RespBody::Full(Bytes::from_static(body)))
+}
+
+fn status_response(code: StatusCode) -> Response<RespBody> {
+    // These statuses must not carry a body.
+    if matches!(code.as_u16(), 204 | 205 | 304) {
+        let mut resp = Response::new(RespBody::Full(Bytes::new()));
+        *resp.status_mut() = code;
+        return resp;
+    }
+    let body = format!(
+        "{} {}\n",
+        code.as_str(),
+        code.canonical_reason().unwrap_or("status")
+    );
+    response(code, TEXT, RespBody::Full(Bytes::from(body)))
+}
+
+#[derive(Serialize)]
+struct StatsJson {
+    #[serde(flatten)]
+    snapshot: StatsSnapshot,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header_counts: Option<BTreeMap<String, u64>>,
+}
+
+fn stats_response(shared: &Shared) -> Response<RespBody> {
+    let json = StatsJson {
+        snapshot: shared.stats.snapshot(),
+        header_counts: shared
+            .record_header
+            .as_ref()
+            .map(|_| shared.stats.header_counts().into_iter().collect()),
+    };
+    match serde_json::to_vec(&json) {
+        Ok(mut body) => {
+            body.push(b'\n');
+            response(StatusCode::OK, JSON, RespBody::Full(Bytes::from(body)))
+        }
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, SERVER_ERROR),
+    }
+}
+
+fn response(status: StatusCode, content_type: &'static str, body: RespBody) -> Response<RespBody> {
+    let len = body.len();
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    resp
+}
+
+/// Response body: a ready buffer, or `n` filler bytes served in 64 KiB static slices.
+pub(super) enum RespBody {
+    Full(Bytes),
+    Filler(u64),
+}
+
+impl RespBody {
+    fn len(&self) -> u64 {
+        match self {
+            RespBody::Full(bytes) => bytes.len() as u64,
+            RespBody::Filler(n) => *n,
+        }
+    }
+}
+
+impl Body for RespBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let chunk = match self.get_mut() {
+            RespBody::Full(bytes) if bytes.is_empty() => None,
+            RespBody::Full(bytes) => Some(std::mem::take(bytes)),
+            RespBody::Filler(0) => None,
+            RespBody::Filler(left) => {
+                let n = (*left).min(FILLER.len() as u64);
+                *left -= n;
+                Some(Bytes::from_static(&FILLER[..n as usize]))
+            }
+        };
+        Poll::Ready(chunk.map(|c| Ok(Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.len())
+    }
+}

@@ -1,0 +1,213 @@
+//! Parsers for the small value languages of the command line: durations, counts, ramp specs.
+//!
+//! They are pure functions returning a message a user can act on; clap shows it after the flag.
+
+use std::time::Duration;
+
+/// Parse a duration: a bare number is seconds (`10`, `2.5`), otherwise a number with a unit
+/// (`250ms`, `30s`, `5m`, `1h`, `1m30s`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration: write e.g. 10 (seconds), 30s, 500ms, 5m or 1h".into());
+    }
+    if let Ok(secs) = t.parse::<f64>() {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(format!(
+                "'{text}' is not a duration: it must be zero or more seconds"
+            ));
+        }
+        if secs > 365.0 * 86_400.0 {
+            return Err(format!(
+                "'{text}' is longer than a year: write a shorter duration"
+            ));
+        }
+        return Ok(Duration::from_secs_f64(secs));
+    }
+    match humantime::parse_duration(t) {
+        Ok(d) if d > Duration::from_secs(365 * 86_400) => Err(format!(
+            "'{text}' is longer than a year: write a shorter duration"
+        )),
+        Ok(d) => Ok(d),
+        Err(_) => Err(format!(
+            "'{text}' is not a duration: write e.g. 10 (seconds), 30s, 500ms, 5m or 1h"
+        )),
+    }
+}
+
+/// Parse a positive count with an optional SI suffix: `1000`, `10k`, `1M`, `1_000_000`.
+pub fn parse_count(text: &str) -> Result<u64, String> {
+    let t: String = text.trim().chars().filter(|c| *c != '_').collect();
+    let (digits, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1_000u64),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1_000_000),
+        Some('g' | 'G') => (&t[..t.len() - 1], 1_000_000_000),
+        _ => (&t[..], 1),
+    };
+    let bad = || format!("'{text}' is not a count: write a whole number such as 1000, 10k or 1M");
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    n.checked_mul(mult).ok_or_else(bad)
+}
+
+/// Parse a ramp: a comma list of users per stage (`0,4,8,16`), or a range with a step
+/// (`50..200:50` = 50,100,150,200). Ranges and lists can be mixed: `0,10..40:10`.
+pub fn parse_ramp(text: &str) -> Result<Vec<usize>, String> {
+    let mut stages = Vec::new();
+    for part in text.split(',') {
+        let p = part.trim();
+        if p.is_empty() {
+            return Err(format!(
+                "ramp '{text}' has an empty stage: write users per stage, e.g. 0,4,8,16 or 50..200:50"
+            ));
+        }
+        if let Some((range, step)) = p.split_once(':') {
+            let (a, b) = range.split_once("..").ok_or_else(|| {
+                format!("ramp stage '{p}' is not a range: write START..END:STEP, e.g. 50..200:50")
+            })?;
+            let (a, b, step) = (users_number(a)?, users_number(b)?, users_number(step)?);
+            if step == 0 {
+                return Err(format!(
+                    "ramp stage '{p}' has step 0: the step must be at least 1"
+                ));
+            }
+            if a <= b {
+                stages.extend((a..=b).step_by(step));
+            } else {
+                let mut u = a;
+                loop {
+                    stages.push(u);
+                    if u < b + step {
+                        break;
+                    }
+                    u -= step;
+                }
+            }
+        } else {
+            stages.push(users_number(p)?);
+        }
+    }
+    if stages.len() > 10_000 {
+        return Err(format!("ramp '{text}' has more than 10000 stages"));
+    }
+    if stages.iter().all(|&u| u == 0) {
+        return Err(format!(
+            "ramp '{text}' never has any users: give at least one stage above 0"
+        ));
+    }
+    Ok(stages)
+}
+
+fn users_number(text: &str) -> Result<usize, String> {
+    text.trim().parse::<usize>().map_err(|_| {
+        format!(
+            "'{}' is not a number of users in the ramp: write e.g. 0,4,8,16",
+            text.trim()
+        )
+    })
+}
+
+/// Parse a rate in requests per second: `200`, `0.5`, `10k`.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (digits, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1_000.0),
+        _ => (t, 1.0),
+    };
+    match digits.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r * mult <= 10_000_000.0 => Ok(r * mult),
+        Ok(_) => Err(format!(
+            "'{text}' is not a usable rate: it must be above 0 and at most 10M requests per second"
+        )),
+        Err(_) => Err(format!(
+            "'{text}' is not a rate: write requests per second, e.g. 200"
+        )),
+    }
+}
+
+/// Render a duration compactly for tables and headers: `250ms`, `2.5s`, `5m`, `1h30m`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = d.as_secs_f64();
+    if secs < 60.0 {
+        let s = format!("{secs:.1}");
+        return format!("{}s", s.trim_end_matches(".0"));
+    }
+    let total = d.as_secs();
+    let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        for bad in ["", "abc", "-1", "10x", "nan", "inf", "2y"] {
+            assert!(parse_duration(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(parse_count("1000"), Ok(1000));
+        assert_eq!(parse_count("10k"), Ok(10_000));
+        assert_eq!(parse_count("1M"), Ok(1_000_000));
+        assert_eq!(parse_count("1_000_000"), Ok(1_000_000));
+        for bad in ["", "-5", "1.5", "k", "99999999999999999999", "20000000000G"] {
+            assert!(parse_count(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn ramps() {
+        assert_eq!(parse_ramp("0,4,8,16"), Ok(vec![0, 4, 8, 16]));
+        assert_eq!(parse_ramp("50..200:50"), Ok(vec![50, 100, 150, 200]));
+        assert_eq!(parse_ramp("0, 10..30:10"), Ok(vec![0, 10, 20, 30]));
+        assert_eq!(parse_ramp("200..50:50"), Ok(vec![200, 150, 100, 50]));
+        assert_eq!(parse_ramp("1..10:4"), Ok(vec![1, 5, 9]));
+        assert_eq!(parse_ramp("8,4"), Ok(vec![8, 4]));
+        for bad in ["", "0,0", "a,b", "1,,2", "1..5", "1..5:0", "5:1", "-1,2"] {
+            assert!(parse_ramp(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("200"), Ok(200.0));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        assert_eq!(parse_rate("10k"), Ok(10_000.0));
+        for bad in ["0", "-1", "x", "nan", "inf", "1e300"] {
+            assert!(parse_rate(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(format_duration(Duration::from_millis(2500)), "2.5s");
+        assert_eq!(format_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(format_duration(Duration::from_secs(300)), "5m");
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+    }
+}

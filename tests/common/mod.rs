@@ -1,0 +1,75 @@
+//! Helpers shared by the integration tests: the embedded server on an ephemeral loopback port,
+//! configurations parsed exactly as the command line parses them, and the built binary.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use clap::Parser;
+use qpsbench::cli::{Cli, Command, with_default_subcommand};
+use qpsbench::serve::{self, ServeConfig, ServerHandle};
+use qpsbench::{Config, Report};
+
+/// The embedded target on 127.0.0.1 with an ephemeral port.
+pub fn server() -> ServerHandle {
+    server_with(ServeConfig {
+        threads: 2,
+        ..ServeConfig::ephemeral()
+    })
+}
+
+pub fn server_with(cfg: ServeConfig) -> ServerHandle {
+    serve::spawn(cfg).expect("embedded server starts on loopback")
+}
+
+/// A run configuration from command-line words (after `qpsbench run`).
+pub fn config(args: &[&str]) -> Config {
+    let mut argv = vec!["qpsbench", "run", "--quiet"];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(with_default_subcommand(
+        argv.iter().map(Into::into).collect(),
+    ))
+    .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let Command::Run(a) = cli.command else {
+        unreachable!()
+    };
+    Config::try_from(a).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// Run in-process and return the report.
+pub fn run(args: &[&str]) -> Report {
+    let (_tx, rx) = crossbeam_channel::bounded::<()>(1);
+    qpsbench::run(&config(args), &rx).expect("run completes")
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The built `qpsbench` binary.
+pub fn bin() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_qpsbench"));
+    cmd.env_remove("RUST_BACKTRACE");
+    cmd
+}
+
+/// Wait for a child with a deadline; kill it if the deadline passes.
+pub fn wait_with_deadline(
+    child: &mut std::process::Child,
+    deadline: Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
