@@ -1,14 +1,14 @@
 //! The subcommands, from parsed arguments to an exit code. All printing of results happens here.
 
-use std::fs::File;
 use std::io::{self, Write};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::Receiver;
 
-use crate::cli::{DemoArgs, RampSpec, RunArgs, ServeArgs};
-use crate::config::{Config, ConfigError, JsonOut};
+use crate::cli::{DemoArgs, MergeArgs, OutputArgs, RampSpec, ReportArgs, RunArgs, ServeArgs};
+use crate::config::{Config, ConfigError};
+use crate::export::{ExportManager, outputs_from_args};
 use crate::output::{live, summary};
 use crate::report::Report;
 use crate::serve::{self, ServeConfig};
@@ -40,24 +40,26 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> i32 {
     if let Err(e) = check_open_files(cfg.users) {
         return usage_error(e);
     }
-    // Open the report file before the run: a bad path fails now, not after a long soak.
-    let json_file = match &cfg.json {
-        Some(JsonOut::File(path)) => match File::create(path) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                return usage_error(format!(
-                    "--json {}: cannot create the file: {e}",
-                    path.display()
-                ));
-            }
-        },
-        _ => None,
+    // Open every report file before the run: a bad path fails now, not after a long soak.
+    let mut exports = match ExportManager::open(&cfg.outputs) {
+        Ok(m) => m,
+        Err(e) => return usage_error(e),
     };
     let interrupt = interrupt_channel();
     if let Some(p) = preface {
         eprintln!("{p}");
     }
     eprintln!("{}", live::header(cfg));
+    if let Some(at) = cfg.start_at {
+        let wait = at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        eprintln!(
+            "waiting to start at {} (in {:.1}s)",
+            humantime::format_rfc3339_millis(at),
+            wait.as_secs_f64()
+        );
+    }
     let report = match crate::run(cfg, &interrupt) {
         Ok(r) => r,
         Err(e) => {
@@ -70,39 +72,69 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> i32 {
     } else {
         exit::OK
     };
-    if let Err(e) = write_outputs(cfg, &report, json_file) {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            return code;
+    match write_outputs(&report, &mut exports) {
+        Ok(()) => code,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => code,
+        Err(e) => {
+            eprintln!("error: writing the report: {e}");
+            exit::FAILED
         }
-        eprintln!("error: writing the report: {e}");
-        return exit::FAILED;
     }
-    code
 }
 
-fn write_outputs(cfg: &Config, report: &Report, json_file: Option<File>) -> io::Result<()> {
+/// The report files, then the text summary (on stderr when a report goes to stdout).
+fn write_outputs(report: &Report, exports: &mut ExportManager) -> io::Result<()> {
     let text = summary::render(report);
-    let json = || serde_json::to_string_pretty(report).map_err(io::Error::other);
-    match (&cfg.json, json_file) {
-        (Some(JsonOut::Stdout), _) => {
-            io::stderr().lock().write_all(text.as_bytes())?;
-            let mut out = io::stdout().lock();
-            out.write_all(json()?.as_bytes())?;
-            out.write_all(b"\n")?;
-            out.flush()
+    if exports.writes_stdout() {
+        io::stderr().lock().write_all(text.as_bytes())?;
+        exports.write(report)
+    } else {
+        exports.write(report)?;
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+}
+
+/// `qpsbench merge`: combine saved reports and write the result.
+pub fn merge_command(args: MergeArgs) -> i32 {
+    let mut inputs = Vec::with_capacity(args.inputs.len());
+    for path in &args.inputs {
+        match crate::merge::load(path) {
+            Ok(r) => inputs.push((path.display().to_string(), r)),
+            Err(e) => return usage_error(e),
         }
-        (_, Some(mut file)) => {
-            file.write_all(json()?.as_bytes())?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()
-        }
-        _ => {
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()
+    }
+    match crate::merge::merge(&inputs) {
+        Ok(report) => emit(&report, &args.outputs),
+        Err(e) => usage_error(e),
+    }
+}
+
+/// `qpsbench report`: re-render a saved report.
+pub fn report_command(args: ReportArgs) -> i32 {
+    match crate::merge::load(&args.input) {
+        Ok(report) => emit(&report, &args.outputs),
+        Err(e) => usage_error(e),
+    }
+}
+
+/// Write a finished report to the requested outputs (and the text summary).
+fn emit(report: &Report, outputs: &OutputArgs) -> i32 {
+    let specs = match outputs_from_args(outputs) {
+        Ok(s) => s,
+        Err(e) => return usage_error(e),
+    };
+    let mut exports = match ExportManager::open(&specs) {
+        Ok(m) => m,
+        Err(e) => return usage_error(e),
+    };
+    match write_outputs(report, &mut exports) {
+        Ok(()) => exit::OK,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => {
+            eprintln!("error: writing the report: {e}");
+            exit::FAILED
         }
     }
 }
@@ -236,7 +268,8 @@ pub fn demo_command(args: DemoArgs) -> i32 {
         insecure: false,
         proxy: None,
         quiet: args.quiet,
-        json: args.json,
+        start_at: None,
+        outputs: args.outputs,
     };
     let cfg = match Config::try_from(run) {
         Ok(c) => c,

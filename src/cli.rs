@@ -1,11 +1,12 @@
 //! Command-line surface (clap derive) and nothing else: checks across flags live in `config`.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::units::{parse_count, parse_duration, parse_ramp, parse_rate};
+use crate::units::{parse_count, parse_duration, parse_ramp, parse_rate, parse_rfc3339};
 
 /// Text shown after `--help`: what every number in the output means.
 pub const METRICS_HELP: &str = "\
@@ -30,6 +31,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Load-test a URL (the default when the first argument is a flag).
@@ -38,6 +41,35 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load-test an embedded target on loopback with a short ramp: the first thing to try.
     Demo(DemoArgs),
+    /// Combine JSON reports of several runs (several machines) into one, with exact percentiles.
+    Merge(MergeArgs),
+    /// Re-render a saved JSON report as text, CSV, HTML or an HDR interval log.
+    Report(ReportArgs),
+}
+
+/// Where the results go: any combination; each file is created before the run starts.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OutputArgs {
+    /// Write the full report as JSON to FILE (with the histograms `qpsbench merge` needs), or to
+    /// stdout with '-' (the text summary then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+
+    /// Write the per-stage table as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<String>,
+
+    /// Write the per-second series as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub csv_series: Option<String>,
+
+    /// Write a self-contained HTML report with charts (opens offline).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<String>,
+
+    /// Write an HdrHistogram interval log: one latency histogram per second.
+    #[arg(long, value_name = "FILE")]
+    pub hdr_log: Option<String>,
 }
 
 /// `qpsbench run`.
@@ -49,20 +81,20 @@ pub struct RunArgs {
     pub url: String,
 
     /// Concurrent users, one OS thread each [default: 10].
-    #[arg(short = 'c', long, value_name = "N")]
+    #[arg(short = 'c', long, value_name = "N", allow_negative_numbers = true)]
     pub users: Option<usize>,
 
     /// Global target rate in requests per second, shared by all users (open model).
     /// Without it each user sends its next request as soon as the last one is answered.
-    #[arg(short = 'r', long, value_name = "R", value_parser = parse_rate)]
+    #[arg(short = 'r', long, value_name = "R", value_parser = parse_rate, allow_negative_numbers = true)]
     pub rps: Option<f64>,
 
     /// How long to run: 10 (seconds), 30s, 5m, 1h [default: 10s unless --requests is given].
-    #[arg(short = 'z', long, value_name = "D", value_parser = parse_duration)]
+    #[arg(short = 'z', long, value_name = "D", value_parser = parse_duration, allow_negative_numbers = true)]
     pub duration: Option<Duration>,
 
     /// Stop after exactly N requests in total (10k and 1M work).
-    #[arg(short = 'n', long, value_name = "N", value_parser = parse_count)]
+    #[arg(short = 'n', long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub requests: Option<u64>,
 
     /// Users per stage, each stage lasting --step: 0,4,8,16 or 50..200:50.
@@ -107,10 +139,13 @@ pub struct RunArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
-    /// Write the summary as JSON to FILE, or to stdout with '-' (the text summary then goes to
-    /// stderr).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<String>,
+    /// Wait and start at this wall-clock time (RFC 3339, e.g. 2026-05-01T12:00:00Z), so that
+    /// runs on many machines start together.
+    #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+    pub start_at: Option<SystemTime>,
+
+    #[command(flatten)]
+    pub outputs: OutputArgs,
 }
 
 /// Users per ramp stage, as parsed from `--ramp` (a newtype so clap takes it as one value).
@@ -156,13 +191,34 @@ pub struct DemoArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
-    /// Write the summary as JSON to FILE, or to stdout with '-'.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<String>,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+}
+
+/// `qpsbench merge`.
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// JSON reports written by `qpsbench run --json` (same qpsbench version, same schedule).
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub inputs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+}
+
+/// `qpsbench report`.
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// A JSON report written by `qpsbench run --json` or `qpsbench merge --json`.
+    #[arg(value_name = "REPORT.json")]
+    pub input: PathBuf,
+
+    #[command(flatten)]
+    pub outputs: OutputArgs,
 }
 
 /// Subcommand names, to tell `qpsbench --url ...` (implicit `run`) from `qpsbench serve`.
-pub const SUBCOMMANDS: &[&str] = &["run", "serve", "demo", "help"];
+pub const SUBCOMMANDS: &[&str] = &["run", "serve", "demo", "merge", "report", "help"];
 
 /// Insert `run` when the first argument is a flag other than help or version.
 pub fn with_default_subcommand(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {

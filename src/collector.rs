@@ -1,13 +1,11 @@
 //! The channel's only consumer: owns every statistic, prints the per-second line, and hands the
 //! measured windows back when the run stops.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use crate::engine::Shared;
+use crate::engine::ramp::Schedule;
 use crate::output::live;
 use crate::sample::Sample;
 use crate::stats::{Bucket, SecondReport};
@@ -26,6 +24,8 @@ pub enum Event {
 /// How the collector behaves.
 pub struct CollectorSetup {
     pub start: Instant,
+    /// The load schedule, for the user count of each second.
+    pub schedule: Schedule,
     pub stages: usize,
     pub paced: bool,
     /// With `--requests N`: tell the controller when N samples have arrived.
@@ -33,7 +33,6 @@ pub struct CollectorSetup {
     pub done: Sender<()>,
     /// Print the per-second line on stderr.
     pub live: bool,
-    pub shared: Arc<Shared>,
 }
 
 /// A stage's bucket and when it began.
@@ -85,9 +84,12 @@ pub fn collect(rx: Receiver<Event>, setup: CollectorSetup) -> Measured {
                 }
             }
             Ok(Event::Stop { at, interrupted }) => {
-                // Samples already queued finished before the stop: keep them.
+                // Samples already queued finished before the stop: keep them, each in its second.
                 while let Ok(ev) = rx.try_recv() {
                     if let Event::Sample(s) = ev {
+                        if s.end >= c.boundary() {
+                            c.close_seconds_until(s.end.min(at));
+                        }
                         c.record(&s);
                     }
                 }
@@ -115,6 +117,15 @@ impl Collector {
         self.setup.start + Duration::from_secs(self.second_index + 1)
     }
 
+    /// Users the schedule runs just before `at`: the count of the window ending there (reading
+    /// the live count instead would show the next stage at a stage boundary).
+    fn users_before(&self, at: Instant) -> usize {
+        let t = at.saturating_duration_since(self.setup.start);
+        self.setup
+            .schedule
+            .users_at(t.saturating_sub(Duration::from_micros(1)))
+    }
+
     fn record(&mut self, s: &Sample) {
         self.total.record(s);
         if let Some(w) = self.stages.get_mut(s.stage as usize) {
@@ -130,8 +141,13 @@ impl Collector {
     /// Close every one-second window that ends at or before `now`.
     fn close_seconds_until(&mut self, now: Instant) {
         while self.boundary() <= now {
-            let users = self.setup.shared.active.load(Ordering::Relaxed);
-            let row = SecondReport::from_bucket(self.second_index + 1, users, &self.second);
+            let users = self.users_before(self.boundary());
+            let row = SecondReport::from_bucket(
+                self.second_index + 1,
+                Duration::from_secs(1),
+                users,
+                &self.second,
+            );
             if self.setup.live {
                 live::print_second(&row);
             }
@@ -141,7 +157,20 @@ impl Collector {
         }
     }
 
-    fn finish(self, end: Instant, interrupted: bool) -> Measured {
+    fn finish(mut self, end: Instant, interrupted: bool) -> Measured {
+        self.close_seconds_until(end);
+        // The last, partial window: without it the series would miss the run's tail.
+        let window_start = self.setup.start + Duration::from_secs(self.second_index);
+        let partial = end.saturating_duration_since(window_start);
+        if self.second.requests > 0 || partial >= Duration::from_millis(1) {
+            let users = self.users_before(end);
+            self.seconds.push(SecondReport::from_bucket(
+                self.second_index + 1,
+                partial,
+                users,
+                &self.second,
+            ));
+        }
         Measured {
             total: self.total,
             stages: self.stages,

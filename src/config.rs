@@ -1,14 +1,14 @@
 //! `RunArgs` -> `Config`: every check across flags, with messages a user can act on.
 //! Nothing below this module sees clap.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use ureq::http::{HeaderName, HeaderValue, Method, Uri};
 
 use crate::cli::{RampSpec, RunArgs};
 use crate::engine::ramp::Schedule;
+use crate::export::{OutputSpec, outputs_from_args};
 
 /// Default `--duration` when neither `--requests` nor `--ramp` bounds the run.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
@@ -44,12 +44,8 @@ impl Target {
     }
 }
 
-/// Where the JSON summary goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JsonOut {
-    Stdout,
-    File(PathBuf),
-}
+/// `--start-at` further ahead than this is almost certainly a mistake.
+pub const MAX_START_DELAY: Duration = Duration::from_secs(24 * 3600);
 
 /// A validated run.
 #[derive(Debug, Clone)]
@@ -65,7 +61,10 @@ pub struct Config {
     pub insecure: bool,
     pub proxy: Option<String>,
     pub quiet: bool,
-    pub json: Option<JsonOut>,
+    /// Wait for this wall-clock instant before starting.
+    pub start_at: Option<SystemTime>,
+    /// Report files (and at most one report on stdout).
+    pub outputs: Vec<OutputSpec>,
 }
 
 impl TryFrom<RunArgs> for Config {
@@ -117,12 +116,10 @@ impl TryFrom<RunArgs> for Config {
                 ConfigError(format!("--proxy '{}' is not a proxy URL: {e}", mask_url(p)))
             })?;
         }
-        let json = match a.json.as_deref() {
-            None => None,
-            Some("-") => Some(JsonOut::Stdout),
-            Some("") => return bad("--json needs a file name, or '-' for stdout"),
-            Some(path) => Some(JsonOut::File(path.into())),
-        };
+        let outputs = outputs_from_args(&a.outputs)?;
+        if let Some(at) = a.start_at {
+            check_start_at(at, SystemTime::now())?;
+        }
         Ok(Config {
             users: schedule.max_users(),
             target,
@@ -133,7 +130,8 @@ impl TryFrom<RunArgs> for Config {
             insecure: a.insecure,
             proxy: a.proxy,
             quiet: a.quiet,
-            json,
+            start_at: a.start_at,
+            outputs,
         })
     }
 }
@@ -145,6 +143,23 @@ fn hold(a: &RunArgs) -> Option<Duration> {
         (Some(d), _) => Some(d),
         (None, Some(_)) => None,
         (None, None) => Some(DEFAULT_DURATION),
+    }
+}
+
+/// `--start-at` must lie ahead, and not absurdly far.
+pub fn check_start_at(at: SystemTime, now: SystemTime) -> Result<(), ConfigError> {
+    let shown = humantime::format_rfc3339_millis(at);
+    match at.duration_since(now) {
+        Err(e) => bad(format!(
+            "--start-at {shown} is {:.1}s in the past: give a time ahead (now is {})",
+            e.duration().as_secs_f64(),
+            humantime::format_rfc3339_seconds(now)
+        )),
+        Ok(ahead) if ahead > MAX_START_DELAY => bad(format!(
+            "--start-at {shown} is more than 24 hours ahead (now is {})",
+            humantime::format_rfc3339_seconds(now)
+        )),
+        Ok(_) => Ok(()),
     }
 }
 
@@ -408,6 +423,18 @@ mod tests {
             (
                 &["--url", "http://h/", "-n", "0"],
                 "--requests must be at least 1",
+            ),
+            (
+                &["--url", "http://h/", "--start-at", "2001-01-01T00:00:00Z"],
+                "in the past",
+            ),
+            (
+                &["--url", "http://h/", "--start-at", "2999-01-01T00:00:00Z"],
+                "more than 24 hours ahead",
+            ),
+            (
+                &["--url", "http://h/", "--csv", "x", "--html", "x"],
+                "--csv and --html both write to the file x",
             ),
         ];
         for (args, want) in cases {

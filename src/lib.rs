@@ -5,6 +5,8 @@ pub mod cli;
 pub mod collector;
 pub mod config;
 pub mod engine;
+pub mod export;
+pub mod merge;
 pub mod output;
 pub mod report;
 pub mod sample;

@@ -14,6 +14,8 @@ fn main() {
         Command::Run(args) => app::run_command(args),
         Command::Serve(args) => app::serve_command(args),
         Command::Demo(args) => app::demo_command(args),
+        Command::Merge(args) => app::merge_command(args),
+        Command::Report(args) => app::report_command(args),
     };
     std::process::exit(code);
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, display_header_value};
 use crate::engine::RunResult;
@@ -11,13 +11,24 @@ use crate::stats::{HistogramBin, SecondReport, StageReport, latency_bins};
 /// Bins in the text latency histogram.
 const HISTOGRAM_BINS: usize = 10;
 
-/// A complete report.
-#[derive(Debug, Clone, Serialize)]
+/// Version of the report layout; `merge` and `report` read only this one.
+pub const REPORT_FORMAT: u32 = 1;
+
+/// A complete report: what `--json` writes and `merge` / `report` read back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
-    pub tool: &'static str,
-    pub version: &'static str,
+    /// Always "qpsbench".
+    pub tool: String,
+    /// The qpsbench version that measured the run.
+    pub version: String,
+    /// Version of this layout ([`REPORT_FORMAT`]).
+    pub report_format: u32,
     /// Start of the run, UTC, RFC 3339.
     pub started_at: String,
+    /// Start of the run in milliseconds since the Unix epoch (aligns the series of merged runs).
+    pub started_at_unix_ms: u64,
+    /// How many runs this report combines: 1, or more after `qpsbench merge`.
+    pub runs: usize,
     pub config: RunConfig,
     /// True when Ctrl-C (or SIGTERM) ended the run early.
     pub interrupted: bool,
@@ -25,15 +36,20 @@ pub struct Report {
     pub elapsed_s: f64,
     /// Requests sent but not answered when the run ended (not in any count below).
     pub in_flight_at_end: u64,
+    /// The whole run.
     pub total: StageReport,
+    /// Each stage of the schedule (one when there is no ramp).
     pub stages: Vec<StageReport>,
+    /// The text summary's latency histogram: log-spaced bins of the total latency.
     pub latency_histogram: Vec<HistogramBin>,
+    /// One row per second since the start; the last may be a partial window.
     pub seconds: Vec<SecondReport>,
 }
 
 /// The configuration, as it may be shown: secrets masked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunConfig {
+    /// Target URL, any password masked.
     pub url: String,
     pub method: String,
     /// Header lines with secret values replaced by `***`.
@@ -42,16 +58,22 @@ pub struct RunConfig {
     pub users: usize,
     /// Users of each stage (one entry when there is no ramp).
     pub stage_users: Vec<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `--rps`: the target rate of the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rps: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Planned length of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `--requests`: the request budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<u64>,
     pub timeout_s: f64,
     pub insecure: bool,
     /// The proxy that carries the traffic; environment proxy variables are never used.
     pub proxy: Option<String>,
+    /// `--start-at`: the wall-clock instant the run waited for, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
 }
 
 impl RunConfig {
@@ -78,6 +100,9 @@ impl RunConfig {
             timeout_s: cfg.timeout.as_secs_f64(),
             insecure: cfg.insecure,
             proxy: cfg.proxy.as_deref().map(crate::config::mask_url),
+            start_at: cfg
+                .start_at
+                .map(|t| humantime::format_rfc3339_millis(t).to_string()),
         }
     }
 }
@@ -110,9 +135,12 @@ impl Report {
             .collect();
         let total = m.total.report("total", cfg.users, elapsed, cfg.rps);
         Report {
-            tool: "qpsbench",
-            version: env!("CARGO_PKG_VERSION"),
+            tool: "qpsbench".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            report_format: REPORT_FORMAT,
             started_at: humantime::format_rfc3339_seconds(run.started_at).to_string(),
+            started_at_unix_ms: unix_ms(run.started_at),
+            runs: 1,
             config: RunConfig::of(cfg),
             interrupted: m.interrupted,
             elapsed_s: (elapsed.as_secs_f64() * 1e3).round() / 1e3,
@@ -123,4 +151,10 @@ impl Report {
             seconds: m.seconds.clone(),
         }
     }
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+pub fn unix_ms(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

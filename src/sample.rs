@@ -74,6 +74,11 @@ impl FailureKind {
         }
     }
 
+    /// The kind with this [`FailureKind::key`].
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.key() == key)
+    }
+
     /// Words for people.
     pub fn label(self) -> &'static str {
         match self {

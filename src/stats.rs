@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
 
 use crate::sample::{FailureKind, Outcome, Sample};
 
@@ -19,6 +22,32 @@ const HIST_MAX_US: u64 = 3_600_000_000;
 /// A latency histogram in microseconds, 3 significant digits (as wrk2 and oha).
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIST_MAX_US, 3).expect("static histogram bounds are valid")
+}
+
+/// A histogram as a report carries it: HdrHistogram V2 with deflate, base64 (the encoding the
+/// HdrHistogram tools and interval logs use; it starts with `HISTF`).
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .expect("serializing into memory does not fail for in-range histograms");
+    BASE64.encode(bytes)
+}
+
+/// Read a histogram written by [`encode_histogram`] (or any V2 / V2 deflate base64 histogram).
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
+    let bytes = BASE64
+        .decode(text.trim())
+        .map_err(|e| format!("not base64: {e}"))?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not an HdrHistogram: {e:?}"))
+}
+
+/// Add `from` into `into`, clamping nothing: both cover the same range when written by qpsbench.
+pub fn add_histogram(into: &mut Histogram<u64>, from: &Histogram<u64>) -> Result<(), String> {
+    into.add(from)
+        .map_err(|e| format!("histograms do not combine: {e:?}"))
 }
 
 fn micros(d: Duration) -> u64 {
@@ -130,6 +159,76 @@ impl Bucket {
         self.max_lag = Duration::ZERO;
     }
 
+    /// Add every count and histogram of `other` (windows of runs that are merged).
+    pub fn add(&mut self, other: &Bucket) -> Result<(), String> {
+        self.requests += other.requests;
+        self.ok += other.ok;
+        self.errors += other.errors;
+        self.failures += other.failures;
+        self.bytes += other.bytes;
+        for (code, n) in &other.status {
+            *self.status.entry(*code).or_insert(0) += n;
+        }
+        for (mine, theirs) in self.failure_kinds.iter_mut().zip(other.failure_kinds) {
+            *mine += theirs;
+        }
+        add_histogram(&mut self.latency, &other.latency)?;
+        add_histogram(&mut self.ttfb, &other.ttfb)?;
+        for (mine, theirs) in [
+            (&mut self.response_time, &other.response_time),
+            (&mut self.send_lag, &other.send_lag),
+        ] {
+            match (mine, theirs) {
+                (Some(m), Some(t)) => add_histogram(m, t)?,
+                (None, None) => {}
+                _ => return Err("one run was paced by --rps and another was not".into()),
+            }
+        }
+        self.late_slots += other.late_slots;
+        self.max_lag = self.max_lag.max(other.max_lag);
+        Ok(())
+    }
+
+    /// Rebuild the window a saved row describes (its counts and histograms), so that rows of
+    /// several reports can be added exactly.
+    pub fn from_report(r: &StageReport) -> Result<Self, String> {
+        let paced = r.hdr.response_time_us.is_some();
+        let mut b = Bucket::new(paced);
+        b.requests = r.requests;
+        b.ok = r.ok;
+        b.errors = r.errors;
+        b.failures = r.failures;
+        b.bytes = r.bytes;
+        for (code, n) in &r.status_counts {
+            let code: u16 = code
+                .parse()
+                .map_err(|_| format!("status code '{code}' is not a number"))?;
+            b.status.insert(code, *n);
+        }
+        for (key, n) in &r.failure_kinds {
+            let kind = FailureKind::from_key(key)
+                .ok_or_else(|| format!("unknown failure kind '{key}'"))?;
+            b.failure_kinds[kind.index()] = *n;
+        }
+        b.latency = decode_histogram(&r.hdr.latency_us)?;
+        b.ttfb = decode_histogram(&r.hdr.ttfb_us)?;
+        b.response_time = r
+            .hdr
+            .response_time_us
+            .as_deref()
+            .map(decode_histogram)
+            .transpose()?;
+        b.send_lag = r
+            .hdr
+            .send_lag_us
+            .as_deref()
+            .map(decode_histogram)
+            .transpose()?;
+        b.late_slots = r.late_slots.unwrap_or(0);
+        b.max_lag = Duration::from_secs_f64(r.max_lag_ms.unwrap_or(0.0).max(0.0) / 1e3);
+        Ok(b)
+    }
+
     /// Count per status code.
     pub fn status_counts(&self) -> &BTreeMap<u16, u64> {
         &self.status
@@ -191,8 +290,30 @@ impl Bucket {
             max_lag_ms: target_rps.map(|_| round3(self.max_lag.as_secs_f64() * 1e3)),
             send_lag_ms: self.send_lag.as_ref().map(Percentiles::of),
             response_time_ms: self.response_time.as_ref().map(Percentiles::of),
+            hdr: StageHistograms {
+                latency_us: encode_histogram(&self.latency),
+                ttfb_us: encode_histogram(&self.ttfb),
+                response_time_us: self.response_time.as_ref().map(encode_histogram),
+                send_lag_us: self.send_lag.as_ref().map(encode_histogram),
+            },
         }
     }
+}
+
+/// The histograms behind a results row, in microseconds, each encoded by [`encode_histogram`]:
+/// what `qpsbench merge` adds to recompute exact percentiles.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageHistograms {
+    /// Send start -> last body byte.
+    pub latency_us: String,
+    /// Send start -> response head.
+    pub ttfb_us: String,
+    /// Scheduled slot -> last body byte; only with `--rps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_time_us: Option<String>,
+    /// Scheduled slot -> send start; only with `--rps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag_us: Option<String>,
 }
 
 fn round3(x: f64) -> f64 {
@@ -204,7 +325,7 @@ fn round6(x: f64) -> f64 {
 }
 
 /// Latency summary in milliseconds. All zero when there were no samples.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct Percentiles {
     pub min: f64,
     pub mean: f64,
@@ -246,7 +367,7 @@ impl Percentiles {
 }
 
 /// One results row: a stage, or the whole run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageReport {
     pub name: String,
     /// Users in the stage (the most it runs).
@@ -274,26 +395,30 @@ pub struct StageReport {
     pub latency_ms: Percentiles,
     /// Send start -> response head received.
     pub ttfb_ms: Percentiles,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_rps: Option<f64>,
     /// Sends that started more than 1 ms after their slot.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_slots: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_lag_ms: Option<f64>,
     /// Scheduled slot -> send start.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_lag_ms: Option<Percentiles>,
     /// Scheduled slot -> last body byte (coordinated omission corrected).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_time_ms: Option<Percentiles>,
+    /// The histograms the percentiles above come from, for exact merging.
+    pub hdr: StageHistograms,
 }
 
 /// One second of the run, as printed live.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecondReport {
     /// Seconds since the start at the end of this window.
     pub second: u64,
+    /// Length of the window in seconds: 1, except for the last, partial window of a run.
+    pub interval_s: f64,
     pub users: usize,
     pub requests: u64,
     pub ok: u64,
@@ -303,14 +428,17 @@ pub struct SecondReport {
     pub p90_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// This window's latency histogram (microseconds), encoded by [`encode_histogram`].
+    pub hdr_latency_us: String,
 }
 
 impl SecondReport {
-    /// The row for one second from its bucket.
-    pub fn from_bucket(second: u64, users: usize, b: &Bucket) -> Self {
+    /// The row for one window (`interval` long, ending `second` seconds after the start).
+    pub fn from_bucket(second: u64, interval: Duration, users: usize, b: &Bucket) -> Self {
         let p = Percentiles::of(&b.latency);
         SecondReport {
             second,
+            interval_s: round3(interval.as_secs_f64()),
             users,
             requests: b.requests,
             ok: b.ok,
@@ -320,12 +448,13 @@ impl SecondReport {
             p90_ms: p.p90,
             p99_ms: p.p99,
             max_ms: p.max,
+            hdr_latency_us: encode_histogram(&b.latency),
         }
     }
 }
 
 /// One bar of the text latency histogram.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HistogramBin {
     /// Upper edge of the bin, in milliseconds (inclusive).
     pub upto_ms: f64,

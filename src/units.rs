@@ -1,8 +1,9 @@
-//! Parsers for the small value languages of the command line: durations, counts, ramp specs.
+//! Parsers for the small value languages of the command line: durations, counts, ramp specs,
+//! wall-clock times.
 //!
 //! They are pure functions returning a message a user can act on; clap shows it after the flag.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Parse a duration: a bare number is seconds (`10`, `2.5`), otherwise a number with a unit
 /// (`250ms`, `30s`, `5m`, `1h`, `1m30s`).
@@ -150,9 +151,66 @@ pub fn format_duration(d: Duration) -> String {
     out
 }
 
+/// An RFC 3339 wall-clock time: `2026-05-01T12:00:00Z`, `2026-05-01T14:00:00.5+02:00`.
+pub fn parse_rfc3339(text: &str) -> Result<SystemTime, String> {
+    let t = text.trim();
+    let hint = "write e.g. 2026-05-01T12:00:00Z";
+    // humantime reads UTC only; apply a numeric offset ourselves.
+    let (local, offset_s) = match t.strip_suffix(['Z', 'z']) {
+        Some(local) => (local, 0i64),
+        None => {
+            let cut = t.len().saturating_sub(6);
+            let (local, off) = t.split_at(t.floor_char_boundary(cut));
+            let sign = match off.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => {
+                    return Err(format!("'{t}' has no time zone (Z or +HH:MM): {hint}"));
+                }
+            };
+            let (h, m) = off[1..]
+                .split_once(':')
+                .and_then(|(h, m)| Some((h.parse::<i64>().ok()?, m.parse::<i64>().ok()?)))
+                .filter(|&(h, m)| h < 24 && m < 60)
+                .ok_or_else(|| format!("'{t}' has a bad time zone offset: {hint}"))?;
+            (local, sign * (h * 3600 + m * 60))
+        }
+    };
+    if !local.contains(['T', 't']) {
+        return Err(format!("'{t}' is not an RFC 3339 time: {hint}"));
+    }
+    let utc = humantime::parse_rfc3339(&format!("{local}Z"))
+        .map_err(|e| format!("'{t}' is not an RFC 3339 time ({e}): {hint}"))?;
+    let shift = Duration::from_secs(offset_s.unsigned_abs());
+    Ok(if offset_s >= 0 {
+        utc - shift
+    } else {
+        utc + shift
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_times_with_offsets() {
+        let z = parse_rfc3339("2026-05-01T12:00:00Z").unwrap();
+        assert_eq!(parse_rfc3339("2026-05-01T14:00:00+02:00").unwrap(), z);
+        assert_eq!(parse_rfc3339("2026-05-01T07:30:00-04:30").unwrap(), z);
+        let frac = parse_rfc3339("2026-05-01T12:00:00.250Z").unwrap();
+        assert_eq!(frac.duration_since(z).unwrap(), Duration::from_millis(250));
+        for bad in [
+            "2026-05-01 12:00:00",
+            "2026-05-01T12:00:00",
+            "tomorrow",
+            "2026-05-01T12:00:00+2:00x",
+            "2026-13-01T12:00:00Z",
+            "",
+        ] {
+            assert!(parse_rfc3339(bad).is_err(), "{bad} was accepted");
+        }
+    }
 
     #[test]
     fn durations() {

@@ -184,6 +184,9 @@ fn ramp_stages_admit_exactly_their_users() {
         r.total.requests,
         r.stages.iter().map(|s| s.requests).sum::<u64>()
     );
+    // Each second shows the users of the stage it ends in: [0,1) 2, [1,2) 5, [2,3) 3.
+    let per_second: Vec<usize> = r.seconds.iter().take(3).map(|s| s.users).collect();
+    assert_eq!(per_second, [2, 5, 3]);
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, never, select};
+use crossbeam_channel::{Receiver, RecvTimeoutError, never, select};
 use parking_lot::{Condvar, Mutex};
 use ureq::Agent;
 use ureq::tls::TlsConfig;
@@ -171,23 +171,26 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
         }
     }
 
+    // Threads are up and parked: now wait for --start-at, so that it is when the load begins.
+    let interrupted_early = cfg.start_at.is_some_and(|at| wait_until(at, interrupt));
+
     let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
     let start = Instant::now();
     let started_at = std::time::SystemTime::now();
     let setup = CollectorSetup {
         start,
+        schedule: cfg.schedule.clone(),
         stages: cfg.schedule.stages().len(),
         paced: cfg.rps.is_some(),
         requests_limit: cfg.requests,
         done: done_tx,
         live: !cfg.quiet,
-        shared: shared.clone(),
     };
     let collector = std::thread::Builder::new()
         .name("collector".into())
         .spawn(move || collector::collect(rx, setup))?;
 
-    let interrupted = control(cfg, &shared, &tx, start, interrupt, &done_rx);
+    let interrupted = interrupted_early || control(cfg, &shared, &tx, start, interrupt, &done_rx);
 
     let end = Instant::now();
     shared.stop_all();
@@ -208,6 +211,23 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
         started_at,
         in_flight_at_end,
     })
+}
+
+/// Sleep until the wall-clock instant `at`; true when interrupted first.
+fn wait_until(at: std::time::SystemTime, interrupt: &Receiver<()>) -> bool {
+    // Short naps, so that a clock step (NTP) moves the start with it.
+    const NAP: Duration = Duration::from_millis(250);
+    loop {
+        let left = match at.duration_since(std::time::SystemTime::now()) {
+            Ok(left) if !left.is_zero() => left,
+            _ => return false,
+        };
+        match interrupt.recv_timeout(left.min(NAP)) {
+            Ok(()) => return true,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(left.min(NAP)),
+        }
+    }
 }
 
 /// The ramp controller: follow the schedule until it ends; true when interrupted.

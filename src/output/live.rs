@@ -83,6 +83,7 @@ mod tests {
     fn second_line_has_every_field() {
         let r = SecondReport {
             second: 3,
+            interval_s: 1.0,
             users: 8,
             requests: 1234,
             ok: 1200,
@@ -92,6 +93,7 @@ mod tests {
             p90_ms: 1.0,
             p99_ms: 2.25,
             max_ms: 9.0,
+            hdr_latency_us: String::new(),
         };
         let line = format_second(&r);
         for part in [

@@ -1,0 +1,72 @@
+//! Hot-path costs of the engine, without any network: taking a rate-limiter slot, the
+//! collector's per-sample work, and histogram merging (what `merge` and per-stage totals do).
+//! Run: cargo bench --bench engine
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use qpsbench::engine::limiter::Limiter;
+use qpsbench::sample::{Outcome, Sample};
+use qpsbench::stats::{Bucket, new_histogram};
+
+fn limiter(c: &mut Criterion) {
+    let lim = Limiter::new(1e6, Instant::now());
+    let mut g = c.benchmark_group("limiter");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("acquire", |b| b.iter(|| black_box(lim.acquire())));
+    g.finish();
+}
+
+fn collector_record(c: &mut Criterion) {
+    let t0 = Instant::now();
+    let samples: Vec<Sample> = (0..1024u64)
+        .map(|i| Sample {
+            stage: 0,
+            scheduled: Some(t0),
+            sent: t0 + Duration::from_micros(i % 7),
+            first_byte: Some(t0 + Duration::from_micros(100 + i)),
+            end: t0 + Duration::from_micros(150 + i * 13),
+            outcome: if i % 50 == 0 {
+                Outcome::Status(500)
+            } else {
+                Outcome::Status(200)
+            },
+            bytes: 12,
+        })
+        .collect();
+    let mut g = c.benchmark_group("collector");
+    g.throughput(Throughput::Elements(samples.len() as u64));
+    // The collector records each sample into the second, stage and total buckets.
+    let (mut sec, mut stage, mut total) =
+        (Bucket::new(false), Bucket::new(true), Bucket::new(true));
+    g.bench_function("record 1024 samples x 3 buckets", |b| {
+        b.iter(|| {
+            for s in &samples {
+                sec.record(s);
+                stage.record(s);
+                total.record(s);
+            }
+        })
+    });
+    g.finish();
+}
+
+fn histogram_merge(c: &mut Criterion) {
+    let mut a = new_histogram();
+    let mut b = new_histogram();
+    for i in 1..100_000u64 {
+        a.record(i * 3 % 2_000_000 + 1).unwrap();
+        b.record(i * 7 % 5_000_000 + 1).unwrap();
+    }
+    c.bench_function("histogram add (1h range, 3 digits)", |bench| {
+        bench.iter(|| {
+            let mut m = a.clone();
+            m.add(&b).unwrap();
+            black_box(m.len())
+        })
+    });
+}
+
+criterion_group!(benches, limiter, collector_record, histogram_merge);
+criterion_main!(benches);

@@ -1,0 +1,106 @@
+//! `--csv` (one row per stage, then the total) and `--csv-series` (one row per second).
+
+use std::fmt::Write as _;
+
+use super::Exporter;
+use crate::report::Report;
+
+/// The per-stage table a performance report uses; times in milliseconds, rates as fractions.
+pub struct StageTable;
+
+/// The per-second series.
+pub struct Series;
+
+const STAGE_COLUMNS: &str = "stage,users,requests,rps,error_rate,failure_rate,avg_ms,min_ms,\
+max_ms,p90_ms,p95_ms,p99_ms,p50_ms,p999_ms,duration_s,ok,errors,failures";
+
+const SERIES_COLUMNS: &str = "second,start_unix_s,interval_s,users,requests,rps,ok,errors,failures,p50_ms,p90_ms,p99_ms,max_ms";
+
+impl Exporter for StageTable {
+    fn serialize(&self, r: &Report) -> anyhow::Result<Vec<u8>> {
+        let mut out = String::new();
+        out.push_str(STAGE_COLUMNS);
+        out.push('\n');
+        for s in r.stages.iter().chain(std::iter::once(&r.total)) {
+            let p = &s.latency_ms;
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                field(&s.name),
+                s.users,
+                s.requests,
+                s.qps,
+                s.error_rate,
+                s.failure_rate,
+                p.mean,
+                p.min,
+                p.max,
+                p.p90,
+                p.p95,
+                p.p99,
+                p.p50,
+                p.p999,
+                s.duration_s,
+                s.ok,
+                s.errors,
+                s.failures
+            );
+        }
+        Ok(out.into_bytes())
+    }
+}
+
+impl Exporter for Series {
+    fn serialize(&self, r: &Report) -> anyhow::Result<Vec<u8>> {
+        let mut out = String::new();
+        out.push_str(SERIES_COLUMNS);
+        out.push('\n');
+        for s in &r.seconds {
+            let start_ms = r.started_at_unix_ms + (s.second - 1) * 1000;
+            let rps = if s.interval_s > 0.0 {
+                (s.requests as f64 / s.interval_s * 1e3).round() / 1e3
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                out,
+                "{},{:.3},{},{},{},{},{},{},{},{},{},{},{}",
+                s.second,
+                start_ms as f64 / 1e3,
+                s.interval_s,
+                s.users,
+                s.requests,
+                rps,
+                s.ok,
+                s.errors,
+                s.failures,
+                s.p50_ms,
+                s.p90_ms,
+                s.p99_ms,
+                s.max_ms
+            );
+        }
+        Ok(out.into_bytes())
+    }
+}
+
+/// One CSV field, quoted when it must be (RFC 4180).
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_only_when_needed() {
+        assert_eq!(field("stage 1 (4 users)"), "stage 1 (4 users)");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

@@ -1,0 +1,46 @@
+//! `--hdr-log`: an HdrHistogram interval log with one latency histogram per second, in the
+//! layout of the Java `HistogramLogWriter` (format 1.3) that HistogramLogAnalyzer and the
+//! HdrHistogram tools read. Values are microseconds; the interval max column is milliseconds
+//! (MaxValueDivisor 1000).
+
+use std::fmt::Write as _;
+
+use super::Exporter;
+use crate::report::Report;
+
+/// The interval log of a report's per-second series.
+pub struct HdrLog;
+
+impl Exporter for HdrLog {
+    fn serialize(&self, r: &Report) -> anyhow::Result<Vec<u8>> {
+        let base_s = r.started_at_unix_ms as f64 / 1e3;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "#[Logged with qpsbench {} (latency: send start -> last body byte, microseconds)]",
+            r.version
+        );
+        out.push_str("#[Histogram log format version 1.3]\n");
+        let _ = writeln!(
+            out,
+            "#[StartTime: {base_s:.3} (seconds since epoch), {}]",
+            r.started_at
+        );
+        let _ = writeln!(out, "#[BaseTime: {base_s:.3} (seconds since epoch)]");
+        out.push_str("#[MaxValueDivisor: 1000.000]\n");
+        out.push_str(
+            "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
+        );
+        for s in &r.seconds {
+            let _ = writeln!(
+                out,
+                "{:.3},{:.3},{:.3},{}",
+                (s.second - 1) as f64,
+                s.interval_s,
+                s.max_ms,
+                s.hdr_latency_us
+            );
+        }
+        Ok(out.into_bytes())
+    }
+}

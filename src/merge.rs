@@ -1,0 +1,276 @@
+//! Reading saved JSON reports back and combining several into one: counts add, percentiles come
+//! from the added histograms (never averaged), and per-second series line up on wall-clock
+//! seconds.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::report::{REPORT_FORMAT, Report, RunConfig};
+use crate::stats::{Bucket, SecondReport, decode_histogram, latency_bins};
+
+/// Bins in the text latency histogram of a merged report (as in a run's).
+const HISTOGRAM_BINS: usize = 10;
+
+/// A report that cannot be read or merged; shown as one line, exit code 2.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct ReportError(pub String);
+
+fn bad<T>(msg: impl Into<String>) -> Result<T, ReportError> {
+    Err(ReportError(msg.into()))
+}
+
+/// Read a JSON report written by `qpsbench run --json` or `qpsbench merge --json`.
+pub fn load(path: &Path) -> Result<Report, ReportError> {
+    let shown = path.display();
+    let bytes = std::fs::read(path)
+        .map_err(|e| ReportError(format!("{shown}: cannot read the report: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ReportError(format!("{shown}: not JSON: {e}")))?;
+    if value.get("tool").and_then(|t| t.as_str()) != Some("qpsbench") {
+        return bad(format!(
+            "{shown}: not a qpsbench report (it has no \"tool\": \"qpsbench\")"
+        ));
+    }
+    let version = value
+        .get("version")
+        .and_then(|v| v.as_str())
+        .unwrap_or("unknown");
+    match value.get("report_format").and_then(|f| f.as_u64()) {
+        Some(f) if f == u64::from(REPORT_FORMAT) => {}
+        Some(f) => {
+            return bad(format!(
+                "{shown}: report format {f} (qpsbench {version}) is not format {REPORT_FORMAT} \
+                 that qpsbench {} reads; use the qpsbench that wrote it",
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
+        None => {
+            return bad(format!(
+                "{shown}: written by qpsbench {version} without mergeable histograms; \
+                 run it again with qpsbench {}",
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
+    }
+    let report: Report = serde_json::from_value(value)
+        .map_err(|e| ReportError(format!("{shown}: not a complete qpsbench report: {e}")))?;
+    // Decode every histogram now, so that a damaged report fails here with its name.
+    for s in std::iter::once(&report.total).chain(&report.stages) {
+        Bucket::from_report(s).map_err(|e| ReportError(format!("{shown}: {}: {e}", s.name)))?;
+    }
+    for s in &report.seconds {
+        decode_histogram(&s.hdr_latency_us)
+            .map_err(|e| ReportError(format!("{shown}: second {}: {e}", s.second)))?;
+    }
+    Ok(report)
+}
+
+/// Check that the reports can be combined: same version, same target, same schedule shape, all
+/// paced or none.
+fn check_compatible(inputs: &[(String, Report)]) -> Result<(), ReportError> {
+    let Some((first_name, first)) = inputs.first() else {
+        return bad("nothing to merge: give at least one report");
+    };
+    for (name, r) in &inputs[1..] {
+        if r.version != first.version {
+            return bad(format!(
+                "{first_name} was written by qpsbench {} and {name} by qpsbench {}: merge \
+                 reports of one version",
+                first.version, r.version
+            ));
+        }
+        let (a, b) = (&first.config, &r.config);
+        if a.method != b.method || a.url != b.url {
+            return bad(format!(
+                "{first_name} measured {} {} and {name} {} {}: merge runs of one target",
+                a.method, a.url, b.method, b.url
+            ));
+        }
+        if first.stages.len() != r.stages.len() {
+            return bad(format!(
+                "{first_name} has {} stages and {name} has {}: merge runs of the same schedule \
+                 (--ramp / --ramp-up)",
+                first.stages.len(),
+                r.stages.len()
+            ));
+        }
+        if a.rps.is_some() != b.rps.is_some() {
+            let (paced, open) = if a.rps.is_some() {
+                (first_name, name)
+            } else {
+                (name, first_name)
+            };
+            return bad(format!(
+                "{paced} was paced by --rps and {open} was not: their response times cannot be \
+                 combined"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Combine named reports (the names are for error messages) into one.
+pub fn merge(inputs: &[(String, Report)]) -> Result<Report, ReportError> {
+    check_compatible(inputs)?;
+    let reports: Vec<&Report> = inputs.iter().map(|(_, r)| r).collect();
+    let first = reports[0];
+    let fail = |what: &str, e: String| ReportError(format!("merging {what}: {e}"));
+
+    let rps = reports
+        .iter()
+        .map(|r| r.config.rps)
+        .sum::<Option<f64>>()
+        .map(|v| (v * 1e6).round() / 1e6);
+
+    // Whole run: from the earliest start to the latest end.
+    let start_ms = reports
+        .iter()
+        .map(|r| r.started_at_unix_ms)
+        .min()
+        .unwrap_or(0);
+    let end_ms = reports
+        .iter()
+        .map(|r| r.started_at_unix_ms + (r.elapsed_s * 1e3).round() as u64)
+        .max()
+        .unwrap_or(start_ms);
+    let elapsed = Duration::from_millis(end_ms - start_ms);
+
+    let mut total = Bucket::from_report(&first.total).map_err(|e| fail("totals", e))?;
+    for r in &reports[1..] {
+        let b = Bucket::from_report(&r.total).map_err(|e| fail("totals", e))?;
+        total.add(&b).map_err(|e| fail("totals", e))?;
+    }
+    let users: usize = reports.iter().map(|r| r.total.users).sum();
+    let total_report = total.report("total", users, elapsed, rps);
+
+    let mut stages = Vec::with_capacity(first.stages.len());
+    for (i, stage) in first.stages.iter().enumerate() {
+        let mut b = Bucket::from_report(stage).map_err(|e| fail(&stage.name, e))?;
+        let mut duration_s = stage.duration_s;
+        let mut users = stage.users;
+        for r in &reports[1..] {
+            let s = &r.stages[i];
+            b.add(&Bucket::from_report(s).map_err(|e| fail(&stage.name, e))?)
+                .map_err(|e| fail(&stage.name, e))?;
+            duration_s = duration_s.max(s.duration_s);
+            users += s.users;
+        }
+        let name = merged_stage_name(&stage.name, users);
+        stages.push(b.report(&name, users, Duration::from_secs_f64(duration_s), rps));
+    }
+
+    let (series_start_ms, seconds) = merge_seconds(&reports)?;
+
+    Ok(Report {
+        tool: "qpsbench".into(),
+        version: first.version.clone(),
+        report_format: REPORT_FORMAT,
+        started_at: humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + Duration::from_millis(series_start_ms),
+        )
+        .to_string(),
+        started_at_unix_ms: series_start_ms,
+        runs: reports.iter().map(|r| r.runs).sum(),
+        config: merged_config(&reports, rps),
+        interrupted: reports.iter().any(|r| r.interrupted),
+        elapsed_s: (elapsed.as_secs_f64() * 1e3).round() / 1e3,
+        in_flight_at_end: reports.iter().map(|r| r.in_flight_at_end).sum(),
+        latency_histogram: latency_bins(&total.latency, HISTOGRAM_BINS),
+        total: total_report,
+        stages,
+        seconds,
+    })
+}
+
+/// Stage names carry their user count ("2: 4 users"); the merged stage has the sum.
+fn merged_stage_name(name: &str, users: usize) -> String {
+    match name.split_once(": ") {
+        Some((index, rest)) if rest.ends_with(" users") => format!("{index}: {users} users"),
+        _ => name.to_string(),
+    }
+}
+
+/// Add the per-second rows of every report on wall-clock seconds: a window belongs to the
+/// Unix second nearest its start. Returns the start of the merged series (ms since the epoch)
+/// and its rows, gaps filled with empty seconds.
+fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), ReportError> {
+    struct Slot {
+        bucket: Bucket,
+        users: usize,
+        interval_s: f64,
+    }
+    let mut slots: BTreeMap<u64, Slot> = BTreeMap::new();
+    for r in reports {
+        for s in &r.seconds {
+            let start_ms = r.started_at_unix_ms + (s.second - 1) * 1000;
+            let key = (start_ms + 500) / 1000;
+            let slot = slots.entry(key).or_insert_with(|| Slot {
+                bucket: Bucket::new(false),
+                users: 0,
+                interval_s: 0.0,
+            });
+            let b = &mut slot.bucket;
+            b.requests += s.requests;
+            b.ok += s.ok;
+            b.errors += s.errors;
+            b.failures += s.failures;
+            let h = decode_histogram(&s.hdr_latency_us)
+                .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
+            crate::stats::add_histogram(&mut b.latency, &h)
+                .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
+            slot.users += s.users;
+            slot.interval_s = slot.interval_s.max(s.interval_s);
+        }
+    }
+    let Some((&first_key, _)) = slots.first_key_value() else {
+        let start = reports
+            .iter()
+            .map(|r| r.started_at_unix_ms)
+            .min()
+            .unwrap_or(0);
+        return Ok((start, Vec::new()));
+    };
+    let last_key = *slots.last_key_value().map(|(k, _)| k).unwrap_or(&first_key);
+    let empty = Bucket::new(false);
+    let rows = (first_key..=last_key)
+        .map(|key| {
+            let second = key - first_key + 1;
+            match slots.get(&key) {
+                Some(slot) => SecondReport::from_bucket(
+                    second,
+                    Duration::from_secs_f64(slot.interval_s),
+                    slot.users,
+                    &slot.bucket,
+                ),
+                None => SecondReport::from_bucket(second, Duration::from_secs(1), 0, &empty),
+            }
+        })
+        .collect();
+    Ok((first_key * 1000, rows))
+}
+
+fn merged_config(reports: &[&Report], rps: Option<f64>) -> RunConfig {
+    let first = &reports[0].config;
+    let mut c = first.clone();
+    c.users = reports.iter().map(|r| r.config.users).sum();
+    c.stage_users = (0..first.stage_users.len())
+        .map(|i| {
+            reports
+                .iter()
+                .map(|r| r.config.stage_users.get(i).copied().unwrap_or(0))
+                .sum()
+        })
+        .collect();
+    c.rps = rps;
+    c.requests = reports.iter().map(|r| r.config.requests).sum();
+    c.duration_s = reports
+        .iter()
+        .filter_map(|r| r.config.duration_s)
+        .reduce(f64::max);
+    if reports.iter().any(|r| r.config.start_at != first.start_at) {
+        c.start_at = None;
+    }
+    c
+}

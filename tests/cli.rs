@@ -1,0 +1,422 @@
+//! The built binary as a user meets it: exit codes, one-line errors, Ctrl-C, --json, demo.
+
+mod common;
+
+use std::io::Read;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// Run the binary to completion with a deadline; returns (code, stdout, stderr).
+fn qps(args: &[&str]) -> (i32, String, String) {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        out.read_to_string(&mut s).unwrap();
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).unwrap();
+        s
+    });
+    let status = wait_with_deadline(&mut child, Duration::from_secs(60)).expect("finishes in 60 s");
+    (
+        status.code().unwrap_or(-1),
+        out_t.join().unwrap(),
+        err_t.join().unwrap(),
+    )
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let srv = server();
+    let url = srv.url();
+    let body_missing = "@/nonexistent/qpsbench-body";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run", "--url", "localhost:8080"], "no scheme"),
+        (vec!["run", "--url", "ftp://127.0.0.1/"], "not supported"),
+        (vec!["run", "--url", "http://"], "not a valid URL"),
+        (vec!["run"], "--url"),
+        (vec!["--url", &url, "--users", "0"], "at least 1"),
+        (vec!["--url", &url, "--users", "-3"], "--users"),
+        (vec!["--url", &url, "--users", "lots"], "--users"),
+        (vec!["--url", &url, "--rps", "0"], "--rps"),
+        (vec!["--url", &url, "--rps", "-5"], "--rps"),
+        (vec!["--url", &url, "--duration", "10x"], "not a duration"),
+        (vec!["--url", &url, "--duration", "0"], "above 0"),
+        (vec!["--url", &url, "--requests", "many"], "not a count"),
+        (
+            vec!["--url", &url, "--ramp", "0,x", "--step", "1s"],
+            "not a number of users",
+        ),
+        (vec!["--url", &url, "--ramp", "0,4"], "--step"),
+        (
+            vec!["--url", &url, "--ramp", "0,0", "--step", "1s"],
+            "never has any users",
+        ),
+        (
+            vec![
+                "--url",
+                &url,
+                "--ramp",
+                "1,2",
+                "--step",
+                "1s",
+                "--ramp-up",
+                "1s",
+            ],
+            "--ramp-up",
+        ),
+        (vec!["--url", &url, "-H", "NoColonHere"], "no colon"),
+        (
+            vec!["--url", &url, "-d", body_missing],
+            "cannot read the body file",
+        ),
+        (vec!["--url", &url, "--timeout", "soon"], "not a duration"),
+        (
+            vec![
+                "--url",
+                &url,
+                "--json",
+                "/nonexistent-dir/x.json",
+                "-n",
+                "1",
+            ],
+            "cannot create",
+        ),
+        (vec!["--url", &url, "--users", "1000000"], "more than"),
+        (vec!["--url", &url, "--bogus-flag"], "--bogus-flag"),
+        (vec!["frobnicate"], "frobnicate"),
+        (vec!["serve", "--addr", "nowhere"], "--addr"),
+        (vec!["serve", "--error-rate", "2"], "between 0 and 1"),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = qps(&args);
+        assert_eq!(code, 2, "{args:?}: exit {code}, stderr: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: not one line:\n{err}");
+        assert!(lines[0].starts_with("error: "), "{args:?}: {err}");
+        assert!(
+            err.contains(want),
+            "{args:?}: '{err}' does not mention '{want}'"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{args:?}: {err}"
+        );
+        assert!(out.is_empty(), "{args:?}: printed on stdout: {out}");
+    }
+    // Nothing reached the server from any of them.
+    assert_eq!(srv.stats.snapshot().requests, 0);
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let (code, out, _) = qps(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("run") && out.contains("demo") && out.contains("serve"));
+    let (code, out, _) = qps(&["run", "--help"]);
+    assert_eq!(code, 0);
+    for flag in [
+        "--users",
+        "--rps",
+        "--duration",
+        "--requests",
+        "--ramp",
+        "--ramp-up",
+        "--json",
+    ] {
+        assert!(out.contains(flag), "run --help lacks {flag}");
+    }
+    assert!(
+        out.contains("coordinated omission"),
+        "metric definitions missing from --help"
+    );
+    let (code, out, _) = qps(&["--version"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn json_summary_has_the_documented_keys() {
+    let srv = server();
+    let (code, out, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "-n",
+        "300",
+        "-c",
+        "3",
+        "--rps",
+        "500",
+        "--json",
+        "-",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("stdout is pure JSON with --json -");
+    assert!(
+        err.contains("Summary"),
+        "text summary goes to stderr with --json -"
+    );
+    let rows = std::iter::once(&v["total"]).chain(v["stages"].as_array().unwrap());
+    for row in rows {
+        for key in [
+            "users",
+            "requests",
+            "duration_s",
+            "qps",
+            "errors",
+            "failures",
+            "error_rate",
+            "failure_rate",
+            "status_counts",
+            "failure_kinds",
+            "latency_ms",
+            "target_rps",
+            "late_slots",
+            "max_lag_ms",
+            "response_time_ms",
+        ] {
+            assert!(!row[key].is_null(), "missing {key} in {row}");
+        }
+        for p in ["min", "mean", "p50", "p90", "p95", "p99", "p999", "max"] {
+            assert!(row["latency_ms"][p].is_number(), "latency_ms.{p}");
+            assert!(
+                row["response_time_ms"][p].is_number(),
+                "response_time_ms.{p}"
+            );
+        }
+    }
+    assert_eq!(v["total"]["requests"], 300);
+    assert_eq!(v["total"]["status_counts"]["200"], 300);
+    assert_eq!(v["total"]["target_rps"], 500.0);
+    assert_eq!(srv.stats.snapshot().requests, 300);
+}
+
+#[test]
+fn json_file_and_secrets_masked() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.json");
+    let url = format!("http://bob:pa55word@{}/", srv.addr);
+    let (code, out, err) = qps(&[
+        "--url",
+        &url,
+        "-n",
+        "20",
+        "-c",
+        "2",
+        "-q",
+        "-H",
+        "Authorization: Bearer sk-live-SECRET1",
+        "-H",
+        "X-Api-Key: SECRET2",
+        "-H",
+        "Cookie: session=SECRET3",
+        "-H",
+        "X-Trace: visible",
+        "--json",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let file = std::fs::read_to_string(&path).unwrap();
+    let v: Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(v["total"]["requests"], 20);
+    for text in [&out, &err, &file] {
+        for secret in ["SECRET1", "SECRET2", "SECRET3", "pa55word"] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+    }
+    assert!(file.contains("X-Trace: visible") || file.contains("x-trace: visible"));
+}
+
+#[test]
+fn ctrl_c_prints_the_summary_and_exits_130() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("int.json");
+    // Half the users hang on a request far longer than the run will last.
+    let url = format!("{}/delay/30000", srv.url());
+    let mut child = bin()
+        .args([
+            "--url",
+            &url,
+            "-c",
+            "50",
+            "--duration",
+            "60",
+            "--timeout",
+            "60s",
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the users are in flight.
+    let t0 = Instant::now();
+    while srv.stats.snapshot().in_flight < 50 && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        srv.stats.snapshot().in_flight,
+        50,
+        "users never all got in flight"
+    );
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let sent = Instant::now();
+    let status =
+        wait_with_deadline(&mut child, Duration::from_secs(5)).expect("exits after Ctrl-C");
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        took < Duration::from_millis(1500),
+        "took {took:?} to stop after Ctrl-C"
+    );
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(
+        out.contains("Summary") && out.contains("(interrupted)"),
+        "{out}"
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["interrupted"], true);
+    assert_eq!(v["in_flight_at_end"], 50);
+}
+
+#[test]
+fn sigterm_behaves_like_ctrl_c() {
+    let srv = server();
+    let mut child = bin()
+        .args([
+            "--url",
+            &srv.url(),
+            "-c",
+            "2",
+            "--rps",
+            "50",
+            "--duration",
+            "60",
+            "-q",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status =
+        wait_with_deadline(&mut child, Duration::from_secs(5)).expect("exits after SIGTERM");
+    assert_eq!(status.code(), Some(130));
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(out.contains("Summary"), "{out}");
+}
+
+#[test]
+fn demo_runs_the_ramp_against_its_own_server() {
+    let (code, out, err) = qps(&["demo", "--step", "0.5s", "--quiet", "--json", "-"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let stages = v["stages"].as_array().unwrap();
+    let users: Vec<u64> = stages
+        .iter()
+        .map(|s| s["users"].as_u64().unwrap())
+        .collect();
+    assert_eq!(users, [0, 4, 8, 16]);
+    assert_eq!(stages[0]["requests"], 0);
+    for s in &stages[1..] {
+        assert!(s["requests"].as_u64().unwrap() > 50, "{s}");
+    }
+    // The demo target answers 1% of requests with 500: errors are counted, never failures.
+    assert_eq!(v["total"]["failures"], 0);
+    assert!(
+        v["config"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert!(err.contains("demo:"));
+}
+
+#[test]
+fn live_lines_once_per_second() {
+    let srv = server();
+    let (code, _out, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "-c",
+        "2",
+        "--rps",
+        "100",
+        "--duration",
+        "2.5",
+    ]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].contains("1s]") && lines[1].contains("2s]"));
+    for l in &lines {
+        assert!(
+            l.contains("users     2")
+                && l.contains("p50")
+                && l.contains("p99")
+                && l.contains("errors")
+                && l.contains("failures"),
+            "{l}"
+        );
+    }
+    // --quiet drops them.
+    let (_, _, err) = qps(&["--url", &srv.url(), "-c", "1", "-n", "5", "-q"]);
+    assert!(!err.lines().any(|l| l.starts_with('[')), "{err}");
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    let srv = server();
+    let mut child = bin()
+        .args(["--url", &srv.url(), "-n", "50", "-c", "2", "-q"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `| head -0`
+    let status = wait_with_deadline(&mut child, Duration::from_secs(20)).unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -1,0 +1,206 @@
+//! The HTML report in a real browser: headless Chromium renders it offline, the screenshot is
+//! not blank, the charts are in the DOM and nothing is logged to the console.
+//!
+//! Needs /usr/bin/chromium (`scripts/install-test-deps.sh`) or QPSBENCH_CHROMIUM. Without a
+//! browser the test is skipped, except where the CI variable is set: there it fails.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use qpsbench::export::Exporter;
+use qpsbench::export::html::Html;
+
+fn find_browser() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("QPSBENCH_CHROMIUM") {
+        return Some(p.into());
+    }
+    let names = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ];
+    let dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    std::iter::once(PathBuf::from("/usr/bin/chromium"))
+        .chain(
+            names
+                .iter()
+                .flat_map(|n| dirs.iter().map(move |d| d.join(n))),
+        )
+        .find(|p| p.is_file())
+}
+
+/// Run Chromium headless on `page` with `extra` flags; returns (stdout, stderr).
+fn chromium(browser: &Path, page: &Path, extra: &[&str]) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1200,2600",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut out, &mut s).unwrap();
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).unwrap();
+        s
+    });
+    let status = wait_with_deadline(&mut child, Duration::from_secs(90))
+        .expect("chromium finishes within 90 s");
+    let (out, err) = (out_t.join().unwrap(), err_t.join().unwrap());
+    assert!(status.success(), "chromium failed: {status:?}\n{err}");
+    (out, err)
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let Some(browser) = find_browser() else {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "CI is set but no Chromium was found: run scripts/install-test-deps.sh \
+                 (or set QPSBENCH_CHROMIUM)"
+            );
+        }
+        eprintln!(
+            "note: skipping the browser test: no Chromium (run scripts/install-test-deps.sh)"
+        );
+        return;
+    };
+
+    // A report with every part filled: a ramp, pacing, errors, a header with markup.
+    let srv = server();
+    let url = format!("{}/mix/200,200,200,200,503", srv.url());
+    let report = run(&[
+        "--url",
+        &url,
+        "--ramp",
+        "2,4",
+        "--step",
+        "1.2s",
+        "--rps",
+        "300",
+        "-H",
+        "X-Note: <img src=http://127.0.0.1:9/x onerror=alert(1)>",
+    ]);
+    assert!(report.total.requests > 100);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, Html.serialize(&report).unwrap()).unwrap();
+
+    // The DOM: four charts with their lines, the tables.
+    let (dom, _) = chromium(&browser, &page, &["--dump-dom"]);
+    for id in [
+        "chart-qps",
+        "chart-latency",
+        "chart-errors",
+        "chart-percentiles",
+    ] {
+        assert!(dom.contains(&format!("id=\"{id}\"")), "{id} not in the DOM");
+    }
+    assert!(dom.matches("<polyline").count() >= 8, "chart lines missing");
+    assert!(dom.contains("Status codes") && dom.contains("503"));
+    assert!(!dom.contains("<img"), "the header value became markup");
+
+    // The screenshot, with the console logged to stderr.
+    let shot = dir.path().join("shot.png");
+    let (_, log) = chromium(
+        &browser,
+        &page,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--enable-logging=stderr",
+            "--v=0",
+        ],
+    );
+    let console: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            l.contains("CONSOLE")
+                || l.contains("Uncaught")
+                || l.contains("Refused to")
+                || l.contains("net::ERR")
+        })
+        .collect();
+    assert!(
+        console.is_empty(),
+        "console messages:\n{}",
+        console.join("\n")
+    );
+    let (width, height, pixels) = decode_png(&shot);
+    assert!(width >= 1000 && height >= 2000, "{width}x{height}");
+    // Not blank: many colours, and a good share of the page drawn on.
+    let mut colours = std::collections::HashSet::new();
+    let mut inked = 0usize;
+    for px in pixels.chunks(4) {
+        colours.insert([px[0], px[1], px[2]]);
+        if px[0] < 200 || px[1] < 200 || px[2] < 200 {
+            inked += 1;
+        }
+    }
+    let share = inked as f64 / (width * height) as f64;
+    assert!(colours.len() > 50, "only {} colours: blank?", colours.len());
+    assert!(
+        share > 0.01,
+        "only {:.2}% of the page is drawn",
+        share * 100.0
+    );
+    // The chart colours are there (the lines of the QPS chart and the p99 line).
+    for rgb in [[0x1f, 0x77, 0xb4], [0xd6, 0x27, 0x28]] {
+        assert!(
+            colours.contains(&rgb),
+            "chart colour {rgb:02x?} not on screen"
+        );
+    }
+    if let Some(keep) = std::env::var_os("QPSBENCH_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+}
+
+/// RGBA pixels of a PNG.
+fn decode_png(path: &Path) -> (usize, usize, Vec<u8>) {
+    let file = std::io::BufReader::new(std::fs::File::open(path).expect("a screenshot"));
+    let mut decoder = png::Decoder::new(file);
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    let (w, h) = (info.width as usize, info.height as usize);
+    let channels = info.color_type.samples();
+    let rgba = match channels {
+        4 => buf,
+        3 => buf
+            .chunks(3)
+            .flat_map(|c| [c[0], c[1], c[2], 255])
+            .collect(),
+        other => panic!("unexpected PNG with {other} channels"),
+    };
+    (w, h, rgba)
+}

@@ -1,0 +1,666 @@
+//! Report files (JSON, CSV, HTML, HDR interval log), `merge` and `report`, against the embedded
+//! server on 127.0.0.1. Every run is bounded by --requests or --duration.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use common::*;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use serde_json::Value;
+
+/// Run the binary to completion with a deadline; returns (code, stdout, stderr).
+fn qps(args: &[&str]) -> (i32, String, String) {
+    let child = bin()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child)
+}
+
+fn finish(mut child: std::process::Child) -> (i32, String, String) {
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        out.read_to_string(&mut s).unwrap();
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).unwrap();
+        s
+    });
+    let status = wait_with_deadline(&mut child, Duration::from_secs(60)).expect("finishes in 60 s");
+    (
+        status.code().unwrap_or(-1),
+        out_t.join().unwrap(),
+        err_t.join().unwrap(),
+    )
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+}
+
+fn schema_validator() -> jsonschema::Validator {
+    let schema = read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json"));
+    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+}
+
+fn assert_valid(v: &Value, what: &str) {
+    let validator = schema_validator();
+    let errors: Vec<String> = validator
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not match the schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+fn decode(text: &str) -> Histogram<u64> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64");
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .expect("a V2 histogram")
+}
+
+fn files(dir: &Path, stem: &str) -> [PathBuf; 5] {
+    ["json", "csv", "series.csv", "html", "hlog"].map(|ext| dir.join(format!("{stem}.{ext}")))
+}
+
+fn output_args(paths: &[PathBuf; 5]) -> Vec<String> {
+    let flags = ["--json", "--csv", "--csv-series", "--html", "--hdr-log"];
+    flags
+        .iter()
+        .zip(paths)
+        .flat_map(|(f, p)| [f.to_string(), p.display().to_string()])
+        .collect()
+}
+
+#[test]
+fn json_reports_match_the_schema() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("{}/mix/200,200,503", srv.url());
+    let paced = dir.path().join("paced.json");
+    let ramp = dir.path().join("ramp.json");
+    let runs: [(&Path, Vec<&str>); 2] = [
+        (&paced, vec!["--rps", "300", "-n", "300", "-c", "4"]),
+        (&ramp, vec!["--ramp", "1,3", "--step", "0.6s"]),
+    ];
+    for (path, extra) in &runs {
+        let mut args = vec!["--url", &url, "-q", "--json", path.to_str().unwrap()];
+        args.extend(extra);
+        let (code, _, err) = qps(&args);
+        assert_eq!(code, 0, "{err}");
+        let v = read_json(path);
+        assert_valid(&v, &path.display().to_string());
+        // The keys scripts rely on are still there.
+        let t = &v["total"];
+        for key in [
+            "users",
+            "requests",
+            "duration_s",
+            "qps",
+            "errors",
+            "failures",
+            "error_rate",
+            "failure_rate",
+            "status_counts",
+            "failure_kinds",
+        ] {
+            assert!(t.get(key).is_some(), "total.{key} missing");
+        }
+        for p in ["min", "mean", "p50", "p90", "p95", "p99", "p999", "max"] {
+            assert!(t["latency_ms"][p].is_number(), "latency_ms.{p}");
+        }
+        let h = decode(t["hdr"]["latency_us"].as_str().unwrap());
+        assert_eq!(h.len(), t["requests"].as_u64().unwrap());
+        let in_series: u64 = v["seconds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["requests"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            in_series,
+            t["requests"].as_u64().unwrap(),
+            "the series covers the run"
+        );
+    }
+    let v = read_json(&paced);
+    // The schema has teeth: a report without its histograms is refused.
+    let mut broken = v.clone();
+    broken["total"].as_object_mut().unwrap().remove("hdr");
+    assert!(!schema_validator().is_valid(&broken));
+    for key in ["target_rps", "late_slots", "max_lag_ms", "response_time_ms"] {
+        assert!(v["total"].get(key).is_some(), "paced total.{key} missing");
+    }
+    let rt = decode(v["total"]["hdr"]["response_time_us"].as_str().unwrap());
+    assert_eq!(rt.len(), 300);
+    assert_eq!(read_json(&ramp)["stages"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn every_format_is_written_and_adds_up() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = files(dir.path(), "run");
+    let mut args: Vec<String> = [
+        "--url",
+        &srv.url(),
+        "-n",
+        "600",
+        "-c",
+        "3",
+        "--rps",
+        "400",
+        "-q",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(output_args(&paths));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = qps(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Summary"),
+        "the text summary still goes to stdout"
+    );
+    let [json, csv, series, html, hlog] = &paths;
+    let v = read_json(json);
+    let total = v["total"]["requests"].as_u64().unwrap();
+    assert_eq!(total, 600);
+
+    let csv = std::fs::read_to_string(csv).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with(
+            "stage,users,requests,rps,error_rate,failure_rate,avg_ms,min_ms,max_ms,p90_ms,\
+             p95_ms,p99_ms"
+        ),
+        "{header}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2, "one stage and the total: {csv}");
+    assert_eq!(rows[1][0], "total");
+    assert_eq!(rows[1][2], "600");
+    assert_eq!(
+        rows[1][11].parse::<f64>().unwrap(),
+        v["total"]["latency_ms"]["p99"].as_f64().unwrap()
+    );
+
+    let series = std::fs::read_to_string(series).unwrap();
+    let mut lines = series.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("second,start_unix_s,interval_s,users,requests")
+    );
+    let in_series: u64 = lines
+        .map(|l| l.split(',').nth(4).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(in_series, 600);
+
+    // The interval log reads back with the hdrhistogram crate: one histogram per second,
+    // together holding every request.
+    let log = std::fs::read(hlog).unwrap();
+    let text = String::from_utf8_lossy(&log);
+    assert!(text.starts_with("#[Logged with qpsbench"), "{text}");
+    assert!(text.contains("#[Histogram log format version 1.3]"));
+    assert!(text.contains(
+        "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
+    ));
+    let mut intervals = 0;
+    let mut counted = 0;
+    let mut base_time = None;
+    for entry in IntervalLogIterator::new(&log) {
+        match entry.expect("the log parses") {
+            LogEntry::BaseTime(t) => base_time = Some(t),
+            LogEntry::StartTime(_) => {}
+            LogEntry::Interval(h) => {
+                assert_eq!(h.start_timestamp(), Duration::from_secs(intervals));
+                let hist = decode(h.encoded_histogram());
+                if !hist.is_empty() {
+                    assert!((h.max() - hist.max() as f64 / 1e3).abs() < 0.01);
+                }
+                counted += hist.len();
+                intervals += 1;
+            }
+        }
+    }
+    let seconds = v["seconds"].as_array().unwrap();
+    assert_eq!(intervals as usize, seconds.len());
+    assert!(intervals >= 2, "600 requests at 400/s span two windows");
+    assert_eq!(counted, 600);
+    let base_ms = base_time.expect("BaseTime header").as_millis() as u64;
+    assert_eq!(base_ms, v["started_at_unix_ms"].as_u64().unwrap());
+
+    let html = std::fs::read_to_string(html).unwrap();
+    for id in [
+        "chart-qps",
+        "chart-latency",
+        "chart-errors",
+        "chart-percentiles",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id} missing");
+    }
+    assert!(
+        !html.contains(" src=") && !html.contains(" href="),
+        "nothing to fetch"
+    );
+    assert!(!html.contains("<script"), "no script at all");
+}
+
+#[test]
+fn report_re_renders_a_saved_run_identically() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let run = files(dir.path(), "run");
+    let again = files(dir.path(), "again");
+    let url = format!("{}/mix/200,404", srv.url());
+    let mut args: Vec<String> = ["--url", &url, "--ramp", "1,2", "--step", "0.7s", "-q"]
+        .map(String::from)
+        .to_vec();
+    args.extend(output_args(&run));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(qps(&args).0, 0);
+
+    let mut args = vec!["report".to_string(), run[0].display().to_string()];
+    args.extend(output_args(&again));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = qps(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Summary"));
+    for (a, b) in run.iter().zip(&again) {
+        assert_eq!(
+            std::fs::read(a).unwrap(),
+            std::fs::read(b).unwrap(),
+            "{} re-rendered differs",
+            b.display()
+        );
+    }
+    // With no output flag it prints the text summary.
+    let (code, out, _) = qps(&["report", run[0].to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Status codes:   200: ") && out.contains("404: "),
+        "{out}"
+    );
+}
+
+#[test]
+fn html_escapes_the_command_line_and_hides_secrets() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = files(dir.path(), "x");
+    let url = format!("{}/?q=%3Cb%3E", srv.url());
+    let mut args: Vec<String> = [
+        "--url",
+        &url,
+        "-n",
+        "20",
+        "-H",
+        "X-Note: <script>alert('x')</script> & \"more\"",
+        "-H",
+        "Authorization: Bearer s3cr3t-t0ken",
+        "-H",
+        "Cookie: session=c00kie-value",
+        "-q",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(output_args(&paths));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = qps(&args);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&paths[3]).unwrap();
+    assert!(
+        !html.contains("<script"),
+        "unescaped header value in the HTML"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;more&quot;")
+    );
+    for path in &paths {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).to_string();
+        for secret in ["s3cr3t-t0ken", "c00kie-value"] {
+            assert!(!text.contains(secret), "{} leaks {secret}", path.display());
+        }
+    }
+    for stream in [&out, &err] {
+        assert!(!stream.contains("s3cr3t-t0ken") && !stream.contains("c00kie-value"));
+    }
+}
+
+#[test]
+fn a_bad_output_path_fails_before_any_request() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("ok.json");
+    for flag in ["--html", "--csv", "--csv-series", "--hdr-log", "--json"] {
+        // --json twice is a clap error, so the good file goes to --csv when testing --json.
+        let other = if flag == "--json" { "--csv" } else { "--json" };
+        let (code, _, err) = qps(&[
+            "--url",
+            &srv.url(),
+            "-n",
+            "50",
+            other,
+            good.to_str().unwrap(),
+            flag,
+            "/nonexistent-dir/qpsbench/out",
+        ]);
+        assert_eq!(code, 2, "{flag}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{flag}: one line: {err}");
+        assert!(
+            err.contains(flag) && err.contains("cannot create"),
+            "{flag}: {err}"
+        );
+    }
+    assert_eq!(srv.stats.requests.load(Ordering::SeqCst), 0);
+    let (code, _, err) = qps(&["--url", &srv.url(), "-n", "5", "--csv", "-", "--html", "-"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("both write to stdout"), "{err}");
+}
+
+#[test]
+fn ctrl_c_still_writes_every_file() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = files(dir.path(), "int");
+    let mut args: Vec<String> = [
+        "--url",
+        &srv.url(),
+        "--duration",
+        "30",
+        "-c",
+        "2",
+        "--rps",
+        "100",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(output_args(&paths));
+    let child = bin()
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every file exists (empty) right away, before the run has produced anything.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !paths.iter().all(|p| p.exists()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        paths.iter().all(|p| p.exists()),
+        "outputs are created at the start"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let (code, _, err) = finish(child);
+    assert_eq!(code, 130, "{err}");
+    for p in &paths {
+        assert!(
+            std::fs::metadata(p).unwrap().len() > 0,
+            "{} is empty",
+            p.display()
+        );
+    }
+    let v = read_json(&paths[0]);
+    assert_eq!(v["interrupted"], true);
+    assert!(v["total"]["requests"].as_u64().unwrap() > 50);
+    assert_valid(&v, "interrupted run");
+}
+
+#[test]
+fn start_at_waits_for_the_wall_clock() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("s.json");
+    let at = SystemTime::now() + Duration::from_millis(1200);
+    let at_text = humantime::format_rfc3339_millis(at).to_string();
+    let (code, _, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "-n",
+        "10",
+        "--start-at",
+        &at_text,
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("waiting to start at"), "{err}");
+    let v = read_json(&json);
+    let started = v["started_at_unix_ms"].as_u64().unwrap();
+    let at_ms = qpsbench::report::unix_ms(at);
+    assert!(
+        started >= at_ms && started < at_ms + 300,
+        "started {started}, asked {at_ms}"
+    );
+    assert_eq!(v["config"]["start_at"], at_text);
+    let (code, _, err) = qps(&["--url", &srv.url(), "-n", "1", "--start-at", "yesterday"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--start-at"), "{err}");
+}
+
+#[test]
+fn three_concurrent_runs_merge_exactly() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_millis(1500))
+        .to_string();
+    let url = format!("{}/mix/200,200,200,500", srv.url());
+    let counts = [300u64, 240, 180];
+    let inputs: Vec<PathBuf> = (0..3)
+        .map(|i| dir.path().join(format!("r{i}.json")))
+        .collect();
+    let children: Vec<_> = inputs
+        .iter()
+        .zip(counts)
+        .map(|(path, n)| {
+            bin()
+                .args([
+                    "--url",
+                    &url,
+                    "--rps",
+                    "120",
+                    "-n",
+                    &n.to_string(),
+                    "-c",
+                    "3",
+                    "-q",
+                    "--start-at",
+                    &at,
+                    "--json",
+                    path.to_str().unwrap(),
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let (code, _, err) = finish(child);
+        assert_eq!(code, 0, "{err}");
+    }
+    let reports: Vec<Value> = inputs.iter().map(|p| read_json(p)).collect();
+
+    let merged = files(dir.path(), "merged");
+    let mut args = vec!["merge".to_string()];
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    args.extend(output_args(&merged));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = qps(&args);
+    assert_eq!(code, 0, "{err}");
+    let m = read_json(&merged[0]);
+    assert_valid(&m, "merged report");
+
+    // Counts add up, and match what the server saw.
+    let sum: u64 = counts.iter().sum();
+    assert_eq!(m["total"]["requests"].as_u64().unwrap(), sum);
+    assert_eq!(srv.stats.requests.load(Ordering::SeqCst), sum);
+    assert_eq!(
+        m["total"]["status_counts"]["200"].as_u64().unwrap(),
+        sum * 3 / 4
+    );
+    assert_eq!(
+        m["total"]["status_counts"]["500"].as_u64().unwrap(),
+        sum / 4
+    );
+    assert_eq!(m["runs"], 3);
+    assert_eq!(m["total"]["users"], 9);
+    assert_eq!(m["config"]["rps"], 360.0);
+    assert_eq!(m["config"]["start_at"], at);
+
+    // Percentiles equal those of one histogram built here from the three.
+    for (hdr, pcts, from_slot) in [
+        ("latency_us", "latency_ms", false),
+        ("response_time_us", "response_time_ms", true),
+    ] {
+        let mut all = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        for r in &reports {
+            all.add(decode(r["total"]["hdr"][hdr].as_str().unwrap()))
+                .unwrap();
+        }
+        assert_eq!(all.len(), sum, "{hdr}");
+        let ms = |us: u64| (us as f64 / 1e3 * 1e3).round() / 1e3;
+        let got = &m["total"][pcts];
+        for (key, q) in [
+            ("p50", 0.5),
+            ("p90", 0.9),
+            ("p95", 0.95),
+            ("p99", 0.99),
+            ("p999", 0.999),
+        ] {
+            assert_eq!(
+                got[key].as_f64().unwrap(),
+                ms(all.value_at_quantile(q)),
+                "{pcts}.{key} (from slot: {from_slot})"
+            );
+        }
+        assert_eq!(got["max"].as_f64().unwrap(), ms(all.max()));
+        assert_eq!(got["min"].as_f64().unwrap(), ms(all.min()));
+    }
+
+    // The series line up on wall-clock seconds: all three started at --start-at, so each
+    // merged second holds every run's window of that second.
+    let series = m["seconds"].as_array().unwrap();
+    let longest = reports
+        .iter()
+        .map(|r| r["seconds"].as_array().unwrap().len())
+        .max()
+        .unwrap();
+    assert_eq!(series.len(), longest, "{series:#?}");
+    let in_series: u64 = series.iter().map(|s| s["requests"].as_u64().unwrap()).sum();
+    assert_eq!(in_series, sum);
+    assert_eq!(series[0]["users"], 9);
+    let first_second: u64 = reports
+        .iter()
+        .map(|r| r["seconds"][0]["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(series[0]["requests"].as_u64().unwrap(), first_second);
+
+    let csv = std::fs::read_to_string(&merged[1]).unwrap();
+    assert!(
+        csv.lines()
+            .last()
+            .unwrap()
+            .starts_with(&format!("total,9,{sum},")),
+        "{csv}"
+    );
+    let html = std::fs::read_to_string(&merged[3]).unwrap();
+    assert!(html.contains("3 runs merged"));
+}
+
+#[test]
+fn merge_refuses_what_does_not_fit_together() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.json");
+    let paced = dir.path().join("paced.json");
+    let ramp = dir.path().join("ramp.json");
+    let url = srv.url();
+    for (path, extra) in [
+        (&plain, vec!["-n", "20"]),
+        (&paced, vec!["-n", "20", "--rps", "200"]),
+        (&ramp, vec!["--ramp", "1,2", "--step", "0.3s"]),
+    ] {
+        let mut args = vec!["--url", &url, "-q", "--json", path.to_str().unwrap()];
+        args.extend(extra);
+        assert_eq!(qps(&args).0, 0);
+    }
+    let mut v = read_json(&plain);
+    v["version"] = "0.0.1-other".into();
+    let other_version = dir.path().join("other-version.json");
+    std::fs::write(&other_version, v.to_string()).unwrap();
+    let mut v = read_json(&plain);
+    v["report_format"] = 99.into();
+    let other_format = dir.path().join("other-format.json");
+    std::fs::write(&other_format, v.to_string()).unwrap();
+    let not_report = dir.path().join("not-report.json");
+    std::fs::write(&not_report, r#"{"hello": 1}"#).unwrap();
+    let not_json = dir.path().join("not.json");
+    std::fs::write(&not_json, "total: 3").unwrap();
+    let mut v = read_json(&plain);
+    v["total"]["hdr"]["latency_us"] = "HISTFAAAA!!".into();
+    let damaged = dir.path().join("damaged.json");
+    std::fs::write(&damaged, v.to_string()).unwrap();
+
+    let p = |path: &PathBuf| path.to_str().unwrap().to_string();
+    let cases = [
+        (
+            vec![p(&plain), p(&other_version)],
+            "by qpsbench 0.0.1-other",
+        ),
+        (vec![p(&plain), p(&other_format)], "report format 99"),
+        (vec![p(&plain), p(&paced)], "paced by --rps"),
+        (vec![p(&plain), p(&ramp)], "stages"),
+        (vec![p(&plain), p(&not_report)], "not a qpsbench report"),
+        (vec![p(&not_json)], "not JSON"),
+        (vec![p(&damaged)], "not base64"),
+        (vec!["/nonexistent/r.json".into()], "cannot read the report"),
+    ];
+    for (inputs, want) in cases {
+        let mut args = vec!["merge".to_string()];
+        args.extend(inputs.clone());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = qps(&args);
+        assert_eq!(code, 2, "{inputs:?}: {err}");
+        assert!(out.is_empty(), "{inputs:?}: {out}");
+        assert_eq!(err.trim().lines().count(), 1, "{inputs:?}: one line: {err}");
+        assert!(
+            err.contains(want),
+            "{inputs:?}: '{err}' does not say '{want}'"
+        );
+    }
+    let (code, _, err) = qps(&["merge"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = qps(&["report", "/nonexistent/r.json", "--html", "x.html"]);
+    assert_eq!(code, 2, "{err}");
+}
