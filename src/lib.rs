@@ -12,6 +12,7 @@ pub mod report;
 pub mod sample;
 pub mod serve;
 pub mod stats;
+pub mod stream;
 pub mod units;
 
 use crossbeam_channel::Receiver;

@@ -19,6 +19,7 @@ use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
+use super::sse::{self, Api, SseBody};
 use super::{MAX_BYTES, MAX_DELAY_MS, Shared, StatsSnapshot};
 
 const HELLO: &[u8] = b"hello world\n";
@@ -88,6 +89,8 @@ enum Route {
     Stats,
     /// `/mix/200,200,404,503`: the n-th request to any `/mix` path gets code n mod len.
     Mix(Vec<StatusCode>),
+    /// `/v1/chat/completions` (OpenAI) or `/v1/chat-messages` (Dify): see [`sse`].
+    Chat(Api),
     BadRequest(&'static str),
     NotFound,
 }
@@ -99,6 +102,12 @@ impl Route {
         }
         if path == "/__stats" {
             return Route::Stats;
+        }
+        if path == "/v1/chat/completions" {
+            return Route::Chat(Api::OpenAi);
+        }
+        if path == "/v1/chat-messages" {
+            return Route::Chat(Api::Dify);
         }
         if let Some(ms) = path.strip_prefix("/delay/") {
             return match ms.parse::<u64>() {
@@ -154,6 +163,9 @@ async fn handle(
     {
         stats.record_header(value);
     }
+    if let Route::Chat(api) = route {
+        return Ok(sse::chat(&shared, api, req).await);
+    }
     drain(req.into_body()).await;
 
     let response = match route {
@@ -184,7 +196,7 @@ async fn handle(
         Route::Bytes(n) => response(StatusCode::OK, OCTETS, RespBody::Filler(n)),
         Route::BadRequest(why) => text(StatusCode::BAD_REQUEST, why.as_bytes()),
         Route::NotFound => text(StatusCode::NOT_FOUND, NOT_FOUND),
-        Route::Stats => unreachable!("answered above"),
+        Route::Stats | Route::Chat(_) => unreachable!("answered above"),
     };
     Ok(response)
 }
@@ -201,7 +213,7 @@ async fn drain(mut body: Incoming) {
     }
 }
 
-fn random_upto(max: Duration) -> Duration {
+pub(super) fn random_upto(max: Duration) -> Duration {
     if max.is_zero() {
         return Duration::ZERO;
     }
@@ -253,40 +265,52 @@ fn stats_response(shared: &Shared) -> Response<RespBody> {
     }
 }
 
-fn response(status: StatusCode, content_type: &'static str, body: RespBody) -> Response<RespBody> {
+pub(super) fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: RespBody,
+) -> Response<RespBody> {
     let len = body.len();
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    if let Some(len) = len {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
     resp
 }
 
-/// Response body: a ready buffer, or `n` filler bytes served in 64 KiB static slices.
+/// Response body: a ready buffer, `n` filler bytes served in 64 KiB static slices, or a
+/// streamed answer of unknown length (sent chunked; its error closes the connection).
+#[derive(Debug)]
 pub(super) enum RespBody {
     Full(Bytes),
     Filler(u64),
+    Sse(Box<SseBody>),
 }
 
 impl RespBody {
-    fn len(&self) -> u64 {
+    /// The length, when known in advance.
+    fn len(&self) -> Option<u64> {
         match self {
-            RespBody::Full(bytes) => bytes.len() as u64,
-            RespBody::Filler(n) => *n,
+            RespBody::Full(bytes) => Some(bytes.len() as u64),
+            RespBody::Filler(n) => Some(*n),
+            RespBody::Sse(_) => None,
         }
     }
 }
 
 impl Body for RespBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = io::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let chunk = match self.get_mut() {
+            RespBody::Sse(body) => return body.poll_frame(cx),
             RespBody::Full(bytes) if bytes.is_empty() => None,
             RespBody::Full(bytes) => Some(std::mem::take(bytes)),
             RespBody::Filler(0) => None,
@@ -300,10 +324,13 @@ impl Body for RespBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.len() == 0
+        self.len() == Some(0)
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.len())
+        match self.len() {
+            Some(len) => SizeHint::with_exact(len),
+            None => SizeHint::default(),
+        }
     }
 }

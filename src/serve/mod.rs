@@ -10,6 +10,8 @@
 //! | `/status/{code}` | that status (200..=599, else 400) with a short body                    |
 //! | `/bytes/{n}`     | `n` bytes of body (at most [`MAX_BYTES`], else 400)                    |
 //! | `/mix/{c1,c2,..}`| the n-th request to any `/mix` path gets code n mod len (a known mix)  |
+//! | `/v1/chat/completions` | OpenAI-compatible chat completions, streamed (SSE) or not: see [`LlmConfig`] |
+//! | `/v1/chat-messages`    | Dify-style chat messages, streamed (SSE) or blocking: see [`LlmConfig`] |
 //! | `/__stats`       | JSON of [`StatsSnapshot`] (+ `header_counts` when recording); not counted |
 //! | anything else    | 404                                                                    |
 //!
@@ -30,8 +32,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 mod handler;
+mod sse;
 #[cfg(test)]
 mod tests;
+
+pub use sse::{LlmConfig, MAX_CHAT_BODY, MAX_LLM_DELAY, MAX_STREAM_TOKENS, UsageMode};
 
 /// Largest body `/bytes/{n}` serves (64 MiB).
 pub const MAX_BYTES: u64 = 64 << 20;
@@ -58,6 +63,8 @@ pub struct ServeConfig {
     /// When set, count the values seen for this request header (see
     /// [`ServerStats::header_counts`]). Requests without the header are not counted there.
     pub record_header: Option<String>,
+    /// The simulated model of the chat routes (`/v1/chat/completions`, `/v1/chat-messages`).
+    pub llm: LlmConfig,
 }
 
 impl Default for ServeConfig {
@@ -69,6 +76,7 @@ impl Default for ServeConfig {
             error_rate: 0.0,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             record_header: None,
+            llm: LlmConfig::default(),
         }
     }
 }
@@ -241,13 +249,16 @@ struct Shared {
     record_header: Option<HeaderName>,
     /// Requests answered so far on `/mix/...` routes.
     mix_counter: AtomicU64,
+    llm: LlmConfig,
+    /// Chat requests so far (numbers their ids).
+    chat_counter: AtomicU64,
 }
 
 /// Start the server on its own thread with its own tokio runtime; returns once it listens.
 ///
 /// Errors: the address cannot be bound (the message names it; the kind is the OS one, e.g.
-/// `AddrInUse`), an invalid `record_header` name or an `error_rate` outside 0..=1
-/// (`InvalidInput`), or the runtime/thread cannot be created.
+/// `AddrInUse`), an invalid `record_header` name, an `error_rate` outside 0..=1 or `llm`
+/// values out of bounds (`InvalidInput`), or the runtime/thread cannot be created.
 pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
     if !(0.0..=1.0).contains(&cfg.error_rate) {
         return Err(io::Error::new(
@@ -255,6 +266,9 @@ pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
             format!("error rate must be within 0..=1, got {}", cfg.error_rate),
         ));
     }
+    cfg.llm
+        .validate()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let record_header = match cfg.record_header.as_deref() {
         None => None,
         Some(name) => Some(HeaderName::from_bytes(name.as_bytes()).map_err(|e| {
@@ -294,6 +308,8 @@ pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
         error_rate: cfg.error_rate,
         record_header,
         mix_counter: AtomicU64::new(0),
+        llm: cfg.llm,
+        chat_counter: AtomicU64::new(0),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()

@@ -496,3 +496,542 @@ fn many_concurrent_connections() {
         (CONNS as u64, CONNS as u64)
     );
 }
+
+// --- LLM chat routes ---------------------------------------------------------------------------
+
+use crate::stream::{ContentFormat, EndReason, StreamClose, StreamMeter, StreamStats, TokenSource};
+
+/// 50 ms to the first token, 20 tokens 10 ms apart (the defaults, spelled out).
+fn llm_server() -> ServerHandle {
+    start(ServeConfig {
+        llm: LlmConfig {
+            first_token: Duration::from_millis(50),
+            tokens: 20,
+            interval: Duration::from_millis(10),
+            jitter: Duration::ZERO,
+            usage: UsageMode::OnRequest,
+        },
+        ..ServeConfig::ephemeral()
+    })
+}
+
+/// What a streamed request gave.
+struct Streamed {
+    status: u16,
+    content_type: String,
+    stats: StreamStats,
+    /// Every ITL in microseconds.
+    gaps: Vec<u32>,
+    /// The raw body.
+    body: Vec<u8>,
+}
+
+/// POST `body` to `path` and read the answer as a stream, timestamping every read.
+fn post_stream(
+    agent: &ureq::Agent,
+    server: &ServerHandle,
+    path: &str,
+    body: &str,
+    format: ContentFormat,
+) -> Streamed {
+    let sent = Instant::now();
+    let mut resp = agent
+        .post(format!("{}{path}", server.url()))
+        .header("Content-Type", "application/json")
+        .send(body)
+        .expect("response head");
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let mut meter = StreamMeter::new(format);
+    meter.start(sent);
+    let mut gaps = Vec::new();
+    let mut on_itl = |g| gaps.push(g);
+    let mut raw = Vec::new();
+    let mut reader = resp.body_mut().as_reader();
+    let mut buf = [0u8; 4096];
+    let mut close = StreamClose::Eof;
+    for _ in 0..100_000 {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                raw.extend_from_slice(&buf[..n]);
+                meter.feed(Instant::now(), &buf[..n], &mut on_itl).unwrap();
+            }
+            Err(e) => {
+                close = match crate::sample::classify_io(&e) {
+                    crate::sample::FailureKind::Timeout => StreamClose::Timeout,
+                    _ => StreamClose::Broken,
+                };
+                break;
+            }
+        }
+    }
+    let stats = meter.finish(Instant::now(), close, &mut on_itl);
+    Streamed {
+        status,
+        content_type,
+        stats,
+        gaps,
+        body: raw,
+    }
+}
+
+const OPENAI_STREAM: &str = r#"{"model":"test-model","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Say something."}]}"#;
+const DIFY_STREAM: &str = r#"{"query":"Say something.","inputs":{},"response_mode":"streaming","user":"u1","conversation_id":""}"#;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// TTFT ≈ 50 ms, ITL and TPOT ≈ 10 ms, with tolerances a loaded machine keeps.
+fn assert_llm_timings(s: &StreamStats, gaps: &[u32]) {
+    let ttft = s.ttft.expect("content arrived");
+    assert!(ttft >= ms(49) && ttft < ms(1000), "ttft {ttft:?}");
+    assert_eq!(gaps.len(), 19);
+    assert_eq!(s.itl_count, 19);
+    assert_eq!(
+        gaps.iter().map(|&g| u64::from(g)).sum::<u64>(),
+        s.itl_sum_us
+    );
+    // The server keeps an absolute schedule: the gaps add up to 19 intervals even when
+    // single ones are late.
+    let mean = s.itl_mean().unwrap();
+    assert!(mean >= ms(8) && mean < ms(60), "itl mean {mean:?}");
+    let tpot = s.tpot().unwrap();
+    assert!(tpot >= ms(8) && tpot < ms(60), "tpot {tpot:?}");
+    let rate = s.tokens_per_sec().unwrap();
+    assert!(rate > 10.0 && rate <= 20.0 / 0.24, "tokens/s {rate}");
+}
+
+#[test]
+fn openai_stream_has_20_tokens_and_the_configured_timings() {
+    let server = llm_server();
+    let agent = agent();
+    let r = post_stream(
+        &agent,
+        &server,
+        "/v1/chat/completions",
+        OPENAI_STREAM,
+        ContentFormat::OpenAi,
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        r.content_type.starts_with("text/event-stream"),
+        "{}",
+        r.content_type
+    );
+    let s = r.stats;
+    assert_eq!((s.tokens(), s.token_source()), (20, TokenSource::Usage));
+    assert_eq!(s.content_events, 20);
+    assert_eq!(s.end, EndReason::Done);
+    assert_llm_timings(&s, &r.gaps);
+    let body = String::from_utf8(r.body).unwrap();
+    assert!(body.contains(r#""model":"test-model""#));
+    assert!(body.contains(r#""role":"assistant""#));
+    assert!(body.contains(r#""finish_reason":"stop""#));
+    assert!(
+        body.contains(r#""usage":{"prompt_tokens":4,"completion_tokens":20,"total_tokens":24}"#),
+        "{body}"
+    );
+    assert!(body.ends_with("data: [DONE]\n\n"));
+    assert_eq!(server.stats.snapshot().in_flight, 0);
+}
+
+#[test]
+fn openai_stream_without_usage_counts_events_and_honours_max_tokens() {
+    let server = llm_server();
+    let agent = agent();
+    let r = post_stream(
+        &agent,
+        &server,
+        "/v1/chat/completions",
+        r#"{"stream":true,"max_tokens":5,"messages":[]}"#,
+        ContentFormat::OpenAi,
+    );
+    let s = r.stats;
+    assert_eq!((s.tokens(), s.token_source()), (5, TokenSource::Events));
+    assert_eq!(s.end, EndReason::Done);
+    let body = String::from_utf8(r.body).unwrap();
+    assert!(!body.contains("usage"), "{body}");
+    assert!(body.contains(r#""finish_reason":"length""#));
+    // max_tokens above the configured answer does not lengthen it; ?tokens= does.
+    let r = post_stream(
+        &agent,
+        &server,
+        "/v1/chat/completions?tokens=3",
+        r#"{"stream":true,"max_completion_tokens":50}"#,
+        ContentFormat::OpenAi,
+    );
+    assert_eq!(r.stats.tokens(), 3);
+    // A generic content path reads the same stream.
+    let r = post_stream(
+        &agent,
+        &server,
+        "/v1/chat/completions?tokens=4",
+        OPENAI_STREAM,
+        ContentFormat::path("choices.0.delta.content", Some("usage.completion_tokens")).unwrap(),
+    );
+    assert_eq!(
+        (
+            r.stats.tokens(),
+            r.stats.content_events,
+            r.stats.token_source()
+        ),
+        (4, 4, TokenSource::Usage)
+    );
+    assert_eq!(r.stats.end, EndReason::Done);
+}
+
+#[test]
+fn dify_stream_has_20_tokens_and_the_configured_timings() {
+    let server = llm_server();
+    let agent = agent();
+    let r = post_stream(
+        &agent,
+        &server,
+        "/v1/chat-messages",
+        DIFY_STREAM,
+        ContentFormat::Dify,
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.content_type.starts_with("text/event-stream"));
+    let s = r.stats;
+    assert_eq!((s.tokens(), s.token_source()), (20, TokenSource::Usage));
+    assert_eq!(s.content_events, 20);
+    assert_eq!(s.end, EndReason::Done);
+    assert_llm_timings(&s, &r.gaps);
+    let body = String::from_utf8(r.body).unwrap();
+    assert!(body.starts_with("event: ping\n\n"));
+    assert!(body.contains(r#""event":"message_end""#));
+    assert!(body.contains(r#""completion_tokens":20"#));
+}
+
+#[test]
+fn cut_streams_end_as_cut_with_the_tokens_so_far() {
+    let server = llm_server();
+    let agent = agent();
+    for (path, body, format) in [
+        (
+            "/v1/chat/completions?cut_after=5",
+            OPENAI_STREAM,
+            ContentFormat::OpenAi,
+        ),
+        (
+            "/v1/chat-messages?cut_after=5",
+            DIFY_STREAM,
+            ContentFormat::Dify,
+        ),
+    ] {
+        let r = post_stream(&agent, &server, path, body, format);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.stats.end, EndReason::Cut, "{path}");
+        assert_eq!(
+            (r.stats.tokens(), r.stats.token_source()),
+            (5, TokenSource::Events)
+        );
+        assert!(r.stats.ttft.is_some());
+    }
+    // cut_after=0: the head, then nothing; cut_after=tokens: every token, no end event.
+    let r = post_stream(
+        &agent,
+        &server,
+        "/v1/chat/completions?cut_after=0",
+        OPENAI_STREAM,
+        ContentFormat::OpenAi,
+    );
+    assert_eq!(
+        (r.stats.end, r.stats.tokens(), r.stats.ttft),
+        (EndReason::Cut, 0, None)
+    );
+    let r = post_stream(
+        &agent,
+        &server,
+        "/v1/chat/completions?tokens=3&cut_after=3",
+        OPENAI_STREAM,
+        ContentFormat::OpenAi,
+    );
+    assert_eq!((r.stats.end, r.stats.tokens()), (EndReason::Cut, 3));
+    // The server is fine afterwards.
+    let r = post_stream(
+        &agent,
+        &server,
+        "/v1/chat/completions?tokens=2",
+        OPENAI_STREAM,
+        ContentFormat::OpenAi,
+    );
+    assert_eq!((r.stats.end, r.stats.tokens()), (EndReason::Done, 2));
+}
+
+#[test]
+fn error_events_end_the_stream() {
+    let server = llm_server();
+    let agent = agent();
+    for (path, body, format) in [
+        (
+            "/v1/chat/completions?error_after=3",
+            OPENAI_STREAM,
+            ContentFormat::OpenAi,
+        ),
+        (
+            "/v1/chat-messages?error_after=3",
+            DIFY_STREAM,
+            ContentFormat::Dify,
+        ),
+    ] {
+        let r = post_stream(&agent, &server, path, body, format);
+        assert_eq!(r.stats.end, EndReason::ErrorEvent, "{path}");
+        assert_eq!(
+            (r.stats.tokens(), r.stats.token_source()),
+            (3, TokenSource::Events)
+        );
+    }
+}
+
+#[test]
+fn streams_keep_the_connection_alive() {
+    let server = start(ServeConfig {
+        llm: LlmConfig {
+            first_token: Duration::ZERO,
+            interval: Duration::ZERO,
+            tokens: 1000,
+            ..LlmConfig::default()
+        },
+        ..ServeConfig::ephemeral()
+    });
+    let agent = agent();
+    for _ in 0..5 {
+        let r = post_stream(
+            &agent,
+            &server,
+            "/v1/chat/completions",
+            OPENAI_STREAM,
+            ContentFormat::OpenAi,
+        );
+        assert_eq!(
+            (r.stats.tokens(), r.stats.content_events, r.stats.end),
+            (1000, 1000, EndReason::Done)
+        );
+        let r = post_stream(
+            &agent,
+            &server,
+            "/v1/chat-messages",
+            DIFY_STREAM,
+            ContentFormat::Dify,
+        );
+        assert_eq!((r.stats.tokens(), r.stats.end), (1000, EndReason::Done));
+    }
+    let snap = server.stats.snapshot();
+    assert_eq!(
+        (snap.requests, snap.max_connections, snap.in_flight),
+        (10, 1, 0)
+    );
+}
+
+#[test]
+fn jitter_only_lengthens_the_gaps() {
+    let server = start(ServeConfig {
+        llm: LlmConfig {
+            first_token: ms(20),
+            tokens: 10,
+            interval: ms(5),
+            jitter: ms(10),
+            usage: UsageMode::Never,
+        },
+        ..ServeConfig::ephemeral()
+    });
+    let agent = agent();
+    let r = post_stream(
+        &agent,
+        &server,
+        "/v1/chat/completions",
+        OPENAI_STREAM,
+        ContentFormat::OpenAi,
+    );
+    let s = r.stats;
+    assert_eq!((s.tokens(), s.token_source()), (10, TokenSource::Events));
+    assert!(s.ttft.unwrap() >= ms(19));
+    let mean = s.itl_mean().unwrap();
+    assert!(mean >= ms(4) && mean < ms(60), "itl mean {mean:?}");
+    // Usage switched off: not even when asked for.
+    assert!(!String::from_utf8(r.body).unwrap().contains("usage"));
+}
+
+#[test]
+fn non_streaming_answers() {
+    let server = llm_server();
+    let agent = agent();
+    let post = |path: &str, body: &str| {
+        let t0 = Instant::now();
+        let mut resp = agent
+            .post(format!("{}{path}", server.url()))
+            .send(body.to_string())
+            .unwrap();
+        let status = resp.status().as_u16();
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
+        let v: serde_json::Value =
+            serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap();
+        (status, ct, v, t0.elapsed())
+    };
+    // 50 ms + 4 × 10 ms for 5 tokens.
+    let (status, ct, v, took) = post(
+        "/v1/chat/completions?tokens=5",
+        r#"{"model":"m","stream":false}"#,
+    );
+    assert_eq!((status, ct.as_str()), (200, "application/json"));
+    assert!(took >= ms(89), "{took:?}");
+    assert_eq!(v["object"], "chat.completion");
+    assert_eq!(v["model"], "m");
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "The quick brown fox jumps"
+    );
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    assert_eq!(v["usage"]["completion_tokens"], 5);
+    // No body at all: not streamed either.
+    let (_, _, v, _) = post("/v1/chat/completions?tokens=1", "");
+    assert_eq!(v["choices"][0]["message"]["content"], "The");
+    // ?stream=false wins over the body.
+    let (_, ct, _, _) = post("/v1/chat/completions?tokens=1&stream=false", OPENAI_STREAM);
+    assert_eq!(ct, "application/json");
+    // Dify blocking mode.
+    let (status, _, v, _) = post(
+        "/v1/chat-messages?tokens=2",
+        r#"{"query":"q","inputs":{},"response_mode":"blocking","user":"u","conversation_id":"abc"}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(v["answer"], "The quick");
+    assert_eq!(v["conversation_id"], "abc");
+    assert_eq!(v["metadata"]["usage"]["completion_tokens"], 2);
+}
+
+#[test]
+fn bad_chat_requests_are_400_or_413() {
+    let server = llm_server();
+    let agent = agent();
+    let post = |path: &str, body: Vec<u8>| {
+        let mut resp = agent
+            .post(format!("{}{path}", server.url()))
+            .send(&body[..])
+            .unwrap();
+        let status = resp.status().as_u16();
+        let v: serde_json::Value =
+            serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap();
+        (status, v)
+    };
+    let (status, v) = post("/v1/chat/completions", b"{not json".to_vec());
+    assert_eq!(status, 400);
+    assert!(v["error"]["message"].as_str().unwrap().contains("JSON"));
+    let (status, v) = post("/v1/chat-messages?tokens=many", b"{}".to_vec());
+    assert_eq!(status, 400);
+    assert_eq!(v["code"], "invalid_param");
+    let (status, _) = post("/v1/chat/completions", vec![b' '; MAX_CHAT_BODY + 1]);
+    assert_eq!(status, 413);
+    // The connection stays usable.
+    let (status, _) = post("/v1/chat/completions?tokens=1", b"{}".to_vec());
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn invalid_llm_config_is_an_error() {
+    let cfg = ServeConfig {
+        llm: LlmConfig {
+            tokens: MAX_STREAM_TOKENS + 1,
+            ..LlmConfig::default()
+        },
+        ..ServeConfig::ephemeral()
+    };
+    assert_eq!(
+        spawn(cfg).unwrap_err().kind(),
+        std::io::ErrorKind::InvalidInput
+    );
+    let d = ServeConfig::default().llm;
+    assert_eq!(
+        (d.first_token, d.tokens, d.interval, d.jitter, d.usage),
+        (ms(50), 20, ms(10), Duration::ZERO, UsageMode::OnRequest)
+    );
+}
+
+#[test]
+fn stop_cuts_streams_in_progress() {
+    let server = start(ServeConfig {
+        llm: LlmConfig {
+            first_token: Duration::ZERO,
+            tokens: 10_000,
+            interval: ms(10),
+            ..LlmConfig::default()
+        },
+        ..ServeConfig::ephemeral()
+    });
+    let url = server.url();
+    let reader = std::thread::spawn(move || {
+        let agent = agent();
+        let mut resp = agent
+            .post(format!("{url}/v1/chat/completions"))
+            .send(OPENAI_STREAM)
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let mut r = resp.body_mut().as_reader();
+        for _ in 0..100_000 {
+            match r.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    });
+    assert!(wait_until(Duration::from_secs(5), || server
+        .stats
+        .snapshot()
+        .requests
+        == 1));
+    std::thread::sleep(ms(50));
+    let t0 = Instant::now();
+    server.stop();
+    assert!(t0.elapsed() < Duration::from_secs(3));
+    assert!(reader.join().unwrap().is_err(), "the client sees the cut");
+}
+
+#[test]
+fn cut_or_error_later_than_the_answer_changes_nothing_and_empty_answers_wait() {
+    let server = llm_server();
+    let agent = agent();
+    for q in [
+        "cut_after=2",
+        "error_after=2",
+        "cut_after=9",
+        "error_after=9",
+    ] {
+        let r = post_stream(
+            &agent,
+            &server,
+            &format!("/v1/chat/completions?tokens=4&{q}"),
+            OPENAI_STREAM,
+            ContentFormat::OpenAi,
+        );
+        let want = match q {
+            "cut_after=2" => (EndReason::Cut, 2),
+            "error_after=2" => (EndReason::ErrorEvent, 2),
+            _ => (EndReason::Done, 4),
+        };
+        assert_eq!((r.stats.end, r.stats.tokens()), want, "{q}");
+        assert_eq!(r.stats.content_events as u64, want.1, "{q}");
+    }
+    // No tokens: the end comes after the first-token delay, with no content.
+    let r = post_stream(
+        &agent,
+        &server,
+        "/v1/chat/completions?tokens=0",
+        OPENAI_STREAM,
+        ContentFormat::OpenAi,
+    );
+    assert_eq!(
+        (r.stats.end, r.stats.tokens(), r.stats.ttft),
+        (EndReason::Done, 0, None)
+    );
+    assert!(r.stats.total >= ms(49), "{:?}", r.stats.total);
+}
