@@ -33,6 +33,8 @@ fn collector_record(c: &mut Criterion) {
                 Outcome::Status(200)
             },
             bytes: 12,
+            stream: None,
+            tag: Default::default(),
         })
         .collect();
     let mut g = c.benchmark_group("collector");

@@ -23,7 +23,7 @@ pub mod exit {
 
 /// Print a one-line error and return the exit code for bad input.
 pub fn usage_error(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {msg}");
+    eprintln!("error: {}", crate::units::one_line(msg.to_string()));
     exit::USAGE
 }
 
@@ -37,6 +37,8 @@ pub fn run_command(args: RunArgs) -> i32 {
 
 /// Run a validated configuration; `preface` is printed first (the demo's explanation).
 pub fn run_config(cfg: &Config, preface: Option<&str>) -> i32 {
+    // First: from here on Ctrl-C ends the run with a summary instead of killing the process.
+    let interrupt = interrupt_channel();
     if let Err(e) = check_open_files(cfg.users) {
         return usage_error(e);
     }
@@ -45,7 +47,6 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> i32 {
         Ok(m) => m,
         Err(e) => return usage_error(e),
     };
-    let interrupt = interrupt_channel();
     if let Some(p) = preface {
         eprintln!("{p}");
     }
@@ -67,12 +68,23 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> i32 {
             return exit::FAILED;
         }
     };
+    // An interrupted run is incomplete: 130 says so, even when a threshold failed too.
     let code = if report.interrupted {
         exit::INTERRUPTED
+    } else if report.thresholds_failed() {
+        exit::FAILED
     } else {
         exit::OK
     };
-    match write_outputs(&report, &mut exports) {
+    let written = write_outputs(&report, &mut exports);
+    // Ctrl-C (or SIGTERM) after the run ended, while the reports were written: they are still
+    // written in full, and the exit code says the user interrupted.
+    let code = if interrupt.try_recv().is_ok() {
+        exit::INTERRUPTED
+    } else {
+        code
+    };
+    match written {
         Ok(()) => code,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => code,
         Err(e) => {
@@ -213,11 +225,26 @@ pub fn serve_command(args: ServeArgs) -> i32 {
         return usage_error("--threads must be at least 1");
     }
     raise_open_file_limit();
+    let llm = crate::serve::LlmConfig {
+        first_token: args.first_token,
+        tokens: args.tokens,
+        interval: args.token_interval,
+        jitter: args.token_jitter,
+        usage: match args.usage {
+            crate::cli::UsageArg::Never => crate::serve::UsageMode::Never,
+            crate::cli::UsageArg::OnRequest => crate::serve::UsageMode::OnRequest,
+            crate::cli::UsageArg::Always => crate::serve::UsageMode::Always,
+        },
+    };
+    if let Err(e) = llm.validate() {
+        return usage_error(format!("qpsbench serve: {e}"));
+    }
     let mut cfg = ServeConfig {
         addr: args.addr,
         delay: args.delay,
         jitter: args.jitter,
         error_rate: args.error_rate,
+        llm,
         ..ServeConfig::default()
     };
     if let Some(t) = args.threads {
@@ -237,6 +264,9 @@ pub fn demo_command(args: DemoArgs) -> i32 {
     if args.step.is_zero() {
         return usage_error("--step must be above 0: write e.g. --step 2s");
     }
+    if args.llm {
+        return crate::demo_llm::run(args);
+    }
     let server_cfg = ServeConfig {
         delay: std::time::Duration::from_millis(2),
         jitter: std::time::Duration::from_millis(3),
@@ -253,7 +283,7 @@ pub fn demo_command(args: DemoArgs) -> i32 {
     };
     let url = format!("http://{}/", server.addr);
     let run = RunArgs {
-        url: url.clone(),
+        url: Some(url.clone()),
         users: None,
         rps: None,
         duration: None,
@@ -269,6 +299,8 @@ pub fn demo_command(args: DemoArgs) -> i32 {
         proxy: None,
         quiet: args.quiet,
         start_at: None,
+        llm: crate::cli::LlmArgs::default(),
+        traffic: crate::cli::TrafficArgs::default(),
         outputs: args.outputs,
     };
     let cfg = match Config::try_from(run) {

@@ -20,7 +20,17 @@ Metrics:
   failure rate     client-side failures (connect, DNS, TLS, timeout, reset, protocol) / all requests
   late slots       --rps sends that started more than 1 ms after their scheduled slot
 
-Exit codes: 0 success, 1 the run could not be done, 2 bad usage or input, 130 interrupted";
+Streaming (text/event-stream responses, or every response with --stream):
+  TTFT             send start -> first event that carries content
+  ITL              gap between consecutive content events (per event, as vLLM defines it)
+  TPOT             (end - TTFT) / (output tokens - 1), complete answers only
+  tokens           output tokens: the server's usage when sent, else content events counted
+  tokens/s         per request: tokens / (end - send start); output tokens/s: tokens of the
+                   streams that ended in a window / its length
+  stream failures  'stream': cut before its end event; 'stream_error': an error event
+
+Exit codes: 0 success, 1 a --fail-on threshold failed or the run could not be done, 2 bad usage
+or input, 130 interrupted (even when a threshold failed)";
 
 /// qpsbench: measure how many requests per second an HTTP service sustains.
 #[derive(Debug, Parser)]
@@ -76,9 +86,10 @@ pub struct OutputArgs {
 #[derive(Debug, Args, Clone)]
 #[command(after_help = METRICS_HELP)]
 pub struct RunArgs {
-    /// Target URL (http:// or https://).
-    #[arg(short = 'u', long)]
-    pub url: String,
+    /// Target URL (http:// or https://); may hold {{column}} placeholders (see --data). With
+    /// --targets it is optional: the base of entries whose URL starts with '/'.
+    #[arg(short = 'u', long, required_unless_present = "targets")]
+    pub url: Option<String>,
 
     /// Concurrent users, one OS thread each [default: 10].
     #[arg(short = 'c', long, value_name = "N", allow_negative_numbers = true)]
@@ -145,7 +156,135 @@ pub struct RunArgs {
     pub start_at: Option<SystemTime>,
 
     #[command(flatten)]
+    pub llm: LlmArgs,
+
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+
+    #[command(flatten)]
     pub outputs: OutputArgs,
+}
+
+/// LLM chat APIs and event streams (`text/event-stream` responses are always read event by
+/// event; these flags build the requests and say where the content is).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "LLM streaming")]
+pub struct LlmArgs {
+    /// Read every response as an event stream, whatever its Content-Type.
+    #[arg(long)]
+    pub stream: bool,
+
+    /// POST an OpenAI-compatible chat completion for MODEL: the prompt as the user message,
+    /// "stream": true and stream_options.include_usage; content is choices[0].delta.content.
+    #[arg(long, value_name = "MODEL")]
+    pub openai: Option<String>,
+
+    /// POST a Dify chat-messages request (query, inputs {}, response_mode "streaming", user,
+    /// conversation_id ""); content is the answer of message events.
+    #[arg(long)]
+    pub dify: bool,
+
+    /// Request body for other APIs, or @FILE: {prompt} is replaced by the prompt, JSON-escaped
+    /// (write "{prompt}" inside quotes), {max_tokens} by --max-tokens.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub body_template: Option<String>,
+
+    /// Where an event's content is in its JSON, e.g. choices.0.delta.content or data.text
+    /// (events without it carry no token). Without it, events are guessed from the URL
+    /// (/chat/completions: OpenAI, /chat-messages: Dify), else every event is one token.
+    #[arg(long, value_name = "PATH")]
+    pub content_path: Option<String>,
+
+    /// Where the output token count is in an event's JSON, e.g. usage.completion_tokens.
+    #[arg(long, value_name = "PATH", requires = "content_path")]
+    pub usage_path: Option<String>,
+
+    /// The prompt to send [default: a short fixed prompt].
+    #[arg(long, value_name = "TEXT")]
+    pub prompt: Option<String>,
+
+    /// Prompts, one per line (UTF-8, blank lines skipped), used in turn across requests.
+    #[arg(long, value_name = "FILE")]
+    pub prompts: Option<PathBuf>,
+
+    /// API key, sent as 'Authorization: Bearer KEY'; never printed or written to a report.
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+
+    /// API keys, one per line ('Bearer x' or bare 'x'), used in turn across requests.
+    #[arg(long, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Most output tokens per answer (max_tokens of the OpenAI body, {max_tokens} of a
+    /// template).
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub max_tokens: Option<u64>,
+}
+
+/// Real traffic and CI gates: several targets, data, rotated credentials, think time, success
+/// statuses, retries, thresholds and secret masking.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Traffic, retries and CI gates")]
+pub struct TrafficArgs {
+    /// Several requests in one run, from a file: 'METHOD URL [weight=N] [name=NAME]', then
+    /// 'Name: value' headers, then 'body TEXT' or '@FILE'; blank lines between entries
+    /// (docs/targets.md). A results row per target.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+
+    /// How --targets are chosen: weighted (smooth weighted round-robin), random (by weight,
+    /// seeded by --seed) or round-robin (in file order, weights ignored).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "ORDER",
+        default_value_t,
+        requires = "targets"
+    )]
+    pub targets_order: crate::targets::TargetsOrder,
+
+    /// Seed of every random choice (--targets-order random, think time, retry jitter).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Authorization values, rotated round-robin across requests: the first column of a CSV or
+    /// text file (a header row such as 'token' is skipped; a bare token is sent as 'Bearer
+    /// TOKEN'). Never printed or written to a report.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["api_key", "api_key_file"])]
+    pub auth_file: Option<PathBuf>,
+
+    /// CSV with a header row: request n uses row n (in turn), its values replacing
+    /// {{column}} in the URL, headers and body. {{user}} and {{seq}} work without it.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: Option<PathBuf>,
+
+    /// Pause after each of a user's requests: D, or D1..D2 for a uniformly random pause.
+    #[arg(long, value_name = "D|D1..D2", value_parser = crate::traffic::parse_think_time)]
+    pub think_time: Option<crate::traffic::ThinkTime>,
+
+    /// Statuses that count as success, e.g. 200-299,304 [default: 200-399]; any other status is
+    /// an HTTP error.
+    #[arg(long, value_name = "CODES", value_parser = crate::traffic::parse_ok_status)]
+    pub ok_status: Option<crate::traffic::OkStatus>,
+
+    /// Retry a request up to N times on 429/500/502/503/504 and connection failures (refused,
+    /// reset, timeout). Every attempt is measured.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+
+    /// First retry backoff; doubles each retry (capped at 30s), with jitter.
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "100ms")]
+    pub retry_backoff: Duration,
+
+    /// Thresholds checked after the run; exit code 1 when one fails:
+    /// 'p99<300ms,error-rate<1%,qps>500' (p50 p90 p95 p99 p999 max mean, error-rate,
+    /// failure-rate, qps; 'stage=N:' for one stage).
+    #[arg(long, value_name = "THRESHOLDS")]
+    pub fail_on: Option<String>,
+
+    /// Also mask this header, or this URL query parameter, in every output (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub redact: Vec<String>,
 }
 
 /// Users per ramp stage, as parsed from `--ramp` (a newtype so clap takes it as one value).
@@ -178,6 +317,46 @@ pub struct ServeArgs {
     /// Server worker threads [default: number of CPUs].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Chat routes: request -> first token.
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "50ms", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)")]
+    pub first_token: Duration,
+
+    /// Chat routes: tokens per answer (a request's max_tokens or ?tokens=N lowers it).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20,
+        help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)"
+    )]
+    pub tokens: u32,
+
+    /// Chat routes: time between tokens.
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "10ms", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)")]
+    pub token_interval: Duration,
+
+    /// Chat routes: uniform random extra in [0, D] added to every token's wait.
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)")]
+    pub token_jitter: Duration,
+
+    /// Chat routes: when to send token usage (on-request: OpenAI streams only with
+    /// stream_options.include_usage, as OpenAI does).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "on-request",
+        help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)"
+    )]
+    pub usage: UsageArg,
+}
+
+/// `qpsbench serve --usage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UsageArg {
+    Never,
+    OnRequest,
+    Always,
 }
 
 /// `qpsbench demo`.
@@ -190,6 +369,11 @@ pub struct DemoArgs {
     /// No per-second lines.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// Benchmark the embedded OpenAI-compatible streaming route instead (1, 4, 8 users) and
+    /// show TTFT, ITL, TPOT and tokens/s.
+    #[arg(long)]
+    pub llm: bool,
 
     #[command(flatten)]
     pub outputs: OutputArgs,

@@ -9,12 +9,20 @@ use crate::engine::ramp::Schedule;
 use crate::output::live;
 use crate::sample::Sample;
 use crate::stats::{Bucket, SecondReport};
+use crate::stream::ItlBatch;
 
 /// What flows to the collector.
 #[derive(Debug)]
 pub enum Event {
     /// A finished request.
     Sample(Sample),
+    /// Inter-token gaps of a streamed response, measured by the user thread before `at` (sent
+    /// when the batch is full and before the request's sample; fixed size, no allocation).
+    Itl {
+        stage: u32,
+        at: Instant,
+        batch: ItlBatch,
+    },
     /// A stage began.
     Stage { index: usize, at: Instant },
     /// The run is over: drain what has arrived and report.
@@ -33,6 +41,8 @@ pub struct CollectorSetup {
     pub done: Sender<()>,
     /// Print the per-second line on stderr.
     pub live: bool,
+    /// Per-target rows and retry counts (`--targets`, `--retries`).
+    pub traffic: crate::traffic::TrafficStats,
 }
 
 /// A stage's bucket and when it began.
@@ -51,6 +61,8 @@ pub struct Measured {
     pub received: u64,
     pub end: Instant,
     pub interrupted: bool,
+    /// Per-target rows and retry counts.
+    pub traffic: crate::traffic::TrafficStats,
 }
 
 /// Run the collector until a `Stop` event (or every sender is gone).
@@ -78,6 +90,12 @@ pub fn collect(rx: Receiver<Event>, setup: CollectorSetup) -> Measured {
                 }
                 c.record(&s);
             }
+            Ok(Event::Itl { stage, at, batch }) => {
+                if at >= boundary {
+                    c.close_seconds_until(at);
+                }
+                c.record_itl(stage, &batch);
+            }
             Ok(Event::Stage { index, at }) => {
                 if let Some(w) = c.stages.get_mut(index) {
                     w.started.get_or_insert(at);
@@ -86,11 +104,24 @@ pub fn collect(rx: Receiver<Event>, setup: CollectorSetup) -> Measured {
             Ok(Event::Stop { at, interrupted }) => {
                 // Samples already queued finished before the stop: keep them, each in its second.
                 while let Ok(ev) = rx.try_recv() {
-                    if let Event::Sample(s) = ev {
-                        if s.end >= c.boundary() {
-                            c.close_seconds_until(s.end.min(at));
+                    match ev {
+                        Event::Sample(s) => {
+                            if s.end >= c.boundary() {
+                                c.close_seconds_until(s.end.min(at));
+                            }
+                            c.record(&s);
                         }
-                        c.record(&s);
+                        Event::Itl {
+                            stage,
+                            at: t,
+                            batch,
+                        } => {
+                            if t >= c.boundary() {
+                                c.close_seconds_until(t.min(at));
+                            }
+                            c.record_itl(stage, &batch);
+                        }
+                        _ => {}
                     }
                 }
                 return c.finish(at, interrupted);
@@ -133,9 +164,21 @@ impl Collector {
         }
         self.second.record(s);
         self.received += 1;
-        if Some(self.received) == self.setup.requests_limit {
+        // `--requests` counts logical requests: a retried one finishes with its last attempt.
+        let finished = self.setup.traffic.record(s);
+        if !s.tag.will_retry && Some(finished) == self.setup.requests_limit {
             let _ = self.setup.done.try_send(());
         }
+    }
+
+    /// Inter-token gaps: into the run, the stage and the current second.
+    fn record_itl(&mut self, stage: u32, batch: &ItlBatch) {
+        let gaps = batch.as_slice();
+        self.total.record_itl(gaps);
+        if let Some(w) = self.stages.get_mut(stage as usize) {
+            w.bucket.record_itl(gaps);
+        }
+        self.second.record_itl(gaps);
     }
 
     /// Close every one-second window that ends at or before `now`.
@@ -176,8 +219,98 @@ impl Collector {
             stages: self.stages,
             seconds: self.seconds,
             received: self.received,
+            traffic: self.setup.traffic,
             end,
             interrupted,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::Outcome;
+    use crate::stream::{EndReason, StreamStats};
+
+    #[test]
+    fn itl_batches_reach_the_run_its_stage_and_its_second() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let (done, _done_rx) = crossbeam_channel::bounded(1);
+        let start = Instant::now();
+        let setup = CollectorSetup {
+            start,
+            schedule: Schedule::steps(&[1, 2], Duration::from_secs(5)),
+            stages: 2,
+            paced: false,
+            requests_limit: None,
+            done,
+            live: false,
+            traffic: crate::traffic::TrafficStats {
+                targets: Vec::new(),
+                retry: None,
+                finished: 0,
+            },
+        };
+        let mut full = ItlBatch::new();
+        for i in 0..ItlBatch::CAPACITY as u32 {
+            assert_eq!(full.push(10_000 + i), i as usize + 1 == ItlBatch::CAPACITY);
+        }
+        let mut partial = ItlBatch::new();
+        for us in [9_000, 11_000, 0, 12_000, 10_500] {
+            partial.push(us);
+        }
+        for (stage, batch) in [(0, full), (0, full), (1, partial)] {
+            tx.send(Event::Itl {
+                stage,
+                at: start,
+                batch,
+            })
+            .unwrap();
+        }
+        let stream = StreamStats {
+            ttft: Some(Duration::from_millis(50)),
+            content_events: 6,
+            itl_count: 5,
+            end: EndReason::Done,
+            ..StreamStats::default()
+        };
+        tx.send(Event::Sample(Sample {
+            stage: 1,
+            scheduled: None,
+            sent: start,
+            first_byte: Some(start),
+            end: start + Duration::from_millis(5),
+            outcome: Outcome::Status(200),
+            bytes: 10,
+            stream: Some(stream),
+            tag: Default::default(),
+        }))
+        .unwrap();
+        tx.send(Event::Stop {
+            at: start + Duration::from_millis(10),
+            interrupted: false,
+        })
+        .unwrap();
+        let m = collect(rx, setup);
+        let total = m.total.stream.as_ref().expect("streaming seen");
+        assert_eq!(total.itl.len(), 2 * ItlBatch::CAPACITY as u64 + 5);
+        assert_eq!((total.streams, total.output_tokens), (1, 6));
+        let itl = |i: usize| {
+            m.stages[i]
+                .bucket
+                .stream
+                .as_ref()
+                .map_or(0, |s| s.itl.len())
+        };
+        assert_eq!((itl(0), itl(1)), (2 * ItlBatch::CAPACITY as u64, 5));
+        assert_eq!(m.stages[0].bucket.stream.as_ref().unwrap().streams, 0);
+        let second = m.seconds[0]
+            .stream
+            .as_ref()
+            .expect("the second has stream fields");
+        assert_eq!(second.gaps, 2 * ItlBatch::CAPACITY as u64 + 5);
+        assert_eq!(second.output_tokens, 6);
+        // No per-request storage: the histograms hold counts, the values are exact to 0.1%.
+        assert_eq!(total.itl.max(), total.itl.highest_equivalent(12_000));
     }
 }

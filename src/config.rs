@@ -65,13 +65,24 @@ pub struct Config {
     pub start_at: Option<SystemTime>,
     /// Report files (and at most one report on stdout).
     pub outputs: Vec<OutputSpec>,
+    /// Event-stream reading and LLM request rotation (see [`crate::llm`]).
+    pub llm: crate::llm::LlmSetup,
+    /// Targets, data, auth rotation, think time, success statuses, retries, thresholds and
+    /// redaction (see [`crate::traffic`]).
+    pub traffic: crate::traffic::TrafficConfig,
 }
 
 impl TryFrom<RunArgs> for Config {
     type Error = ConfigError;
 
     fn try_from(a: RunArgs) -> Result<Self, ConfigError> {
-        let target = parse_target(&a.url, &a.method, &a.headers, a.body.as_deref())?;
+        let url = crate::traffic::main_url(a.url.as_deref(), &a.traffic)?;
+        let mut target = parse_target(&url, &a.method, &a.headers, a.body.as_deref())?;
+        if let Some(given) = &a.url {
+            // Placeholders were checked with stand-ins; the traffic plan renders the real ones.
+            target.url = given.clone();
+        }
+        let llm = crate::llm::setup(&a.llm, &mut target)?;
         if a.duration == Some(Duration::ZERO) {
             return bad("--duration must be above 0: write e.g. --duration 10s");
         }
@@ -120,6 +131,14 @@ impl TryFrom<RunArgs> for Config {
         if let Some(at) = a.start_at {
             check_start_at(at, SystemTime::now())?;
         }
+        let traffic = crate::traffic::setup(
+            &a.traffic,
+            &target,
+            a.url.is_some(),
+            &a.headers,
+            a.body.is_some(),
+            schedule.stages().len(),
+        )?;
         Ok(Config {
             users: schedule.max_users(),
             target,
@@ -132,6 +151,8 @@ impl TryFrom<RunArgs> for Config {
             quiet: a.quiet,
             start_at: a.start_at,
             outputs,
+            llm,
+            traffic,
         })
     }
 }

@@ -33,12 +33,19 @@ fn clap_error(e: clap::Error) -> i32 {
         }
         _ => {
             let rendered = e.render().to_string();
-            let first: Vec<&str> = rendered
+            // The message ends where clap's usage, tip or help pointer begins (a blank line
+            // inside a quoted value does not end it: the flag named after it must show).
+            let end = ["\n\nUsage:", "\n\nFor more information", "\n\n  tip:"]
+                .iter()
+                .filter_map(|m| rendered.find(m))
+                .min()
+                .unwrap_or(rendered.len());
+            let first: Vec<&str> = rendered[..end]
                 .lines()
-                .take_while(|l| !l.trim().is_empty())
                 .map(str::trim)
+                .filter(|l| !l.is_empty())
                 .collect();
-            let line = first.join(" ");
+            let line = qpsbench::units::one_line(first.join(" "));
             let line = line.strip_prefix("error: ").unwrap_or(&line);
             eprintln!("error: {line} (see qpsbench --help)");
             exit::USAGE

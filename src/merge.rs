@@ -63,6 +63,11 @@ pub fn load(path: &Path) -> Result<Report, ReportError> {
     for s in &report.seconds {
         decode_histogram(&s.hdr_latency_us)
             .map_err(|e| ReportError(format!("{shown}: second {}: {e}", s.second)))?;
+        if let Some(st) = &s.stream {
+            crate::stream_stats::StreamBucket::new()
+                .add_second(st)
+                .map_err(|e| ReportError(format!("{shown}: second {}: {e}", s.second)))?;
+        }
     }
     Ok(report)
 }
@@ -181,7 +186,43 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, ReportError> {
         total: total_report,
         stages,
         seconds,
+        targets: merge_targets(&reports)?,
+        // Logical-request counts and thresholds belong to one run; evidence is kept from all.
+        retries: None,
+        thresholds: Vec::new(),
+        evidence: reports.iter().flat_map(|r| r.evidence.clone()).collect(),
     })
+}
+
+/// Per-target rows add up when every report has the same targets.
+fn merge_targets(reports: &[&Report]) -> Result<Vec<crate::stats::StageReport>, ReportError> {
+    let first = reports[0];
+    let same = reports.iter().all(|r| {
+        r.targets.len() == first.targets.len()
+            && r.targets
+                .iter()
+                .zip(&first.targets)
+                .all(|(a, b)| a.name == b.name)
+    });
+    if !same || first.targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fail = |name: &str, e: String| ReportError(format!("merging target {name}: {e}"));
+    let mut rows = Vec::with_capacity(first.targets.len());
+    for (i, t) in first.targets.iter().enumerate() {
+        let mut b = Bucket::from_report(t).map_err(|e| fail(&t.name, e))?;
+        let mut users = t.users;
+        let mut duration_s = t.duration_s;
+        for r in &reports[1..] {
+            let other = &r.targets[i];
+            b.add(&Bucket::from_report(other).map_err(|e| fail(&t.name, e))?)
+                .map_err(|e| fail(&t.name, e))?;
+            users += other.users;
+            duration_s = duration_s.max(other.duration_s);
+        }
+        rows.push(b.report(&t.name, users, Duration::from_secs_f64(duration_s), None));
+    }
+    Ok(rows)
 }
 
 /// Stage names carry their user count ("2: 4 users"); the merged stage has the sum.
@@ -220,6 +261,12 @@ fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), Report
                 .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
             crate::stats::add_histogram(&mut b.latency, &h)
                 .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
+            if let Some(st) = &s.stream {
+                b.stream
+                    .get_or_insert_with(crate::stream_stats::StreamBucket::new)
+                    .add_second(st)
+                    .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
+            }
             slot.users += s.users;
             slot.interval_s = slot.interval_s.max(s.interval_s);
         }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, display_header_value};
+use crate::config::Config;
 use crate::engine::RunResult;
 use crate::stats::{HistogramBin, SecondReport, StageReport, latency_bins};
 
@@ -44,6 +44,19 @@ pub struct Report {
     pub latency_histogram: Vec<HistogramBin>,
     /// One row per second since the start; the last may be a partial window.
     pub seconds: Vec<SecondReport>,
+    /// One row per `--targets` entry (empty with a single target), over the whole run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<StageReport>,
+    /// With `--retries`: attempts, retries, and each logical request's final outcome and
+    /// latency (the rows above count every attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<crate::retry::RetryReport>,
+    /// `--fail-on` thresholds as checked after the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<crate::gate::ThresholdResult>,
+    /// The first few samples of each error status and failure kind, secrets masked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<crate::evidence::Evidence>,
 }
 
 /// The configuration, as it may be shown: secrets masked.
@@ -74,6 +87,12 @@ pub struct RunConfig {
     /// `--start-at`: the wall-clock instant the run waited for, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_at: Option<String>,
+    /// The LLM request flags (API, model, number of prompts and keys; never a key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<crate::llm::LlmView>,
+    /// Targets, data, auth rotation, think time, success statuses, retries (never a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<crate::traffic::TrafficInfo>,
 }
 
 impl RunConfig {
@@ -81,14 +100,17 @@ impl RunConfig {
     pub fn of(cfg: &Config) -> Self {
         let t = &cfg.target;
         RunConfig {
-            url: t.display_url(),
+            url: match &cfg.traffic.targets_file {
+                Some(file) => format!("targets {}", file),
+                None => cfg.traffic.redactor.url(&t.url),
+            },
             method: t.method.to_string(),
             headers: t
                 .headers
                 .iter()
                 .map(|(n, v)| {
                     let v = v.to_str().unwrap_or("(binary)");
-                    format!("{}: {}", n, display_header_value(n.as_str(), v))
+                    cfg.traffic.redactor.header_line(n.as_str(), v)
                 })
                 .collect(),
             body_bytes: t.body.as_ref().map_or(0, |b| b.len()),
@@ -103,6 +125,8 @@ impl RunConfig {
             start_at: cfg
                 .start_at
                 .map(|t| humantime::format_rfc3339_millis(t).to_string()),
+            llm: cfg.llm.view.clone(),
+            traffic: Some(crate::traffic::TrafficInfo::of(&cfg.traffic)),
         }
     }
 }
@@ -134,7 +158,14 @@ impl Report {
             })
             .collect();
         let total = m.total.report("total", cfg.users, elapsed, cfg.rps);
-        Report {
+        let targets = m
+            .traffic
+            .targets
+            .iter()
+            .zip(&cfg.traffic.requests)
+            .map(|(bucket, plan)| bucket.report(&plan.name, cfg.users, elapsed, None))
+            .collect();
+        let mut report = Report {
             tool: "qpsbench".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             report_format: REPORT_FORMAT,
@@ -149,7 +180,22 @@ impl Report {
             stages: stage_reports,
             latency_histogram: latency_bins(&m.total.latency, HISTOGRAM_BINS),
             seconds: m.seconds.clone(),
-        }
+            targets,
+            retries: m
+                .traffic
+                .retry
+                .as_ref()
+                .map(|b| b.report(&cfg.traffic.retry)),
+            thresholds: Vec::new(),
+            evidence: run.evidence.clone(),
+        };
+        report.thresholds = crate::gate::evaluate(&cfg.traffic.fail_on, &report);
+        report
+    }
+
+    /// True when a `--fail-on` threshold failed.
+    pub fn thresholds_failed(&self) -> bool {
+        self.thresholds.iter().any(|t| !t.passed)
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::time::Instant;
 
+use crate::stream::StreamStats;
+
 /// One finished request (or one that failed before it could finish).
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
@@ -19,6 +21,26 @@ pub struct Sample {
     pub outcome: Outcome,
     /// Response body bytes read.
     pub bytes: u64,
+    /// Token timings, when the response was read as an event stream (`None` on the plain path).
+    pub stream: Option<StreamStats>,
+    /// Target, attempt and success rule of this request (`--targets`, `--retries`, `--ok-status`).
+    pub tag: Tag,
+}
+
+/// Where an attempt belongs beyond the plain single-URL run; all defaults there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tag {
+    /// Index of the `--targets` entry (0 with one target).
+    pub target: u16,
+    /// Attempt number within its logical request (0 = the first).
+    pub attempt: u16,
+    /// Another attempt of the same logical request follows this one (`--retries`).
+    pub will_retry: bool,
+    /// Whether `--ok-status` counts the status as a success; `None`: the default rule
+    /// (below 400).
+    pub ok: Option<bool>,
+    /// When the logical request's first attempt was sent (on retries only).
+    pub first_sent: Option<Instant>,
 }
 
 /// How a request ended.
@@ -47,11 +69,16 @@ pub enum FailureKind {
     Protocol,
     /// Anything else.
     Other,
+    /// An event stream cut off before its end: the connection closed or broke before the
+    /// terminating event (`[DONE]`, `message_end`). The tokens received are still counted.
+    StreamCut,
+    /// An event stream that reported an error in an event (HTTP status 2xx, answer failed).
+    StreamError,
 }
 
 impl FailureKind {
     /// Every kind, in report order.
-    pub const ALL: [FailureKind; 7] = [
+    pub const ALL: [FailureKind; 9] = [
         FailureKind::Connect,
         FailureKind::Dns,
         FailureKind::Tls,
@@ -59,6 +86,8 @@ impl FailureKind {
         FailureKind::Reset,
         FailureKind::Protocol,
         FailureKind::Other,
+        FailureKind::StreamCut,
+        FailureKind::StreamError,
     ];
 
     /// Stable key used in JSON reports.
@@ -71,6 +100,8 @@ impl FailureKind {
             FailureKind::Reset => "reset",
             FailureKind::Protocol => "protocol",
             FailureKind::Other => "other",
+            FailureKind::StreamCut => "stream",
+            FailureKind::StreamError => "stream_error",
         }
     }
 
@@ -89,6 +120,8 @@ impl FailureKind {
             FailureKind::Reset => "reset / early EOF",
             FailureKind::Protocol => "protocol error",
             FailureKind::Other => "other",
+            FailureKind::StreamCut => "stream cut mid-way",
+            FailureKind::StreamError => "stream error event",
         }
     }
 

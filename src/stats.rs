@@ -12,6 +12,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerial
 use serde::{Deserialize, Serialize};
 
 use crate::sample::{FailureKind, Outcome, Sample};
+use crate::stream_stats::{SecondStream, StreamBucket, StreamReport};
 
 /// A send that starts more than this after its scheduled slot counts as a late slot.
 pub const LATE_SLOT: Duration = Duration::from_millis(1);
@@ -77,6 +78,8 @@ pub struct Bucket {
     pub send_lag: Option<Histogram<u64>>,
     pub late_slots: u64,
     pub max_lag: Duration,
+    /// Streaming statistics; created when the first streamed response (or ITL) arrives.
+    pub stream: Option<StreamBucket>,
 }
 
 impl Bucket {
@@ -96,7 +99,15 @@ impl Bucket {
             send_lag: paced.then(new_histogram),
             late_slots: 0,
             max_lag: Duration::ZERO,
+            stream: None,
         }
+    }
+
+    /// Add inter-token gaps (µs) of streamed responses.
+    pub fn record_itl(&mut self, gaps_us: &[u32]) {
+        self.stream
+            .get_or_insert_with(StreamBucket::new)
+            .record_itl(gaps_us);
     }
 
     /// Add one sample.
@@ -106,7 +117,7 @@ impl Bucket {
         match s.outcome {
             Outcome::Status(code) => {
                 *self.status.entry(code).or_insert(0) += 1;
-                if is_error_status(code) {
+                if !s.tag.ok.unwrap_or(!is_error_status(code)) {
                     self.errors += 1;
                 } else {
                     self.ok += 1;
@@ -136,6 +147,9 @@ impl Bucket {
                 h.saturating_record(micros(s.end.saturating_duration_since(slot)));
             }
         }
+        if let Some(st) = &s.stream {
+            self.stream.get_or_insert_with(StreamBucket::new).record(st);
+        }
     }
 
     /// Empty the bucket, keeping its allocations.
@@ -157,6 +171,9 @@ impl Bucket {
         }
         self.late_slots = 0;
         self.max_lag = Duration::ZERO;
+        if let Some(st) = &mut self.stream {
+            st.clear();
+        }
     }
 
     /// Add every count and histogram of `other` (windows of runs that are merged).
@@ -186,6 +203,11 @@ impl Bucket {
         }
         self.late_slots += other.late_slots;
         self.max_lag = self.max_lag.max(other.max_lag);
+        match (&mut self.stream, &other.stream) {
+            (Some(mine), Some(theirs)) => mine.add(theirs)?,
+            (None, Some(theirs)) => self.stream = Some(theirs.clone()),
+            (_, None) => {}
+        }
         Ok(())
     }
 
@@ -226,6 +248,11 @@ impl Bucket {
             .transpose()?;
         b.late_slots = r.late_slots.unwrap_or(0);
         b.max_lag = Duration::from_secs_f64(r.max_lag_ms.unwrap_or(0.0).max(0.0) / 1e3);
+        b.stream = r
+            .stream
+            .as_ref()
+            .map(StreamBucket::from_report)
+            .transpose()?;
         Ok(b)
     }
 
@@ -296,6 +323,7 @@ impl Bucket {
                 response_time_us: self.response_time.as_ref().map(encode_histogram),
                 send_lag_us: self.send_lag.as_ref().map(encode_histogram),
             },
+            stream: self.stream.as_ref().map(|st| st.report(duration)),
         }
     }
 }
@@ -410,6 +438,9 @@ pub struct StageReport {
     pub response_time_ms: Option<Percentiles>,
     /// The histograms the percentiles above come from, for exact merging.
     pub hdr: StageHistograms,
+    /// LLM streaming metrics (TTFT, ITL, TPOT, tokens): only when responses were streamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamReport>,
 }
 
 /// One second of the run, as printed live.
@@ -430,6 +461,9 @@ pub struct SecondReport {
     pub max_ms: f64,
     /// This window's latency histogram (microseconds), encoded by [`encode_histogram`].
     pub hdr_latency_us: String,
+    /// TTFT, ITL and output tokens of this second: only once responses are streamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<SecondStream>,
 }
 
 impl SecondReport {
@@ -449,6 +483,7 @@ impl SecondReport {
             p99_ms: p.p99,
             max_ms: p.max,
             hdr_latency_us: encode_histogram(&b.latency),
+            stream: b.stream.as_ref().map(|st| st.second(interval)),
         }
     }
 }
@@ -504,6 +539,8 @@ mod tests {
             end: sent + Duration::from_millis(latency_ms),
             outcome,
             bytes: 10,
+            stream: None,
+            tag: Default::default(),
         }
     }
 

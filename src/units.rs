@@ -8,6 +8,10 @@ use std::time::{Duration, SystemTime};
 /// Parse a duration: a bare number is seconds (`10`, `2.5`), otherwise a number with a unit
 /// (`250ms`, `30s`, `5m`, `1h`, `1m30s`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    duration_inner(text).map_err(one_line)
+}
+
+fn duration_inner(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("empty duration: write e.g. 10 (seconds), 30s, 500ms, 5m or 1h".into());
@@ -38,6 +42,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parse a positive count with an optional SI suffix: `1000`, `10k`, `1M`, `1_000_000`.
 pub fn parse_count(text: &str) -> Result<u64, String> {
+    count_inner(text).map_err(one_line)
+}
+
+fn count_inner(text: &str) -> Result<u64, String> {
     let t: String = text.trim().chars().filter(|c| *c != '_').collect();
     let (digits, mult) = match t.chars().last() {
         Some('k' | 'K') => (&t[..t.len() - 1], 1_000u64),
@@ -53,6 +61,10 @@ pub fn parse_count(text: &str) -> Result<u64, String> {
 /// Parse a ramp: a comma list of users per stage (`0,4,8,16`), or a range with a step
 /// (`50..200:50` = 50,100,150,200). Ranges and lists can be mixed: `0,10..40:10`.
 pub fn parse_ramp(text: &str) -> Result<Vec<usize>, String> {
+    ramp_inner(text).map_err(one_line)
+}
+
+fn ramp_inner(text: &str) -> Result<Vec<usize>, String> {
     let mut stages = Vec::new();
     for part in text.split(',') {
         let p = part.trim();
@@ -71,24 +83,28 @@ pub fn parse_ramp(text: &str) -> Result<Vec<usize>, String> {
                     "ramp stage '{p}' has step 0: the step must be at least 1"
                 ));
             }
+            // Count first: a range like 0..10000000:1 must not be built to be refused.
+            if stages.len() + a.abs_diff(b) / step >= MAX_RAMP_STAGES {
+                return Err(too_many_stages(text));
+            }
             if a <= b {
                 stages.extend((a..=b).step_by(step));
             } else {
                 let mut u = a;
                 loop {
                     stages.push(u);
-                    if u < b + step {
-                        break;
+                    match u.checked_sub(step) {
+                        Some(next) if next >= b => u = next,
+                        _ => break,
                     }
-                    u -= step;
                 }
             }
         } else {
             stages.push(users_number(p)?);
         }
     }
-    if stages.len() > 10_000 {
-        return Err(format!("ramp '{text}' has more than 10000 stages"));
+    if stages.len() > MAX_RAMP_STAGES {
+        return Err(too_many_stages(text));
     }
     if stages.iter().all(|&u| u == 0) {
         return Err(format!(
@@ -96,6 +112,30 @@ pub fn parse_ramp(text: &str) -> Result<Vec<usize>, String> {
         ));
     }
     Ok(stages)
+}
+
+/// A message for one line: control characters (a newline inside a quoted value, say) are
+/// shown escaped, so that an error is always one line and cannot forge output lines.
+pub fn one_line(msg: String) -> String {
+    if !msg.contains(char::is_control) {
+        return msg;
+    }
+    msg.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The most stages a ramp may have.
+pub const MAX_RAMP_STAGES: usize = 10_000;
+
+fn too_many_stages(text: &str) -> String {
+    format!("ramp '{text}' has more than {MAX_RAMP_STAGES} stages")
 }
 
 fn users_number(text: &str) -> Result<usize, String> {
@@ -109,6 +149,10 @@ fn users_number(text: &str) -> Result<usize, String> {
 
 /// Parse a rate in requests per second: `200`, `0.5`, `10k`.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
+    rate_inner(text).map_err(one_line)
+}
+
+fn rate_inner(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let (digits, mult) = match t.chars().last() {
         Some('k' | 'K') => (&t[..t.len() - 1], 1_000.0),
@@ -153,6 +197,10 @@ pub fn format_duration(d: Duration) -> String {
 
 /// An RFC 3339 wall-clock time: `2026-05-01T12:00:00Z`, `2026-05-01T14:00:00.5+02:00`.
 pub fn parse_rfc3339(text: &str) -> Result<SystemTime, String> {
+    rfc3339_inner(text).map_err(one_line)
+}
+
+fn rfc3339_inner(text: &str) -> Result<SystemTime, String> {
     let t = text.trim();
     let hint = "write e.g. 2026-05-01T12:00:00Z";
     // humantime reads UTC only; apply a numeric offset ourselves.
@@ -247,6 +295,44 @@ mod tests {
         assert_eq!(parse_ramp("8,4"), Ok(vec![8, 4]));
         for bad in ["", "0,0", "a,b", "1,,2", "1..5", "1..5:0", "5:1", "-1,2"] {
             assert!(parse_ramp(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn huge_or_edge_ranges_are_refused_without_building_them() {
+        // Found by reasoning and kept as fuzz regressions: the range used to be built (gigabytes)
+        // before the stage count was checked, and a descending range next to usize::MAX
+        // overflowed `b + step` (a panic in debug builds).
+        let max = usize::MAX;
+        for text in [
+            format!("0..{max}:1"),
+            "1..10000000000:1".to_string(),
+            format!("1,2,3,0..{}:1", MAX_RAMP_STAGES - 3),
+        ] {
+            let err = parse_ramp(&text).unwrap_err();
+            assert!(err.contains("more than 10000 stages"), "{text}: {err}");
+        }
+        assert_eq!(parse_ramp(&format!("{max}..{}:5", max - 1)), Ok(vec![max]));
+        assert_eq!(parse_ramp(&format!("{max}..0:{max}")), Ok(vec![max, 0]));
+        assert_eq!(parse_ramp("10..0:3"), Ok(vec![10, 7, 4, 1]));
+        assert_eq!(
+            parse_ramp(&format!("1,0..{}:1", MAX_RAMP_STAGES - 2)).map(|v| v.len()),
+            Ok(MAX_RAMP_STAGES)
+        );
+    }
+
+    #[test]
+    fn errors_are_one_line_whatever_the_input() {
+        // Found by the `units` fuzz target: the input was echoed with its newline.
+        let err = parse_count("\0\0\n\0\0\0\0\u{1}\u{7}").unwrap_err();
+        assert!(!err.contains('\n') && err.contains("\\n"), "{err}");
+        for err in [
+            parse_duration("1\n2").unwrap_err(),
+            parse_ramp("1,\n").unwrap_err(),
+            parse_rate("5\rx").unwrap_err(),
+            parse_rfc3339("2026-05-01\nT12:00:00Z").unwrap_err(),
+        ] {
+            assert!(!err.contains(['\n', '\r']), "{err}");
         }
     }
 

@@ -3,6 +3,8 @@
 
 pub mod limiter;
 pub mod ramp;
+pub mod stream_read;
+pub mod transport;
 pub mod user;
 
 use std::sync::Arc;
@@ -22,6 +24,8 @@ use limiter::Limiter;
 pub const USER_STACK: usize = 256 * 1024;
 /// ureq's per-connection buffers (its default is 128 KiB each way).
 pub const IO_BUFFER: usize = 16 * 1024;
+/// The largest response head (status line and headers) read; a bigger one is a protocol failure.
+pub const MAX_RESPONSE_HEAD: usize = IO_BUFFER - 1;
 
 /// State every user thread and the controller share.
 #[derive(Debug)]
@@ -105,6 +109,8 @@ pub struct RunResult {
     pub started_at: std::time::SystemTime,
     /// Requests begun but not finished when the run ended.
     pub in_flight_at_end: u64,
+    /// The error and failure samples kept as evidence.
+    pub evidence: Vec<crate::evidence::Evidence>,
 }
 
 /// The ureq agent configuration; each user builds its own agent (and so its own connection
@@ -122,6 +128,10 @@ pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
         .user_agent(concat!("qpsbench/", env!("CARGO_PKG_VERSION")))
         .input_buffer_size(IO_BUFFER)
         .output_buffer_size(IO_BUFFER)
+        // A response head must fit the input buffer. ureq's own limit (64 KiB) is above it, so
+        // without this a bigger head came back as "peer disconnected" (counted as a reset) or
+        // hung until the timeout; now it is a protocol failure, as the limit is.
+        .max_response_header_size(MAX_RESPONSE_HEAD)
         .max_idle_connections(2)
         .max_idle_connections_per_host(2)
         // Phase timeouts only: global/per-call/resolve timeouts make ureq's resolver spawn a
@@ -145,6 +155,8 @@ pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
 pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResult> {
     let shared = Arc::new(Shared::new(cfg.rps, cfg.requests));
     let target = Arc::new(cfg.target.clone());
+    let llm = Arc::new(cfg.llm.clone());
+    let traffic = Arc::new(crate::traffic::TrafficRun::new(&cfg.traffic));
     let (tx, rx) = crossbeam_channel::unbounded::<Event>();
     let agent_config = agent_config(cfg).map_err(anyhow::Error::msg)?;
 
@@ -153,8 +165,10 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
             index,
             shared: shared.clone(),
             tx: tx.clone(),
-            agent: agent_config.new_agent(),
+            agent: transport::agent(&agent_config),
             target: target.clone(),
+            llm: llm.clone(),
+            traffic: traffic.clone(),
         };
         let spawned = std::thread::Builder::new()
             .name(format!("user-{index}"))
@@ -176,6 +190,7 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
 
     let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
     let start = Instant::now();
+    let _ = traffic.start.set(start);
     let started_at = std::time::SystemTime::now();
     let setup = CollectorSetup {
         start,
@@ -185,6 +200,7 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
         requests_limit: cfg.requests,
         done: done_tx,
         live: !cfg.quiet,
+        traffic: crate::traffic::TrafficStats::new(&cfg.traffic, cfg.rps.is_some()),
     };
     let collector = std::thread::Builder::new()
         .name("collector".into())
@@ -210,6 +226,7 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
         start,
         started_at,
         in_flight_at_end,
+        evidence: traffic.evidence.take(),
     })
 }
 

@@ -13,7 +13,12 @@ use ureq::http::Request;
 use crate::collector::Event;
 use crate::config::Target;
 use crate::engine::Shared;
-use crate::sample::{Outcome, Sample, classify, classify_io};
+use crate::engine::stream_read::{StreamReader, is_event_stream};
+use crate::evidence::BODY_BYTES;
+use crate::llm::LlmSetup;
+use crate::sample::{Outcome, Sample, Tag, classify, classify_io};
+use crate::stream::StreamStats;
+use crate::traffic::{Prepared, TrafficRun, nap};
 
 /// Body bytes are read into this reused buffer and dropped: only their count matters.
 const READ_BUF: usize = 16 * 1024;
@@ -25,13 +30,21 @@ pub struct User {
     pub tx: Sender<Event>,
     pub agent: Agent,
     pub target: Arc<Target>,
+    /// Event-stream reading and per-request bodies/keys (`--openai`, `--prompts`, ...).
+    pub llm: Arc<LlmSetup>,
+    /// Targets, templates, auth rotation, think time, retries and evidence.
+    pub traffic: Arc<TrafficRun>,
 }
 
 impl User {
     /// The thread body: runs until the run stops or the request budget is spent.
     pub fn run(self) {
         let mut buf = vec![0u8; READ_BUF];
+        // Made on the first event-stream response: plain runs never build one.
+        let mut streams: Option<StreamReader> = None;
         let shared = &*self.shared;
+        let traffic = &*self.traffic;
+        let mut rng = traffic.rng(self.index);
         loop {
             if !shared.wait_turn(self.index) {
                 return;
@@ -50,59 +63,182 @@ impl User {
                 }
             }
             let stage = shared.stage.load(Ordering::Relaxed);
-            shared.started.fetch_add(1, Ordering::Relaxed);
-            let sent = Instant::now();
-            let (outcome, first_byte, bytes) = self.send(&mut buf);
-            let sample = Sample {
-                stage,
-                scheduled,
-                sent,
-                first_byte,
-                end: Instant::now(),
-                outcome,
-                bytes,
-            };
-            if self.tx.send(Event::Sample(sample)).is_err() {
+            let prepared = traffic.prepare(self.index, &mut rng);
+            let mut attempt: u16 = 0;
+            let mut first_sent = None;
+            // Every attempt is a sample; retries (off by default) follow their backoff.
+            loop {
+                shared.started.fetch_add(1, Ordering::Relaxed);
+                let sent = Instant::now();
+                let (outcome, first_byte, bytes, stream) =
+                    self.send(&prepared, attempt, &mut buf, &mut streams, sent, stage);
+                let end = Instant::now();
+                let ok = match outcome {
+                    Outcome::Status(code) => traffic.cfg.ok_status.is_ok(code),
+                    Outcome::Failure(_) => false,
+                };
+                let will_retry = traffic
+                    .cfg
+                    .retry
+                    .should_retry(outcome, ok, u32::from(attempt))
+                    && !shared.stop.load(Ordering::Relaxed);
+                let sample = Sample {
+                    stage,
+                    // A retry has no slot of its own: it is not late, and not CO-corrected.
+                    scheduled: if attempt == 0 { scheduled } else { None },
+                    sent,
+                    first_byte,
+                    end,
+                    outcome,
+                    bytes,
+                    stream,
+                    tag: Tag {
+                        target: prepared.target as u16,
+                        attempt,
+                        will_retry,
+                        ok: Some(ok),
+                        first_sent,
+                    },
+                };
+                if self.tx.send(Event::Sample(sample)).is_err() {
+                    return;
+                }
+                if !will_retry {
+                    break;
+                }
+                first_sent.get_or_insert(sent);
+                attempt += 1;
+                let wait = traffic.cfg.retry.backoff(u32::from(attempt), &mut rng);
+                if !nap(&shared.stop, wait) {
+                    return;
+                }
+            }
+            if let Some(think) = traffic.cfg.think
+                && !nap(&shared.stop, think.sample(&mut rng))
+            {
                 return;
             }
         }
     }
 
     /// One request, start to last body byte.
-    fn send(&self, buf: &mut [u8]) -> (Outcome, Option<Instant>, u64) {
-        let t = &*self.target;
+    fn send(
+        &self,
+        p: &Prepared<'_>,
+        attempt: u16,
+        buf: &mut [u8],
+        streams: &mut Option<StreamReader>,
+        sent: Instant,
+        stage: u32,
+    ) -> (Outcome, Option<Instant>, u64, Option<StreamStats>) {
+        let traffic = &*self.traffic;
+        let Some(uri) = p.uri.as_deref().filter(|_| p.is_valid()) else {
+            // Placeholders rendered a URL or header value that cannot be sent.
+            let outcome = Outcome::Failure(crate::sample::FailureKind::Protocol);
+            if traffic
+                .evidence
+                .claim_failure(crate::sample::FailureKind::Protocol)
+            {
+                let why = "a --data value made an invalid URL or header value".to_string();
+                traffic.keep_evidence(p, attempt, outcome, Some(why), Vec::new(), &[], 0);
+            }
+            return (outcome, None, 0, None);
+        };
+        // Several prompts or keys: this request's turn (bodies were rendered up front).
+        let (body_turn, key_turn) = match &self.llm.rotation {
+            Some(r) => r.next(),
+            None => (None, None),
+        };
         let mut builder = Request::builder()
-            .method(t.method.clone())
-            .uri(t.uri.clone());
-        for (name, value) in &t.headers {
+            .method(p.plan.method.clone())
+            .uri(uri.clone());
+        for (name, value) in &p.plan.headers {
+            if key_turn.is_some() && name == ureq::http::header::AUTHORIZATION {
+                continue;
+            }
             builder = builder.header(name, value);
         }
-        let result = match &t.body {
-            Some(body) => builder.body(&body[..]).map(|req| self.agent.run(req)),
+        for (name, value) in &p.extra_headers {
+            if let Some(value) = value {
+                builder = builder.header(name, value);
+            }
+        }
+        if let Some(key) = key_turn {
+            builder = builder.header(ureq::http::header::AUTHORIZATION, key.clone());
+        }
+        let result = match body_turn.map(|b| &b[..]).or(p.body.as_deref()) {
+            Some(body) => builder.body(body).map(|req| self.agent.run(req)),
             None => builder.body(()).map(|req| self.agent.run(req)),
         };
         let mut response = match result {
             Ok(Ok(r)) => r,
-            Ok(Err(e)) => return (Outcome::Failure(classify(&e)), None, 0),
+            Ok(Err(e)) => {
+                let outcome = Outcome::Failure(classify(&e));
+                if let Outcome::Failure(kind) = outcome
+                    && traffic.evidence.claim_failure(kind)
+                {
+                    let why = Some(e.to_string());
+                    traffic.keep_evidence(p, attempt, outcome, why, Vec::new(), &[], 0);
+                }
+                return (outcome, None, 0, None);
+            }
             Err(_) => {
                 return (
                     Outcome::Failure(crate::sample::FailureKind::Protocol),
                     None,
                     0,
+                    None,
                 );
             }
         };
         let first_byte = Some(Instant::now());
         let status = response.status().as_u16();
+        // Evidence: only while this status's quota is open (one atomic load otherwise).
+        let capture = !traffic.cfg.ok_status.is_ok(status) && traffic.evidence.claim_status(status);
+        let headers = if capture {
+            traffic.header_lines(response.headers())
+        } else {
+            Vec::new()
+        };
+        if self.llm.stream.forced || is_event_stream(response.headers()) {
+            let reader =
+                streams.get_or_insert_with(|| StreamReader::new(self.llm.stream.format.clone()));
+            let mut body = response.body_mut().as_reader();
+            let read = reader.read(&mut body, buf, sent, stage, &self.tx);
+            let outcome = read.outcome(status, reader.has_terminator());
+            if capture {
+                traffic.keep_evidence(p, attempt, outcome, None, headers, &[], read.bytes);
+            }
+            return (outcome, first_byte, read.bytes, Some(read.stats));
+        }
         let mut reader = response.body_mut().as_reader();
         let mut bytes = 0u64;
+        let mut kept = Vec::new();
         loop {
             match reader.read(buf) {
                 Ok(0) => break,
-                Ok(n) => bytes += n as u64,
-                Err(e) => return (Outcome::Failure(classify_io(&e)), first_byte, bytes),
+                Ok(n) => {
+                    if capture && kept.len() < BODY_BYTES {
+                        kept.extend_from_slice(&buf[..n.min(BODY_BYTES - kept.len())]);
+                    }
+                    bytes += n as u64;
+                }
+                Err(e) => {
+                    let outcome = Outcome::Failure(classify_io(&e));
+                    if let Outcome::Failure(kind) = outcome
+                        && traffic.evidence.claim_failure(kind)
+                    {
+                        let why = Some(e.to_string());
+                        traffic.keep_evidence(p, attempt, outcome, why, headers, &kept, bytes);
+                    }
+                    return (outcome, first_byte, bytes, None);
+                }
             }
         }
-        (Outcome::Status(status), first_byte, bytes)
+        let outcome = Outcome::Status(status);
+        if capture {
+            traffic.keep_evidence(p, attempt, outcome, None, headers, &kept, bytes);
+        }
+        (outcome, first_byte, bytes, None)
     }
 }

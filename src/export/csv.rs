@@ -21,7 +21,13 @@ impl Exporter for StageTable {
         let mut out = String::new();
         out.push_str(STAGE_COLUMNS);
         out.push('\n');
-        for s in r.stages.iter().chain(std::iter::once(&r.total)) {
+        // Then one row per --targets entry, named after it.
+        for s in r
+            .stages
+            .iter()
+            .chain(std::iter::once(&r.total))
+            .chain(&r.targets)
+        {
             let p = &s.latency_ms;
             let _ = writeln!(
                 out,
@@ -46,7 +52,7 @@ impl Exporter for StageTable {
                 s.failures
             );
         }
-        Ok(out.into_bytes())
+        Ok(super::csv_stream::extend_stage_table(out, r).into_bytes())
     }
 }
 
@@ -80,7 +86,7 @@ impl Exporter for Series {
                 s.max_ms
             );
         }
-        Ok(out.into_bytes())
+        Ok(super::csv_stream::extend_series(out, r).into_bytes())
     }
 }
 

@@ -118,6 +118,9 @@ pub fn render(r: &Report) -> String {
         );
     }
 
+    super::html_stream::section(&mut h, r);
+    super::html_traffic::section(&mut h, r);
+
     h.push_str("<h2>Status codes</h2>\n");
     counts_table(&mut h, "status", &t.status_counts);
     h.push_str("<h2>Failure kinds</h2>\n");

@@ -3,8 +3,11 @@
 //! starts, so that a bad path fails in the first second and not after a long soak.
 
 pub mod csv;
+mod csv_stream;
 pub mod hdr_log;
 pub mod html;
+mod html_stream;
+mod html_traffic;
 pub mod json;
 mod svg;
 

@@ -8,7 +8,7 @@ use crate::units::format_duration;
 
 /// Format one second: elapsed, active users, QPS, p50/p99 latency, errors, failures.
 pub fn format_second(r: &SecondReport) -> String {
-    format!(
+    let line = format!(
         "[{:>5}s] users {:>5} | qps {:>8} | p50 {:>9} | p99 {:>9} | errors {:>6} | failures {:>6}",
         r.second,
         r.users,
@@ -17,7 +17,17 @@ pub fn format_second(r: &SecondReport) -> String {
         ms(r.p99_ms, r.requests),
         r.errors,
         r.failures
-    )
+    );
+    match &r.stream {
+        None => line,
+        // Streaming runs: time to first token, inter-token latency, output tokens/s.
+        Some(st) => format!(
+            "{line} | ttft p50 {:>9} | itl p50 {:>9} | tok/s {:>8.1}",
+            ms(st.ttft_p50_ms, st.streams),
+            ms(st.itl_p50_ms, st.gaps),
+            st.output_tokens_per_s
+        ),
+    }
 }
 
 fn ms(v: f64, n: u64) -> String {
@@ -66,7 +76,7 @@ pub fn header(cfg: &Config) -> String {
         "qpsbench {}: {} {} | {}{} | {} | timeout {} | {}",
         env!("CARGO_PKG_VERSION"),
         cfg.target.method,
-        cfg.target.display_url(),
+        crate::traffic::display_target(cfg),
         shape,
         requests,
         rate,
@@ -94,6 +104,7 @@ mod tests {
             p99_ms: 2.25,
             max_ms: 9.0,
             hdr_latency_us: String::new(),
+            stream: None,
         };
         let line = format_second(&r);
         for part in [
@@ -105,6 +116,22 @@ mod tests {
             "errors     30",
             "failures      4",
         ] {
+            assert!(line.contains(part), "'{line}' lacks '{part}'");
+        }
+        assert!(
+            !line.contains("ttft"),
+            "plain runs show no stream fields: {line}"
+        );
+        let mut streamed = r.clone();
+        streamed.stream = Some(
+            crate::stream_stats::StreamBucket::new().second(std::time::Duration::from_secs(1)),
+        );
+        let mut st = streamed.stream.take().unwrap();
+        (st.streams, st.gaps, st.ttft_p50_ms, st.itl_p50_ms) = (4, 76, 51.5, 10.25);
+        st.output_tokens_per_s = 80.0;
+        streamed.stream = Some(st);
+        let line = format_second(&streamed);
+        for part in ["ttft p50  51.50 ms", "itl p50  10.25 ms", "tok/s     80.0"] {
             assert!(line.contains(part), "'{line}' lacks '{part}'");
         }
     }

@@ -82,6 +82,8 @@ pub fn render(r: &Report) -> String {
         );
     }
 
+    super::stream_summary::render(&mut out, r);
+
     if !r.latency_histogram.is_empty() {
         let _ = writeln!(out, "\nLatency histogram (ms, upper edge of each bin):");
         let most = r
@@ -105,6 +107,7 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    super::traffic_summary::render(&mut out, r);
     out
 }
 

@@ -89,6 +89,8 @@ enum Route {
     Stats,
     /// `/mix/200,200,404,503`: the n-th request to any `/mix` path gets code n mod len.
     Mix(Vec<StatusCode>),
+    /// `/flaky/503`: per key, odd-numbered requests get the code, even-numbered ones 200.
+    Flaky(StatusCode),
     /// `/v1/chat/completions` (OpenAI) or `/v1/chat-messages` (Dify): see [`sse`].
     Chat(Api),
     BadRequest(&'static str),
@@ -130,6 +132,16 @@ impl Route {
                 _ => Route::BadRequest("bad size: use /bytes/{n}, at most 67108864\n"),
             };
         }
+        if let Some(code) = path.strip_prefix("/flaky/") {
+            return match code
+                .parse::<u16>()
+                .ok()
+                .and_then(|c| StatusCode::from_u16(c).ok())
+            {
+                Some(code) if (200..=599).contains(&code.as_u16()) => Route::Flaky(code),
+                _ => Route::BadRequest("bad flaky: use /flaky/{200..599}\n"),
+            };
+        }
         if let Some(list) = path.strip_prefix("/mix/") {
             let codes: Option<Vec<StatusCode>> = list
                 .split(',')
@@ -166,6 +178,17 @@ async fn handle(
     if let Route::Chat(api) = route {
         return Ok(sse::chat(&shared, api, req).await);
     }
+    let flaky_key = match route {
+        Route::Flaky(_) => Some(match req.headers().get("x-flaky-key") {
+            Some(v) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            None => req
+                .uri()
+                .path_and_query()
+                .map_or("", |p| p.as_str())
+                .to_string(),
+        }),
+        _ => None,
+    };
     drain(req.into_body()).await;
 
     let response = match route {
@@ -192,6 +215,19 @@ async fn handle(
                 .mix_counter
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             status_response(codes[(n % codes.len() as u64) as usize])
+        }
+        Route::Flaky(code) => {
+            let seen = {
+                let mut counts = shared.flaky.lock();
+                let n = counts.entry(flaky_key.unwrap_or_default()).or_insert(0);
+                *n += 1;
+                *n
+            };
+            if seen % 2 == 1 {
+                status_response(code)
+            } else {
+                text(StatusCode::OK, OK)
+            }
         }
         Route::Bytes(n) => response(StatusCode::OK, OCTETS, RespBody::Filler(n)),
         Route::BadRequest(why) => text(StatusCode::BAD_REQUEST, why.as_bytes()),

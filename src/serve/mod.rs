@@ -10,6 +10,7 @@
 //! | `/status/{code}` | that status (200..=599, else 400) with a short body                    |
 //! | `/bytes/{n}`     | `n` bytes of body (at most [`MAX_BYTES`], else 400)                    |
 //! | `/mix/{c1,c2,..}`| the n-th request to any `/mix` path gets code n mod len (a known mix)  |
+//! | `/flaky/{code}`  | per key, the 1st, 3rd, ... request gets `code` and the others 200: the key is the `x-flaky-key` header, else the path and query (retry tests) |
 //! | `/v1/chat/completions` | OpenAI-compatible chat completions, streamed (SSE) or not: see [`LlmConfig`] |
 //! | `/v1/chat-messages`    | Dify-style chat messages, streamed (SSE) or blocking: see [`LlmConfig`] |
 //! | `/__stats`       | JSON of [`StatsSnapshot`] (+ `header_counts` when recording); not counted |
@@ -249,6 +250,8 @@ struct Shared {
     record_header: Option<HeaderName>,
     /// Requests answered so far on `/mix/...` routes.
     mix_counter: AtomicU64,
+    /// Requests seen per key on `/flaky/...` routes.
+    flaky: Mutex<HashMap<String, u64>>,
     llm: LlmConfig,
     /// Chat requests so far (numbers their ids).
     chat_counter: AtomicU64,
@@ -308,6 +311,7 @@ pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
         error_rate: cfg.error_rate,
         record_header,
         mix_counter: AtomicU64::new(0),
+        flaky: Mutex::new(HashMap::new()),
         llm: cfg.llm,
         chat_counter: AtomicU64::new(0),
     });

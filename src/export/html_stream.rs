@@ -1,0 +1,222 @@
+//! The LLM streaming section of the HTML report: cards, TTFT/ITL and output tokens per second
+//! charts, a per-stage table of every per-request metric, stream end reasons and definitions.
+//! Only when the run streamed; every string passes through [`esc`].
+
+use std::fmt::Write as _;
+
+use super::svg::{Chart, Line, esc};
+use crate::output::stream_summary::{metrics, request_words, token_source_words};
+use crate::report::Report;
+use crate::stats::{SecondReport, StageReport};
+
+const TTFT_COLOR: &str = "#1f77b4";
+const TTFT99_COLOR: &str = "#aec7e8";
+const ITL_COLOR: &str = "#ff7f0e";
+const ITL99_COLOR: &str = "#ffbb78";
+const TOKENS_COLOR: &str = "#2ca02c";
+const STREAMS_COLOR: &str = "#7f7f7f";
+
+/// Append the section (nothing when no response was streamed).
+pub fn section(h: &mut String, r: &Report) {
+    let Some(st) = &r.total.stream else {
+        return;
+    };
+    h.push_str("<h2 id=\"llm-streaming\">LLM streaming</h2>\n");
+    let cards = [
+        (st.streams.to_string(), "streamed responses"),
+        (st.output_tokens.to_string(), "output tokens"),
+        (
+            format!("{:.1}", st.output_tokens_per_s),
+            "output tokens / s",
+        ),
+        (format!("{:.3} ms", st.ttft_ms.p50), "p50 TTFT"),
+        (format!("{:.3} ms", st.itl_ms.p50), "p50 ITL"),
+        (format!("{:.3} ms", st.tpot_ms.p50), "p50 TPOT"),
+        (
+            format!("{:.1}", st.tokens_per_request.p50),
+            "p50 tokens / request",
+        ),
+    ];
+    h.push_str("<div class=\"cards\">");
+    for (value, label) in cards {
+        let _ = write!(
+            h,
+            "<div class=\"card\"><b>{}</b><span>{}</span></div>",
+            esc(&value),
+            esc(label)
+        );
+    }
+    h.push_str("</div>\n");
+    let _ = writeln!(
+        h,
+        "<p>Output tokens from {}.</p>",
+        esc(&token_source_words(st))
+    );
+    if let Some(llm) = &r.config.llm {
+        let _ = writeln!(h, "<p>Requests: {}.</p>", esc(&request_words(llm)));
+    }
+    h.push_str(&latency_chart(r).render());
+    h.push('\n');
+    h.push_str(&tokens_chart(r).render());
+    h.push('\n');
+
+    h.push_str(
+        "<h2>Stages: streaming, per request (TTFB, TTFT, ITL, TPOT in ms; tokens; tokens/s)</h2>\n\
+         <table><tr><th class=\"l\">stage</th><th>streams</th><th>output tokens</th>\
+         <th>tokens/s</th><th class=\"l\">metric</th><th>avg</th><th>min</th><th>p50</th>\
+         <th>p90</th><th>p95</th><th>p99</th><th>max</th></tr>\n",
+    );
+    let rows: Vec<&StageReport> = if r.stages.len() > 1 {
+        r.stages.iter().chain(std::iter::once(&r.total)).collect()
+    } else {
+        vec![&r.total]
+    };
+    for s in rows {
+        let Some(sst) = s.stream.as_ref().filter(|x| x.streams > 0) else {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"l\">{}</td><td>0</td><td colspan=\"10\">-</td></tr>",
+                esc(&s.name)
+            );
+            continue;
+        };
+        for (i, (metric, p)) in metrics(s, sst).into_iter().enumerate() {
+            h.push_str("<tr>");
+            if i == 0 {
+                let _ = write!(
+                    h,
+                    "<td class=\"l\" rowspan=\"6\">{}</td><td rowspan=\"6\">{}</td>\
+                     <td rowspan=\"6\">{}</td><td rowspan=\"6\">{:.1}</td>",
+                    esc(&s.name),
+                    sst.streams,
+                    sst.output_tokens,
+                    sst.output_tokens_per_s
+                );
+            }
+            let _ = write!(h, "<td class=\"l\">{}</td>", esc(metric));
+            for v in [p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.max] {
+                let _ = write!(h, "<td>{v:.3}</td>");
+            }
+            h.push_str("</tr>\n");
+        }
+    }
+    h.push_str("</table>\n");
+
+    h.push_str("<h2>Stream ends</h2>\n");
+    if st.end_reasons.is_empty() {
+        h.push_str("<p>none</p>\n");
+    } else {
+        h.push_str("<table><tr><th class=\"l\">end</th><th>count</th></tr>");
+        for (k, n) in &st.end_reasons {
+            let _ = write!(h, "<tr><td class=\"l\">{}</td><td>{n}</td></tr>", esc(k));
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str(DEFINITIONS);
+}
+
+fn windows(r: &Report) -> &[SecondReport] {
+    match r.seconds.split_last() {
+        Some((last, rest)) if !rest.is_empty() && last.interval_s < 0.5 => rest,
+        _ => &r.seconds,
+    }
+}
+
+fn window_end(s: &SecondReport) -> f64 {
+    (s.second - 1) as f64 + s.interval_s
+}
+
+fn latency_chart(r: &Report) -> Chart {
+    let pts = |f: &dyn Fn(&SecondReport) -> Option<f64>| -> Vec<(f64, f64)> {
+        windows(r)
+            .iter()
+            .filter_map(|s| f(s).map(|v| (window_end(s), v)))
+            .collect()
+    };
+    let ttft = |s: &SecondReport, p99: bool| {
+        s.stream
+            .as_ref()
+            .filter(|st| st.streams > 0)
+            .map(|st| if p99 { st.ttft_p99_ms } else { st.ttft_p50_ms })
+    };
+    let itl = |s: &SecondReport, p99: bool| {
+        s.stream
+            .as_ref()
+            .filter(|st| st.gaps > 0)
+            .map(|st| if p99 { st.itl_p99_ms } else { st.itl_p50_ms })
+    };
+    let line = |name: &str, color, points, dashed| Line {
+        name: name.into(),
+        color,
+        points,
+        dashed,
+    };
+    Chart {
+        id: "chart-ttft-itl",
+        title: "Time to first token and inter-token latency per second".into(),
+        x_label: "seconds since start".into(),
+        y_label: "TTFT ms".into(),
+        lines: vec![
+            line("TTFT p50", TTFT_COLOR, pts(&|s| ttft(s, false)), false),
+            line("TTFT p99", TTFT99_COLOR, pts(&|s| ttft(s, true)), true),
+        ],
+        right: Some((
+            "ITL ms".into(),
+            vec![
+                line("ITL p50", ITL_COLOR, pts(&|s| itl(s, false)), false),
+                line("ITL p99", ITL99_COLOR, pts(&|s| itl(s, true)), true),
+            ],
+        )),
+        x_ticks: None,
+    }
+}
+
+fn tokens_chart(r: &Report) -> Chart {
+    let pts = |f: &dyn Fn(&SecondReport) -> f64| -> Vec<(f64, f64)> {
+        windows(r).iter().map(|s| (window_end(s), f(s))).collect()
+    };
+    let per_s = |n: u64, s: &SecondReport| {
+        if s.interval_s > 0.0 {
+            n as f64 / s.interval_s
+        } else {
+            0.0
+        }
+    };
+    Chart {
+        id: "chart-tokens",
+        title: "Output tokens per second, with streams completed per second".into(),
+        x_label: "seconds since start".into(),
+        y_label: "output tokens / s".into(),
+        lines: vec![Line {
+            name: "output tokens/s".into(),
+            color: TOKENS_COLOR,
+            points: pts(&|s| {
+                s.stream
+                    .as_ref()
+                    .map_or(0.0, |st| per_s(st.output_tokens, s))
+            }),
+            dashed: false,
+        }],
+        right: Some((
+            "streams / s".into(),
+            vec![Line {
+                name: "streams/s".into(),
+                color: STREAMS_COLOR,
+                points: pts(&|s| s.stream.as_ref().map_or(0.0, |st| per_s(st.streams, s))),
+                dashed: true,
+            }],
+        )),
+        x_ticks: None,
+    }
+}
+
+const DEFINITIONS: &str = "<h2>Streaming definitions</h2><dl class=\"defs\">\
+<dt>TTFB</dt><dd>send start &rarr; response head received</dd>\
+<dt>TTFT</dt><dd>send start &rarr; first stream event that carries content</dd>\
+<dt>ITL</dt><dd>gap between consecutive content events (per event, as vLLM defines it)</dd>\
+<dt>TPOT</dt><dd>(end &minus; TTFT) / (output tokens &minus; 1); complete answers only</dd>\
+<dt>tokens</dt><dd>output tokens per response: the server&#39;s usage when it sends one, else the \
+number of content events</dd>\
+<dt>tokens/s</dt><dd>per request: output tokens / (end &minus; send start), complete answers \
+only; output tokens/s: all output tokens of the responses that ended in a window / its \
+length</dd></dl>\n";

@@ -1,0 +1,126 @@
+//! The HTML report's sections for real-traffic runs: thresholds, a row per target, retries and
+//! evidence. Every string is escaped (target names, headers and bodies come from users and
+//! servers).
+
+use std::fmt::Write as _;
+
+use super::svg::esc;
+use crate::report::Report;
+
+/// Append the sections that apply to `r` (nothing for a plain run).
+pub fn section(h: &mut String, r: &Report) {
+    if !r.thresholds.is_empty() {
+        h.push_str("<h2 id=\"thresholds\">Thresholds (--fail-on)</h2>\n<table><tr>\
+                    <th class=\"l\">threshold</th><th>result</th><th class=\"l\">measured</th></tr>");
+        for t in &r.thresholds {
+            let line = t.line();
+            let measured = line
+                .rsplit_once(" (")
+                .map_or("", |(_, m)| m.trim_end_matches(')'));
+            let _ = write!(
+                h,
+                "<tr><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                esc(&t.expression),
+                if t.passed { "passed" } else { "<b>FAILED</b>" },
+                esc(measured)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if !r.targets.is_empty() {
+        h.push_str(
+            "<h2 id=\"targets\">Targets (ms, every attempt)</h2>\n<table><tr>\
+                    <th class=\"l\">target</th><th>requests</th><th>req/s</th><th>error %</th>\
+                    <th>failure %</th><th>avg</th><th>p50</th><th>p90</th><th>p99</th><th>max</th>\
+                    <th class=\"l\">status codes</th></tr>\n",
+        );
+        for t in &r.targets {
+            let p = &t.latency_ms;
+            let codes: Vec<String> = t
+                .status_counts
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .chain(t.failure_kinds.iter().map(|(k, v)| format!("{k}: {v}")))
+                .collect();
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"l\">{}</td><td>{}</td><td>{:.1}</td><td>{:.2}</td><td>{:.2}</td>\
+                 <td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td>\
+                 <td class=\"l\">{}</td></tr>",
+                esc(&t.name),
+                t.requests,
+                t.qps,
+                t.error_rate * 100.0,
+                t.failure_rate * 100.0,
+                p.mean,
+                p.p50,
+                p.p90,
+                p.p99,
+                p.max,
+                esc(&codes.join("  "))
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if let Some(rt) = &r.retries {
+        let p = &rt.latency_ms;
+        let _ = writeln!(
+            h,
+            "<h2 id=\"retries\">Retries</h2><p>--retries {}, backoff from {} ms: {} attempts for \
+             {} logical requests ({} retries; {} requests needed one). Final outcome: {} ok, {} \
+             HTTP errors, {} failures. Latency per logical request (ms, backoff included): avg \
+             {:.3}, p50 {:.3}, p99 {:.3}, max {:.3}.</p>",
+            rt.max_retries,
+            rt.backoff_ms,
+            rt.attempts,
+            rt.requests,
+            rt.retries,
+            rt.retried_requests,
+            rt.ok,
+            rt.errors,
+            rt.failures,
+            p.mean,
+            p.p50,
+            p.p99,
+            p.max
+        );
+    }
+    if !r.evidence.is_empty() {
+        h.push_str(
+            "<h2 id=\"evidence\">Evidence</h2><p>The first few samples of each error status and \
+             failure kind (secrets masked).</p>\n<table><tr><th class=\"l\">kind</th>\
+             <th class=\"l\">when</th><th class=\"l\">target</th><th>attempt</th>\
+             <th class=\"l\">response</th></tr>\n",
+        );
+        for e in &r.evidence {
+            let mut detail = String::new();
+            if let Some(err) = &e.error {
+                let _ = writeln!(detail, "error: {err}");
+            }
+            for line in &e.headers {
+                let _ = writeln!(detail, "{line}");
+            }
+            if !e.body.is_empty() {
+                let _ = write!(
+                    detail,
+                    "\n{}{}",
+                    e.body,
+                    if e.body_truncated { " ..." } else { "" }
+                );
+            }
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"l\">{}</td><td class=\"l\">{} (+{:.3} s)</td>\
+                 <td class=\"l\">{}<br>{}</td><td>{}</td><td class=\"l\"><pre>{}</pre></td></tr>",
+                esc(&e.kind()),
+                esc(&e.time),
+                e.elapsed_s,
+                esc(&e.target),
+                esc(&e.url),
+                e.attempt,
+                esc(&detail)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+}

@@ -1,0 +1,129 @@
+//! The streaming (LLM) part of the text summary: only when the run streamed.
+
+use std::fmt::Write as _;
+
+use crate::report::Report;
+use crate::stats::{Percentiles, StageReport};
+use crate::stream_stats::StreamReport;
+
+/// Append the streaming section to `out` (nothing when no response was streamed).
+pub fn render(out: &mut String, r: &Report) {
+    let Some(total) = &r.total.stream else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\nStreaming: {} streamed responses, {} output tokens, {:.1} output tokens/s over the run",
+        total.streams, total.output_tokens, total.output_tokens_per_s
+    );
+    if let Some(llm) = &r.config.llm {
+        let _ = writeln!(out, "LLM requests:   {}", request_words(llm));
+    }
+    let _ = writeln!(out, "Tokens from:    {}", token_source_words(total));
+    let ends: Vec<String> = total
+        .end_reasons
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "Stream ends:    {}",
+        if ends.is_empty() {
+            "none".into()
+        } else {
+            ends.join("  ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "\nPer request (TTFB, TTFT, ITL, TPOT in ms; tokens; tokens/s):"
+    );
+    let name_w = r
+        .stages
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "{:<name_w$} {:>8} {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "stage", "streams", "metric", "avg", "min", "p50", "p90", "p95", "p99", "max"
+    );
+    let rows: Vec<&StageReport> = if r.stages.len() > 1 {
+        r.stages.iter().chain(std::iter::once(&r.total)).collect()
+    } else {
+        vec![&r.total]
+    };
+    for s in rows {
+        let Some(st) = s.stream.as_ref().filter(|st| st.streams > 0) else {
+            let _ = writeln!(out, "{:<name_w$} {:>8} -", s.name, 0);
+            continue;
+        };
+        for (i, (metric, p)) in metrics(s, st).into_iter().enumerate() {
+            let (name, streams) = if i == 0 {
+                (s.name.as_str(), st.streams.to_string())
+            } else {
+                ("", String::new())
+            };
+            let _ = writeln!(
+                out,
+                "{name:<name_w$} {streams:>8} {metric:<8} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+                p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.max
+            );
+        }
+    }
+}
+
+/// The per-request metrics of a row, in display order.
+pub fn metrics<'a>(
+    s: &'a StageReport,
+    st: &'a StreamReport,
+) -> [(&'static str, &'a Percentiles); 6] {
+    [
+        ("TTFB", &s.ttfb_ms),
+        ("TTFT", &st.ttft_ms),
+        ("ITL", &st.itl_ms),
+        ("TPOT", &st.tpot_ms),
+        ("tokens", &st.tokens_per_request),
+        ("tokens/s", &st.tokens_per_s),
+    ]
+}
+
+/// How the requests were built, in words (never a key or a prompt).
+pub fn request_words(llm: &crate::llm::LlmView) -> String {
+    let api = match (llm.api.as_str(), &llm.model) {
+        ("openai", Some(model)) => format!("OpenAI chat completions, model {model}"),
+        ("dify", _) => "Dify chat-messages".into(),
+        ("template", _) => "--body-template".into(),
+        _ => "as given (-d)".into(),
+    };
+    let mut words = format!(
+        "{api}; content: {}; {} prompt{}; {} API key{}",
+        llm.content,
+        llm.prompts,
+        if llm.prompts == 1 { "" } else { "s" },
+        llm.api_keys,
+        if llm.api_keys == 1 { "" } else { "s" }
+    );
+    if let Some(n) = llm.max_tokens {
+        words.push_str(&format!("; max tokens {n}"));
+    }
+    if llm.stream_forced {
+        words.push_str("; every response read as a stream (--stream)");
+    }
+    words
+}
+
+/// Where the token counts come from, in words.
+pub fn token_source_words(st: &StreamReport) -> String {
+    match st.token_source.as_str() {
+        "usage" => "the server's usage (completion_tokens) in every stream".into(),
+        "events" => "counted content events (one token each; the server sent no usage)".into(),
+        "mixed" => format!(
+            "the server's usage in {} streams, counted content events in {}",
+            st.tokens_from_usage, st.tokens_from_events
+        ),
+        other => other.into(),
+    }
+}

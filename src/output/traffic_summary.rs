@@ -1,0 +1,82 @@
+//! The summary's tail for real-traffic runs: a row per target, retries, evidence, thresholds
+//! (last, where a CI log reader looks).
+
+use std::fmt::Write as _;
+
+use crate::report::Report;
+
+/// Append the sections that apply to `r` (nothing for a plain run).
+pub fn render(out: &mut String, r: &Report) {
+    if !r.targets.is_empty() {
+        let name_w = r
+            .targets
+            .iter()
+            .map(|t| t.name.len())
+            .max()
+            .unwrap_or(6)
+            .clamp(6, 60);
+        let _ = writeln!(
+            out,
+            "\nTargets (ms, send start -> last body byte, every attempt):"
+        );
+        let _ = writeln!(
+            out,
+            "{:<name_w$} {:>9} {:>7} {:>10} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}  status codes",
+            "target", "requests", "share%", "qps", "err%", "fail%", "avg", "p50", "p99", "max"
+        );
+        let all: u64 = r.targets.iter().map(|t| t.requests).sum::<u64>().max(1);
+        for t in &r.targets {
+            let name: String = t.name.chars().take(60).collect();
+            let p = &t.latency_ms;
+            let codes: Vec<String> = t
+                .status_counts
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .chain(t.failure_kinds.iter().map(|(k, v)| format!("{k}: {v}")))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{name:<name_w$} {:>9} {:>7.2} {:>10.1} {:>7.2} {:>7.2} {:>8.3} {:>8.3} {:>8.3} {:>8.3}  {}",
+                t.requests,
+                t.requests as f64 * 100.0 / all as f64,
+                t.qps,
+                t.error_rate * 100.0,
+                t.failure_rate * 100.0,
+                p.mean,
+                p.p50,
+                p.p99,
+                p.max,
+                codes.join("  ")
+            );
+        }
+    }
+    if let Some(rt) = &r.retries {
+        let _ = writeln!(
+            out,
+            "\nRetries (--retries {}, backoff from {} ms): {} attempts for {} logical requests, \
+             {} retries; {} requests needed a retry",
+            rt.max_retries,
+            rt.backoff_ms,
+            rt.attempts,
+            rt.requests,
+            rt.retries,
+            rt.retried_requests
+        );
+        let _ = writeln!(
+            out,
+            "Final outcome per logical request: {} ok, {} HTTP errors, {} failures",
+            rt.ok, rt.errors, rt.failures
+        );
+        let p = &rt.latency_ms;
+        if rt.requests > 0 {
+            let _ = writeln!(
+                out,
+                "Latency per logical request (ms, first send -> last byte, backoff included): \
+                 avg {:.3}  p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}",
+                p.mean, p.p50, p.p90, p.p99, p.max
+            );
+        }
+    }
+    out.push_str(&crate::evidence::summary(&r.evidence));
+    out.push_str(&crate::gate::summary(&r.thresholds));
+}

@@ -1,0 +1,155 @@
+//! What must never be shown: secret header values (built-in names plus `--redact NAME`), URL
+//! passwords, URL query parameters named by `--redact`, and the literal values of every secret
+//! the run was given (so a server echoing a token back is masked too).
+
+use crate::config::{is_secret_header, mask_url};
+
+/// Shortest literal that is scrubbed from free text (shorter ones would mask ordinary words).
+const MIN_LITERAL: usize = 4;
+
+/// Masks secrets in names, URLs and free text.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// `--redact` names, lower case: header names and URL query parameter names.
+    names: Vec<String>,
+    /// Secret values known before the run, longest first.
+    literals: Vec<String>,
+}
+
+impl Redactor {
+    /// A redactor for the `--redact` names.
+    pub fn new(names: &[String]) -> Self {
+        Redactor {
+            names: names
+                .iter()
+                .map(|n| n.trim().to_ascii_lowercase())
+                .collect(),
+            literals: Vec::new(),
+        }
+    }
+
+    /// The `--redact` names (lower case).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Remember a secret value; for `Scheme token` values the token alone is remembered too.
+    pub fn add_literal(&mut self, value: &str) {
+        let value = value.trim();
+        let mut add = |v: &str| {
+            if v.len() >= MIN_LITERAL && !self.literals.iter().any(|l| l == v) {
+                self.literals.push(v.to_string());
+            }
+        };
+        add(value);
+        if let Some((_, token)) = value.split_once(' ') {
+            add(token.trim());
+        }
+        self.literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
+    }
+
+    /// Remember the secrets a URL carries: its password and any query value named by
+    /// `--redact`.
+    pub fn add_url_literals(&mut self, url: &str) {
+        if let Some(rest) = url.split_once("://").map(|(_, r)| r) {
+            let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            if let Some(at) = rest[..auth_end].rfind('@')
+                && let Some((_, password)) = rest[..at].split_once(':')
+            {
+                self.add_literal(password);
+            }
+        }
+        let values: Vec<String> = self.secret_query_values(url).map(str::to_string).collect();
+        for v in values {
+            self.add_literal(&v);
+        }
+    }
+
+    fn secret_query_values<'a>(&'a self, url: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let query = url
+            .split_once('?')
+            .map_or("", |(_, q)| q.split('#').next().unwrap_or(""));
+        query.split('&').filter_map(move |pair| {
+            let (k, v) = pair.split_once('=')?;
+            self.is_secret_name(k).then_some(v)
+        })
+    }
+
+    /// Is a header with this name secret (built in, or named by `--redact`)?
+    pub fn is_secret_header(&self, name: &str) -> bool {
+        is_secret_header(name) || self.is_secret_name(name)
+    }
+
+    fn is_secret_name(&self, name: &str) -> bool {
+        let name = name.trim();
+        self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// `Name: value` with a secret value replaced by `***`.
+    pub fn header_line(&self, name: &str, value: &str) -> String {
+        if self.is_secret_header(name) {
+            format!("{name}: ***")
+        } else {
+            format!("{name}: {}", self.text(value))
+        }
+    }
+
+    /// A URL with its password and the query values named by `--redact` masked.
+    pub fn url(&self, url: &str) -> String {
+        let masked = mask_url(url);
+        let Some((head, rest)) = masked.split_once('?') else {
+            return self.text(&masked);
+        };
+        let (query, fragment) = match rest.split_once('#') {
+            Some((q, f)) => (q, Some(f)),
+            None => (rest, None),
+        };
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if self.is_secret_name(k) => format!("{k}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        let mut out = format!("{head}?{}", query.join("&"));
+        if let Some(f) = fragment {
+            out.push('#');
+            out.push_str(f);
+        }
+        self.text(&out)
+    }
+
+    /// Free text with every known secret value replaced by `***`.
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for l in &self.literals {
+            if out.contains(l.as_str()) {
+                out = out.replace(l.as_str(), "***");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_headers_and_text_are_masked() {
+        let mut r = Redactor::new(&["api_key".into(), "X-Tenant".into()]);
+        r.add_url_literals("http://u:pw12345@h/p?api_key=sekrit99&x=1");
+        r.add_literal("Bearer tok-abcdef");
+        assert_eq!(
+            r.url("http://u:pw12345@h/p?api_key=sekrit99&x=1#f"),
+            "http://u:***@h/p?api_key=***&x=1#f"
+        );
+        assert_eq!(r.header_line("x-tenant", "acme"), "x-tenant: ***");
+        assert_eq!(r.header_line("Cookie", "a=b"), "Cookie: ***");
+        assert_eq!(r.header_line("Accept", "a/b"), "Accept: a/b");
+        assert_eq!(
+            r.text("echo tok-abcdef and sekrit99 and pw12345"),
+            "echo *** and *** and ***"
+        );
+    }
+}

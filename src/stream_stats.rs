@@ -1,0 +1,426 @@
+//! Statistics of streamed (LLM) answers, kept by the collector next to a window's latency
+//! histograms: TTFT, ITL, TPOT, tokens per request and tokens/s per request as HdrHistograms,
+//! output tokens, how the token counts were obtained and why streams ended. A window holds
+//! one only once a streamed response has been seen, so plain runs carry none of it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::stats::{Percentiles, add_histogram, decode_histogram, encode_histogram, new_histogram};
+use crate::stream::{EndReason, StreamStats, TokenSource};
+
+/// Largest value the histograms hold (microseconds, tokens or milli-tokens/s).
+const HIST_MAX: u64 = 3_600_000_000;
+
+fn clamp(v: u64) -> u64 {
+    v.min(HIST_MAX)
+}
+
+fn micros(d: Duration) -> u64 {
+    clamp(d.as_micros() as u64)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1e3).round() / 1e3
+}
+
+/// Streaming statistics of one window (a second, a stage or the run).
+#[derive(Debug, Clone)]
+pub struct StreamBucket {
+    /// Responses read as event streams.
+    pub streams: u64,
+    /// Output tokens of those responses (usage when sent, else counted content events).
+    pub output_tokens: u64,
+    /// Streams whose token count came from the server's `usage`.
+    pub from_usage: u64,
+    /// Streams whose token count is the number of content events.
+    pub from_events: u64,
+    ends: [u64; EndReason::ALL.len()],
+    /// Send start -> first content event, µs.
+    pub ttft: Histogram<u64>,
+    /// Gaps between consecutive content events, µs (one value per gap).
+    pub itl: Histogram<u64>,
+    /// (end - TTFT) / (tokens - 1), µs; complete answers with 2 tokens or more.
+    pub tpot: Histogram<u64>,
+    /// Output tokens per streamed response.
+    pub tokens: Histogram<u64>,
+    /// Output tokens / (end - send start) per complete answer, in milli-tokens per second.
+    pub tokens_per_s: Histogram<u64>,
+}
+
+impl Default for StreamBucket {
+    fn default() -> Self {
+        StreamBucket::new()
+    }
+}
+
+impl StreamBucket {
+    pub fn new() -> Self {
+        StreamBucket {
+            streams: 0,
+            output_tokens: 0,
+            from_usage: 0,
+            from_events: 0,
+            ends: [0; EndReason::ALL.len()],
+            ttft: new_histogram(),
+            itl: new_histogram(),
+            tpot: new_histogram(),
+            tokens: new_histogram(),
+            tokens_per_s: new_histogram(),
+        }
+    }
+
+    /// Add one streamed response. TTFT, tokens and the end reason count for every stream (a
+    /// cut one included: its tokens were received); TPOT and tokens/s only for complete ones,
+    /// whose end is the end of the answer.
+    pub fn record(&mut self, s: &StreamStats) {
+        self.streams += 1;
+        let tokens = s.tokens();
+        self.output_tokens += tokens;
+        match s.token_source() {
+            TokenSource::Usage => self.from_usage += 1,
+            TokenSource::Events => self.from_events += 1,
+        }
+        self.ends[s.end.index()] += 1;
+        if let Some(ttft) = s.ttft {
+            self.ttft.saturating_record(micros(ttft));
+        }
+        self.tokens.saturating_record(clamp(tokens));
+        if s.end.is_complete() {
+            if let Some(tpot) = s.tpot() {
+                self.tpot.saturating_record(micros(tpot));
+            }
+            if let Some(rate) = s.tokens_per_sec() {
+                self.tokens_per_s
+                    .saturating_record(clamp((rate * 1e3).round() as u64));
+            }
+        }
+    }
+
+    /// Add inter-token gaps (µs).
+    pub fn record_itl(&mut self, gaps_us: &[u32]) {
+        for &us in gaps_us {
+            self.itl.saturating_record(u64::from(us));
+        }
+    }
+
+    /// Empty the bucket, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.streams = 0;
+        self.output_tokens = 0;
+        self.from_usage = 0;
+        self.from_events = 0;
+        self.ends = [0; EndReason::ALL.len()];
+        for h in [
+            &mut self.ttft,
+            &mut self.itl,
+            &mut self.tpot,
+            &mut self.tokens,
+            &mut self.tokens_per_s,
+        ] {
+            h.reset();
+        }
+    }
+
+    /// Add `other` (exact: counts add, histograms add).
+    pub fn add(&mut self, other: &StreamBucket) -> Result<(), String> {
+        self.streams += other.streams;
+        self.output_tokens += other.output_tokens;
+        self.from_usage += other.from_usage;
+        self.from_events += other.from_events;
+        for (mine, theirs) in self.ends.iter_mut().zip(other.ends) {
+            *mine += theirs;
+        }
+        add_histogram(&mut self.ttft, &other.ttft)?;
+        add_histogram(&mut self.itl, &other.itl)?;
+        add_histogram(&mut self.tpot, &other.tpot)?;
+        add_histogram(&mut self.tokens, &other.tokens)?;
+        add_histogram(&mut self.tokens_per_s, &other.tokens_per_s)
+    }
+
+    /// Count per end reason (only reasons that occurred).
+    pub fn end_counts(&self) -> Vec<(EndReason, u64)> {
+        EndReason::ALL
+            .iter()
+            .map(|&r| (r, self.ends[r.index()]))
+            .filter(|&(_, n)| n > 0)
+            .collect()
+    }
+
+    /// The streaming part of a results row for a window `duration` long.
+    pub fn report(&self, duration: Duration) -> StreamReport {
+        let secs = duration.as_secs_f64();
+        let mut tokens = scaled(&self.tokens, 1.0);
+        // The mean from the exact sum (the histogram's mean is within its precision).
+        if self.streams > 0 {
+            tokens.mean = round3(self.output_tokens as f64 / self.streams as f64);
+        }
+        StreamReport {
+            streams: self.streams,
+            output_tokens: self.output_tokens,
+            output_tokens_per_s: if secs > 0.0 {
+                round3(self.output_tokens as f64 / secs)
+            } else {
+                0.0
+            },
+            token_source: token_source(self.from_usage, self.from_events).into(),
+            tokens_from_usage: self.from_usage,
+            tokens_from_events: self.from_events,
+            end_reasons: self
+                .end_counts()
+                .into_iter()
+                .map(|(r, n)| (r.key().to_string(), n))
+                .collect(),
+            ttft_ms: Percentiles::of(&self.ttft),
+            itl_ms: Percentiles::of(&self.itl),
+            tpot_ms: Percentiles::of(&self.tpot),
+            tokens_per_request: tokens,
+            tokens_per_s: scaled(&self.tokens_per_s, 1e3),
+            hdr: StreamHistograms {
+                ttft_us: encode_histogram(&self.ttft),
+                itl_us: encode_histogram(&self.itl),
+                tpot_us: encode_histogram(&self.tpot),
+                tokens: encode_histogram(&self.tokens),
+                tokens_per_s_milli: encode_histogram(&self.tokens_per_s),
+            },
+        }
+    }
+
+    /// Rebuild the window a saved report describes, for exact merging.
+    pub fn from_report(r: &StreamReport) -> Result<Self, String> {
+        let mut b = StreamBucket::new();
+        b.streams = r.streams;
+        b.output_tokens = r.output_tokens;
+        b.from_usage = r.tokens_from_usage;
+        b.from_events = r.tokens_from_events;
+        for (key, n) in &r.end_reasons {
+            let reason = EndReason::ALL
+                .into_iter()
+                .find(|e| e.key() == key)
+                .ok_or_else(|| format!("unknown stream end reason '{key}'"))?;
+            b.ends[reason.index()] = *n;
+        }
+        b.ttft = decode_histogram(&r.hdr.ttft_us)?;
+        b.itl = decode_histogram(&r.hdr.itl_us)?;
+        b.tpot = decode_histogram(&r.hdr.tpot_us)?;
+        b.tokens = decode_histogram(&r.hdr.tokens)?;
+        b.tokens_per_s = decode_histogram(&r.hdr.tokens_per_s_milli)?;
+        Ok(b)
+    }
+
+    /// The streaming part of one second's row.
+    pub fn second(&self, interval: Duration) -> SecondStream {
+        let secs = interval.as_secs_f64();
+        let ttft = Percentiles::of(&self.ttft);
+        let itl = Percentiles::of(&self.itl);
+        SecondStream {
+            streams: self.streams,
+            output_tokens: self.output_tokens,
+            output_tokens_per_s: if secs > 0.0 {
+                round3(self.output_tokens as f64 / secs)
+            } else {
+                0.0
+            },
+            gaps: self.itl.len(),
+            ttft_p50_ms: ttft.p50,
+            ttft_p99_ms: ttft.p99,
+            itl_p50_ms: itl.p50,
+            itl_p99_ms: itl.p99,
+            hdr_ttft_us: encode_histogram(&self.ttft),
+            hdr_itl_us: encode_histogram(&self.itl),
+        }
+    }
+
+    /// Add a saved second (merging the series of several runs).
+    pub fn add_second(&mut self, s: &SecondStream) -> Result<(), String> {
+        self.streams += s.streams;
+        self.output_tokens += s.output_tokens;
+        add_histogram(&mut self.ttft, &decode_histogram(&s.hdr_ttft_us)?)?;
+        add_histogram(&mut self.itl, &decode_histogram(&s.hdr_itl_us)?)
+    }
+}
+
+/// "usage", "events", "mixed" (some of each) or "none".
+pub fn token_source(from_usage: u64, from_events: u64) -> &'static str {
+    match (from_usage > 0, from_events > 0) {
+        (true, false) => "usage",
+        (false, true) => "events",
+        (true, true) => "mixed",
+        (false, false) => "none",
+    }
+}
+
+/// Summary of a histogram of plain numbers, each value divided by `divisor`.
+fn scaled(h: &Histogram<u64>, divisor: f64) -> Percentiles {
+    if h.is_empty() {
+        return Percentiles::of(h);
+    }
+    let v = |x: u64| round3(x as f64 / divisor);
+    Percentiles {
+        min: v(h.min()),
+        mean: round3(h.mean() / divisor),
+        p50: v(h.value_at_quantile(0.50)),
+        p90: v(h.value_at_quantile(0.90)),
+        p95: v(h.value_at_quantile(0.95)),
+        p99: v(h.value_at_quantile(0.99)),
+        p999: v(h.value_at_quantile(0.999)),
+        max: v(h.max()),
+    }
+}
+
+/// The streaming results of a stage or of the run: present only when responses were streamed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StreamReport {
+    /// Responses read as event streams (`text/event-stream`, or every response with `--stream`).
+    pub streams: u64,
+    /// Output tokens of all streams (cut ones included).
+    pub output_tokens: u64,
+    /// output_tokens / duration_s of the window.
+    pub output_tokens_per_s: f64,
+    /// Where token counts come from: "usage" (the server's `usage`), "events" (content events
+    /// counted, one token each), "mixed" or "none".
+    pub token_source: String,
+    /// Streams counted from the server's usage.
+    pub tokens_from_usage: u64,
+    /// Streams counted from their content events.
+    pub tokens_from_events: u64,
+    /// Count per end reason: done, closed, error_event, timeout, cut.
+    pub end_reasons: BTreeMap<String, u64>,
+    /// Time to first token: send start -> first event carrying content.
+    pub ttft_ms: Percentiles,
+    /// Inter-token latency: gap between consecutive content events (per gap).
+    pub itl_ms: Percentiles,
+    /// Time per output token: (end - TTFT) / (tokens - 1); complete answers only.
+    pub tpot_ms: Percentiles,
+    /// Output tokens per streamed response (a count, not milliseconds).
+    pub tokens_per_request: Percentiles,
+    /// Output tokens / (end - send start) per complete answer (tokens per second).
+    pub tokens_per_s: Percentiles,
+    /// The histograms the values above come from, for exact merging.
+    pub hdr: StreamHistograms,
+}
+
+/// Streaming histograms, each encoded like the latency ones.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StreamHistograms {
+    pub ttft_us: String,
+    pub itl_us: String,
+    pub tpot_us: String,
+    /// Output tokens per response.
+    pub tokens: String,
+    /// Tokens per second per response, times 1000.
+    pub tokens_per_s_milli: String,
+}
+
+/// The streaming part of one second: what the live line shows, and its histograms.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SecondStream {
+    /// Streamed responses that ended in this window.
+    pub streams: u64,
+    /// Output tokens of the streams that ended in this window.
+    pub output_tokens: u64,
+    /// output_tokens / interval_s: the output token throughput of this second.
+    pub output_tokens_per_s: f64,
+    /// Inter-token gaps measured in this window.
+    pub gaps: u64,
+    pub ttft_p50_ms: f64,
+    pub ttft_p99_ms: f64,
+    /// Of the gaps measured in this window.
+    pub itl_p50_ms: f64,
+    pub itl_p99_ms: f64,
+    pub hdr_ttft_us: String,
+    pub hdr_itl_us: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(tokens: u32, usage: Option<u32>, end: EndReason) -> StreamStats {
+        StreamStats {
+            ttft: Some(Duration::from_millis(50)),
+            generation: Duration::from_millis(10 * u64::from(tokens.saturating_sub(1))),
+            total: Duration::from_millis(50 + 10 * u64::from(tokens.saturating_sub(1))),
+            content_events: tokens,
+            content_bytes: u64::from(tokens) * 4,
+            usage_tokens: usage,
+            itl_count: tokens.saturating_sub(1),
+            itl_sum_us: 10_000 * u64::from(tokens.saturating_sub(1)),
+            itl_max_us: 10_000,
+            end,
+        }
+    }
+
+    #[test]
+    fn tokens_ttft_and_tpot_are_summarized() {
+        let mut b = StreamBucket::new();
+        for _ in 0..10 {
+            b.record(&stats(20, Some(20), EndReason::Done));
+        }
+        b.record(&stats(5, None, EndReason::Cut));
+        let r = b.report(Duration::from_secs(2));
+        assert_eq!((r.streams, r.output_tokens), (11, 205));
+        assert_eq!(r.output_tokens_per_s, 102.5);
+        assert_eq!(r.token_source, "mixed");
+        assert_eq!((r.tokens_from_usage, r.tokens_from_events), (10, 1));
+        assert_eq!(r.end_reasons.get("done"), Some(&10));
+        assert_eq!(r.end_reasons.get("cut"), Some(&1));
+        assert_eq!(
+            (r.tokens_per_request.min, r.tokens_per_request.max),
+            (5.0, 20.0)
+        );
+        assert_eq!(r.tokens_per_request.p50, 20.0);
+        assert!((r.ttft_ms.p50 - 50.0).abs() < 0.1, "{:?}", r.ttft_ms);
+        // TPOT only from the 10 complete answers: 190 ms / 19 = 10 ms.
+        assert_eq!(b.tpot.len(), 10);
+        assert!((r.tpot_ms.p50 - 10.0).abs() < 0.02, "{:?}", r.tpot_ms);
+        // 20 tokens in 240 ms.
+        assert!(
+            (r.tokens_per_s.p50 - 83.333).abs() < 0.2,
+            "{:?}",
+            r.tokens_per_s
+        );
+    }
+
+    #[test]
+    fn reports_round_trip_and_merge_exactly() {
+        let mut a = StreamBucket::new();
+        let mut b = StreamBucket::new();
+        for i in 1..=50u32 {
+            a.record(&stats(i, None, EndReason::Done));
+            b.record(&stats(i + 50, Some(i + 50), EndReason::Closed));
+            a.record_itl(&[i * 100, i * 200]);
+            b.record_itl(&[i * 300]);
+        }
+        let mut direct = a.clone();
+        direct.add(&b).unwrap();
+        let mut merged = StreamBucket::from_report(&a.report(Duration::from_secs(1))).unwrap();
+        merged
+            .add(&StreamBucket::from_report(&b.report(Duration::from_secs(1))).unwrap())
+            .unwrap();
+        let d = Duration::from_secs(3);
+        assert_eq!(merged.report(d), direct.report(d));
+        assert_eq!(merged.itl.len(), 150);
+        let mut second = StreamBucket::new();
+        second
+            .add_second(&a.second(Duration::from_secs(1)))
+            .unwrap();
+        assert_eq!(second.itl, a.itl);
+        assert_eq!(second.output_tokens, a.output_tokens);
+    }
+
+    #[test]
+    fn clear_empties() {
+        let mut b = StreamBucket::new();
+        b.record(&stats(3, None, EndReason::Done));
+        b.record_itl(&[5, 6]);
+        b.clear();
+        let r = b.report(Duration::from_secs(1));
+        assert_eq!((r.streams, r.output_tokens), (0, 0));
+        assert!(r.end_reasons.is_empty() && b.itl.is_empty());
+        assert_eq!(r.token_source, "none");
+    }
+}

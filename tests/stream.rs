@@ -1,0 +1,471 @@
+//! LLM streaming against the embedded OpenAI and Dify routes on 127.0.0.1: token counts, TTFT,
+//! ITL and TPOT, usage vs counted tokens, cut and failed streams, key secrecy, reports (schema,
+//! CSV, HTML, exact merge) and `demo --llm`. Timing bounds are wide enough for a loaded 2-core
+//! machine; every run is bounded by a request count or a duration.
+
+mod common;
+
+use std::io::Read as _;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::{bin, run, server_with, wait_with_deadline};
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Deserializer;
+use qpsbench::serve::{LlmConfig, ServeConfig, ServerHandle, UsageMode};
+use qpsbench::stream_stats::StreamReport;
+use serde_json::Value;
+
+/// 50 ms to the first token, 20 tokens 10 ms apart, no jitter.
+fn llm_server(usage: UsageMode) -> ServerHandle {
+    server_with(ServeConfig {
+        threads: 2,
+        record_header: Some("authorization".into()),
+        llm: LlmConfig {
+            first_token: Duration::from_millis(50),
+            tokens: 20,
+            interval: Duration::from_millis(10),
+            jitter: Duration::ZERO,
+            usage,
+        },
+        ..ServeConfig::ephemeral()
+    })
+}
+
+fn decode(text: &str) -> Histogram<u64> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64");
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .expect("a V2 histogram")
+}
+
+fn within(what: &str, v: f64, lo: f64, hi: f64) {
+    assert!((lo..=hi).contains(&v), "{what} = {v}, expected {lo}..={hi}");
+}
+
+/// The timing figures of a 50 ms / 20 tokens / 10 ms stream.
+fn check_timings(st: &StreamReport, requests: u64) {
+    assert_eq!(st.streams, requests);
+    assert_eq!(st.output_tokens, 20 * requests);
+    assert_eq!(
+        (st.tokens_per_request.min, st.tokens_per_request.max),
+        (20.0, 20.0)
+    );
+    assert_eq!(st.tokens_per_request.mean, 20.0);
+    assert_eq!(st.end_reasons.get("done"), Some(&requests), "{st:?}");
+    within("TTFT p50", st.ttft_ms.p50, 45.0, 90.0);
+    within("ITL p50", st.itl_ms.p50, 8.0, 20.0);
+    within("TPOT p50", st.tpot_ms.p50, 8.0, 20.0);
+    within("TPOT mean", st.tpot_ms.mean, 8.0, 20.0);
+    // 20 tokens in about 50 + 19 * 10 = 240 ms: some 83 tokens/s.
+    within("tokens/s p50", st.tokens_per_s.p50, 40.0, 90.0);
+    // One ITL per gap: 19 per stream, every one recorded.
+    assert_eq!(decode(&st.hdr.itl_us).len(), 19 * requests);
+    assert_eq!(decode(&st.hdr.tpot_us).len(), requests);
+}
+
+#[test]
+fn openai_stream_timings() {
+    let srv = llm_server(UsageMode::OnRequest);
+    let url = format!("{}/v1/chat/completions", srv.url());
+    let r = run(&["--url", &url, "--openai", "m", "-c", "4", "-n", "24"]);
+    let t = &r.total;
+    assert_eq!((t.requests, t.ok, t.failures), (24, 24, 0), "{t:?}");
+    let st = t.stream.as_ref().expect("the run streamed");
+    check_timings(st, 24);
+    assert_eq!(st.token_source, "usage");
+    // TTFB is the response head: well before the first token.
+    assert!(t.ttfb_ms.p50 < st.ttft_ms.p50, "{:?}", t.ttfb_ms);
+    // The per-second series carries the tokens, and the config says how requests were built.
+    let in_series: u64 = r
+        .seconds
+        .iter()
+        .filter_map(|s| s.stream.as_ref())
+        .map(|s| s.output_tokens)
+        .sum();
+    assert_eq!(in_series, 480);
+    let llm = r.config.llm.as_ref().unwrap();
+    assert_eq!(
+        (llm.api.as_str(), llm.prompts, llm.api_keys),
+        ("openai", 1, 0)
+    );
+}
+
+#[test]
+fn dify_stream_timings() {
+    let srv = llm_server(UsageMode::OnRequest);
+    let url = format!("{}/v1/chat-messages", srv.url());
+    let r = run(&["--url", &url, "--dify", "-c", "3", "-n", "12"]);
+    let t = &r.total;
+    assert_eq!((t.requests, t.ok, t.failures), (12, 12, 0), "{t:?}");
+    let st = t.stream.as_ref().expect("the run streamed");
+    check_timings(st, 12);
+    assert_eq!(st.token_source, "usage");
+}
+
+#[test]
+fn tokens_are_counted_when_there_is_no_usage() {
+    let srv = llm_server(UsageMode::Never);
+    let url = format!("{}/v1/chat/completions", srv.url());
+    let r = run(&["--url", &url, "--openai", "m", "-c", "2", "-n", "6"]);
+    let st = r.total.stream.as_ref().unwrap();
+    check_timings(st, 6);
+    assert_eq!(st.token_source, "events");
+    assert_eq!(st.tokens_from_events, 6);
+
+    // A generic template with a content path, on a server that does send usage when asked:
+    // this body does not ask, so the tokens are counted.
+    let srv = llm_server(UsageMode::OnRequest);
+    let url = format!("{}/v1/chat/completions", srv.url());
+    let template =
+        r#"{"model":"x","stream":true,"messages":[{"role":"user","content":"{prompt}"}]}"#;
+    let r = run(&[
+        "--url",
+        &url,
+        "--body-template",
+        template,
+        "--content-path",
+        "choices.0.delta.content",
+        "--prompt",
+        "a \"quoted\" prompt",
+        "-c",
+        "2",
+        "-n",
+        "4",
+    ]);
+    assert_eq!(r.total.ok, 4, "{:?}", r.total);
+    let st = r.total.stream.as_ref().unwrap();
+    assert_eq!((st.output_tokens, st.token_source.as_str()), (80, "events"));
+    assert_eq!(r.config.method, "POST");
+}
+
+#[test]
+fn a_cut_stream_is_a_stream_failure_with_its_tokens() {
+    let srv = llm_server(UsageMode::OnRequest);
+    let url = format!("{}/v1/chat/completions?cut_after=5", srv.url());
+    let r = run(&["--url", &url, "--openai", "m", "-c", "2", "-n", "6"]);
+    let t = &r.total;
+    assert_eq!((t.requests, t.ok, t.failures), (6, 0, 6), "{t:?}");
+    assert_eq!(
+        t.failure_kinds.get("stream"),
+        Some(&6),
+        "{:?}",
+        t.failure_kinds
+    );
+    let st = t.stream.as_ref().unwrap();
+    assert_eq!(st.output_tokens, 30);
+    assert_eq!(
+        (st.tokens_per_request.min, st.tokens_per_request.max),
+        (5.0, 5.0)
+    );
+    assert_eq!(st.end_reasons.get("cut"), Some(&6), "{st:?}");
+    assert_eq!(st.token_source, "events", "a cut stream has no usage");
+    within("TTFT p50", st.ttft_ms.p50, 45.0, 90.0);
+    // TPOT and tokens/s are for complete answers only.
+    assert_eq!(decode(&st.hdr.tpot_us).len(), 0);
+
+    // An error event after 3 tokens: a failure of its own kind, 3 tokens each.
+    for (path, flag) in [
+        ("/v1/chat/completions?error_after=3", "--openai"),
+        ("/v1/chat-messages?error_after=3", "--dify"),
+    ] {
+        let url = format!("{}{path}", srv.url());
+        let mut args = vec!["--url", &url, flag];
+        if flag == "--openai" {
+            args.push("m");
+        }
+        args.extend(["-c", "1", "-n", "2"]);
+        let r = run(&args);
+        let t = &r.total;
+        assert_eq!(
+            t.failure_kinds.get("stream_error"),
+            Some(&2),
+            "{path}: {t:?}"
+        );
+        let st = t.stream.as_ref().unwrap();
+        assert_eq!(st.output_tokens, 6, "{path}");
+        assert_eq!(st.end_reasons.get("error_event"), Some(&2), "{path}");
+    }
+}
+
+#[test]
+fn plain_runs_carry_no_stream_metrics() {
+    let srv = llm_server(UsageMode::OnRequest);
+    let r = run(&["--url", &format!("{}/", srv.url()), "-c", "1", "-n", "5"]);
+    assert!(r.total.stream.is_none());
+    assert!(r.seconds.iter().all(|s| s.stream.is_none()));
+    assert!(r.config.llm.is_none());
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(!json.contains("ttft"), "{json}");
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+}
+
+/// Run the binary, bounded; returns (code, stdout, stderr).
+fn qps(args: &[&str]) -> (i32, String, String) {
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        out.read_to_string(&mut s).unwrap();
+        s
+    });
+    let mut e = String::new();
+    err.read_to_string(&mut e).unwrap();
+    let status = wait_with_deadline(&mut child, Duration::from_secs(60)).expect("qpsbench ends");
+    (status.code().unwrap_or(-1), reader.join().unwrap(), e)
+}
+
+#[test]
+fn api_keys_appear_in_no_output() {
+    const KEY: &str = "sk-TOPSECRET-4f1e9";
+    let srv = llm_server(UsageMode::OnRequest);
+    let url = format!("{}/v1/chat/completions", srv.url());
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("keys.txt");
+    std::fs::write(&key_file, format!("Bearer {KEY}-a\n\n{KEY}-b\n")).unwrap();
+    let key_file = key_file.to_str().unwrap().to_string();
+    let cases: [(&str, Vec<&str>); 2] = [
+        ("cli", vec!["--api-key", KEY]),
+        ("file", vec!["--api-key-file", &key_file]),
+    ];
+    for (name, key_args) in cases {
+        let paths =
+            ["json", "csv", "series.csv", "html"].map(|e| dir.path().join(format!("{name}.{e}")));
+        let p: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let mut args = vec!["--url", &url, "--openai", "m", "-c", "2", "-n", "6"];
+        args.extend(&key_args);
+        args.extend([
+            "--json",
+            &p[0],
+            "--csv",
+            &p[1],
+            "--csv-series",
+            &p[2],
+            "--html",
+            &p[3],
+        ]);
+        let (code, out, err) = qps(&args);
+        assert_eq!(code, 0, "{name}: {err}");
+        assert!(out.contains("Streaming:"), "{name}: {out}");
+        for (what, text) in [("stdout", out), ("stderr", err)]
+            .into_iter()
+            .chain(paths.iter().map(|p| ("file", read(p))))
+        {
+            assert!(!text.contains("TOPSECRET"), "{name}: the key is in {what}");
+        }
+        let v: Value = serde_json::from_str(&read(&paths[0])).unwrap();
+        let keys = v["config"]["llm"]["api_keys"].as_u64().unwrap();
+        assert_eq!(keys, if name == "cli" { 1 } else { 2 });
+    }
+    // The keys did reach the server, in turn.
+    assert_eq!(srv.stats.header_count(&format!("Bearer {KEY}")), 6);
+    assert_eq!(srv.stats.header_count(&format!("Bearer {KEY}-a")), 3);
+    assert_eq!(srv.stats.header_count(&format!("Bearer {KEY}-b")), 3);
+
+    // A bad key is refused without being echoed.
+    let (code, out, err) = qps(&["--url", &url, "--api-key", "TOPSECRET\u{7f}x"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        !out.contains("TOPSECRET") && !err.contains("TOPSECRET"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_llm_input_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "\n  \n\n").unwrap();
+    let empty = empty.to_str().unwrap();
+    let url = "http://127.0.0.1:9/v1/chat/completions";
+    let cases: [(&[&str], &str); 9] = [
+        (&["--openai", "m", "--dify"], "--openai and --dify"),
+        (
+            &["--openai", "m", "--prompts", "/nonexistent/p.txt"],
+            "cannot read the file",
+        ),
+        (&["--openai", "m", "--prompts", empty], "has no prompts"),
+        (&["--api-key-file", empty], "has no keys"),
+        (&["--content-path", "a..b"], "empty segment"),
+        (&["--prompt", "hi"], "--prompt needs --openai"),
+        (&["--openai", "m", "-d", "{}"], "-d does not go with"),
+        (&["--body-template", "{}"], "has no {prompt}"),
+        (&["--dify", "--max-tokens", "5"], "no such field"),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["--url", url];
+        args.extend(extra);
+        let (code, _, err) = qps(&args);
+        assert_eq!(code, 2, "{extra:?}: {err}");
+        assert!(err.contains(want), "{extra:?}: '{err}' lacks '{want}'");
+        assert_eq!(err.trim_end().lines().count(), 1, "{extra:?}: {err}");
+    }
+}
+
+fn schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let schema: Value = serde_json::from_str(&read(&path)).unwrap();
+    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+}
+
+fn assert_valid(v: &Value, what: &str) {
+    let validator = schema();
+    let errors: Vec<String> = validator
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what}:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn streamed_reports_match_the_schema_and_merge_exactly() {
+    let srv = llm_server(UsageMode::OnRequest);
+    let url = format!("{}/v1/chat/completions", srv.url());
+    let dir = tempfile::tempdir().unwrap();
+    let file = |n: &str| dir.path().join(n).display().to_string();
+    for (name, extra) in [("a.json", "1,2"), ("b.json", "2,1")] {
+        let path = file(name);
+        let csv = file(&format!("{name}.csv"));
+        let series = file(&format!("{name}.series.csv"));
+        let html = file(&format!("{name}.html"));
+        let (code, _, err) = qps(&[
+            "--url",
+            &url,
+            "--openai",
+            "m",
+            "-q",
+            "--ramp",
+            extra,
+            "--step",
+            "0.7s",
+            "--json",
+            &path,
+            "--csv",
+            &csv,
+            "--csv-series",
+            &series,
+            "--html",
+            &html,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&read(Path::new(&path))).unwrap();
+        assert_valid(&v, name);
+        assert!(v["total"]["stream"]["ttft_ms"]["p50"].is_number());
+        assert!(v["stages"][0]["stream"]["itl_ms"]["p50"].is_number());
+        // CSV: the streaming columns, one value per column on every row.
+        let csv = read(Path::new(&csv));
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        for col in [
+            "ttft_p50_ms",
+            "itl_p99_ms",
+            "tpot_p50_ms",
+            "tokens_max",
+            "tokens_per_s_p50",
+            "output_tokens",
+        ] {
+            assert!(header.contains(&col), "{col} missing: {header:?}");
+        }
+        for line in csv.lines() {
+            assert_eq!(line.split(',').count(), header.len(), "{line}");
+        }
+        let series = read(Path::new(&series));
+        assert!(
+            series
+                .lines()
+                .next()
+                .unwrap()
+                .contains("ttft_p50_ms,ttft_p99_ms,itl_p50_ms")
+        );
+        let html = read(Path::new(&html));
+        for part in [
+            "LLM streaming",
+            "chart-ttft-itl",
+            "chart-tokens",
+            "TPOT",
+            "Stream ends",
+        ] {
+            assert!(html.contains(part), "html lacks {part}");
+        }
+    }
+    let merged = file("m.json");
+    let (code, _, err) = qps(&["merge", &file("a.json"), &file("b.json"), "--json", &merged]);
+    assert_eq!(code, 0, "{err}");
+    let [a, b, m]: [Value; 3] = ["a.json", "b.json", "m.json"]
+        .map(|n| serde_json::from_str(&read(Path::new(&file(n)))).unwrap());
+    assert_valid(&m, "merged");
+    let st = |v: &Value, k: &str| v["total"]["stream"][k].as_u64().unwrap();
+    for k in ["streams", "output_tokens", "tokens_from_usage"] {
+        assert_eq!(st(&m, k), st(&a, k) + st(&b, k), "{k}");
+    }
+    let hist = |v: &Value, k: &str| decode(v["total"]["stream"]["hdr"][k].as_str().unwrap());
+    for k in [
+        "ttft_us",
+        "itl_us",
+        "tpot_us",
+        "tokens",
+        "tokens_per_s_milli",
+    ] {
+        let mut sum = hist(&a, k);
+        sum.add(hist(&b, k)).unwrap();
+        assert_eq!(hist(&m, k), sum, "{k} merges exactly");
+    }
+    // Stage rows and seconds merge too.
+    let stage_streams = |v: &Value, i: usize| v["stages"][i]["stream"]["streams"].as_u64().unwrap();
+    assert_eq!(
+        stage_streams(&m, 0),
+        stage_streams(&a, 0) + stage_streams(&b, 0)
+    );
+    let series_tokens = |v: &Value| -> u64 {
+        v["seconds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["stream"]["output_tokens"].as_u64())
+            .sum()
+    };
+    assert_eq!(series_tokens(&m), series_tokens(&a) + series_tokens(&b));
+}
+
+#[test]
+fn demo_llm_shows_streaming_metrics() {
+    let (code, out, err) = qps(&["demo", "--llm", "--step", "0.8s", "--json", "-"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("ttft p50") && err.contains("tok/s"), "{err}");
+    assert!(err.contains("Streaming:") && err.contains("TTFT"), "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let st = &v["total"]["stream"];
+    assert_eq!(st["tokens_per_request"]["max"], 20.0);
+    assert_eq!(st["token_source"], "usage");
+    assert_eq!(v["stages"].as_array().unwrap().len(), 3);
+    assert!(st["streams"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn html_and_summary_name_the_model_escaped() {
+    let srv = llm_server(UsageMode::OnRequest);
+    let url = format!("{}/v1/chat/completions", srv.url());
+    let model = "<script>alert('m')</script>";
+    let r = run(&["--url", &url, "--openai", model, "-c", "1", "-n", "2"]);
+    let html = qpsbench::export::html::render(&r);
+    assert!(!html.contains("<script>"), "unescaped model in the HTML");
+    assert!(html.contains("&lt;script&gt;alert(&#39;m&#39;)&lt;/script&gt;"));
+    let text = qpsbench::output::summary::render(&r);
+    assert!(
+        text.contains(&format!("OpenAI chat completions, model {model}")),
+        "{text}"
+    );
+    assert!(text.contains("1 prompt; 0 API keys"), "{text}");
+}
