@@ -1,0 +1,258 @@
+//! Bad input, table-driven: every flag and every file the tool reads, given something wrong.
+//! Each case must give exit code 2 and one `error:` line on stderr that names the flag or the
+//! file (and the line, for files with lines), with no panic and no backtrace — even with
+//! RUST_BACKTRACE=1 — and nothing on stdout. None of them may send a request.
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+/// Run the binary with RUST_BACKTRACE=1; returns (code, stdout, stderr).
+fn qps(args: &[&str]) -> (i32, String, String) {
+    let mut child = bin()
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = wait_with_deadline(&mut child, Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("{args:?} did not finish in 30 s"));
+    (
+        status.code().unwrap_or(-1),
+        out_t.join().unwrap(),
+        err_t.join().unwrap(),
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
+    let srv = server();
+    let url = srv.url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dir_path = d.to_str().unwrap().to_string();
+
+    // A real report to damage, from a real (tiny) run against a second server.
+    let other = common::server();
+    let good = d.join("good.json");
+    let (code, _, err) = qps(&[
+        "--url",
+        &other.url(),
+        "-n",
+        "20",
+        "-c",
+        "2",
+        "-q",
+        "--json",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let good_text = std::fs::read_to_string(&good).unwrap();
+    let good_json: Value = serde_json::from_str(&good_text).unwrap();
+    let good = good.to_str().unwrap().to_string();
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = good_json.clone();
+        f(&mut v);
+        serde_json::to_string_pretty(&v).unwrap()
+    };
+    let not_json = write(d, "not.json", "hello, I am not JSON\n");
+    let cut = write(d, "cut.json", &good_text[..good_text.len() / 2]);
+    let foreign = write(d, "foreign.json", "{\n  \"tool\": \"wrk\"\n}\n");
+    let future = write(
+        d,
+        "future.json",
+        &with(&|v| v["report_format"] = Value::from(99)),
+    );
+    let damaged = write(
+        d,
+        "damaged.json",
+        &with(&|v| v["total"]["hdr"]["latency_us"] = Value::from("not-a-histogram!")),
+    );
+    let elsewhere = write(
+        d,
+        "elsewhere.json",
+        &with(&|v| v["config"]["url"] = Value::from("http://10.9.9.9/")),
+    );
+    let missing_field = write(
+        d,
+        "incomplete.json",
+        &with(&|v| {
+            v.as_object_mut().unwrap().remove("total");
+        }),
+    );
+    let missing = d.join("missing.json").to_str().unwrap().to_string();
+    // The other files a run reads (targets, data, prompts, keys).
+    let targets_bad = write(
+        d,
+        "targets.txt",
+        &format!("GET {url}\nthis line is nothing\n"),
+    );
+    let data_bad = write(d, "data.csv", "user,pass\nalice\n");
+    let empty = write(d, "empty.txt", "\n\n");
+    let targets_missing = d.join("no-targets.txt").to_str().unwrap().to_string();
+    let data_missing = d.join("no-data.csv").to_str().unwrap().to_string();
+    let chat = format!("{url}/v1/chat/completions");
+    let body_missing = format!("@{}", d.join("no-body").display());
+    let body_dir = format!("@{dir_path}");
+    let no_dir = d.join("no/such/dir/out");
+    let no_dir = no_dir.to_str().unwrap();
+
+    // (arguments, what the one line must mention)
+    #[rustfmt::skip]
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        // --url
+        (vec!["run", "--url", "localhost:8080"], vec!["--url", "no scheme"]),
+        (vec!["run", "--url", "ftp://127.0.0.1/"], vec!["--url", "ftp"]),
+        (vec!["run", "--url", "http://"], vec!["--url"]),
+        (vec!["run", "--url", "http://exa mple/"], vec!["--url"]),
+        (vec!["run", "-c", "2"], vec!["--url"]),
+        // users, rate, counts, durations
+        (vec!["--url", &url, "--users", "0"], vec!["--users", "at least 1"]),
+        (vec!["--url", &url, "--users", "-3"], vec!["--users"]),
+        (vec!["--url", &url, "--users", "lots"], vec!["--users"]),
+        (vec!["--url", &url, "--users", "1000000"], vec!["--users", "more than"]),
+        (vec!["--url", &url, "--rps", "0"], vec!["--rps"]),
+        (vec!["--url", &url, "--rps", "fast"], vec!["--rps", "not a rate"]),
+        (vec!["--url", &url, "--rps", "1e12"], vec!["--rps"]),
+        (vec!["--url", &url, "--duration", "10x"], vec!["--duration", "not a duration"]),
+        (vec!["--url", &url, "--duration", "0"], vec!["--duration", "above 0"]),
+        (vec!["--url", &url, "--duration", "2y"], vec!["--duration", "longer than a year"]),
+        (vec!["--url", &url, "--duration", "-5"], vec!["--duration"]),
+        (vec!["--url", &url, "--requests", "many"], vec!["--requests", "not a count"]),
+        (vec!["--url", &url, "--requests", "0"], vec!["--requests"]),
+        (vec!["--url", &url, "--requests", "99999999999999999999"], vec!["--requests"]),
+        (vec!["--url", &url, "--timeout", "soon"], vec!["--timeout"]),
+        (vec!["--url", &url, "--timeout", "0"], vec!["--timeout"]),
+        // ramps
+        (vec!["--url", &url, "--ramp", "0,x", "--step", "1s"], vec!["--ramp", "not a number of users"]),
+        (vec!["--url", &url, "--ramp", "0,,4", "--step", "1s"], vec!["--ramp", "empty stage"]),
+        (vec!["--url", &url, "--ramp", "0,0", "--step", "1s"], vec!["--ramp", "never has any users"]),
+        (vec!["--url", &url, "--ramp", "10..1:0", "--step", "1s"], vec!["--ramp", "step 0"]),
+        (vec!["--url", &url, "--ramp", "5..x:1", "--step", "1s"], vec!["--ramp"]),
+        (vec!["--url", &url, "--ramp", "0..1000000:1", "--step", "1s"], vec!["--ramp", "10000"]),
+        (vec!["--url", &url, "--ramp", "1,2"], vec!["--step"]),
+        (vec!["--url", &url, "--ramp", "1,2", "--step", "0"], vec!["--step"]),
+        (vec!["--url", &url, "--ramp", "1,2", "--step", "1s", "-c", "3"], vec!["--users", "--ramp"]),
+        (vec!["--url", &url, "--ramp", "1,2", "--step", "1s", "-z", "5"], vec!["--duration", "--ramp"]),
+        (vec!["--url", &url, "--ramp-up", "0"], vec!["--ramp-up"]),
+        (vec!["--url", &url, "--ramp", "1,2", "--step", "1s", "--ramp-up", "1s"], vec!["--ramp-up"]),
+        // the request
+        (vec!["--url", &url, "-X", "GE T"], vec!["-X"]),
+        // a newline in a value cannot split the message or hide the flag's name
+        (vec!["--url", &url, "--requests", "1\n\n2"], vec!["--requests", "not a count"]),
+        (vec!["--url", &url, "-H", "Bad\nName: x"], vec!["-H", "Bad\\nName"]),
+        (vec!["--url", &url, "-H", "NoColonHere"], vec!["-H", "no colon"]),
+        (vec!["--url", &url, "-H", "Bad Name: x"], vec!["-H", "not a valid header name"]),
+        (vec!["--url", &url, "-H", "X-Ctl: a\u{1}b"], vec!["-H", "x-ctl", "characters"]),
+        (vec!["--url", &url, "-d", &body_missing], vec!["-d", "no-body"]),
+        (vec!["--url", &url, "-d", &body_dir], vec!["-d", "cannot read the body file"]),
+        (vec!["--url", &url, "--proxy", "not a proxy"], vec!["--proxy"]),
+        (vec!["--url", &url, "--start-at", "yesterday"], vec!["--start-at"]),
+        (vec!["--url", &url, "--start-at", "2001-01-01T00:00:00Z"], vec!["--start-at", "in the past"]),
+        (vec!["--url", &url, "--start-at", "2026-05-01T12:00:00"], vec!["--start-at", "time zone"]),
+        // report files
+        (vec!["--url", &url, "-n", "1", "--json", no_dir], vec!["--json", "no/such/dir"]),
+        (vec!["--url", &url, "-n", "1", "--csv", no_dir], vec!["--csv", "cannot create"]),
+        (vec!["--url", &url, "-n", "1", "--html", &dir_path], vec!["--html", "cannot create"]),
+        (vec!["--url", &url, "-n", "1", "--hdr-log", ""], vec!["--hdr-log", "needs a file name"]),
+        (vec!["--url", &url, "-n", "1", "--csv", "x.csv", "--csv-series", "x.csv"], vec!["--csv", "--csv-series", "x.csv"]),
+        (vec!["--url", &url, "-n", "1", "--json", "-", "--html", "-"], vec!["--json", "--html", "stdout"]),
+        // the other files a run reads, and the flags of their features
+        (vec!["--targets", &targets_bad, "-n", "1"], vec!["--targets", "targets.txt:2"]),
+        (vec!["--targets", &targets_missing, "-n", "1"], vec!["--targets", "no-targets.txt"]),
+        (vec!["--url", &url, "--data", &data_bad, "-n", "1"], vec!["--data", "data.csv:2"]),
+        (vec!["--url", &url, "--data", &data_missing, "-n", "1"], vec!["--data", "no-data.csv"]),
+        (vec!["--url", &chat, "--openai", "m", "--prompts", &empty, "-n", "1"], vec!["--prompts", "empty.txt"]),
+        (vec!["--url", &chat, "--openai", "m", "--api-key-file", &empty, "-n", "1"], vec!["--api-key-file", "empty.txt"]),
+        (vec!["--url", &url, "--fail-on", "p99<<3", "-n", "1"], vec!["--fail-on"]),
+        (vec!["--url", &url, "--fail-on", "bogus>1", "-n", "1"], vec!["--fail-on", "bogus"]),
+        (vec!["--url", &url, "--think-time", "5x", "-n", "1"], vec!["--think-time"]),
+        (vec!["--url", &url, "--ok-status", "abc", "-n", "1"], vec!["--ok-status"]),
+        // subcommands and their files
+        (vec!["--url", &url, "--bogus-flag"], vec!["--bogus-flag"]),
+        (vec!["frobnicate"], vec!["frobnicate"]),
+        (vec!["serve", "--addr", "nowhere"], vec!["--addr"]),
+        (vec!["serve", "--error-rate", "2"], vec!["--error-rate", "between 0 and 1"]),
+        (vec!["serve", "--delay", "forever"], vec!["--delay"]),
+        (vec!["serve", "--threads", "0"], vec!["--threads"]),
+        (vec!["demo", "--step", "0"], vec!["--step"]),
+        (vec!["merge"], vec!["REPORT.json"]),
+        (vec!["merge", &missing], vec!["missing.json", "cannot read"]),
+        (vec!["report", &not_json], vec!["not.json", "line 1"]),
+        (vec!["report", &cut], vec!["cut.json", "line"]),
+        (vec!["report", &foreign], vec!["foreign.json", "not a qpsbench report"]),
+        (vec!["report", &future], vec!["future.json", "format 99"]),
+        (vec!["report", &damaged], vec!["damaged.json", "total"]),
+        (vec!["report", &missing_field], vec!["incomplete.json", "total"]),
+        (vec!["merge", &good, &elsewhere], vec!["good.json", "elsewhere.json", "one target"]),
+        (vec!["report", &good, "--json", ""], vec!["--json"]),
+    ];
+    assert!(cases.len() >= 30);
+    let mut failed = Vec::new();
+    for (args, wants) in &cases {
+        let (code, out, err) = qps(args);
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut problems = Vec::new();
+        if code != 2 {
+            problems.push(format!("exit {code}"));
+        }
+        if lines.len() != 1 || !lines[0].starts_with("error: ") {
+            problems.push("not one 'error:' line".to_string());
+        }
+        for w in wants {
+            if !err.contains(w) {
+                problems.push(format!("does not mention '{w}'"));
+            }
+        }
+        if err.contains("panicked") || err.contains("backtrace") || err.contains("RUST_BACKTRACE") {
+            problems.push("panic or backtrace".into());
+        }
+        if !out.is_empty() {
+            problems.push(format!("stdout: {out:.200}"));
+        }
+        if !problems.is_empty() {
+            failed.push(format!(
+                "{args:?}: {}\n    stderr: {err}",
+                problems.join(", ")
+            ));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failed.len(),
+        cases.len(),
+        failed.join("\n")
+    );
+    assert_eq!(
+        srv.stats.snapshot().requests,
+        0,
+        "a bad invocation sent traffic"
+    );
+}
