@@ -3,13 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::engine::ramp::Schedule;
 use crate::output::live;
 use crate::sample::Sample;
 use crate::stats::{Bucket, SecondReport};
 use crate::stream::ItlBatch;
+
+/// How long the collector naps when the channel is empty.
+const POLL_NAP: Duration = Duration::from_millis(1);
 
 /// What flows to the collector.
 #[derive(Debug)]
@@ -83,7 +86,23 @@ pub fn collect(rx: Receiver<Event>, setup: CollectorSetup) -> Measured {
     };
     loop {
         let boundary = c.boundary();
-        match rx.recv_deadline(boundary) {
+        // Poll, never block: a receiver parked in `recv` makes every sender pay a futex wake-up
+        // (and crossbeam's spin-then-yield before parking), which on a busy client costs more
+        // than this thread's short naps. Samples wait at most POLL_NAP; the live line is not
+        // delayed by more than that either.
+        let event = match rx.try_recv() {
+            Ok(ev) => Ok(ev),
+            Err(TryRecvError::Empty) => {
+                let now = Instant::now();
+                if now < boundary {
+                    std::thread::sleep(POLL_NAP.min(boundary - now));
+                    continue;
+                }
+                Err(RecvTimeoutError::Timeout)
+            }
+            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+        };
+        match event {
             Ok(Event::Sample(s)) => {
                 if s.end >= boundary {
                     c.close_seconds_until(s.end);

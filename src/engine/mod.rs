@@ -22,8 +22,12 @@ use limiter::Limiter;
 
 /// User thread stack: small, since thousands of users must fit; TLS handshakes need the room.
 pub const USER_STACK: usize = 256 * 1024;
-/// ureq's per-connection buffers (its default is 128 KiB each way).
+/// ureq's per-connection input buffer (its default is 128 KiB). ureq zero-fills its buffers when
+/// a connection opens, so every byte here is resident for each connected user.
 pub const IO_BUFFER: usize = 16 * 1024;
+/// ureq's per-connection output buffer: it holds the request head and body chunks. 8 KiB is
+/// what common servers accept as a request head (nginx's default large header buffer).
+pub const OUT_BUFFER: usize = 8 * 1024;
 /// The largest response head (status line and headers) read; a bigger one is a protocol failure.
 pub const MAX_RESPONSE_HEAD: usize = IO_BUFFER - 1;
 
@@ -113,10 +117,26 @@ pub struct RunResult {
     pub evidence: Vec<crate::evidence::Evidence>,
 }
 
+/// The output buffer for this run: [`OUT_BUFFER`], or more when the `-H` headers alone need
+/// more room (a request head must fit it whole).
+fn output_buffer(cfg: &Config) -> usize {
+    let t = &cfg.target;
+    let head: usize = t.url.len()
+        + t.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
+        // Request line, Host, User-Agent, Accept, Content-Length, a rotated key or token.
+        + 4096;
+    head.next_power_of_two().max(OUT_BUFFER)
+}
+
+/// How much longer than `--timeout` a whole phase (send, response head, body) may take; see
+/// [`agent_config`].
+pub const PHASE_SLACK: Duration = Duration::from_millis(10);
+
 /// The ureq agent configuration; each user builds its own agent (and so its own connection
 /// pool) from it.
 pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
     let t = Some(cfg.timeout);
+    let phase = Some(cfg.timeout + PHASE_SLACK);
     let proxy = match &cfg.proxy {
         Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("--proxy: {e}"))?),
         None => None,
@@ -127,7 +147,7 @@ pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
         .max_redirects_will_error(false)
         .user_agent(concat!("qpsbench/", env!("CARGO_PKG_VERSION")))
         .input_buffer_size(IO_BUFFER)
-        .output_buffer_size(IO_BUFFER)
+        .output_buffer_size(output_buffer(cfg))
         // A response head must fit the input buffer. ureq's own limit (64 KiB) is above it, so
         // without this a bigger head came back as "peer disconnected" (counted as a reset) or
         // hung until the timeout; now it is a protocol failure, as the limit is.
@@ -135,12 +155,19 @@ pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
         .max_idle_connections(2)
         .max_idle_connections_per_host(2)
         // Phase timeouts only: global/per-call/resolve timeouts make ureq's resolver spawn a
-        // thread per request (see shared/DESIGN.md).
+        // thread per request (see shared/DESIGN.md). Each read or write is bounded by the
+        // timeout itself, and each phase by a hair more: a socket timeout is set with a system
+        // call whenever its value changes, and ureq uses the smaller of the per-read limit and
+        // what is left of the phase. Left at the bare timeout, the phase's remainder changed
+        // before every read (2 setsockopt calls per request); this way the per-read value wins,
+        // stays the same, and costs nothing, unless a phase runs past PHASE_SLACK.
         .timeout_connect(t)
-        .timeout_send_request(t)
-        .timeout_send_body(t)
-        .timeout_recv_response(t)
-        .timeout_recv_body(t)
+        .timeout_per_read(t)
+        .timeout_per_write(t)
+        .timeout_send_request(phase)
+        .timeout_send_body(phase)
+        .timeout_recv_response(phase)
+        .timeout_recv_body(phase)
         .proxy(proxy)
         .tls_config(
             TlsConfig::builder()
@@ -159,13 +186,14 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
     let traffic = Arc::new(crate::traffic::TrafficRun::new(&cfg.traffic));
     let (tx, rx) = crossbeam_channel::unbounded::<Event>();
     let agent_config = agent_config(cfg).map_err(anyhow::Error::msg)?;
+    let connector = transport::SharedConnector::default();
 
     for index in 0..cfg.users {
         let user = user::User {
             index,
             shared: shared.clone(),
             tx: tx.clone(),
-            agent: transport::agent(&agent_config),
+            agent: transport::agent(&agent_config, &connector),
             target: target.clone(),
             llm: llm.clone(),
             traffic: traffic.clone(),

@@ -10,6 +10,7 @@
 //! least [`PROBE_AFTER_IDLE`]. This uses ureq's `unversioned` transport API, which is why
 //! Cargo.toml pins ureq's minor version.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ureq::Agent;
@@ -23,12 +24,30 @@ use ureq::unversioned::transport::{
 pub const PROBE_AFTER_IDLE: Duration = Duration::from_millis(100);
 
 /// An agent (with its own connection pool) whose pool probes only idle connections.
-pub fn agent(config: &Config) -> Agent {
+pub fn agent(config: &Config, connector: &SharedConnector) -> Agent {
     Agent::with_parts(
         config.clone(),
-        DefaultConnector::default().chain(ProbeWhenIdle),
+        connector.clone().chain(ProbeWhenIdle),
         DefaultResolver::default(),
     )
+}
+
+/// ureq's default connector chain, one for all users. Each agent would otherwise build its own
+/// TLS connector, and with it its own rustls configuration and parsed root store on its first
+/// https connection: CPU at start-up and memory for every user. Connection pools stay per agent.
+#[derive(Debug, Clone, Default)]
+pub struct SharedConnector(Arc<DefaultConnector>);
+
+impl Connector<()> for SharedConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained)
+    }
 }
 
 /// Connector that wraps the transport the default chain made.
@@ -149,7 +168,7 @@ mod tests {
             .http_status_as_error(false)
             .timeout_recv_response(Some(Duration::from_secs(2)))
             .build();
-        agent(&cfg)
+        agent(&cfg, &SharedConnector::default())
     }
 
     #[test]

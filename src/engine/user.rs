@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 use ureq::Agent;
-use ureq::http::Request;
+use ureq::http::{HeaderValue, Request};
 
 use crate::collector::Event;
 use crate::config::Target;
@@ -21,7 +21,7 @@ use crate::stream::StreamStats;
 use crate::traffic::{Prepared, TrafficRun, nap};
 
 /// Body bytes are read into this reused buffer and dropped: only their count matters.
-const READ_BUF: usize = 16 * 1024;
+const READ_BUF: usize = 4 * 1024;
 
 /// Everything one user thread needs.
 pub struct User {
@@ -64,14 +64,27 @@ impl User {
             }
             let stage = shared.stage.load(Ordering::Relaxed);
             let prepared = traffic.prepare(self.index, &mut rng);
+            // Several prompts or keys: this logical request's turn (bodies were rendered up
+            // front). Chosen once, so every retry resends the same body with the same key.
+            let turn = match &self.llm.rotation {
+                Some(r) => r.next(),
+                None => (None, None),
+            };
             let mut attempt: u16 = 0;
             let mut first_sent = None;
             // Every attempt is a sample; retries (off by default) follow their backoff.
             loop {
                 shared.started.fetch_add(1, Ordering::Relaxed);
                 let sent = Instant::now();
-                let (outcome, first_byte, bytes, stream) =
-                    self.send(&prepared, attempt, &mut buf, &mut streams, sent, stage);
+                let (outcome, first_byte, bytes, stream) = self.send(
+                    &prepared,
+                    turn,
+                    attempt,
+                    &mut buf,
+                    &mut streams,
+                    sent,
+                    stage,
+                );
                 let end = Instant::now();
                 let ok = match outcome {
                     Outcome::Status(code) => traffic.cfg.ok_status.is_ok(code),
@@ -121,10 +134,13 @@ impl User {
         }
     }
 
-    /// One request, start to last body byte.
+    /// One attempt, start to last body byte. `turn` is the logical request's body and key when
+    /// they rotate (`None`: the target's own).
+    #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
         p: &Prepared<'_>,
+        (body_turn, key_turn): (Option<&Arc<[u8]>>, Option<&HeaderValue>),
         attempt: u16,
         buf: &mut [u8],
         streams: &mut Option<StreamReader>,
@@ -143,11 +159,6 @@ impl User {
                 traffic.keep_evidence(p, attempt, outcome, Some(why), Vec::new(), &[], 0);
             }
             return (outcome, None, 0, None);
-        };
-        // Several prompts or keys: this request's turn (bodies were rendered up front).
-        let (body_turn, key_turn) = match &self.llm.rotation {
-            Some(r) => r.next(),
-            None => (None, None),
         };
         let mut builder = Request::builder()
             .method(p.plan.method.clone())
