@@ -278,7 +278,9 @@ pub struct TrafficArgs {
 
     /// Thresholds checked after the run; exit code 1 when one fails:
     /// 'p99<300ms,error-rate<1%,qps>500' (p50 p90 p95 p99 p999 max mean, error-rate,
-    /// failure-rate, qps; 'stage=N:' for one stage).
+    /// failure-rate, qps; the same percentiles of ttfb- and, for streamed answers, ttft- itl-
+    /// tpot-, e.g. ttft-p99<2s; tokens-per-s, tokens-per-s-p50, tokens-per-s-min (per answer),
+    /// output-tokens-per-s (throughput); 'stage=N:' for one stage).
     #[arg(long, value_name = "THRESHOLDS")]
     pub fail_on: Option<String>,
 

@@ -3,8 +3,11 @@
 //!
 //! Metrics of a results row (the total, or stage N counted from 1): latency percentiles `p50`
 //! `p90` `p95` `p99` `p999` `max` `mean` (milliseconds; `300ms`, `1.5s`, `250us`, a bare number
-//! is ms), `error-rate` and `failure-rate` (`1%` or `0.01`), `qps` (requests/s). More metrics
-//! (the streaming ones) plug in through [`EXTRA_METRICS`].
+//! is ms), `error-rate` and `failure-rate` (`1%` or `0.01`), `qps` (requests/s); the same
+//! percentiles of TTFB (`ttfb-p99`, every run) and of the streaming figures TTFT, ITL and TPOT
+//! (`ttft-p50`, `itl-p99`, `tpot-mean`, ...), and the token rates of [`EXTRA_METRICS`]
+//! (`tokens-per-s`, `output-tokens-per-s`, ...). A streaming metric on a run that streamed
+//! nothing fails, saying so (whether a run streams is known only once responses arrive).
 
 use serde::{Deserialize, Serialize};
 
@@ -26,9 +29,75 @@ pub enum Unit {
 /// (`None` when the row does not have it, e.g. `ttft-p99` on a run that was not streamed).
 pub type ExtraMetric = (&'static str, Unit, fn(&StageReport) -> Option<f64>);
 
-/// Metrics beyond the built-in ones. Streaming metrics (e.g. `ttft-p99`, `tokens-per-s`) are
-/// added here: one line each, nothing else changes.
-pub const EXTRA_METRICS: &[ExtraMetric] = &[];
+/// Metrics beyond the built-in ones and the percentile families: one line each, nothing else
+/// changes. The token rates of streamed answers (tokens per second, higher is better).
+pub const EXTRA_METRICS: &[ExtraMetric] = &[
+    // Output tokens of every stream that ended in the row / the row's length (throughput).
+    ("output-tokens-per-s", Unit::Number, |r| {
+        r.stream.as_ref().map(|s| s.output_tokens_per_s)
+    }),
+    // Per complete answer: output tokens / (end - send start); mean, median and slowest.
+    ("tokens-per-s", Unit::Number, |r| {
+        per_answer_rate(r, |p| p.mean)
+    }),
+    ("tokens-per-s-mean", Unit::Number, |r| {
+        per_answer_rate(r, |p| p.mean)
+    }),
+    ("tokens-per-s-p50", Unit::Number, |r| {
+        per_answer_rate(r, |p| p.p50)
+    }),
+    ("tokens-per-s-min", Unit::Number, |r| {
+        per_answer_rate(r, |p| p.min)
+    }),
+];
+
+/// A statistic of per-answer tokens/s; `None` without a complete streamed answer.
+fn per_answer_rate(r: &StageReport, pick: fn(&Percentiles) -> f64) -> Option<f64> {
+    let s = r.stream.as_ref()?;
+    (decoded_len(&s.hdr.tokens_per_s_milli) > 0).then(|| pick(&s.tokens_per_s))
+}
+
+/// How many values an encoded histogram holds (0 when it cannot be read).
+fn decoded_len(encoded: &str) -> u64 {
+    crate::stats::decode_histogram(encoded).map_or(0, |h| h.len())
+}
+
+/// A family of latency-like figures with the same percentile suffixes as `p99`:
+/// `ttfb-p99`, `ttft-p50`, `itl-max`, `tpot-mean`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Send start -> response head, every run.
+    Ttfb,
+    /// Streaming: send start -> first content event.
+    Ttft,
+    /// Streaming: gaps between content events.
+    Itl,
+    /// Streaming: time per output token.
+    Tpot,
+}
+
+const FAMILIES: &[(&str, Family)] = &[
+    ("ttfb", Family::Ttfb),
+    ("ttft", Family::Ttft),
+    ("itl", Family::Itl),
+    ("tpot", Family::Tpot),
+];
+
+impl Family {
+    /// The family's percentiles in a row; `None` when a streaming family has nothing measured.
+    fn of(self, r: &StageReport) -> Option<&Percentiles> {
+        let s = match self {
+            Family::Ttfb => return (decoded_len(&r.hdr.ttfb_us) > 0).then_some(&r.ttfb_ms),
+            Family::Ttft | Family::Itl | Family::Tpot => r.stream.as_ref()?,
+        };
+        let (p, hist) = match self {
+            Family::Ttft => (&s.ttft_ms, &s.hdr.ttft_us),
+            Family::Itl => (&s.itl_ms, &s.hdr.itl_us),
+            _ => (&s.tpot_ms, &s.hdr.tpot_us),
+        };
+        (decoded_len(hist) > 0).then_some(p)
+    }
+}
 
 /// What a threshold measures.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +107,8 @@ pub enum Metric {
     ErrorRate,
     FailureRate,
     Qps,
+    /// A percentile (index into the latency table) of TTFB or a streaming figure.
+    Family(Family, usize),
     Extra(&'static ExtraMetric),
 }
 
@@ -67,6 +138,12 @@ impl Metric {
             "qps" | "rps" => return Some(Metric::Qps),
             _ => {}
         }
+        if let Some((prefix, stat)) = name.split_once('-')
+            && let Some(&(_, family)) = FAMILIES.iter().find(|(p, _)| *p == prefix)
+            && let Some(i) = LATENCY.iter().position(|(n, _)| *n == stat)
+        {
+            return Some(Metric::Family(family, i));
+        }
         EXTRA_METRICS
             .iter()
             .find(|m| m.0 == name)
@@ -75,7 +152,7 @@ impl Metric {
 
     fn unit(&self) -> Unit {
         match self {
-            Metric::Latency(..) => Unit::Ms,
+            Metric::Latency(..) | Metric::Family(..) => Unit::Ms,
             Metric::ErrorRate | Metric::FailureRate => Unit::Rate,
             Metric::Qps => Unit::Number,
             Metric::Extra(m) => m.1,
@@ -91,7 +168,17 @@ impl Metric {
             Metric::ErrorRate => Some(row.error_rate),
             Metric::FailureRate => Some(row.failure_rate),
             Metric::Qps => Some(row.qps),
+            Metric::Family(f, i) => f.of(row).map(LATENCY[*i].1),
             Metric::Extra(m) => (m.2)(row),
+        }
+    }
+
+    /// Measured only on streamed responses (TTFT, ITL, TPOT, tokens).
+    fn needs_stream(&self) -> bool {
+        match self {
+            Metric::Family(f, _) => *f != Family::Ttfb,
+            Metric::Extra(_) => true,
+            _ => false,
         }
     }
 }
@@ -155,8 +242,14 @@ impl ThresholdResult {
     /// `p99<300ms: passed (measured 12.3 ms)`.
     pub fn line(&self) -> String {
         let verdict = if self.passed { "passed" } else { "FAILED" };
-        let unit = Metric::parse(&self.metric).map_or(Unit::Number, |m| m.unit());
+        let metric = Metric::parse(&self.metric);
+        let unit = metric.map_or(Unit::Number, |m| m.unit());
         let measured = match self.measured {
+            None if metric.is_some_and(|m| m.needs_stream()) => format!(
+                "nothing measured: {} is a streaming metric and no streamed answer gave it; \
+                 it needs text/event-stream responses (or --stream)",
+                self.metric
+            ),
             None => "nothing measured".to_string(),
             Some(v) => format!("measured {}", show(unit, v)),
         };
@@ -225,7 +318,11 @@ fn parse_one(text: &str, stages: usize) -> Result<Threshold, String> {
         let mut known: Vec<&str> = LATENCY.iter().map(|(n, _)| *n).collect();
         known.extend(["error-rate", "failure-rate", "qps"]);
         known.extend(EXTRA_METRICS.iter().map(|m| m.0));
-        format!("unknown metric '{name}': use one of {}", known.join(" "))
+        format!(
+            "unknown metric '{name}': use one of {}, or ttfb-, ttft-, itl- or tpot- before \
+             p50 p90 p95 p99 p999 max mean (e.g. ttft-p99)",
+            known.join(" ")
+        )
     })?;
     let value = value.trim();
     let limit = parse_limit(metric.unit(), value)
@@ -268,7 +365,8 @@ fn parse_limit(unit: Unit, value: &str) -> Option<f64> {
             } else {
                 (value, 1.0)
             };
-            number(n).map(|v| v * scale)
+            // `1e308s` is a finite number of seconds but not of milliseconds.
+            number(n).map(|v| v * scale).filter(|v| v.is_finite())
         }
         Unit::Rate => match value.strip_suffix('%') {
             Some(p) => number(p).map(|v| v / 100.0),
@@ -355,12 +453,73 @@ mod tests {
             ("stage=x:p99<1ms", "stage 'x' is not a stage number"),
             ("stage=1p99<1ms", "stage=N:METRIC"),
             ("qps>-1", "not a number"),
+            // Found by reading the parser while writing the `thresholds` fuzz target: a limit
+            // that overflows once scaled to milliseconds was accepted as infinity.
+            ("p99<1e308s", "'1e308s' is not a duration"),
+            ("max<1e306m", "'1e306m' is not a duration"),
         ];
         for (spec, want) in cases {
             let err = parse(spec, 2).unwrap_err();
             assert!(err.contains(want), "{spec}: {err}");
             assert!(err.starts_with("--fail-on '"), "{err}");
         }
+    }
+
+    #[test]
+    fn streaming_and_ttfb_metrics_parse() {
+        let t = parse(
+            "ttft-p99<2s,itl-p50<=50ms,tpot-mean<20,ttfb-p99.9<1s,TTFT-MAX<3s,\
+             tokens-per-s>10,tokens-per-s-min>=1,output-tokens-per-s>100,stage=1:itl-max<1s",
+            1,
+        )
+        .unwrap();
+        assert!(matches!(t[0].metric, Metric::Family(Family::Ttft, 3)));
+        assert_eq!(t[0].limit, 2000.0);
+        assert!(matches!(t[1].metric, Metric::Family(Family::Itl, 0)));
+        assert!(matches!(t[3].metric, Metric::Family(Family::Ttfb, 5)));
+        assert_eq!(t[4].metric_name, "ttft-max");
+        assert!(matches!(t[5].metric, Metric::Extra(_)));
+        assert_eq!((t[7].op, t[7].limit), (Op::Gt, 100.0));
+        assert_eq!(t[8].stage, Some(1));
+        for bad in [
+            "ttft-p42<1s",
+            "itl<1s",
+            "ttft-<1s",
+            "tokens-per-s-p99>1",
+            "xyz-p99<1",
+        ] {
+            let err = parse(bad, 1).unwrap_err();
+            assert!(err.contains("unknown metric"), "{bad}: {err}");
+            assert!(err.contains("ttft-p99"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_streaming_threshold_with_nothing_streamed_says_why() {
+        let r = ThresholdResult {
+            expression: "ttft-p99<1s".into(),
+            stage: None,
+            metric: "ttft-p99".into(),
+            op: Op::Lt,
+            limit: 1000.0,
+            measured: None,
+            passed: false,
+        };
+        assert!(
+            r.line()
+                .contains("FAILED (nothing measured: ttft-p99 is a streaming metric"),
+            "{}",
+            r.line()
+        );
+        let r = ThresholdResult {
+            metric: "p99".into(),
+            ..r
+        };
+        assert!(
+            r.line().ends_with("FAILED (nothing measured)"),
+            "{}",
+            r.line()
+        );
     }
 
     #[test]

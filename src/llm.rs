@@ -262,6 +262,12 @@ fn prompt_list(a: &LlmArgs) -> Result<Vec<String>, ConfigError> {
         return Ok(vec![DEFAULT_PROMPT.to_string()]);
     };
     let text = read_text(path, "--prompts")?;
+    parse_prompts(&path.display().to_string(), &text)
+}
+
+/// The prompts of a `--prompts` file's text (`name` only names it in messages): one per line,
+/// blank lines skipped.
+pub fn parse_prompts(name: &str, text: &str) -> Result<Vec<String>, ConfigError> {
     let list: Vec<String> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -269,8 +275,7 @@ fn prompt_list(a: &LlmArgs) -> Result<Vec<String>, ConfigError> {
         .collect();
     if list.is_empty() {
         return bad(format!(
-            "--prompts {}: the file has no prompts (one per line; blank lines are skipped)",
-            path.display()
+            "--prompts {name}: the file has no prompts (one per line; blank lines are skipped)"
         ));
     }
     Ok(list)
@@ -305,6 +310,12 @@ fn api_keys(a: &LlmArgs) -> Result<Vec<HeaderValue>, ConfigError> {
         return Ok(Vec::new());
     };
     let text = read_text(path, "--api-key-file")?;
+    parse_api_keys(&path.display().to_string(), &text)
+}
+
+/// The keys of an `--api-key-file`'s text (`name` only names it in messages): one per line,
+/// `Bearer x` or `x`, blank lines skipped. Errors name the line, never the key.
+pub fn parse_api_keys(name: &str, text: &str) -> Result<Vec<HeaderValue>, ConfigError> {
     let mut keys = Vec::new();
     for (i, line) in text.lines().enumerate() {
         match bearer(line) {
@@ -312,8 +323,7 @@ fn api_keys(a: &LlmArgs) -> Result<Vec<HeaderValue>, ConfigError> {
             Some(Ok(v)) => keys.push(v),
             Some(Err(())) => {
                 return bad(format!(
-                    "--api-key-file {} line {}: the key has characters a header cannot carry",
-                    path.display(),
+                    "--api-key-file {name} line {}: the key has characters a header cannot carry",
                     i + 1
                 ));
             }
@@ -321,8 +331,7 @@ fn api_keys(a: &LlmArgs) -> Result<Vec<HeaderValue>, ConfigError> {
     }
     if keys.is_empty() {
         return bad(format!(
-            "--api-key-file {}: the file has no keys (one per line, 'Bearer x' or 'x')",
-            path.display()
+            "--api-key-file {name}: the file has no keys (one per line, 'Bearer x' or 'x')"
         ));
     }
     Ok(keys)

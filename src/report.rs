@@ -64,6 +64,7 @@ pub struct Report {
 pub struct RunConfig {
     /// Target URL, any password masked.
     pub url: String,
+    /// The method; with `--targets`, the distinct methods of its entries (`GET, POST`).
     pub method: String,
     /// Header lines with secret values replaced by `***`.
     pub headers: Vec<String>,
@@ -104,7 +105,7 @@ impl RunConfig {
                 Some(file) => format!("targets {}", file),
                 None => cfg.traffic.redactor.url(&t.url),
             },
-            method: t.method.to_string(),
+            method: crate::traffic::display_method(cfg),
             headers: t
                 .headers
                 .iter()

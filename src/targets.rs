@@ -63,6 +63,16 @@ fn looks_like_method(word: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
 }
 
+/// The name of a `Name:value` word (a header name, then a colon).
+fn header_like(word: &str) -> Option<&str> {
+    let (name, _) = word.split_once(':')?;
+    (!name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then_some(name)
+}
+
 /// Parse the text of a targets file (`path` names it in messages; `dir` resolves `@PATH`).
 pub fn parse(path: &str, dir: &Path, text: &str) -> Result<Vec<TargetEntry>, String> {
     let err = |line: usize, why: String| Err(format!("--targets {path}:{line}: {why}"));
@@ -123,6 +133,18 @@ pub fn parse(path: &str, dir: &Path, text: &str) -> Result<Vec<TargetEntry>, Str
                         }
                     },
                     Some(("name", n)) if !n.is_empty() => entry.name = Some(n.to_string()),
+                    // `Name:value` here is a header put on the request line: its value may be
+                    // a secret, so only the name is shown.
+                    _ if header_like(option).is_some() => {
+                        return err(
+                            line,
+                            format!(
+                                "'{}: ...' after the URL: a header goes on its own line, after \
+                                 the request line",
+                                header_like(option).unwrap_or_default()
+                            ),
+                        );
+                    }
                     _ => {
                         return err(
                             line,
@@ -145,10 +167,12 @@ pub fn parse(path: &str, dir: &Path, text: &str) -> Result<Vec<TargetEntry>, Str
                 path: dir.join(file.trim()),
             })
         } else if first == "body" && raw.trim_start().len() > 4 {
+            // "body", then one separator of any width (a Unicode space is several bytes),
+            // then the text as written.
+            let mut after = raw.trim_start()["body".len()..].chars();
+            after.next();
             Some(EntryBody::Inline(
-                raw.trim_start()[5..]
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string(),
+                after.as_str().trim_end_matches(['\r', '\n']).to_string(),
             ))
         } else {
             None
@@ -343,6 +367,26 @@ mod tests {
     }
 
     #[test]
+    fn a_body_after_a_unicode_space_is_read_whole() {
+        // Found by reading the parser while writing the `targets` fuzz target: `body` then a
+        // multi-byte space (U+0085, U+3000) was sliced inside the character and panicked.
+        for (text, want) in [
+            ("GET http://h/\nbody\u{85}x\n", "x"),
+            ("GET http://h/\nbody\u{3000}{\"a\": 1}\n", "{\"a\": 1}"),
+            ("GET http://h/\nbody  two spaces\n", " two spaces"),
+        ] {
+            let e = p(text).unwrap();
+            assert_eq!(e[0].body, Some(EntryBody::Inline(want.into())), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_header_on_the_request_line_is_not_echoed() {
+        let err = p("GET http://h/ X-Api-Key:sk-secret-123\n").unwrap_err();
+        assert!(!err.contains("sk-secret-123"), "{err}");
+    }
+
+    #[test]
     fn malformed_entries_name_their_line() {
         let cases = [
             ("", "no entries"),
@@ -350,6 +394,12 @@ mod tests {
             ("GET http://h/ weight=0\n", "t.txt:1: weight=0"),
             ("GET http://h/ weight=x\n", "t.txt:1: weight=x"),
             ("GET http://h/ extra\n", "t.txt:1: 'extra' after the URL"),
+            // Found by the `targets` fuzz target: a header written on the request line was
+            // echoed whole, secret value and all.
+            (
+                "GET http://h/ X-Api-Key:sk-secret-123\n",
+                "t.txt:1: 'X-Api-Key: ...' after the URL: a header goes on its own line",
+            ),
             ("GET http://h/\nnot a header\n", "t.txt:2: not a header"),
             ("GET http://h/\nbody a\nbody b\n", "t.txt:3: a second body"),
             (

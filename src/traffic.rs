@@ -683,12 +683,28 @@ pub fn display_target(cfg: &crate::Config) -> String {
     let t = &cfg.traffic;
     match &t.targets_file {
         Some(file) => format!(
-            "(or as each entry says) from --targets {file}: {} entries, {} order",
+            "from --targets {file}: {} entr{}, {} order",
             t.requests.len(),
+            if t.requests.len() == 1 { "y" } else { "ies" },
             t.order.name()
         ),
         None => t.redactor.url(&cfg.target.url),
     }
+}
+
+/// The method(s) a run sends, as the header, summary and reports show them: the `-X` method,
+/// or with `--targets` the distinct methods of its entries in file order (`GET, POST`).
+pub fn display_method(cfg: &crate::Config) -> String {
+    if cfg.traffic.targets_file.is_none() {
+        return cfg.target.method.to_string();
+    }
+    let mut methods: Vec<&str> = Vec::new();
+    for r in &cfg.traffic.requests {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(r.method.as_str());
+        }
+    }
+    methods.join(", ")
 }
 
 /// Sleep `d` in short naps, returning early (false) when the run stops.

@@ -314,3 +314,17 @@ fn a_known_mix_of_statuses_is_reported_exactly() {
     );
     assert!((r.total.error_rate - 0.4).abs() < 1e-9);
 }
+
+#[test]
+fn a_large_request_header_is_sent_whole() {
+    // Beyond the default 8 KiB output buffer: the buffer grows to fit the configured headers.
+    let srv = server();
+    let big = format!("X-Big: {}", "a".repeat(9000));
+    let r = run(&["--url", &srv.url(), "-n", "3", "-c", "1", "-H", &big]);
+    assert_eq!(
+        r.total.status_counts.get("200"),
+        Some(&3),
+        "{:?}",
+        r.total.failure_kinds
+    );
+}

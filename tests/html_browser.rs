@@ -79,9 +79,10 @@ fn chromium(browser: &Path, page: &Path, extra: &[&str]) -> (String, String) {
     (out, err)
 }
 
-#[test]
-fn html_report_renders_in_headless_chromium() {
-    let Some(browser) = find_browser() else {
+/// The browser, or `None` (the test is skipped) when there is none outside CI.
+fn browser_or_skip() -> Option<PathBuf> {
+    let found = find_browser();
+    if found.is_none() {
         if std::env::var_os("CI").is_some() {
             panic!(
                 "CI is set but no Chromium was found: run scripts/install-test-deps.sh \
@@ -91,6 +92,25 @@ fn html_report_renders_in_headless_chromium() {
         eprintln!(
             "note: skipping the browser test: no Chromium (run scripts/install-test-deps.sh)"
         );
+    }
+    found
+}
+
+/// Console messages, script errors and blocked loads Chromium logged to stderr.
+fn console_lines(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| {
+            l.contains("CONSOLE")
+                || l.contains("Uncaught")
+                || l.contains("Refused to")
+                || l.contains("net::ERR")
+        })
+        .collect()
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let Some(browser) = browser_or_skip() else {
         return;
     };
 
@@ -139,15 +159,7 @@ fn html_report_renders_in_headless_chromium() {
             "--v=0",
         ],
     );
-    let console: Vec<&str> = log
-        .lines()
-        .filter(|l| {
-            l.contains("CONSOLE")
-                || l.contains("Uncaught")
-                || l.contains("Refused to")
-                || l.contains("net::ERR")
-        })
-        .collect();
+    let console = console_lines(&log);
     assert!(
         console.is_empty(),
         "console messages:\n{}",
@@ -181,6 +193,98 @@ fn html_report_renders_in_headless_chromium() {
     if let Some(keep) = std::env::var_os("QPSBENCH_KEEP_SCREENSHOT") {
         std::fs::copy(&shot, keep).unwrap();
     }
+}
+
+#[test]
+fn streamed_html_report_renders_its_llm_charts() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    // A streamed run against the embedded OpenAI route, written by `--html` as a user would:
+    // 30 ms to the first token, 10 tokens 10 ms apart, over about 2.5 s (several seconds of
+    // series for the per-second charts).
+    let srv = server_with(qpsbench::serve::ServeConfig {
+        threads: 2,
+        llm: qpsbench::serve::LlmConfig {
+            first_token: Duration::from_millis(30),
+            tokens: 10,
+            interval: Duration::from_millis(10),
+            jitter: Duration::ZERO,
+            usage: qpsbench::serve::UsageMode::Always,
+        },
+        ..qpsbench::serve::ServeConfig::ephemeral()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("llm.html");
+    let mut child = bin()
+        .args([
+            "--url",
+            &format!("{}/v1/chat/completions", srv.url()),
+            "--openai",
+            "test-model",
+            "-c",
+            "2",
+            "--duration",
+            "2.5s",
+            "-q",
+            "--html",
+        ])
+        .arg(&page)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_with_deadline(&mut child, Duration::from_secs(60)).expect("the run ends");
+    assert!(status.success(), "{status:?}");
+
+    let (dom, _) = chromium(&browser, &page, &["--dump-dom"]);
+    assert!(
+        dom.contains("id=\"llm-streaming\""),
+        "no LLM streaming section"
+    );
+    // Every chart, the streaming ones with drawn lines.
+    for id in [
+        "chart-qps",
+        "chart-latency",
+        "chart-ttft-itl",
+        "chart-tokens",
+    ] {
+        let at = dom
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id} not in the DOM"));
+        let chart = &dom[at..];
+        let chart = &chart[..chart.find("</svg>").expect("the chart's svg ends")];
+        assert!(
+            chart.matches("<polyline").count() >= 2,
+            "{id} has no lines: {chart}"
+        );
+    }
+    for text in ["TTFT", "ITL", "TPOT", "tokens"] {
+        assert!(dom.contains(text), "{text} not in the page");
+    }
+
+    let shot = dir.path().join("llm.png");
+    let (_, log) = chromium(
+        &browser,
+        &page,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--enable-logging=stderr",
+            "--v=0",
+        ],
+    );
+    let console = console_lines(&log);
+    assert!(
+        console.is_empty(),
+        "console messages:\n{}",
+        console.join("\n")
+    );
+    let (width, height, pixels) = decode_png(&shot);
+    assert!(width >= 1000 && height >= 2000, "{width}x{height}");
+    let colours: std::collections::HashSet<[u8; 3]> =
+        pixels.chunks(4).map(|p| [p[0], p[1], p[2]]).collect();
+    assert!(colours.len() > 50, "only {} colours: blank?", colours.len());
 }
 
 /// RGBA pixels of a PNG.

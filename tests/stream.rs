@@ -229,6 +229,92 @@ fn qps(args: &[&str]) -> (i32, String, String) {
 }
 
 #[test]
+fn streaming_thresholds_pass_fail_and_set_the_exit_code() {
+    // 50 ms to the first token, 20 tokens 10 ms apart: TTFT ~50 ms, ITL/TPOT ~10 ms,
+    // ~83 tokens/s per answer.
+    let srv = llm_server(UsageMode::OnRequest);
+    let url = format!("{}/v1/chat/completions", srv.url());
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let json = json.to_str().unwrap();
+    let gate = "ttft-p50<5s,ttft-p99>=40ms,itl-p50<1s,tpot-mean<1s,ttfb-p99<5s,\
+                tokens-per-s>5,tokens-per-s-min>1,output-tokens-per-s>1,stage=1:ttft-max<10s";
+    let (code, out, err) = qps(&[
+        "--url",
+        &url,
+        "--openai",
+        "m",
+        "-c",
+        "2",
+        "-n",
+        "8",
+        "-q",
+        "--fail-on",
+        gate,
+        "--json",
+        json,
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("Thresholds (--fail-on): 9 passed, 0 failed"),
+        "{out}"
+    );
+    assert!(out.contains("ttft-p50<5s: passed (measured "), "{out}");
+    let v: Value = serde_json::from_str(&read(Path::new(json))).unwrap();
+    let t = v["thresholds"].as_array().unwrap();
+    assert_eq!(t[0]["metric"], "ttft-p50");
+    let ttft = t[0]["measured"].as_f64().unwrap();
+    within("ttft-p50 measured", ttft, 45.0, 1000.0);
+    assert_eq!(
+        Some(ttft),
+        v["total"]["stream"]["ttft_ms"]["p50"].as_f64(),
+        "the gate reads the reported TTFT"
+    );
+
+    // A TTFT below what the server can give fails: exit code 1, the measured value shown.
+    let (code, out, _) = qps(&[
+        "--url",
+        &url,
+        "--openai",
+        "m",
+        "-c",
+        "2",
+        "-n",
+        "4",
+        "-q",
+        "--fail-on",
+        "ttft-p50<1ms,itl-p99<10s",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ttft-p50<1ms: FAILED (measured "), "{out}");
+    assert!(out.contains("itl-p99<10s: passed"), "{out}");
+
+    // A streaming threshold on a run that streamed nothing fails and says why (whether a
+    // response streams is known only when it arrives: any URL may answer text/event-stream).
+    let (code, out, _) = qps(&[
+        "--url",
+        &format!("{}/", srv.url()),
+        "-n",
+        "3",
+        "-q",
+        "--fail-on",
+        "ttft-p99<10s,ttfb-p99<10s",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("ttft-p99<10s: FAILED (nothing measured: ttft-p99 is a streaming metric"),
+        "{out}"
+    );
+    assert!(out.contains("ttfb-p99<10s: passed"), "{out}");
+
+    // An unknown streaming name is a one-line usage error before the run.
+    let (code, _, err) = qps(&["--url", &url, "--openai", "m", "--fail-on", "ttft-p42<1s"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown metric 'ttft-p42'"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
 fn api_keys_appear_in_no_output() {
     const KEY: &str = "sk-TOPSECRET-4f1e9";
     let srv = llm_server(UsageMode::OnRequest);

@@ -125,6 +125,16 @@ fn weights_hold_and_each_target_gets_a_row() {
     assert_eq!(r.targets[1].status_counts.get("201"), Some(&600));
     assert_eq!(r.targets[2].status_counts.get("202"), Some(&1500));
     assert_eq!(r.total.requests, 2400);
+    // The header and the summary name the methods the entries send, not a GET of their own.
+    assert_eq!(r.config.method, "GET, POST");
+    let summary = qpsbench::output::summary::render(&r);
+    assert!(summary.contains("Summary: GET, POST targets "), "{summary}");
+    let header =
+        qpsbench::output::live::header(&config(&["--url", &srv.url(), "--targets", s(&targets)]));
+    assert!(
+        header.contains(": GET, POST from --targets ") && header.contains("3 entries, weighted"),
+        "{header}"
+    );
 
     // Seeded random order: within a tolerance.
     let r = run(&[
@@ -303,6 +313,44 @@ fn retries_recover_a_flaky_service_and_every_attempt_counts() {
     ]);
     let rt = r.retries.unwrap();
     assert_eq!((rt.requests, rt.attempts, rt.errors), (10, 40, 10));
+}
+
+#[test]
+fn retries_resend_the_same_key_as_their_first_attempt() {
+    // Two API keys used in turn, a service that always answers 503, two retries: every
+    // logical request is 3 attempts, and all of them must carry the request's one key (a
+    // retry is the same request again, not the next one). Per-attempt rotation would give
+    // counts of 11 and 10.
+    let dir = tempfile::tempdir().unwrap();
+    let keys = write(dir.path(), "keys.txt", "sk-one\nBearer sk-two\n");
+    let srv = recording("authorization");
+    let r = run(&[
+        "--url",
+        &format!("{}/status/503", srv.url()),
+        "-n",
+        "7",
+        "-c",
+        "2",
+        "--api-key-file",
+        s(&keys),
+        "--retries",
+        "2",
+        "--retry-backoff",
+        "1ms",
+    ]);
+    let rt = r.retries.as_ref().expect("a retries section");
+    assert_eq!((rt.requests, rt.attempts), (7, 21));
+    let counts = srv.stats.header_counts();
+    let one = srv.stats.header_count("Bearer sk-one");
+    let two = srv.stats.header_count("Bearer sk-two");
+    assert_eq!(one + two, 21, "{counts:?}");
+    assert_eq!(
+        (one % 3, two % 3),
+        (0, 0),
+        "a retry changed key: {counts:?}"
+    );
+    // The logical requests still take the keys in turn.
+    assert_eq!((one.max(two), one.min(two)), (12, 9), "{counts:?}");
 }
 
 #[test]

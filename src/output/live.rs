@@ -75,7 +75,7 @@ pub fn header(cfg: &Config) -> String {
     format!(
         "qpsbench {}: {} {} | {}{} | {} | timeout {} | {}",
         env!("CARGO_PKG_VERSION"),
-        cfg.target.method,
+        crate::traffic::display_method(cfg),
         crate::traffic::display_target(cfg),
         shape,
         requests,
