@@ -5,43 +5,14 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
 
 /// Run the binary with RUST_BACKTRACE=1; returns (code, stdout, stderr).
 fn qps(args: &[&str]) -> (i32, String, String) {
-    let mut child = bin()
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let status = wait_with_deadline(&mut child, Duration::from_secs(30))
-        .unwrap_or_else(|| panic!("{args:?} did not finish in 30 s"));
-    (
-        status.code().unwrap_or(-1),
-        out_t.join().unwrap(),
-        err_t.join().unwrap(),
-    )
+    run_cmd(bin().args(args).env("RUST_BACKTRACE", "1"))
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {

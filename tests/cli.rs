@@ -9,35 +9,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 
-/// Run the binary to completion with a deadline; returns (code, stdout, stderr).
-fn qps(args: &[&str]) -> (i32, String, String) {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        out.read_to_string(&mut s).unwrap();
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        err.read_to_string(&mut s).unwrap();
-        s
-    });
-    let status = wait_with_deadline(&mut child, Duration::from_secs(60)).expect("finishes in 60 s");
-    (
-        status.code().unwrap_or(-1),
-        out_t.join().unwrap(),
-        err_t.join().unwrap(),
-    )
-}
-
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let srv = server();

@@ -47,25 +47,7 @@ fn qps_with(
             });
         }
     }
-    let mut child = cmd.spawn().unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let status = wait_with_deadline(&mut child, Duration::from_secs(60)).expect("ends in 60 s");
-    (
-        status.code().unwrap_or(-1),
-        out_t.join().unwrap(),
-        err_t.join().unwrap(),
-    )
+    finish(cmd.spawn().unwrap())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,13 +5,11 @@
 
 mod common;
 
-use std::io::Read as _;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{bin, run, server_with, wait_with_deadline};
+use common::{qps, run, server_with};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use qpsbench::serve::{LlmConfig, ServeConfig, ServerHandle, UsageMode};
@@ -205,27 +203,6 @@ fn plain_runs_carry_no_stream_metrics() {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
-}
-
-/// Run the binary, bounded; returns (code, stdout, stderr).
-fn qps(args: &[&str]) -> (i32, String, String) {
-    let mut child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        out.read_to_string(&mut s).unwrap();
-        s
-    });
-    let mut e = String::new();
-    err.read_to_string(&mut e).unwrap();
-    let status = wait_with_deadline(&mut child, Duration::from_secs(60)).expect("qpsbench ends");
-    (status.code().unwrap_or(-1), reader.join().unwrap(), e)
 }
 
 #[test]

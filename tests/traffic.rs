@@ -4,11 +4,8 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use common::*;
 use qpsbench::serve::ServeConfig;
@@ -22,35 +19,6 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// Run the binary to completion with a deadline; returns (code, stdout, stderr).
-fn qps(args: &[&str]) -> (i32, String, String) {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        out.read_to_string(&mut s).unwrap();
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        err.read_to_string(&mut s).unwrap();
-        s
-    });
-    let status = wait_with_deadline(&mut child, Duration::from_secs(60)).expect("finishes in 60 s");
-    (
-        status.code().unwrap_or(-1),
-        out_t.join().unwrap(),
-        err_t.join().unwrap(),
-    )
 }
 
 fn recording(header: &str) -> qpsbench::serve::ServerHandle {

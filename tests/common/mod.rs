@@ -73,3 +73,45 @@ pub fn wait_with_deadline(
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// Run the built binary with `args` to completion (stdin closed, at most 60 s);
+/// returns (exit code, stdout, stderr).
+pub fn qps(args: &[&str]) -> (i32, String, String) {
+    run_cmd(bin().args(args))
+}
+
+/// Run a prepared command (stdin closed, output captured) to completion; see [`finish`].
+pub fn run_cmd(cmd: &mut std::process::Command) -> (i32, String, String) {
+    use std::process::Stdio;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child)
+}
+
+/// Read a spawned child's stdout and stderr (both piped) while it runs, and wait for it at most
+/// 60 s; returns (exit code, stdout, stderr).
+pub fn finish(mut child: std::process::Child) -> (i32, String, String) {
+    use std::io::Read;
+    let mut out = child.stdout.take().expect("stdout is piped");
+    let mut err = child.stderr.take().expect("stderr is piped");
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = wait_with_deadline(&mut child, Duration::from_secs(60)).expect("finishes in 60 s");
+    (
+        status.code().unwrap_or(-1),
+        out_t.join().unwrap(),
+        err_t.join().unwrap(),
+    )
+}
