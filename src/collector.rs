@@ -44,6 +44,8 @@ pub struct CollectorSetup {
     pub done: Sender<()>,
     /// Print the per-second line on stderr.
     pub live: bool,
+    /// Keep each second's serialized histograms (an output needs them).
+    pub second_histograms: bool,
     /// Per-target rows and retry counts (`--targets`, `--retries`).
     pub traffic: crate::traffic::TrafficStats,
 }
@@ -204,12 +206,15 @@ impl Collector {
     fn close_seconds_until(&mut self, now: Instant) {
         while self.boundary() <= now {
             let users = self.users_before(self.boundary());
-            let row = SecondReport::from_bucket(
+            let mut row = SecondReport::from_bucket(
                 self.second_index + 1,
                 Duration::from_secs(1),
                 users,
                 &self.second,
             );
+            if !self.setup.second_histograms {
+                row.drop_histograms();
+            }
             if self.setup.live {
                 live::print_second(&row);
             }
@@ -226,12 +231,12 @@ impl Collector {
         let partial = end.saturating_duration_since(window_start);
         if self.second.requests > 0 || partial >= Duration::from_millis(1) {
             let users = self.users_before(end);
-            self.seconds.push(SecondReport::from_bucket(
-                self.second_index + 1,
-                partial,
-                users,
-                &self.second,
-            ));
+            let mut row =
+                SecondReport::from_bucket(self.second_index + 1, partial, users, &self.second);
+            if !self.setup.second_histograms {
+                row.drop_histograms();
+            }
+            self.seconds.push(row);
         }
         Measured {
             total: self.total,
@@ -264,6 +269,7 @@ mod tests {
             requests_limit: None,
             done,
             live: false,
+            second_histograms: true,
             traffic: crate::traffic::TrafficStats {
                 targets: Vec::new(),
                 retry: None,

@@ -467,6 +467,17 @@ pub struct SecondReport {
 }
 
 impl SecondReport {
+    /// Forget the serialized per-second histograms (kept only for `--json`, which `merge`
+    /// reads, and `--hdr-log`): they are the one part of a run's memory that grows with its
+    /// length, by about 1-9 KiB a second.
+    pub fn drop_histograms(&mut self) {
+        self.hdr_latency_us = String::new();
+        if let Some(st) = &mut self.stream {
+            st.hdr_ttft_us = String::new();
+            st.hdr_itl_us = String::new();
+        }
+    }
+
     /// The row for one window (`interval` long, ending `second` seconds after the start).
     pub fn from_bucket(second: u64, interval: Duration, users: usize, b: &Bucket) -> Self {
         let p = Percentiles::of(&b.latency);

@@ -328,3 +328,37 @@ fn a_large_request_header_is_sent_whole() {
         r.total.failure_kinds
     );
 }
+
+#[test]
+fn per_second_histograms_are_kept_only_for_outputs_that_need_them() {
+    // They are the part of memory that grows with the run's length: without --json or
+    // --hdr-log nothing reads them.
+    let srv = server();
+    let r = run(&[
+        "--url",
+        &srv.url(),
+        "--rps",
+        "200",
+        "--duration",
+        "2",
+        "-c",
+        "2",
+    ]);
+    assert!(!r.seconds.is_empty());
+    assert!(r.seconds.iter().all(|s| s.hdr_latency_us.is_empty()));
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let r = run(&[
+        "--url",
+        &srv.url(),
+        "--rps",
+        "200",
+        "--duration",
+        "2",
+        "-c",
+        "2",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(r.seconds.iter().all(|s| !s.hdr_latency_us.is_empty()));
+}

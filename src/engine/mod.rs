@@ -18,6 +18,7 @@ use ureq::tls::TlsConfig;
 
 use crate::collector::{self, CollectorSetup, Event, Measured};
 use crate::config::Config;
+use crate::export::Format;
 use limiter::Limiter;
 
 /// User thread stack: small, since thousands of users must fit; TLS handshakes need the room.
@@ -228,6 +229,10 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
         requests_limit: cfg.requests,
         done: done_tx,
         live: !cfg.quiet,
+        second_histograms: cfg
+            .outputs
+            .iter()
+            .any(|o| matches!(o.format, Format::Json | Format::HdrLog)),
         traffic: crate::traffic::TrafficStats::new(&cfg.traffic, cfg.rps.is_some()),
     };
     let collector = std::thread::Builder::new()
