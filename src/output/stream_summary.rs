@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::output::counts_line;
 use crate::report::Report;
 use crate::stats::{Percentiles, StageReport};
 use crate::stream_stats::StreamReport;
@@ -20,20 +21,7 @@ pub fn render(out: &mut String, r: &Report) {
         let _ = writeln!(out, "LLM requests:   {}", request_words(llm));
     }
     let _ = writeln!(out, "Tokens from:    {}", token_source_words(total));
-    let ends: Vec<String> = total
-        .end_reasons
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "Stream ends:    {}",
-        if ends.is_empty() {
-            "none".into()
-        } else {
-            ends.join("  ")
-        }
-    );
+    let _ = writeln!(out, "Stream ends:    {}", counts_line(&total.end_reasons));
     let _ = writeln!(
         out,
         "\nPer request (TTFB, TTFT, ITL, TPOT in ms; tokens; tokens/s):"

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::output::counts_line;
 use crate::report::Report;
 use crate::stats::{Percentiles, StageReport};
 
@@ -33,34 +34,8 @@ pub fn render(r: &Report) -> String {
 
     let t = &r.total;
     let _ = writeln!(out);
-    let codes: Vec<String> = t
-        .status_counts
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "Status codes:   {}",
-        if codes.is_empty() {
-            "none".into()
-        } else {
-            codes.join("  ")
-        }
-    );
-    let kinds: Vec<String> = t
-        .failure_kinds
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "Failures:       {}",
-        if kinds.is_empty() {
-            "none".into()
-        } else {
-            kinds.join("  ")
-        }
-    );
+    let _ = writeln!(out, "Status codes:   {}", counts_line(&t.status_counts));
+    let _ = writeln!(out, "Failures:       {}", counts_line(&t.failure_kinds));
     let _ = writeln!(
         out,
         "Requests:       {} completed ({} ok, {} HTTP errors, {} failures), {:.1} req/s, {:.1} ok/s",
