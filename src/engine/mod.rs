@@ -188,13 +188,14 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
     let (tx, rx) = crossbeam_channel::unbounded::<Event>();
     let agent_config = agent_config(cfg).map_err(anyhow::Error::msg)?;
     let connector = transport::SharedConnector::default();
+    let resolver = transport::CachedResolver::default();
 
     for index in 0..cfg.users {
         let user = user::User {
             index,
             shared: shared.clone(),
             tx: tx.clone(),
-            agent: transport::agent(&agent_config, &connector),
+            agent: transport::agent(&agent_config, &connector, &resolver),
             target: target.clone(),
             llm: llm.clone(),
             traffic: traffic.clone(),

@@ -9,13 +9,21 @@
 //! close it (keep-alive timeouts are seconds). So the probe runs only on a connection idle for at
 //! least [`PROBE_AFTER_IDLE`]. This uses ureq's `unversioned` transport API, which is why
 //! Cargo.toml pins ureq's minor version.
+//!
+//! ureq also resolves the host name before every request, pooled connection or not: with
+//! `http://localhost:8080/` that is a `getaddrinfo` per request (2.3x the client's CPU per
+//! request at 50 users, see docs/BENCHMARKS.md). [`CachedResolver`] resolves each host once per
+//! [`RESOLVE_TTL`] for all users, as wrk and oha resolve once per connection or run.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::RwLock;
 use ureq::Agent;
 use ureq::config::Config;
-use ureq::unversioned::resolver::DefaultResolver;
+use ureq::http::Uri;
+use ureq::http::uri::{Authority, Scheme};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
 };
@@ -23,13 +31,92 @@ use ureq::unversioned::transport::{
 /// A connection idle at least this long is probed before reuse, as ureq always does.
 pub const PROBE_AFTER_IDLE: Duration = Duration::from_millis(100);
 
-/// An agent (with its own connection pool) whose pool probes only idle connections.
-pub fn agent(config: &Config, connector: &SharedConnector) -> Agent {
+/// How long a resolved host's addresses are reused before it is looked up again.
+pub const RESOLVE_TTL: Duration = Duration::from_secs(30);
+
+/// An agent (with its own connection pool) whose pool probes only idle connections, resolving
+/// through the resolver all users share.
+pub fn agent(config: &Config, connector: &SharedConnector, resolver: &CachedResolver) -> Agent {
     Agent::with_parts(
         config.clone(),
         connector.clone().chain(ProbeWhenIdle),
-        DefaultResolver::default(),
+        resolver.clone(),
     )
+}
+
+/// ureq's default resolver behind a cache all users share: one lookup per host and port every
+/// [`RESOLVE_TTL`] instead of one per request. Failures are not cached: each request that meets
+/// one is a `dns` failure of its own, as before.
+#[derive(Debug, Clone)]
+pub struct CachedResolver(Arc<ResolverCache>);
+
+#[derive(Debug)]
+struct ResolverCache {
+    inner: Box<dyn Resolver>,
+    ttl: Duration,
+    entries: RwLock<Vec<CacheEntry>>,
+}
+
+#[derive(Debug)]
+struct CacheEntry {
+    scheme: Scheme,
+    authority: Authority,
+    resolved_at: Instant,
+    addrs: ResolvedSocketAddrs,
+}
+
+impl CacheEntry {
+    fn matches(&self, uri: &Uri) -> bool {
+        uri.scheme() == Some(&self.scheme) && uri.authority() == Some(&self.authority)
+    }
+}
+
+impl Default for CachedResolver {
+    fn default() -> Self {
+        CachedResolver::new(DefaultResolver::default(), RESOLVE_TTL)
+    }
+}
+
+impl CachedResolver {
+    /// `inner` answers what the cache does not, and its answers are kept for `ttl`.
+    pub fn new(inner: impl Resolver, ttl: Duration) -> Self {
+        CachedResolver(Arc::new(ResolverCache {
+            inner: Box::new(inner),
+            ttl,
+            entries: RwLock::new(Vec::new()),
+        }))
+    }
+}
+
+impl Resolver for CachedResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let cache = &*self.0;
+        if let Some(e) = cache.entries.read().iter().find(|e| e.matches(uri))
+            && e.resolved_at.elapsed() < cache.ttl
+        {
+            return Ok(e.addrs.clone());
+        }
+        let addrs = cache.inner.resolve(uri, config, timeout)?;
+        if let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) {
+            let entry = CacheEntry {
+                scheme: scheme.clone(),
+                authority: authority.clone(),
+                resolved_at: Instant::now(),
+                addrs: addrs.clone(),
+            };
+            let mut entries = cache.entries.write();
+            match entries.iter_mut().find(|e| e.matches(uri)) {
+                Some(e) => *e = entry,
+                None => entries.push(entry),
+            }
+        }
+        Ok(addrs)
+    }
 }
 
 /// ureq's default connector chain, one for all users. Each agent would otherwise build its own
@@ -64,16 +151,38 @@ impl Connector<Box<dyn Transport>> for ProbeWhenIdle {
     ) -> Result<Option<Self::Out>, ureq::Error> {
         Ok(chained.map(|inner| IdleProbed {
             inner,
-            last_io: Instant::now(),
+            last_read: coarse_now(),
         }))
     }
 }
 
-/// A transport that remembers when it last moved bytes.
+/// A monotonic clock read cheaply, good to a few milliseconds (the kernel's tick): the pool asks
+/// [`IdleProbed::is_open`] twice per request, so the probe's clock is read three times per
+/// request, where a millisecond more or less of idle time changes nothing.
+#[cfg(target_os = "linux")]
+fn coarse_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC_COARSE exists on every Linux
+    // since 2.6.32 and cannot fail with a valid pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn coarse_now() -> Duration {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
+}
+
+/// A transport that remembers when it last read.
 #[derive(Debug)]
 pub struct IdleProbed {
     inner: Box<dyn Transport>,
-    last_io: Instant,
+    /// [`coarse_now`] at the end of the last read.
+    last_read: Duration,
 }
 
 impl Transport for IdleProbed {
@@ -82,19 +191,19 @@ impl Transport for IdleProbed {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        let r = self.inner.transmit_output(amount, timeout);
-        self.last_io = Instant::now();
-        r
+        self.inner.transmit_output(amount, timeout)
     }
 
+    // Only reads are stamped: a connection goes back to the pool right after its response was
+    // read, so the last read is where its idle time starts (one clock read per request saved).
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
         let r = self.inner.await_input(timeout);
-        self.last_io = Instant::now();
+        self.last_read = coarse_now();
         r
     }
 
     fn is_open(&mut self) -> bool {
-        self.last_io.elapsed() < PROBE_AFTER_IDLE || self.inner.is_open()
+        coarse_now().saturating_sub(self.last_read) < PROBE_AFTER_IDLE || self.inner.is_open()
     }
 
     fn is_tls(&self) -> bool {
@@ -168,7 +277,113 @@ mod tests {
             .http_status_as_error(false)
             .timeout_recv_response(Some(Duration::from_secs(2)))
             .build();
-        agent(&cfg, &SharedConnector::default())
+        agent(
+            &cfg,
+            &SharedConnector::default(),
+            &CachedResolver::default(),
+        )
+    }
+
+    /// Counts the lookups that reach it; fails while `fail` is set.
+    #[derive(Debug, Default, Clone)]
+    struct Counting {
+        lookups: Arc<std::sync::atomic::AtomicUsize>,
+        fail: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Resolver for Counting {
+        fn resolve(
+            &self,
+            uri: &Uri,
+            config: &Config,
+            timeout: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            use std::sync::atomic::Ordering::SeqCst;
+            self.lookups.fetch_add(1, SeqCst);
+            if self.fail.load(SeqCst) {
+                return Err(ureq::Error::HostNotFound);
+            }
+            DefaultResolver::default().resolve(uri, config, timeout)
+        }
+    }
+
+    fn lookup(r: &CachedResolver, url: &str) -> Result<Vec<std::net::SocketAddr>, ureq::Error> {
+        let uri: Uri = url.parse().unwrap();
+        r.resolve(&uri, &Config::default(), NextTimeout::default())
+            .map(|a| a.to_vec())
+    }
+
+    #[test]
+    fn resolver_looks_each_host_up_once_per_ttl() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let inner = Counting::default();
+        let r = CachedResolver::new(inner.clone(), Duration::from_secs(60));
+        let first = lookup(&r, "http://localhost:8080/a").unwrap();
+        assert!(
+            first
+                .iter()
+                .all(|a| a.ip().is_loopback() && a.port() == 8080)
+        );
+        for path in ["/b", "/c?x=1", "/"] {
+            let again = lookup(&r, &format!("http://localhost:8080{path}")).unwrap();
+            assert_eq!(again, first, "the cached addresses, whatever the path");
+        }
+        assert_eq!(inner.lookups.load(SeqCst), 1);
+        // Another port, another scheme: other keys.
+        let other = lookup(&r, "http://localhost:8081/").unwrap();
+        assert!(other.iter().all(|a| a.port() == 8081));
+        lookup(&r, "https://localhost:8080/").unwrap();
+        assert_eq!(inner.lookups.load(SeqCst), 3);
+        // Expired entries are looked up again.
+        let inner = Counting::default();
+        let r = CachedResolver::new(inner.clone(), Duration::ZERO);
+        lookup(&r, "http://127.0.0.1:9/").unwrap();
+        lookup(&r, "http://127.0.0.1:9/").unwrap();
+        assert_eq!(inner.lookups.load(SeqCst), 2);
+    }
+
+    #[test]
+    fn resolver_does_not_cache_failures() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let inner = Counting::default();
+        inner.fail.store(true, SeqCst);
+        let r = CachedResolver::new(inner.clone(), Duration::from_secs(60));
+        for _ in 0..3 {
+            assert!(matches!(
+                lookup(&r, "http://localhost:8080/"),
+                Err(ureq::Error::HostNotFound)
+            ));
+        }
+        assert_eq!(
+            inner.lookups.load(SeqCst),
+            3,
+            "every failing request looks up"
+        );
+        inner.fail.store(false, SeqCst);
+        lookup(&r, "http://localhost:8080/").unwrap();
+        lookup(&r, "http://localhost:8080/").unwrap();
+        assert_eq!(inner.lookups.load(SeqCst), 4);
+    }
+
+    #[test]
+    fn requests_by_host_name_go_through_the_cache() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (url, h) = server(10, false, 10);
+        let url = url.replace("127.0.0.1", "localhost");
+        let inner = Counting::default();
+        let cfg = Agent::config_builder()
+            .http_status_as_error(false)
+            .ip_family(ureq::config::IpFamily::Ipv4Only)
+            .build();
+        let resolver = CachedResolver::new(inner.clone(), RESOLVE_TTL);
+        let agent = agent(&cfg, &SharedConnector::default(), &resolver);
+        for _ in 0..10 {
+            let mut resp = agent.get(&url).call().expect("request succeeds");
+            assert_eq!(resp.body_mut().read_to_string().unwrap(), "ok");
+        }
+        assert_eq!(inner.lookups.load(SeqCst), 1, "one lookup for 10 requests");
+        drop(agent);
+        assert_eq!(h.join().unwrap(), 1);
     }
 
     #[test]
