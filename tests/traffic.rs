@@ -62,6 +62,42 @@ fn auth_file_values_rotate_evenly() {
 }
 
 #[test]
+fn host_user_agent_and_accept_are_sent_once_each() {
+    // qpsbench makes these three headers once per target (ureq would build them per request);
+    // each must still reach the server exactly once per request, with ureq's values, and give
+    // way to -H.
+    let ua = format!("qpsbench/{}", env!("CARGO_PKG_VERSION"));
+    for (header, default) in [
+        ("host", None),
+        ("user-agent", Some(ua.as_str())),
+        ("accept", Some("*/*")),
+    ] {
+        let srv = recording(header);
+        let host = srv.url().trim_start_matches("http://").to_string();
+        let default = default.unwrap_or(&host);
+        let given = format!("{header}: given-{header}");
+        let templated = format!("{}/?n={{{{seq}}}}", srv.url());
+        for (url, extra, want) in [
+            (srv.url(), None, default.to_string()),
+            (srv.url(), Some(given.as_str()), format!("given-{header}")),
+            // A URL with placeholders: ureq adds Host per request.
+            (templated, None, default.to_string()),
+        ] {
+            srv.stats.clear_header_counts();
+            let mut args = vec!["--url", url.as_str(), "-n", "40", "-c", "2"];
+            if let Some(h) = extra {
+                args.extend(["-H", h]);
+            }
+            let r = run(&args);
+            assert_eq!(r.total.ok, 40, "{args:?}");
+            let counts = srv.stats.header_counts();
+            assert_eq!(counts.len(), 1, "{header} {args:?}: {counts:?}");
+            assert_eq!(srv.stats.header_count(&want), 40, "{args:?}: {counts:?}");
+        }
+    }
+}
+
+#[test]
 fn weights_hold_and_each_target_gets_a_row() {
     let dir = tempfile::tempdir().unwrap();
     let srv = server();

@@ -32,6 +32,9 @@ pub const OUT_BUFFER: usize = 8 * 1024;
 /// The largest response head (status line and headers) read; a bigger one is a protocol failure.
 pub const MAX_RESPONSE_HEAD: usize = IO_BUFFER - 1;
 
+/// The User-Agent sent unless `-H` gives one.
+pub const USER_AGENT: &str = concat!("qpsbench/", env!("CARGO_PKG_VERSION"));
+
 /// State every user thread and the controller share.
 #[derive(Debug)]
 pub struct Shared {
@@ -146,7 +149,7 @@ pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
-        .user_agent(concat!("qpsbench/", env!("CARGO_PKG_VERSION")))
+        .user_agent(USER_AGENT)
         .input_buffer_size(IO_BUFFER)
         .output_buffer_size(output_buffer(cfg))
         // A response head must fit the input buffer. ureq's own limit (64 KiB) is above it, so

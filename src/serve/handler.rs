@@ -170,10 +170,11 @@ async fn handle(
     }
     let stats = &shared.stats;
     let _in_flight = stats.enter_request();
-    if let Some(name) = &shared.record_header
-        && let Some(value) = req.headers().get(name)
-    {
-        stats.record_header(value);
+    if let Some(name) = &shared.record_header {
+        // Every value: a header sent twice is counted twice.
+        for value in req.headers().get_all(name) {
+            stats.record_header(value);
+        }
     }
     if let Route::Chat(api) = route {
         return Ok(sse::chat(&shared, api, req).await);

@@ -144,7 +144,8 @@ impl ServerStats {
         self.header_counts.lock().clone()
     }
 
-    /// How many requests carried `value` in the recorded header.
+    /// How many times `value` came in the recorded header (twice for a request that sent it
+    /// twice).
     pub fn header_count(&self, value: &str) -> u64 {
         self.header_counts.lock().get(value).copied().unwrap_or(0)
     }
