@@ -120,8 +120,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "D", value_parser = parse_duration, conflicts_with = "ramp")]
     pub ramp_up: Option<Duration>,
 
-    /// Per-request timeout, applied to connecting, sending, waiting for the response head and
-    /// reading the body.
+    /// Per-request timeout: one deadline for connecting, sending, waiting for the response head
+    /// and reading the body together (each single read or write within it, too).
     #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "30s")]
     pub timeout: Duration,
 

@@ -327,6 +327,27 @@ fn a_trickled_body_beyond_the_timeout_is_a_timeout() {
 }
 
 #[test]
+fn timeout_is_one_deadline_for_the_whole_request() {
+    // Head after 0.7 s, body 0.7 s later: each wait is under --timeout 1s, the request is not.
+    let srv = FaultServer::start(Mode::Pause {
+        head: Duration::from_millis(700),
+        body: Duration::from_millis(700),
+    });
+    let args = ["--url", &srv.url(), "-n", "2", "-c", "2", "--timeout"];
+    let (r, took) = timed_run(&[&args[..], &["1s"]].concat(), Duration::from_secs(10));
+    assert_eq!(kinds(&r).get("timeout"), Some(&2), "{:?}", kinds(&r));
+    assert!(took < Duration::from_millis(1400), "{took:?}");
+    // With room for both waits the same responses are fine.
+    let (r, _) = timed_run(&[&args[..], &["3s"]].concat(), Duration::from_secs(10));
+    assert_eq!(
+        r.total.status_counts.get("200"),
+        Some(&2),
+        "{:?}",
+        kinds(&r)
+    );
+}
+
+#[test]
 fn a_trickled_head_is_a_timeout() {
     let srv = FaultServer::start(Mode::TrickleAll {
         every: Duration::from_secs(1),

@@ -132,15 +132,14 @@ fn output_buffer(cfg: &Config) -> usize {
     head.next_power_of_two().max(OUT_BUFFER)
 }
 
-/// How much longer than `--timeout` a whole phase (send, response head, body) may take; see
-/// [`agent_config`].
+/// How much longer than `--timeout` a whole request may take; see [`agent_config`].
 pub const PHASE_SLACK: Duration = Duration::from_millis(10);
 
 /// The ureq agent configuration; each user builds its own agent (and so its own connection
 /// pool) from it.
 pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
     let t = Some(cfg.timeout);
-    let phase = Some(cfg.timeout + PHASE_SLACK);
+    let deadline = Some(cfg.timeout + PHASE_SLACK);
     let proxy = match &cfg.proxy {
         Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("--proxy: {e}"))?),
         None => None,
@@ -158,20 +157,18 @@ pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
         .max_response_header_size(MAX_RESPONSE_HEAD)
         .max_idle_connections(2)
         .max_idle_connections_per_host(2)
-        // Phase timeouts only: global/per-call/resolve timeouts make ureq's resolver spawn a
-        // thread per request (see shared/DESIGN.md). Each read or write is bounded by the
-        // timeout itself, and each phase by a hair more: a socket timeout is set with a system
-        // call whenever its value changes, and ureq uses the smaller of the per-read limit and
-        // what is left of the phase. Left at the bare timeout, the phase's remainder changed
-        // before every read (2 setsockopt calls per request); this way the per-read value wins,
-        // stays the same, and costs nothing, unless a phase runs past PHASE_SLACK.
+        // One deadline for the whole request (connect, send, response head, body), and each
+        // connect, read or write bounded by the timeout itself. A socket timeout is set with a
+        // system call whenever its value changes, and ureq uses the smaller of the per-read
+        // limit and what is left of the deadline: left at the bare timeout, what is left
+        // changed before every read (2 setsockopt calls per request); a deadline a hair longer
+        // lets the per-read value win, unchanged and free, for any request faster than
+        // PHASE_SLACK. (A global timeout makes ureq's default resolver look up in a thread of
+        // its own: that now happens only when the shared cache misses, see transport.rs.)
+        .timeout_global(deadline)
         .timeout_connect(t)
         .timeout_per_read(t)
         .timeout_per_write(t)
-        .timeout_send_request(phase)
-        .timeout_send_body(phase)
-        .timeout_recv_response(phase)
-        .timeout_recv_body(phase)
         .proxy(proxy)
         .tls_config(
             TlsConfig::builder()

@@ -35,6 +35,8 @@ pub enum Mode {
     TrickleBody { len: usize, every: Duration },
     /// The whole response (head included) one byte per `every`.
     TrickleAll { every: Duration },
+    /// The head after `head`, then the 2-byte body after `body` more.
+    Pause { head: Duration, body: Duration },
 }
 
 /// A running fault server.
@@ -262,6 +264,15 @@ fn answer(stream: &mut TcpStream, inner: &Inner) -> bool {
                 return false;
             }
             trickle(stream, inner, &vec![b'z'; *len], *every)
+        }
+        Mode::Pause { head, body } => {
+            std::thread::sleep(*head);
+            let head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
+            if stream.write_all(head).is_err() {
+                return false;
+            }
+            std::thread::sleep(*body);
+            stream.write_all(b"ok").is_ok()
         }
         Mode::TrickleAll { every } => trickle(
             stream,
