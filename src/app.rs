@@ -162,11 +162,13 @@ fn interrupt_channel() -> Receiver<()> {
                 let _ = writeln!(io::stderr(), "\ninterrupted again: exiting now");
                 std::process::exit(exit::INTERRUPTED);
             }
+            // Sent before it is said: whoever reads the message (the run, or the exit code
+            // once the reports are written) must find the interrupt already there.
+            let _ = tx.try_send(());
             let _ = writeln!(
                 io::stderr(),
                 "\ninterrupted: stopping (press Ctrl-C again to exit now)"
             );
-            let _ = tx.try_send(());
         });
         if let Err(e) = installed {
             eprintln!("warning: cannot handle Ctrl-C ({e}); it will end the run without a summary");
