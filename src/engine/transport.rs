@@ -25,7 +25,7 @@ use ureq::http::Uri;
 use ureq::http::uri::{Authority, Scheme};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, TcpConnector, Transport,
 };
 
 /// A connection idle at least this long is probed before reuse, as ureq always does.
@@ -122,8 +122,13 @@ impl Resolver for CachedResolver {
 /// ureq's default connector chain, one for all users. Each agent would otherwise build its own
 /// TLS connector, and with it its own rustls configuration and parsed root store on its first
 /// https connection: CPU at start-up and memory for every user. Connection pools stay per agent.
+///
+/// A plain `http://` connection without a proxy goes straight to ureq's TCP connector: the
+/// default chain (SOCKS check, CONNECT proxy, TCP, rustls, two TLS-provider checks) nests a
+/// frame per link, and each frame's stack pages are touched once by the stack probes and stay
+/// resident in every user thread for the whole run.
 #[derive(Debug, Clone, Default)]
-pub struct SharedConnector(Arc<DefaultConnector>);
+pub struct SharedConnector(Arc<(DefaultConnector, TcpConnector)>);
 
 impl Connector<()> for SharedConnector {
     type Out = Box<dyn Transport>;
@@ -133,7 +138,15 @@ impl Connector<()> for SharedConnector {
         details: &ConnectionDetails,
         chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        self.0.connect(details, chained)
+        let plain = details.uri.scheme() == Some(&Scheme::HTTP) && details.config.proxy().is_none();
+        if plain && chained.is_none() {
+            return Ok(self
+                .0
+                .1
+                .connect(details, None::<()>)?
+                .map(|t| Box::new(t) as Box<dyn Transport>));
+        }
+        self.0.0.connect(details, chained)
     }
 }
 
