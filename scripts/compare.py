@@ -8,7 +8,9 @@ client that overruns by 30 s) and sends traffic to 127.0.0.1 only. Nothing is in
 missing peer is named with the command that installs it, and skipped.
 
 Sections (pick with --only, default all):
-  compare   qpsbench, wrk, oha, hey, ab, h2load, aiohttp at 1, 50 and 500 users
+  compare   qpsbench, wrk, oha, hey, ab, h2load, aiohttp at 1, 50 and 500 users, and the floor of
+            the thread-per-user model: examples/std_threads.rs (plain std threads and sockets,
+            no HTTP library), so the cost of the model and the cost of the work are told apart
   accuracy  --rps 1000/10000/30000 with 50 users: achieved rate and p99 send lag (qpsbench, oha)
   scale     1,000 and 10,000 users at a low rate: start-up time, RSS, RSS per user
   soak      RSS at 10 s and 120 s of a full-speed run; one million requests
@@ -33,6 +35,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QPS = os.path.join(ROOT, "target", "release", "qpsbench")
+FLOOR = os.path.join(ROOT, "target", "release", "examples", "std_threads")
 PORT = 18088
 URL = f"http://127.0.0.1:{PORT}/"
 TARGET_CPU, CLIENT_CPU = "0", "1"
@@ -189,8 +192,14 @@ def clients(users, seconds):
         "hey": (["hey", "-z", f"{d}s", "-c", str(users), URL], parse_hey),
         "ab": (["ab", "-k", "-q", "-c", str(users), "-t", d, "-n", "100000000", URL], parse_ab),
         "h2load": (["h2load", "--h1", "-t", "1", "-c", str(users), "-D", d, URL], parse_h2load),
-        "aiohttp": ([sys.executable, os.path.join(ROOT, "scripts", "aio_client.py"), URL, str(users), d], lambda o: (lambda j: (j["requests"], j["rps"], j["p50_ms"], j["p99_ms"]))(json.loads(o))),
+        "aiohttp": ([sys.executable, os.path.join(ROOT, "scripts", "aio_client.py"), URL, str(users), d], parse_line),
+        "std-threads": ([FLOOR, URL, str(users), d], parse_line),
     }
+
+
+def parse_line(out):
+    j = json.loads(out)
+    return j["requests"], j["rps"], j["p50_ms"], j["p99_ms"]
 
 
 def fmt(x, digits=2):
@@ -198,8 +207,8 @@ def fmt(x, digits=2):
 
 
 def section_compare(args, target):
-    names = ["qpsbench", "wrk", "oha", "hey", "ab", "h2load", "aiohttp"]
-    present = [n for n in names if n == "qpsbench" or have(n)]
+    names = ["qpsbench", "wrk", "oha", "hey", "ab", "h2load", "aiohttp", "std-threads"]
+    present = [n for n in names if n in ("qpsbench", "std-threads") or have(n)]
     for n in names:
         if n not in present:
             print(f"> {n} is missing, skipped: {INSTALL[n]}", file=sys.stderr)
@@ -317,7 +326,7 @@ def main():
     args.duration = max(1, min(args.duration, 120))
     if not os.path.exists("/usr/bin/time"):
         raise SystemExit("compare.py needs GNU time for CPU and memory figures: apt-get install time")
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "qpsbench", "--example", "std_threads"], cwd=ROOT, check=True)
     only = set(args.only.split(","))
     kind = args.target if args.target != "auto" else ("nginx" if have("nginx") else "qpsbench")
     if kind == "nginx" and not have("nginx"):
