@@ -133,13 +133,13 @@ fn output_buffer(cfg: &Config) -> usize {
 }
 
 /// How much longer than `--timeout` a whole request may take; see [`agent_config`].
-pub const PHASE_SLACK: Duration = Duration::from_millis(10);
+pub const DEADLINE_SLACK: Duration = Duration::from_millis(10);
 
 /// The ureq agent configuration; each user builds its own agent (and so its own connection
 /// pool) from it.
 pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
     let t = Some(cfg.timeout);
-    let deadline = Some(cfg.timeout + PHASE_SLACK);
+    let deadline = Some(cfg.timeout + DEADLINE_SLACK);
     let proxy = match &cfg.proxy {
         Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("--proxy: {e}"))?),
         None => None,
@@ -163,7 +163,7 @@ pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
         // limit and what is left of the deadline: left at the bare timeout, what is left
         // changed before every read (2 setsockopt calls per request); a deadline a hair longer
         // lets the per-read value win, unchanged and free, for any request faster than
-        // PHASE_SLACK. (A global timeout makes ureq's default resolver look up in a thread of
+        // DEADLINE_SLACK. (A global timeout makes ureq's default resolver look up in a thread of
         // its own: that now happens only when the shared cache misses, see transport.rs.)
         .timeout_global(deadline)
         .timeout_connect(t)
