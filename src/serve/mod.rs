@@ -34,8 +34,6 @@ use tokio::sync::oneshot;
 
 mod handler;
 mod sse;
-#[cfg(test)]
-mod tests;
 
 pub use sse::{LlmConfig, MAX_CHAT_BODY, MAX_LLM_DELAY, MAX_STREAM_TOKENS, UsageMode};
 

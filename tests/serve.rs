@@ -2,10 +2,11 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use super::*;
+use qpsbench::serve::*;
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -499,7 +500,7 @@ fn many_concurrent_connections() {
 
 // --- LLM chat routes ---------------------------------------------------------------------------
 
-use crate::stream::{ContentFormat, EndReason, StreamClose, StreamMeter, StreamStats, TokenSource};
+use qpsbench::stream::{ContentFormat, EndReason, StreamClose, StreamMeter, StreamStats, TokenSource};
 
 /// 50 ms to the first token, 20 tokens 10 ms apart (the defaults, spelled out).
 fn llm_server() -> ServerHandle {
@@ -562,8 +563,8 @@ fn post_stream(
                 meter.feed(Instant::now(), &buf[..n], &mut on_itl).unwrap();
             }
             Err(e) => {
-                close = match crate::sample::classify_io(&e) {
-                    crate::sample::FailureKind::Timeout => StreamClose::Timeout,
+                close = match qpsbench::sample::classify_io(&e) {
+                    qpsbench::sample::FailureKind::Timeout => StreamClose::Timeout,
                     _ => StreamClose::Broken,
                 };
                 break;
