@@ -7,8 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crossbeam_channel::Receiver;
 
 use crate::cli::{DemoArgs, MergeArgs, OutputArgs, RampSpec, ReportArgs, RunArgs, ServeArgs};
-use crate::config::{Config, ConfigError};
-use crate::export::{ExportManager, outputs_from_args};
+use crate::config::Config;
+use crate::config::output::outputs_from_args;
+use crate::error::UsageError;
+use crate::export::manager::ExportManager;
 use crate::output::{live, summary};
 use crate::report::Report;
 use crate::serve::{self, ServeConfig};
@@ -23,7 +25,7 @@ pub mod exit {
 
 /// Print a one-line error and return the exit code for bad input.
 pub fn usage_error(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {}", crate::units::one_line(msg.to_string()));
+    eprintln!("error: {}", crate::parse::one_line(msg.to_string()));
     exit::USAGE
 }
 
@@ -179,11 +181,11 @@ fn interrupt_channel() -> Receiver<()> {
 }
 
 /// Raise the soft open-file limit to the hard one and check that `users` connections fit.
-pub fn check_open_files(users: usize) -> Result<(), ConfigError> {
+pub fn check_open_files(users: usize) -> Result<(), UsageError> {
     let needed = users as u64 + 64;
     let limit = raise_open_file_limit();
     if limit < needed {
-        return Err(ConfigError(format!(
+        return Err(UsageError(format!(
             "{users} users need about {needed} open files but this process may open only {limit} \
              (ulimit -n); lower --users or raise the hard limit"
         )));
@@ -314,9 +316,9 @@ pub fn demo_command(args: DemoArgs) -> i32 {
          demo: ramp 0 -> 4 -> 8 -> 16 users, {} per stage. The same run by hand:\n\
          demo:   qpsbench serve --addr {} --delay 2ms --jitter 3ms --error-rate 0.01 &\n\
          demo:   qpsbench run --url {url} --ramp 0,4,8,16 --step {}",
-        crate::units::format_duration(args.step),
+        crate::parse::format_duration(args.step),
         server.addr,
-        crate::units::format_duration(args.step),
+        crate::parse::format_duration(args.step),
     );
     let code = run_config(&cfg, Some(&preface));
     server.stop();

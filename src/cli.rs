@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::units::{parse_count, parse_duration, parse_ramp, parse_rate, parse_rfc3339};
+use crate::parse::{parse_count, parse_duration, parse_ramp, parse_rate, parse_rfc3339};
 
 /// Text shown after `--help`: what every number in the output means.
 pub const METRICS_HELP: &str = "\
@@ -241,7 +241,7 @@ pub struct TrafficArgs {
         default_value_t,
         requires = "targets"
     )]
-    pub targets_order: crate::targets::TargetsOrder,
+    pub targets_order: crate::traffic::targets::TargetsOrder,
 
     /// Seed of every random choice (--targets-order random, think time, retry jitter).
     #[arg(long, value_name = "N")]
@@ -259,13 +259,13 @@ pub struct TrafficArgs {
     pub data: Option<PathBuf>,
 
     /// Pause after each of a user's requests: D, or D1..D2 for a uniformly random pause.
-    #[arg(long, value_name = "D|D1..D2", value_parser = crate::traffic::parse_think_time)]
-    pub think_time: Option<crate::traffic::ThinkTime>,
+    #[arg(long, value_name = "D|D1..D2", value_parser = crate::traffic::policy::parse_think_time)]
+    pub think_time: Option<crate::traffic::policy::ThinkTime>,
 
     /// Statuses that count as success, e.g. 200-299,304 [default: 200-399]; any other status is
     /// an HTTP error.
-    #[arg(long, value_name = "CODES", value_parser = crate::traffic::parse_ok_status)]
-    pub ok_status: Option<crate::traffic::OkStatus>,
+    #[arg(long, value_name = "CODES", value_parser = crate::traffic::policy::parse_ok_status)]
+    pub ok_status: Option<crate::traffic::policy::OkStatus>,
 
     /// Retry a request up to N times on 429/500/502/503/504 and connection failures (refused,
     /// reset, timeout). Every attempt is measured.

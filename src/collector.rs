@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
-use crate::engine::ramp::Schedule;
+use crate::config::schedule::Schedule;
 use crate::output::live;
 use crate::sample::Sample;
 use crate::stats::{Bucket, SecondReport};
@@ -47,7 +47,7 @@ pub struct CollectorSetup {
     /// Keep each second's serialized histograms (an output needs them).
     pub second_histograms: bool,
     /// Per-target rows and retry counts (`--targets`, `--retries`).
-    pub traffic: crate::traffic::TrafficStats,
+    pub traffic: crate::stats::traffic::TrafficStats,
 }
 
 /// A stage's bucket and when it began.
@@ -67,7 +67,7 @@ pub struct Measured {
     pub end: Instant,
     pub interrupted: bool,
     /// Per-target rows and retry counts.
-    pub traffic: crate::traffic::TrafficStats,
+    pub traffic: crate::stats::traffic::TrafficStats,
 }
 
 /// Run the collector until a `Stop` event (or every sender is gone).
@@ -270,7 +270,7 @@ mod tests {
             done,
             live: false,
             second_histograms: true,
-            traffic: crate::traffic::TrafficStats {
+            traffic: crate::stats::traffic::TrafficStats {
                 targets: Vec::new(),
                 retry: None,
                 finished: 0,

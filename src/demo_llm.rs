@@ -9,8 +9,8 @@ use clap::Parser;
 use crate::app::{exit, run_config, usage_error};
 use crate::cli::{Cli, Command, DemoArgs};
 use crate::config::Config;
+use crate::parse::format_duration;
 use crate::serve::{self, LlmConfig, ServeConfig, UsageMode};
-use crate::units::format_duration;
 
 /// The simulated model of the demo.
 fn model() -> LlmConfig {

@@ -45,7 +45,7 @@ fn clap_error(e: clap::Error) -> i32 {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            let line = qpsbench::units::one_line(first.join(" "));
+            let line = qpsbench::parse::one_line(first.join(" "));
             let line = line.strip_prefix("error: ").unwrap_or(&line);
             eprintln!("error: {line} (see qpsbench --help)");
             exit::USAGE

@@ -64,7 +64,7 @@ pub fn load(path: &Path) -> Result<Report, ReportError> {
         decode_histogram(&s.hdr_latency_us)
             .map_err(|e| ReportError(format!("{shown}: second {}: {e}", s.second)))?;
         if let Some(st) = &s.stream {
-            crate::stream_stats::StreamBucket::new()
+            crate::stats::stream::StreamBucket::new()
                 .add_second(st)
                 .map_err(|e| ReportError(format!("{shown}: second {}: {e}", s.second)))?;
         }
@@ -263,7 +263,7 @@ fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), Report
                 .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
             if let Some(st) = &s.stream {
                 b.stream
-                    .get_or_insert_with(crate::stream_stats::StreamBucket::new)
+                    .get_or_insert_with(crate::stats::stream::StreamBucket::new)
                     .add_second(st)
                     .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
             }

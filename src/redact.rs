@@ -2,8 +2,6 @@
 //! passwords, URL query parameters named by `--redact`, and the literal values of every secret
 //! the run was given (so a server echoing a token back is masked too).
 
-use crate::config::{is_secret_header, mask_url};
-
 /// Shortest literal that is scrubbed from free text (shorter ones would mask ordinary words).
 const MIN_LITERAL: usize = 4;
 
@@ -128,6 +126,63 @@ impl Redactor {
             }
         }
         out
+    }
+}
+
+/// Header names whose values are secrets: never printed, never written to a report.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || [
+        "key",
+        "token",
+        "secret",
+        "auth",
+        "password",
+        "session",
+        "signature",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// A header value as it may be shown.
+pub fn display_header_value<'a>(name: &str, value: &'a str) -> &'a str {
+    if is_secret_header(name) { "***" } else { value }
+}
+
+pub fn mask_header_arg(h: &str) -> String {
+    match h.split_once(':') {
+        Some((n, _)) if is_secret_header(n) => format!("{n}: ***"),
+        Some(_) => h.to_string(),
+        None => {
+            let first = h.split_whitespace().next().unwrap_or("");
+            if is_secret_header(first) {
+                format!("{first} ***")
+            } else if h.len() > 40 {
+                format!("{}...", &h[..h.floor_char_boundary(40)])
+            } else {
+                h.to_string()
+            }
+        }
+    }
+}
+
+/// Mask the password of `user:password@host` in a URL.
+pub fn mask_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..auth_end].rfind('@') {
+        Some(at) => {
+            let user = rest[..at].split(':').next().unwrap_or("");
+            format!("{}{}:***@{}", &url[..scheme_end + 3], user, &rest[at + 1..])
+        }
+        None => url.to_string(),
     }
 }
 

@@ -500,7 +500,9 @@ fn many_concurrent_connections() {
 
 // --- LLM chat routes ---------------------------------------------------------------------------
 
-use qpsbench::stream::{ContentFormat, EndReason, StreamClose, StreamMeter, StreamStats, TokenSource};
+use qpsbench::stream::{
+    ContentFormat, EndReason, StreamClose, StreamMeter, StreamStats, TokenSource,
+};
 
 /// 50 ms to the first token, 20 tokens 10 ms apart (the defaults, spelled out).
 fn llm_server() -> ServerHandle {

@@ -13,7 +13,7 @@ use common::{qps, run, server_with};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use qpsbench::serve::{LlmConfig, ServeConfig, ServerHandle, UsageMode};
-use qpsbench::stream_stats::StreamReport;
+use qpsbench::stats::stream::StreamReport;
 use serde_json::Value;
 
 /// 50 ms to the first token, 20 tokens 10 ms apart, no jitter.

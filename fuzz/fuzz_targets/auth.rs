@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qpsbench::auth::parse;
+use qpsbench::traffic::auth::parse;
 
 const MESSAGES: &[&str] = &[
     "a quoted field is never closed",

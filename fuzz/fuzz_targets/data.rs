@@ -14,9 +14,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qpsbench::data::{DataSet, parse_csv};
-use qpsbench::template::{Template, Vars};
-use qpsbench::units::one_line;
+use qpsbench::traffic::data::{DataSet, parse_csv};
+use qpsbench::traffic::template::{Template, Vars};
+use qpsbench::parse::one_line;
 
 fn quoted(fields: &[String]) -> String {
     fields

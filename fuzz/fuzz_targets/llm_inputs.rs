@@ -14,7 +14,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qpsbench::llm::{parse_api_keys, parse_prompts};
+use qpsbench::traffic::llm::{parse_api_keys, parse_prompts};
 use qpsbench::stream::{ContentFormat, JsonPath, SseEvent};
 use serde_json::{Map, Value};
 

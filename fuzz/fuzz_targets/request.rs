@@ -14,7 +14,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qpsbench::config::{is_secret_header, mask_url, parse_header, parse_target, parse_url};
+use qpsbench::config::target::{parse_header, parse_target, parse_url};
+use qpsbench::redact::{is_secret_header, mask_url};
 
 fuzz_target!(|input: &[u8]| {
     let [cut, rest @ ..] = input else {

@@ -16,8 +16,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use qpsbench::targets::{EntryBody, MAX_TARGETS, MAX_WEIGHT, parse};
-use qpsbench::units::one_line;
+use qpsbench::traffic::targets::{EntryBody, MAX_TARGETS, MAX_WEIGHT, parse};
+use qpsbench::parse::one_line;
 
 fuzz_target!(|input: &[u8]| {
     let Ok(text) = std::str::from_utf8(input) else {

@@ -12,8 +12,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qpsbench::gate::{ThresholdResult, parse};
-use qpsbench::units::one_line;
+use qpsbench::report::thresholds::ThresholdResult;
+use qpsbench::stats::thresholds::parse;
+use qpsbench::parse::one_line;
 
 fuzz_target!(|input: &[u8]| {
     let [stages, rest @ ..] = input else {

@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use qpsbench::units::{
+use qpsbench::parse::{
     format_duration, parse_count, parse_duration, parse_ramp, parse_rate, parse_rfc3339,
 };
 

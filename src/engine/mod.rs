@@ -2,7 +2,6 @@
 //! and stops the run on time, on `--requests`, or on interrupt.
 
 pub mod limiter;
-pub mod ramp;
 pub mod stream_read;
 pub mod transport;
 pub mod user;
@@ -18,7 +17,8 @@ use ureq::tls::TlsConfig;
 
 use crate::collector::{self, CollectorSetup, Event, Measured};
 use crate::config::Config;
-use crate::export::Format;
+use crate::config::output::Format;
+use crate::traffic::run::DEFAULT_USER_AGENT;
 use limiter::Limiter;
 
 /// User thread stack: small, since thousands of users must fit; TLS handshakes need the room.
@@ -31,9 +31,6 @@ pub const IO_BUFFER: usize = 16 * 1024;
 pub const OUT_BUFFER: usize = 8 * 1024;
 /// The largest response head (status line and headers) read; a bigger one is a protocol failure.
 pub const MAX_RESPONSE_HEAD: usize = IO_BUFFER - 1;
-
-/// The User-Agent sent unless `-H` gives one.
-pub const USER_AGENT: &str = concat!("qpsbench/", env!("CARGO_PKG_VERSION"));
 
 /// State every user thread and the controller share.
 #[derive(Debug)]
@@ -118,7 +115,7 @@ pub struct RunResult {
     /// Requests begun but not finished when the run ended.
     pub in_flight_at_end: u64,
     /// The error and failure samples kept as evidence.
-    pub evidence: Vec<crate::evidence::Evidence>,
+    pub evidence: Vec<crate::traffic::evidence::Evidence>,
 }
 
 /// The output buffer for this run: [`OUT_BUFFER`], or more when the `-H` headers alone need
@@ -148,7 +145,7 @@ pub fn agent_config(cfg: &Config) -> Result<ureq::config::Config, String> {
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
-        .user_agent(USER_AGENT)
+        .user_agent(DEFAULT_USER_AGENT)
         .input_buffer_size(IO_BUFFER)
         .output_buffer_size(output_buffer(cfg))
         // A response head must fit the input buffer. ureq's own limit (64 KiB) is above it, so
@@ -184,7 +181,7 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
     let shared = Arc::new(Shared::new(cfg.rps, cfg.requests));
     let target = Arc::new(cfg.target.clone());
     let llm = Arc::new(cfg.llm.clone());
-    let traffic = Arc::new(crate::traffic::TrafficRun::new(&cfg.traffic));
+    let traffic = Arc::new(crate::traffic::run::TrafficRun::new(&cfg.traffic));
     let (tx, rx) = crossbeam_channel::unbounded::<Event>();
     let agent_config = agent_config(cfg).map_err(anyhow::Error::msg)?;
     let connector = transport::SharedConnector::default();
@@ -234,7 +231,7 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<RunResu
             .outputs
             .iter()
             .any(|o| matches!(o.format, Format::Json | Format::HdrLog)),
-        traffic: crate::traffic::TrafficStats::new(&cfg.traffic, cfg.rps.is_some()),
+        traffic: crate::stats::traffic::TrafficStats::new(&cfg.traffic, cfg.rps.is_some()),
     };
     let collector = std::thread::Builder::new()
         .name("collector".into())

@@ -11,14 +11,16 @@ use ureq::Agent;
 use ureq::http::{HeaderValue, Request};
 
 use crate::collector::Event;
-use crate::config::Target;
+use crate::config::target::Target;
 use crate::engine::Shared;
 use crate::engine::stream_read::{StreamReader, is_event_stream};
-use crate::evidence::BODY_BYTES;
-use crate::llm::LlmSetup;
 use crate::sample::{Outcome, Sample, Tag, classify, classify_io};
 use crate::stream::StreamStats;
-use crate::traffic::{Prepared, TrafficRun, nap};
+use crate::traffic::evidence::BODY_BYTES;
+use crate::traffic::llm::LlmSetup;
+use crate::traffic::run::{Prepared, TrafficRun};
+
+use std::time::Duration;
 
 /// Body bytes are read into a buffer of this size and dropped: only their count matters.
 const READ_BUF: usize = 4 * 1024;
@@ -264,5 +266,21 @@ impl User {
             traffic.keep_evidence(p, attempt, outcome, None, headers, &kept, bytes);
         }
         (outcome, bytes, None)
+    }
+}
+
+/// Sleep `d` in short naps, returning early (false) when the run stops.
+pub fn nap(stop: &std::sync::atomic::AtomicBool, d: Duration) -> bool {
+    const STEP: Duration = Duration::from_millis(50);
+    let until = Instant::now() + d;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(STEP));
     }
 }

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use crate::config::Config;
+use crate::parse::format_duration;
 use crate::stats::SecondReport;
-use crate::units::format_duration;
 
 /// Format one second: elapsed, active users, QPS, p50/p99 latency, errors, failures.
 pub fn format_second(r: &SecondReport) -> String {
@@ -69,14 +69,14 @@ pub fn header(cfg: &Config) -> String {
             format!("target {r} req/s")
         });
     let proxy = match &cfg.proxy {
-        Some(p) => format!("proxy {}", crate::config::mask_url(p)),
+        Some(p) => format!("proxy {}", crate::redact::mask_url(p)),
         None => "no proxy".into(),
     };
     format!(
         "qpsbench {}: {} {} | {}{} | {} | timeout {} | {}",
         env!("CARGO_PKG_VERSION"),
-        crate::traffic::display_method(cfg),
-        crate::traffic::display_target(cfg),
+        crate::config::display_method(cfg),
+        crate::config::display_target(cfg),
         shape,
         requests,
         rate,
@@ -124,7 +124,7 @@ mod tests {
         );
         let mut streamed = r.clone();
         streamed.stream = Some(
-            crate::stream_stats::StreamBucket::new().second(std::time::Duration::from_secs(1)),
+            crate::stats::stream::StreamBucket::new().second(std::time::Duration::from_secs(1)),
         );
         let mut st = streamed.stream.take().unwrap();
         (st.streams, st.gaps, st.ttft_p50_ms, st.itl_p50_ms) = (4, 76, 51.5, 10.25);

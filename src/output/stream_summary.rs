@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use crate::output::counts_line;
 use crate::report::Report;
+use crate::stats::stream::StreamReport;
 use crate::stats::{Percentiles, StageReport};
-use crate::stream_stats::StreamReport;
 
 /// Append the streaming section to `out` (nothing when no response was streamed).
 pub fn render(out: &mut String, r: &Report) {
@@ -79,7 +79,7 @@ pub fn metrics<'a>(
 }
 
 /// How the requests were built, in words (never a key or a prompt).
-pub fn request_words(llm: &crate::llm::LlmView) -> String {
+pub fn request_words(llm: &crate::traffic::llm::LlmView) -> String {
     let api = match (llm.api.as_str(), &llm.model) {
         ("openai", Some(model)) => format!("OpenAI chat completions, model {model}"),
         ("dify", _) => "Dify chat-messages".into(),

@@ -77,6 +77,6 @@ pub fn render(out: &mut String, r: &Report) {
             );
         }
     }
-    out.push_str(&crate::evidence::summary(&r.evidence));
-    out.push_str(&crate::gate::summary(&r.thresholds));
+    out.push_str(&crate::traffic::evidence::summary(&r.evidence));
+    out.push_str(&crate::report::thresholds::summary(&r.thresholds));
 }

@@ -2,6 +2,11 @@
 //! the whole run, turned into serializable reports at the end. Nothing here grows with the
 //! number of requests.
 
+pub mod retry;
+pub mod stream;
+pub mod thresholds;
+pub mod traffic;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -12,7 +17,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerial
 use serde::{Deserialize, Serialize};
 
 use crate::sample::{FailureKind, Outcome, Sample};
-use crate::stream_stats::{SecondStream, StreamBucket, StreamReport};
+use crate::stats::stream::{SecondStream, StreamBucket, StreamReport};
 
 /// A send that starts more than this after its scheduled slot counts as a late slot.
 pub const LATE_SLOT: Duration = Duration::from_millis(1);

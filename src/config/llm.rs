@@ -1,99 +1,24 @@
-//! LLM chat requests and event-stream reading, from the `--openai`, `--dify`, `--body-template`,
-//! `--prompt(s)`, `--api-key(-file)`, `--max-tokens`, `--stream` and `--content-path` flags:
-//! checks, one pre-rendered body per prompt (so the hot path formats no JSON) and the keys, used
-//! in turn across requests. Keys are never shown: only their number is.
+//! The LLM flags (`--openai`, `--dify`, `--body-template`, `--prompt(s)`, `--api-key(-file)`,
+//! `--max-tokens`, `--stream`, `--content-path`) into an [`LlmSetup`], with messages a user can
+//! act on.
 
+use crate::cli::LlmArgs;
+use crate::config::target::Target;
+use crate::error::UsageError;
+use crate::error::bad;
+use crate::stream::ContentFormat;
+use crate::traffic::llm::{
+    Api, DEFAULT_PROMPT, LlmSetup, LlmView, Rotation, StreamSetup, bearer, describe, dify_body,
+    guess_format, openai_body, parse_api_keys, parse_prompts, render,
+};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use ureq::http::{HeaderName, HeaderValue, Method};
 
-use crate::cli::LlmArgs;
-use crate::config::{ConfigError, Target};
-use crate::stream::ContentFormat;
-
-/// The prompt sent when neither `--prompt` nor `--prompts` is given.
-pub const DEFAULT_PROMPT: &str = "Write a short poem about load testing.";
-/// The `user` of Dify requests.
-pub const DIFY_USER: &str = "qpsbench";
-
-fn bad<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
-    Err(ConfigError(msg.into()))
-}
-
-/// How responses are read as event streams.
-#[derive(Debug, Clone)]
-pub struct StreamSetup {
-    /// `--stream`: every response is read as an event stream, not only `text/event-stream`.
-    pub forced: bool,
-    /// Where the content of an event is.
-    pub format: ContentFormat,
-}
-
-/// Bodies and keys that change from request to request (more than one prompt or key).
-#[derive(Debug)]
-pub struct Rotation {
-    bodies: Vec<Arc<[u8]>>,
-    keys: Vec<HeaderValue>,
-    next: AtomicU64,
-}
-
-impl Rotation {
-    /// The body and `Authorization` value of the next request (each `None` when it does not
-    /// change: the target's own is used).
-    pub fn next(&self) -> (Option<&Arc<[u8]>>, Option<&HeaderValue>) {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let pick = |len: usize| (n % len as u64) as usize;
-        let body = (self.bodies.len() > 1).then(|| &self.bodies[pick(self.bodies.len())]);
-        let key = (self.keys.len() > 1).then(|| &self.keys[pick(self.keys.len())]);
-        (body, key)
-    }
-}
-
-/// What the LLM flags describe, as reports show it (no key, no prompt text).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LlmView {
-    /// "openai", "dify", "template" or "none" (the request is `-d` / no body).
-    pub api: String,
-    /// `--openai MODEL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// Where content is read: "openai", "dify", "path <p>" or "raw" (each event is a token).
-    pub content: String,
-    /// `--stream`: every response read as an event stream.
-    pub stream_forced: bool,
-    /// Prompts used in turn.
-    pub prompts: usize,
-    /// API keys used in turn (the keys themselves are never written).
-    pub api_keys: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u64>,
-}
-
-/// Everything the LLM flags decided.
-#[derive(Debug, Clone)]
-pub struct LlmSetup {
-    pub stream: StreamSetup,
-    /// Per-request bodies or keys, when there is more than one of either.
-    pub rotation: Option<Arc<Rotation>>,
-    /// Shown in the report when any LLM flag was given.
-    pub view: Option<LlmView>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Api {
-    OpenAi,
-    Dify,
-    Template,
-}
-
 /// Check the LLM flags and fold them into `target`: method POST, a JSON Content-Type, the
 /// first body and key (the rest go to [`Rotation`]).
-pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, ConfigError> {
+pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, UsageError> {
     let api = match (&a.openai, a.dify, &a.body_template) {
         (Some(_), true, _) => return bad("--openai and --dify do not go together: pick one API"),
         (Some(_), _, Some(_)) | (_, true, Some(_)) => {
@@ -159,7 +84,7 @@ pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, ConfigError> 
         (Some(Api::OpenAi), _) => ContentFormat::OpenAi,
         (Some(Api::Dify), _) => ContentFormat::Dify,
         (_, Some(path)) => ContentFormat::path(path, a.usage_path.as_deref())
-            .map_err(|e| ConfigError(format!("--content-path / --usage-path: {e}")))?,
+            .map_err(|e| UsageError(format!("--content-path / --usage-path: {e}")))?,
         _ => guess_format(target.uri.path()),
     };
 
@@ -191,13 +116,8 @@ pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, ConfigError> 
     if let Some(first) = keys.first() {
         target.headers.push((AUTHORIZATION, first.clone()));
     }
-    let rotation = (bodies.len() > 1 || keys.len() > 1).then(|| {
-        Arc::new(Rotation {
-            bodies,
-            keys: keys.clone(),
-            next: AtomicU64::new(0),
-        })
-    });
+    let rotation =
+        (bodies.len() > 1 || keys.len() > 1).then(|| Arc::new(Rotation::new(bodies, keys.clone())));
     let any_flag = api.is_some() || a.stream || a.content_path.is_some() || !keys.is_empty();
     let view = any_flag.then(|| LlmView {
         api: match api {
@@ -224,29 +144,6 @@ pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, ConfigError> 
     })
 }
 
-/// The content format an event stream from this URL path most likely has.
-pub fn guess_format(path: &str) -> ContentFormat {
-    if path.ends_with("/chat/completions") || path.ends_with("/completions") {
-        ContentFormat::OpenAi
-    } else if path.ends_with("/chat-messages") || path.ends_with("/completion-messages") {
-        ContentFormat::Dify
-    } else {
-        ContentFormat::Raw
-    }
-}
-
-fn describe(format: &ContentFormat) -> String {
-    match format {
-        ContentFormat::OpenAi => "openai".into(),
-        ContentFormat::Dify => "dify".into(),
-        ContentFormat::Path { content, usage } => match usage {
-            Some(u) => format!("path {content} (usage {u})"),
-            None => format!("path {content}"),
-        },
-        ContentFormat::Raw => "raw".into(),
-    }
-}
-
 fn add_header_if_absent(target: &mut Target, name: HeaderName, value: &'static str) {
     if !target.headers.iter().any(|(n, _)| *n == name) {
         target.headers.push((name, HeaderValue::from_static(value)));
@@ -254,7 +151,7 @@ fn add_header_if_absent(target: &mut Target, name: HeaderName, value: &'static s
 }
 
 /// The prompts: `--prompt`, the lines of `--prompts`, or the default one.
-fn prompt_list(a: &LlmArgs) -> Result<Vec<String>, ConfigError> {
+fn prompt_list(a: &LlmArgs) -> Result<Vec<String>, UsageError> {
     if let Some(p) = &a.prompt {
         return Ok(vec![p.clone()]);
     }
@@ -265,31 +162,15 @@ fn prompt_list(a: &LlmArgs) -> Result<Vec<String>, ConfigError> {
     parse_prompts(&path.display().to_string(), &text)
 }
 
-/// The prompts of a `--prompts` file's text (`name` only names it in messages): one per line,
-/// blank lines skipped.
-pub fn parse_prompts(name: &str, text: &str) -> Result<Vec<String>, ConfigError> {
-    let list: Vec<String> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect();
-    if list.is_empty() {
-        return bad(format!(
-            "--prompts {name}: the file has no prompts (one per line; blank lines are skipped)"
-        ));
-    }
-    Ok(list)
-}
-
-fn read_text(path: &Path, flag: &str) -> Result<String, ConfigError> {
+fn read_text(path: &Path, flag: &str) -> Result<String, UsageError> {
     let bytes = std::fs::read(path).map_err(|e| {
-        ConfigError(format!(
+        UsageError(format!(
             "{flag} {}: cannot read the file: {e}",
             path.display()
         ))
     })?;
     String::from_utf8(bytes).map_err(|_| {
-        ConfigError(format!(
+        UsageError(format!(
             "{flag} {}: the file is not UTF-8 text",
             path.display()
         ))
@@ -298,7 +179,7 @@ fn read_text(path: &Path, flag: &str) -> Result<String, ConfigError> {
 
 /// The keys of `--api-key` or `--api-key-file`, as `Bearer x` header values marked sensitive.
 /// Error messages name the line, never the key.
-fn api_keys(a: &LlmArgs) -> Result<Vec<HeaderValue>, ConfigError> {
+fn api_keys(a: &LlmArgs) -> Result<Vec<HeaderValue>, UsageError> {
     if let Some(key) = &a.api_key {
         return match bearer(key) {
             Some(Ok(v)) => Ok(vec![v]),
@@ -313,51 +194,7 @@ fn api_keys(a: &LlmArgs) -> Result<Vec<HeaderValue>, ConfigError> {
     parse_api_keys(&path.display().to_string(), &text)
 }
 
-/// The keys of an `--api-key-file`'s text (`name` only names it in messages): one per line,
-/// `Bearer x` or `x`, blank lines skipped. Errors name the line, never the key.
-pub fn parse_api_keys(name: &str, text: &str) -> Result<Vec<HeaderValue>, ConfigError> {
-    let mut keys = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        match bearer(line) {
-            None => {}
-            Some(Ok(v)) => keys.push(v),
-            Some(Err(())) => {
-                return bad(format!(
-                    "--api-key-file {name} line {}: the key has characters a header cannot carry",
-                    i + 1
-                ));
-            }
-        }
-    }
-    if keys.is_empty() {
-        return bad(format!(
-            "--api-key-file {name}: the file has no keys (one per line, 'Bearer x' or 'x')"
-        ));
-    }
-    Ok(keys)
-}
-
-/// `Bearer x` or `x` into the header value `Bearer x`; `None` for a blank line.
-fn bearer(line: &str) -> Option<Result<HeaderValue, ()>> {
-    let line = line.trim();
-    let key = match line.split_once(char::is_whitespace) {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ => line,
-    };
-    if key.is_empty() {
-        return None;
-    }
-    Some(
-        HeaderValue::from_str(&format!("Bearer {key}"))
-            .map(|mut v| {
-                v.set_sensitive(true);
-                v
-            })
-            .map_err(|_| ()),
-    )
-}
-
-fn read_template(t: &str, max_tokens: bool) -> Result<String, ConfigError> {
+fn read_template(t: &str, max_tokens: bool) -> Result<String, UsageError> {
     let text = match t.strip_prefix('@') {
         Some(path) => read_text(Path::new(path), "--body-template")?,
         None => t.to_string(),
@@ -374,46 +211,10 @@ fn read_template(t: &str, max_tokens: bool) -> Result<String, ConfigError> {
     Ok(text)
 }
 
-/// The template with `{prompt}` replaced by the JSON-escaped prompt (no quotes added) and
-/// `{max_tokens}` by the number.
-fn render(template: &str, prompt: &str, max_tokens: Option<u64>) -> Vec<u8> {
-    let quoted = serde_json::Value::from(prompt).to_string();
-    let escaped = &quoted[1..quoted.len() - 1];
-    let mut out = template.replace("{prompt}", escaped);
-    if let Some(n) = max_tokens {
-        out = out.replace("{max_tokens}", &n.to_string());
-    }
-    out.into_bytes()
-}
-
-fn openai_body(model: &str, prompt: &str, max_tokens: Option<u64>) -> Vec<u8> {
-    let mut v = json!({
-        "model": model,
-        "messages": [{"role": "user", "content": prompt}],
-        "stream": true,
-        "stream_options": {"include_usage": true},
-    });
-    if let Some(n) = max_tokens {
-        v["max_tokens"] = n.into();
-    }
-    v.to_string().into_bytes()
-}
-
-fn dify_body(prompt: &str) -> Vec<u8> {
-    json!({
-        "inputs": {},
-        "query": prompt,
-        "response_mode": "streaming",
-        "conversation_id": "",
-        "user": DIFY_USER,
-    })
-    .to_string()
-    .into_bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use serde_json::Value;
 
     fn target(url: &str) -> Target {

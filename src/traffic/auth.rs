@@ -6,7 +6,7 @@ use std::path::Path;
 
 use ureq::http::HeaderValue;
 
-use crate::data::parse_csv;
+use crate::traffic::data::parse_csv;
 
 /// First-row values taken for a header row and skipped.
 const HEADER_WORDS: &[&str] = &[

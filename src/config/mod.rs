@@ -1,48 +1,31 @@
-//! `RunArgs` -> `Config`: every check across flags, with messages a user can act on.
-//! Nothing below this module sees clap.
+//! `RunArgs` -> [`Config`]: every check across flags, with messages a user can act on. clap
+//! types stop here: nothing below `config` sees them (docs/ARCHITECTURE.md).
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-use ureq::http::{HeaderName, HeaderValue, Method, Uri};
+pub mod llm;
+pub mod output;
+pub mod schedule;
+pub mod target;
+pub mod traffic;
 
 use crate::cli::{RampSpec, RunArgs};
-use crate::engine::ramp::Schedule;
-use crate::export::{OutputSpec, outputs_from_args};
+use crate::config::output::{OutputSpec, outputs_from_args};
+use crate::config::schedule::Schedule;
+use crate::config::target::Target;
+use crate::config::target::parse_target;
+use crate::error::UsageError;
+use crate::error::bad;
+use crate::redact::mask_url;
+use crate::stats::thresholds::{Threshold, parse as parse_thresholds};
+use std::time::{Duration, SystemTime};
 
 /// Default `--duration` when neither `--requests` nor `--ramp` bounds the run.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
 /// Default `--users`.
 pub const DEFAULT_USERS: usize = 10;
+
 /// More users than this is almost certainly a typo; the OS would refuse the threads anyway.
 pub const MAX_USERS: usize = 100_000;
-
-/// A bad flag value or combination; shown as one line, exit code 2.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
-
-fn bad<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
-    Err(ConfigError(msg.into()))
-}
-
-/// The request every user sends.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The URL as given (for display use [`Target::display_url`]).
-    pub url: String,
-    pub uri: Uri,
-    pub method: Method,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: Option<Arc<[u8]>>,
-}
-
-impl Target {
-    /// The URL with any password in it masked.
-    pub fn display_url(&self) -> String {
-        mask_url(&self.url)
-    }
-}
 
 /// `--start-at` further ahead than this is almost certainly a mistake.
 pub const MAX_START_DELAY: Duration = Duration::from_secs(24 * 3600);
@@ -66,23 +49,25 @@ pub struct Config {
     /// Report files (and at most one report on stdout).
     pub outputs: Vec<OutputSpec>,
     /// Event-stream reading and LLM request rotation (see [`crate::llm`]).
-    pub llm: crate::llm::LlmSetup,
+    pub llm: crate::traffic::llm::LlmSetup,
+    /// `--fail-on` thresholds, checked after the run.
+    pub fail_on: Vec<Threshold>,
     /// Targets, data, auth rotation, think time, success statuses, retries, thresholds and
     /// redaction (see [`crate::traffic`]).
-    pub traffic: crate::traffic::TrafficConfig,
+    pub traffic: crate::traffic::plan::TrafficConfig,
 }
 
 impl TryFrom<RunArgs> for Config {
-    type Error = ConfigError;
+    type Error = UsageError;
 
-    fn try_from(a: RunArgs) -> Result<Self, ConfigError> {
-        let url = crate::traffic::main_url(a.url.as_deref(), &a.traffic)?;
+    fn try_from(a: RunArgs) -> Result<Self, UsageError> {
+        let url = crate::config::traffic::main_url(a.url.as_deref(), &a.traffic)?;
         let mut target = parse_target(&url, &a.method, &a.headers, a.body.as_deref())?;
         if let Some(given) = &a.url {
             // Placeholders were checked with stand-ins; the traffic plan renders the real ones.
             target.url = given.clone();
         }
-        let llm = crate::llm::setup(&a.llm, &mut target)?;
+        let llm = crate::config::llm::setup(&a.llm, &mut target)?;
         if a.duration == Some(Duration::ZERO) {
             return bad("--duration must be above 0: write e.g. --duration 10s");
         }
@@ -124,21 +109,24 @@ impl TryFrom<RunArgs> for Config {
         };
         if let Some(p) = &a.proxy {
             ureq::Proxy::new(p).map_err(|e| {
-                ConfigError(format!("--proxy '{}' is not a proxy URL: {e}", mask_url(p)))
+                UsageError(format!("--proxy '{}' is not a proxy URL: {e}", mask_url(p)))
             })?;
         }
         let outputs = outputs_from_args(&a.outputs)?;
         if let Some(at) = a.start_at {
             check_start_at(at, SystemTime::now())?;
         }
-        let traffic = crate::traffic::setup(
+        let traffic = crate::config::traffic::setup(
             &a.traffic,
             &target,
             a.url.is_some(),
             &a.headers,
             a.body.is_some(),
-            schedule.stages().len(),
         )?;
+        let fail_on = match &a.traffic.fail_on {
+            Some(spec) => parse_thresholds(spec, schedule.stages().len()).map_err(UsageError)?,
+            None => Vec::new(),
+        };
         Ok(Config {
             users: schedule.max_users(),
             target,
@@ -152,6 +140,7 @@ impl TryFrom<RunArgs> for Config {
             start_at: a.start_at,
             outputs,
             llm,
+            fail_on,
             traffic,
         })
     }
@@ -168,7 +157,7 @@ fn hold(a: &RunArgs) -> Option<Duration> {
 }
 
 /// `--start-at` must lie ahead, and not absurdly far.
-pub fn check_start_at(at: SystemTime, now: SystemTime) -> Result<(), ConfigError> {
+pub fn check_start_at(at: SystemTime, now: SystemTime) -> Result<(), UsageError> {
     let shown = humantime::format_rfc3339_millis(at);
     match at.duration_since(now) {
         Err(e) => bad(format!(
@@ -184,7 +173,7 @@ pub fn check_start_at(at: SystemTime, now: SystemTime) -> Result<(), ConfigError
     }
 }
 
-fn check_users(users: usize, flag: &str) -> Result<(), ConfigError> {
+fn check_users(users: usize, flag: &str) -> Result<(), UsageError> {
     if users == 0 {
         return bad(format!("{flag}: users must be at least 1"));
     }
@@ -196,159 +185,43 @@ fn check_users(users: usize, flag: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Check the URL, method, headers and body of the request.
-pub fn parse_target(
-    url: &str,
-    method: &str,
-    headers: &[String],
-    body: Option<&str>,
-) -> Result<Target, ConfigError> {
-    let uri = parse_url(url)?;
-    let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
-        ConfigError(format!(
-            "-X '{method}' is not an HTTP method: write e.g. GET or POST"
-        ))
-    })?;
-    let headers = headers
-        .iter()
-        .map(|h| parse_header(h))
-        .collect::<Result<Vec<_>, _>>()?;
-    let body = match body {
-        None => None,
-        Some(b) => Some(read_body(b)?),
-    };
-    Ok(Target {
-        url: url.to_string(),
-        uri,
-        method,
-        headers,
-        body,
-    })
-}
-
-/// An absolute http(s) URL with a host.
-pub fn parse_url(url: &str) -> Result<Uri, ConfigError> {
-    let shown = mask_url(url);
-    if !url.contains("://") {
-        return bad(format!(
-            "--url '{shown}' has no scheme: write http://{shown} or https://{shown}"
-        ));
-    }
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| ConfigError(format!("--url '{shown}' is not a valid URL: {e}")))?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        Some(other) => {
-            return bad(format!(
-                "--url '{shown}': scheme '{other}' is not supported, use http:// or https://"
-            ));
-        }
-        None => return bad(format!("--url '{shown}' has no scheme: write http://...")),
-    }
-    match uri.host() {
-        Some(h) if !h.is_empty() => Ok(uri),
-        _ => bad(format!(
-            "--url '{shown}' has no host: write e.g. http://127.0.0.1:8080/"
-        )),
+/// What the run header shows after the method: the URL (secrets masked), or the targets file
+/// with its entries and order.
+pub fn display_target(cfg: &crate::Config) -> String {
+    let t = &cfg.traffic;
+    match &t.targets_file {
+        Some(file) => format!(
+            "from --targets {file}: {} entr{}, {} order",
+            t.requests.len(),
+            if t.requests.len() == 1 { "y" } else { "ies" },
+            t.order.name()
+        ),
+        None => t.redactor.url(&cfg.target.url),
     }
 }
 
-/// `Name: value` into a header pair.
-pub fn parse_header(h: &str) -> Result<(HeaderName, HeaderValue), ConfigError> {
-    let Some((name, value)) = h.split_once(':') else {
-        return bad(format!(
-            "-H '{}' has no colon: a header is 'Name: value'",
-            mask_header_arg(h)
-        ));
-    };
-    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-        ConfigError(format!(
-            "-H '{}': '{}' is not a valid header name",
-            mask_header_arg(h),
-            name.trim()
-        ))
-    })?;
-    let value = HeaderValue::from_str(value.trim()).map_err(|_| {
-        ConfigError(format!(
-            "-H '{}': the value has characters a header cannot carry",
-            name
-        ))
-    })?;
-    Ok((name, value))
-}
-
-fn read_body(b: &str) -> Result<Arc<[u8]>, ConfigError> {
-    match b.strip_prefix('@') {
-        Some(path) => std::fs::read(path)
-            .map(Arc::from)
-            .map_err(|e| ConfigError(format!("-d @{path}: cannot read the body file: {e}"))),
-        None => Ok(Arc::from(b.as_bytes())),
+/// The method(s) a run sends, as the header, summary and reports show them: the `-X` method,
+/// or with `--targets` the distinct methods of its entries in file order (`GET, POST`).
+pub fn display_method(cfg: &crate::Config) -> String {
+    if cfg.traffic.targets_file.is_none() {
+        return cfg.target.method.to_string();
     }
-}
-
-/// Header names whose values are secrets: never printed, never written to a report.
-pub fn is_secret_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || [
-        "key",
-        "token",
-        "secret",
-        "auth",
-        "password",
-        "session",
-        "signature",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
-}
-
-/// A header value as it may be shown.
-pub fn display_header_value<'a>(name: &str, value: &'a str) -> &'a str {
-    if is_secret_header(name) { "***" } else { value }
-}
-
-fn mask_header_arg(h: &str) -> String {
-    match h.split_once(':') {
-        Some((n, _)) if is_secret_header(n) => format!("{n}: ***"),
-        Some(_) => h.to_string(),
-        None => {
-            let first = h.split_whitespace().next().unwrap_or("");
-            if is_secret_header(first) {
-                format!("{first} ***")
-            } else if h.len() > 40 {
-                format!("{}...", &h[..h.floor_char_boundary(40)])
-            } else {
-                h.to_string()
-            }
+    let mut methods: Vec<&str> = Vec::new();
+    for r in &cfg.traffic.requests {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(r.method.as_str());
         }
     }
-}
-
-/// Mask the password of `user:password@host` in a URL.
-pub fn mask_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..auth_end].rfind('@') {
-        Some(at) => {
-            let user = rest[..at].split(':').next().unwrap_or("");
-            format!("{}{}:***@{}", &url[..scheme_end + 3], user, &rest[at + 1..])
-        }
-        None => url.to_string(),
-    }
+    methods.join(", ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::{Cli, Command, with_default_subcommand};
+    use crate::redact::{is_secret_header, mask_url};
     use clap::Parser;
+    use ureq::http::Method;
 
     fn config(args: &[&str]) -> Result<Config, String> {
         let mut argv = vec!["qpsbench"];

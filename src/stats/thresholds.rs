@@ -9,10 +9,8 @@
 //! (`tokens-per-s`, `output-tokens-per-s`, ...). A streaming metric on a run that streamed
 //! nothing fails, saying so (whether a run streams is known only once responses arrive).
 
-use serde::{Deserialize, Serialize};
-
-use crate::report::Report;
 use crate::stats::{Percentiles, StageReport};
+use serde::{Deserialize, Serialize};
 
 /// How a metric's limit is written and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +126,7 @@ const LATENCY: &[Pick] = &[
 ];
 
 impl Metric {
-    fn parse(name: &str) -> Option<Metric> {
+    pub fn parse(name: &str) -> Option<Metric> {
         if let Some(i) = LATENCY.iter().position(|(n, _)| *n == name) {
             return Some(Metric::Latency(i));
         }
@@ -150,7 +148,7 @@ impl Metric {
             .map(Metric::Extra)
     }
 
-    fn unit(&self) -> Unit {
+    pub fn unit(&self) -> Unit {
         match self {
             Metric::Latency(..) | Metric::Family(..) => Unit::Ms,
             Metric::ErrorRate | Metric::FailureRate => Unit::Rate,
@@ -159,7 +157,7 @@ impl Metric {
         }
     }
 
-    fn measure(&self, row: &StageReport) -> Option<f64> {
+    pub fn measure(&self, row: &StageReport) -> Option<f64> {
         if row.requests == 0 {
             return None;
         }
@@ -174,7 +172,7 @@ impl Metric {
     }
 
     /// Measured only on streamed responses (TTFT, ITL, TPOT, tokens).
-    fn needs_stream(&self) -> bool {
+    pub fn needs_stream(&self) -> bool {
         match self {
             Metric::Family(f, _) => *f != Family::Ttfb,
             Metric::Extra(_) => true,
@@ -197,7 +195,7 @@ pub enum Op {
 }
 
 impl Op {
-    fn holds(self, measured: f64, limit: f64) -> bool {
+    pub fn holds(self, measured: f64, limit: f64) -> bool {
         match self {
             Op::Lt => measured < limit,
             Op::Le => measured <= limit,
@@ -219,50 +217,6 @@ pub struct Threshold {
     pub op: Op,
     /// In the metric's unit: ms, a fraction, or a number.
     pub limit: f64,
-}
-
-/// A checked threshold, as printed and written to the JSON report.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ThresholdResult {
-    /// The expression as written.
-    pub expression: String,
-    /// Stage number from 1, when the threshold is about one stage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage: Option<usize>,
-    pub metric: String,
-    pub op: Op,
-    /// The limit: milliseconds for latencies, a fraction for rates.
-    pub limit: f64,
-    /// What was measured, in the unit of `limit`; `null` when nothing was (no requests).
-    pub measured: Option<f64>,
-    pub passed: bool,
-}
-
-impl ThresholdResult {
-    /// `p99<300ms: passed (measured 12.3 ms)`.
-    pub fn line(&self) -> String {
-        let verdict = if self.passed { "passed" } else { "FAILED" };
-        let metric = Metric::parse(&self.metric);
-        let unit = metric.map_or(Unit::Number, |m| m.unit());
-        let measured = match self.measured {
-            None if metric.is_some_and(|m| m.needs_stream()) => format!(
-                "nothing measured: {} is a streaming metric and no streamed answer gave it; \
-                 it needs text/event-stream responses (or --stream)",
-                self.metric
-            ),
-            None => "nothing measured".to_string(),
-            Some(v) => format!("measured {}", show(unit, v)),
-        };
-        format!("{}: {verdict} ({measured})", self.expression)
-    }
-}
-
-fn show(unit: Unit, v: f64) -> String {
-    match unit {
-        Unit::Ms => format!("{v:.3} ms"),
-        Unit::Rate => format!("{:.3}%", v * 100.0),
-        Unit::Number => format!("{v:.1}"),
-    }
 }
 
 /// Parse a `--fail-on` list; `stages` is how many stages the schedule has. Errors are one line.
@@ -376,51 +330,9 @@ fn parse_limit(unit: Unit, value: &str) -> Option<f64> {
     }
 }
 
-/// Check every threshold against the report's rows.
-pub fn evaluate(thresholds: &[Threshold], report: &Report) -> Vec<ThresholdResult> {
-    thresholds
-        .iter()
-        .map(|t| {
-            let row = match t.stage {
-                None => Some(&report.total),
-                Some(n) => report.stages.get(n - 1),
-            };
-            let measured = row.and_then(|r| t.metric.measure(r));
-            ThresholdResult {
-                expression: t.text.clone(),
-                stage: t.stage,
-                metric: t.metric_name.clone(),
-                op: t.op,
-                limit: t.limit,
-                measured,
-                passed: measured.is_some_and(|m| t.op.holds(m, t.limit)),
-            }
-        })
-        .collect()
-}
-
-/// The `--fail-on` section of the text summary (empty without thresholds).
-pub fn summary(results: &[ThresholdResult]) -> String {
-    if results.is_empty() {
-        return String::new();
-    }
-    let failed = results.iter().filter(|r| !r.passed).count();
-    let mut out = format!(
-        "\nThresholds (--fail-on): {} passed, {failed} failed\n",
-        results.len() - failed
-    );
-    for r in results {
-        out.push_str("  ");
-        out.push_str(&r.line());
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
     #[test]
     fn thresholds_parse_with_units_and_stages() {
         let t = parse(
@@ -492,34 +404,6 @@ mod tests {
             assert!(err.contains("unknown metric"), "{bad}: {err}");
             assert!(err.contains("ttft-p99"), "{err}");
         }
-    }
-
-    #[test]
-    fn a_streaming_threshold_with_nothing_streamed_says_why() {
-        let r = ThresholdResult {
-            expression: "ttft-p99<1s".into(),
-            stage: None,
-            metric: "ttft-p99".into(),
-            op: Op::Lt,
-            limit: 1000.0,
-            measured: None,
-            passed: false,
-        };
-        assert!(
-            r.line()
-                .contains("FAILED (nothing measured: ttft-p99 is a streaming metric"),
-            "{}",
-            r.line()
-        );
-        let r = ThresholdResult {
-            metric: "p99".into(),
-            ..r
-        };
-        assert!(
-            r.line().ends_with("FAILED (nothing measured)"),
-            "{}",
-            r.line()
-        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The run's results as one serializable value: what the text summary and `--json` show.
 
+pub mod thresholds;
+pub mod traffic;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -50,13 +53,13 @@ pub struct Report {
     /// With `--retries`: attempts, retries, and each logical request's final outcome and
     /// latency (the rows above count every attempt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retries: Option<crate::retry::RetryReport>,
+    pub retries: Option<crate::stats::retry::RetryReport>,
     /// `--fail-on` thresholds as checked after the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub thresholds: Vec<crate::gate::ThresholdResult>,
+    pub thresholds: Vec<crate::report::thresholds::ThresholdResult>,
     /// The first few samples of each error status and failure kind, secrets masked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub evidence: Vec<crate::evidence::Evidence>,
+    pub evidence: Vec<crate::traffic::evidence::Evidence>,
 }
 
 /// The configuration, as it may be shown: secrets masked.
@@ -90,10 +93,10 @@ pub struct RunConfig {
     pub start_at: Option<String>,
     /// The LLM request flags (API, model, number of prompts and keys; never a key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub llm: Option<crate::llm::LlmView>,
+    pub llm: Option<crate::traffic::llm::LlmView>,
     /// Targets, data, auth rotation, think time, success statuses, retries (never a secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub traffic: Option<crate::traffic::TrafficInfo>,
+    pub traffic: Option<crate::report::traffic::TrafficInfo>,
 }
 
 impl RunConfig {
@@ -105,7 +108,7 @@ impl RunConfig {
                 Some(file) => format!("targets {}", file),
                 None => cfg.traffic.redactor.url(&t.url),
             },
-            method: crate::traffic::display_method(cfg),
+            method: crate::config::display_method(cfg),
             headers: t
                 .headers
                 .iter()
@@ -122,12 +125,12 @@ impl RunConfig {
             requests: cfg.requests,
             timeout_s: cfg.timeout.as_secs_f64(),
             insecure: cfg.insecure,
-            proxy: cfg.proxy.as_deref().map(crate::config::mask_url),
+            proxy: cfg.proxy.as_deref().map(crate::redact::mask_url),
             start_at: cfg
                 .start_at
                 .map(|t| humantime::format_rfc3339_millis(t).to_string()),
             llm: cfg.llm.view.clone(),
-            traffic: Some(crate::traffic::TrafficInfo::of(&cfg.traffic)),
+            traffic: Some(crate::report::traffic::TrafficInfo::of(&cfg.traffic)),
         }
     }
 }
@@ -190,7 +193,8 @@ impl Report {
             thresholds: Vec::new(),
             evidence: run.evidence.clone(),
         };
-        report.thresholds = crate::gate::evaluate(&cfg.traffic.fail_on, &report);
+        report.thresholds =
+            crate::report::thresholds::evaluate(&cfg.fail_on, &report.total, &report.stages);
         report
     }
 

@@ -1,0 +1,113 @@
+//! The output flags (`--json`, `--csv`, `--csv-series`, `--html`, `--hdr-log`) into checked
+//! [`OutputSpec`]s: names present, at most one `-` (stdout), no file named twice.
+
+use crate::cli::OutputArgs;
+use crate::error::UsageError;
+use std::path::PathBuf;
+
+/// The formats qpsbench writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+    CsvSeries,
+    Html,
+    HdrLog,
+}
+
+impl Format {
+    /// The flag that asks for this format.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Format::Json => "--json",
+            Format::Csv => "--csv",
+            Format::CsvSeries => "--csv-series",
+            Format::Html => "--html",
+            Format::HdrLog => "--hdr-log",
+        }
+    }
+}
+
+/// Where one output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dest {
+    Stdout,
+    File(PathBuf),
+}
+
+/// One requested output: a format and its destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: Format,
+    pub dest: Dest,
+}
+
+/// Check the output flags: names present, at most one '-' (stdout), no file named twice.
+pub fn outputs_from_args(a: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> {
+    let asked = [
+        (Format::Json, &a.json),
+        (Format::Csv, &a.csv),
+        (Format::CsvSeries, &a.csv_series),
+        (Format::Html, &a.html),
+        (Format::HdrLog, &a.hdr_log),
+    ];
+    let mut out: Vec<OutputSpec> = Vec::new();
+    for (format, value) in asked {
+        let Some(value) = value.as_deref() else {
+            continue;
+        };
+        let dest = match value {
+            "" => {
+                return Err(UsageError(format!(
+                    "{} needs a file name, or '-' for stdout",
+                    format.flag()
+                )));
+            }
+            "-" => Dest::Stdout,
+            path => Dest::File(path.into()),
+        };
+        if let Some(other) = out.iter().find(|o| o.dest == dest) {
+            let what = match &dest {
+                Dest::Stdout => "stdout ('-')".to_string(),
+                Dest::File(p) => format!("the file {}", p.display()),
+            };
+            return Err(UsageError(format!(
+                "{} and {} both write to {what}: give each its own",
+                other.format.flag(),
+                format.flag()
+            )));
+        }
+        out.push(OutputSpec { format, dest });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(json: Option<&str>, csv: Option<&str>, html: Option<&str>) -> OutputArgs {
+        OutputArgs {
+            json: json.map(Into::into),
+            csv: csv.map(Into::into),
+            html: html.map(Into::into),
+            ..OutputArgs::default()
+        }
+    }
+
+    #[test]
+    fn outputs_are_checked() {
+        let ok = outputs_from_args(&args(Some("-"), Some("a.csv"), Some("a.html"))).unwrap();
+        assert_eq!(ok.len(), 3);
+        assert_eq!(ok[0].dest, Dest::Stdout);
+        let err = outputs_from_args(&args(Some("-"), Some("-"), None)).unwrap_err();
+        assert!(
+            err.0.contains("--json and --csv both write to stdout"),
+            "{err}"
+        );
+        let err = outputs_from_args(&args(Some("x"), None, Some("x"))).unwrap_err();
+        assert!(err.0.contains("both write to the file x"), "{err}");
+        let err = outputs_from_args(&args(None, Some(""), None)).unwrap_err();
+        assert!(err.0.contains("--csv needs a file name"), "{err}");
+    }
+}

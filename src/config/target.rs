@@ -1,0 +1,116 @@
+//! The request of `--url`, `-X`, `-H` and `-d`: checked, with messages that name the flag.
+
+use crate::error::UsageError;
+use crate::error::bad;
+use crate::redact::{mask_header_arg, mask_url};
+use std::sync::Arc;
+use ureq::http::{HeaderName, HeaderValue, Method, Uri};
+
+/// The request every user sends.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The URL as given (for display use [`Target::display_url`]).
+    pub url: String,
+    pub uri: Uri,
+    pub method: Method,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Option<Arc<[u8]>>,
+}
+
+impl Target {
+    /// The URL with any password in it masked.
+    pub fn display_url(&self) -> String {
+        mask_url(&self.url)
+    }
+}
+
+/// Check the URL, method, headers and body of the request.
+pub fn parse_target(
+    url: &str,
+    method: &str,
+    headers: &[String],
+    body: Option<&str>,
+) -> Result<Target, UsageError> {
+    let uri = parse_url(url)?;
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
+        UsageError(format!(
+            "-X '{method}' is not an HTTP method: write e.g. GET or POST"
+        ))
+    })?;
+    let headers = headers
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let body = match body {
+        None => None,
+        Some(b) => Some(read_body(b)?),
+    };
+    Ok(Target {
+        url: url.to_string(),
+        uri,
+        method,
+        headers,
+        body,
+    })
+}
+
+/// An absolute http(s) URL with a host.
+pub fn parse_url(url: &str) -> Result<Uri, UsageError> {
+    let shown = mask_url(url);
+    if !url.contains("://") {
+        return bad(format!(
+            "--url '{shown}' has no scheme: write http://{shown} or https://{shown}"
+        ));
+    }
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| UsageError(format!("--url '{shown}' is not a valid URL: {e}")))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        Some(other) => {
+            return bad(format!(
+                "--url '{shown}': scheme '{other}' is not supported, use http:// or https://"
+            ));
+        }
+        None => return bad(format!("--url '{shown}' has no scheme: write http://...")),
+    }
+    match uri.host() {
+        Some(h) if !h.is_empty() => Ok(uri),
+        _ => bad(format!(
+            "--url '{shown}' has no host: write e.g. http://127.0.0.1:8080/"
+        )),
+    }
+}
+
+/// `Name: value` into a header pair.
+pub fn parse_header(h: &str) -> Result<(HeaderName, HeaderValue), UsageError> {
+    let Some((name, value)) = h.split_once(':') else {
+        return bad(format!(
+            "-H '{}' has no colon: a header is 'Name: value'",
+            mask_header_arg(h)
+        ));
+    };
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+        UsageError(format!(
+            "-H '{}': '{}' is not a valid header name",
+            mask_header_arg(h),
+            name.trim()
+        ))
+    })?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| {
+        UsageError(format!(
+            "-H '{}': the value has characters a header cannot carry",
+            name
+        ))
+    })?;
+    Ok((name, value))
+}
+
+fn read_body(b: &str) -> Result<Arc<[u8]>, UsageError> {
+    match b.strip_prefix('@') {
+        Some(path) => std::fs::read(path)
+            .map(Arc::from)
+            .map_err(|e| UsageError(format!("-d @{path}: cannot read the body file: {e}"))),
+        None => Ok(Arc::from(b.as_bytes())),
+    }
+}

@@ -1,0 +1,213 @@
+//! LLM chat requests: one pre-rendered body per prompt (so the hot path formats no JSON) and the
+//! API keys, used in turn across requests, and how the event stream is read. Keys are never
+//! shown: only their number is.
+
+use crate::error::UsageError;
+use crate::error::bad;
+use crate::stream::ContentFormat;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use ureq::http::HeaderValue;
+
+/// The prompt sent when neither `--prompt` nor `--prompts` is given.
+pub const DEFAULT_PROMPT: &str = "Write a short poem about load testing.";
+
+/// The `user` of Dify requests.
+pub const DIFY_USER: &str = "qpsbench";
+
+/// How responses are read as event streams.
+#[derive(Debug, Clone)]
+pub struct StreamSetup {
+    /// `--stream`: every response is read as an event stream, not only `text/event-stream`.
+    pub forced: bool,
+    /// Where the content of an event is.
+    pub format: ContentFormat,
+}
+
+/// Bodies and keys that change from request to request (more than one prompt or key).
+#[derive(Debug)]
+pub struct Rotation {
+    bodies: Vec<Arc<[u8]>>,
+    keys: Vec<HeaderValue>,
+    next: AtomicU64,
+}
+
+impl Rotation {
+    /// Bodies (one per prompt) and `Authorization` values used in turn, from the first.
+    pub fn new(bodies: Vec<Arc<[u8]>>, keys: Vec<HeaderValue>) -> Self {
+        Rotation {
+            bodies,
+            keys,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// The body and `Authorization` value of the next request (each `None` when it does not
+    /// change: the target's own is used).
+    pub fn next(&self) -> (Option<&Arc<[u8]>>, Option<&HeaderValue>) {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let pick = |len: usize| (n % len as u64) as usize;
+        let body = (self.bodies.len() > 1).then(|| &self.bodies[pick(self.bodies.len())]);
+        let key = (self.keys.len() > 1).then(|| &self.keys[pick(self.keys.len())]);
+        (body, key)
+    }
+}
+
+/// What the LLM flags describe, as reports show it (no key, no prompt text).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LlmView {
+    /// "openai", "dify", "template" or "none" (the request is `-d` / no body).
+    pub api: String,
+    /// `--openai MODEL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Where content is read: "openai", "dify", "path <p>" or "raw" (each event is a token).
+    pub content: String,
+    /// `--stream`: every response read as an event stream.
+    pub stream_forced: bool,
+    /// Prompts used in turn.
+    pub prompts: usize,
+    /// API keys used in turn (the keys themselves are never written).
+    pub api_keys: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+}
+
+/// Everything the LLM flags decided.
+#[derive(Debug, Clone)]
+pub struct LlmSetup {
+    pub stream: StreamSetup,
+    /// Per-request bodies or keys, when there is more than one of either.
+    pub rotation: Option<Arc<Rotation>>,
+    /// Shown in the report when any LLM flag was given.
+    pub view: Option<LlmView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    OpenAi,
+    Dify,
+    Template,
+}
+
+/// The content format an event stream from this URL path most likely has.
+pub fn guess_format(path: &str) -> ContentFormat {
+    if path.ends_with("/chat/completions") || path.ends_with("/completions") {
+        ContentFormat::OpenAi
+    } else if path.ends_with("/chat-messages") || path.ends_with("/completion-messages") {
+        ContentFormat::Dify
+    } else {
+        ContentFormat::Raw
+    }
+}
+
+pub fn describe(format: &ContentFormat) -> String {
+    match format {
+        ContentFormat::OpenAi => "openai".into(),
+        ContentFormat::Dify => "dify".into(),
+        ContentFormat::Path { content, usage } => match usage {
+            Some(u) => format!("path {content} (usage {u})"),
+            None => format!("path {content}"),
+        },
+        ContentFormat::Raw => "raw".into(),
+    }
+}
+
+/// The prompts of a `--prompts` file's text (`name` only names it in messages): one per line,
+/// blank lines skipped.
+pub fn parse_prompts(name: &str, text: &str) -> Result<Vec<String>, UsageError> {
+    let list: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    if list.is_empty() {
+        return bad(format!(
+            "--prompts {name}: the file has no prompts (one per line; blank lines are skipped)"
+        ));
+    }
+    Ok(list)
+}
+
+/// The keys of an `--api-key-file`'s text (`name` only names it in messages): one per line,
+/// `Bearer x` or `x`, blank lines skipped. Errors name the line, never the key.
+pub fn parse_api_keys(name: &str, text: &str) -> Result<Vec<HeaderValue>, UsageError> {
+    let mut keys = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        match bearer(line) {
+            None => {}
+            Some(Ok(v)) => keys.push(v),
+            Some(Err(())) => {
+                return bad(format!(
+                    "--api-key-file {name} line {}: the key has characters a header cannot carry",
+                    i + 1
+                ));
+            }
+        }
+    }
+    if keys.is_empty() {
+        return bad(format!(
+            "--api-key-file {name}: the file has no keys (one per line, 'Bearer x' or 'x')"
+        ));
+    }
+    Ok(keys)
+}
+
+/// `Bearer x` or `x` into the header value `Bearer x`; `None` for a blank line.
+pub fn bearer(line: &str) -> Option<Result<HeaderValue, ()>> {
+    let line = line.trim();
+    let key = match line.split_once(char::is_whitespace) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => line,
+    };
+    if key.is_empty() {
+        return None;
+    }
+    Some(
+        HeaderValue::from_str(&format!("Bearer {key}"))
+            .map(|mut v| {
+                v.set_sensitive(true);
+                v
+            })
+            .map_err(|_| ()),
+    )
+}
+
+/// The template with `{prompt}` replaced by the JSON-escaped prompt (no quotes added) and
+/// `{max_tokens}` by the number.
+pub fn render(template: &str, prompt: &str, max_tokens: Option<u64>) -> Vec<u8> {
+    let quoted = serde_json::Value::from(prompt).to_string();
+    let escaped = &quoted[1..quoted.len() - 1];
+    let mut out = template.replace("{prompt}", escaped);
+    if let Some(n) = max_tokens {
+        out = out.replace("{max_tokens}", &n.to_string());
+    }
+    out.into_bytes()
+}
+
+pub fn openai_body(model: &str, prompt: &str, max_tokens: Option<u64>) -> Vec<u8> {
+    let mut v = json!({
+        "model": model,
+        "messages": [{"role": "user", "content": prompt}],
+        "stream": true,
+        "stream_options": {"include_usage": true},
+    });
+    if let Some(n) = max_tokens {
+        v["max_tokens"] = n.into();
+    }
+    v.to_string().into_bytes()
+}
+
+pub fn dify_body(prompt: &str) -> Vec<u8> {
+    json!({
+        "inputs": {},
+        "query": prompt,
+        "response_mode": "streaming",
+        "conversation_id": "",
+        "user": DIFY_USER,
+    })
+    .to_string()
+    .into_bytes()
+}

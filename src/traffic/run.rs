@@ -1,0 +1,263 @@
+//! Run-time state of the traffic plan, shared by every user: hands each user its next request,
+//! ready to send (templates were split before the run, so a request only picks a target, takes
+//! counters and concatenates pieces), and keeps error evidence.
+
+use crate::sample::Outcome;
+use crate::traffic::evidence::EvidenceStore;
+use crate::traffic::plan::{BodyPlan, RequestPlan, TrafficConfig, UrlPlan};
+use crate::traffic::targets::Picker;
+use crate::traffic::template::Vars;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use ureq::http::header::{ACCEPT, AUTHORIZATION, HOST, USER_AGENT};
+use ureq::http::{HeaderName, HeaderValue, Uri};
+
+/// The User-Agent sent unless `-H` (or a targets file) gives one.
+pub const DEFAULT_USER_AGENT: &str = concat!("qpsbench/", env!("CARGO_PKG_VERSION"));
+
+/// One request, ready to send.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    /// Index of the target.
+    pub target: usize,
+    pub plan: &'a RequestPlan,
+    /// `None` when placeholders made an invalid URL (the attempt is a protocol failure).
+    pub uri: Option<Cow<'a, Uri>>,
+    /// Rendered header values and the rotated Authorization; `None` inside when a value cannot
+    /// be a header (the attempt is a protocol failure).
+    pub extra_headers: Vec<(HeaderName, Option<HeaderValue>)>,
+    pub body: Option<Cow<'a, [u8]>>,
+}
+
+impl Prepared<'_> {
+    /// The request could be built: a valid URL and header values.
+    pub fn is_valid(&self) -> bool {
+        self.uri.is_some() && self.extra_headers.iter().all(|(_, v)| v.is_some())
+    }
+}
+
+/// The headers ureq would add to a request of a plan that does not set them itself, made once:
+/// ureq builds each of them anew for every request (the Host value through `format!`), about
+/// a tenth of its per-request instructions.
+#[derive(Debug, Clone, Default)]
+pub struct AutoHeaders {
+    /// `host[:port]` (the port when not the scheme's default), as ureq writes it; `None` when the
+    /// plan sets Host or its URL has placeholders (ureq then adds it per request).
+    pub host: Option<HeaderValue>,
+    pub user_agent: Option<HeaderValue>,
+    pub accept: Option<HeaderValue>,
+}
+
+impl AutoHeaders {
+    fn for_plan(plan: &RequestPlan) -> Self {
+        let has = |name: &HeaderName| {
+            plan.headers.iter().any(|(n, _)| n == name)
+                || plan.header_templates.iter().any(|(n, _)| n == name)
+        };
+        let host = match &plan.url {
+            UrlPlan::Static(uri) if !has(&HOST) => host_value(uri),
+            _ => None,
+        };
+        AutoHeaders {
+            host,
+            user_agent: (!has(&USER_AGENT)).then(|| HeaderValue::from_static(DEFAULT_USER_AGENT)),
+            accept: (!has(&ACCEPT)).then(|| HeaderValue::from_static("*/*")),
+        }
+    }
+
+    /// The headers, in the order they are sent.
+    pub fn iter(&self) -> impl Iterator<Item = (HeaderName, &HeaderValue)> {
+        [
+            (HOST, self.host.as_ref()),
+            (USER_AGENT, self.user_agent.as_ref()),
+            (ACCEPT, self.accept.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
+    }
+}
+
+/// The Host header of `uri` as ureq makes it: the host, and the port when it is not the
+/// scheme's default. A static value (leaked once per target) so that cloning it per request
+/// touches no shared reference count.
+fn host_value(uri: &Uri) -> Option<HeaderValue> {
+    let host = uri.host()?;
+    let default_port = match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    };
+    let value = match uri.port_u16() {
+        Some(port) if port != default_port => format!("{host}:{port}"),
+        _ => host.to_string(),
+    };
+    HeaderValue::from_str(&value).ok()?;
+    Some(HeaderValue::from_static(Box::leak(value.into_boxed_str())))
+}
+
+/// Run-time state of the traffic plan, shared by every user.
+#[derive(Debug)]
+pub struct TrafficRun {
+    pub cfg: TrafficConfig,
+    /// Per plan (target), the headers made once.
+    pub auto_headers: Vec<AutoHeaders>,
+    picker: Picker,
+    seq: AtomicU64,
+    auth_next: AtomicU64,
+    /// Error and failure samples kept as evidence.
+    pub evidence: EvidenceStore,
+    /// When the run's clock started (for evidence times); set before users are admitted.
+    pub start: std::sync::OnceLock<Instant>,
+}
+
+impl TrafficRun {
+    /// The run-time state for `cfg`.
+    pub fn new(cfg: &TrafficConfig) -> Self {
+        let weights: Vec<u32> = cfg.requests.iter().map(|r| r.weight).collect();
+        TrafficRun {
+            auto_headers: cfg.requests.iter().map(AutoHeaders::for_plan).collect(),
+            picker: Picker::new(&weights, cfg.order),
+            seq: AtomicU64::new(0),
+            auth_next: AtomicU64::new(0),
+            evidence: EvidenceStore::new(cfg.redactor.clone()),
+            cfg: cfg.clone(),
+            start: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The random source of user `index` (seeded: runs with one `--seed` repeat).
+    pub fn rng(&self, index: usize) -> fastrand::Rng {
+        fastrand::Rng::with_seed(
+            self.cfg
+                .seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(index as u64),
+        )
+    }
+
+    /// The next request of user `user`.
+    pub fn prepare(&self, user: usize, rng: &mut fastrand::Rng) -> Prepared<'_> {
+        let target = self.picker.pick(rng);
+        let plan = &self.cfg.requests[target];
+        let seq = if self.cfg.needs_seq {
+            self.seq.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        let row: &[String] = match &self.cfg.data {
+            Some(d) => &d.rows[(seq % d.rows.len() as u64) as usize],
+            None => &[],
+        };
+        let vars = Vars { user, seq, row };
+        let uri = match &plan.url {
+            UrlPlan::Static(u) => Some(Cow::Borrowed(u)),
+            UrlPlan::Template(t) => Uri::try_from(t.render(&vars, true)).ok().map(Cow::Owned),
+        };
+        let mut extra_headers = Vec::new();
+        for (name, t) in &plan.header_templates {
+            let v = HeaderValue::from_bytes(&t.render(&vars, false)).ok();
+            extra_headers.push((name.clone(), v));
+        }
+        if !self.cfg.auth.is_empty() {
+            let i = self.auth_next.fetch_add(1, Ordering::Relaxed) % self.cfg.auth.len() as u64;
+            extra_headers.push((AUTHORIZATION, Some(self.cfg.auth[i as usize].clone())));
+        }
+        let body = match &plan.body {
+            BodyPlan::None => None,
+            BodyPlan::Static(b) => Some(Cow::Borrowed(&b[..])),
+            BodyPlan::Template(t) => Some(Cow::Owned(t.render(&vars, false))),
+        };
+        Prepared {
+            target,
+            plan,
+            uri,
+            extra_headers,
+            body,
+        }
+    }
+}
+
+impl TrafficRun {
+    /// Response header lines as evidence keeps them: secret values masked.
+    pub fn header_lines(&self, headers: &ureq::http::HeaderMap) -> Vec<String> {
+        let r = &self.evidence.redactor;
+        headers
+            .iter()
+            .map(|(n, v)| r.header_line(n.as_str(), &String::from_utf8_lossy(v.as_bytes())))
+            .collect()
+    }
+
+    /// Keep one attempt as evidence (its slot was claimed): `body` is what was read of the
+    /// body, `total` the body's full length so far.
+    #[allow(clippy::too_many_arguments)]
+    pub fn keep_evidence(
+        &self,
+        p: &Prepared<'_>,
+        attempt: u16,
+        outcome: Outcome,
+        error: Option<String>,
+        headers: Vec<String>,
+        body: &[u8],
+        total: u64,
+    ) {
+        let r = &self.evidence.redactor;
+        let (body, body_truncated) = self.evidence.body_text(body, total);
+        let url = match &p.uri {
+            Some(u) => r.url(&u.to_string()),
+            None => "(placeholders made an invalid URL)".to_string(),
+        };
+        let (status, failure) = match outcome {
+            Outcome::Status(c) => (Some(c), None),
+            Outcome::Failure(k) => (None, Some(k.key().to_string())),
+        };
+        self.evidence.keep(crate::traffic::evidence::Evidence {
+            time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            elapsed_s: self
+                .start
+                .get()
+                .map_or(0.0, |s| (s.elapsed().as_secs_f64() * 1e3).round() / 1e3),
+            target: p.plan.name.clone(),
+            url,
+            attempt: u32::from(attempt) + 1,
+            status,
+            failure,
+            error: error.map(|e| r.text(&e)),
+            headers,
+            body,
+            body_truncated,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_value_is_what_ureq_would_send() {
+        let host =
+            |u: &str| host_value(&u.parse().unwrap()).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(
+            host("http://127.0.0.1:8080/x").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            host("http://example.test:80/").as_deref(),
+            Some("example.test")
+        );
+        assert_eq!(
+            host("http://example.test/").as_deref(),
+            Some("example.test")
+        );
+        assert_eq!(
+            host("https://example.test:443/").as_deref(),
+            Some("example.test")
+        );
+        assert_eq!(
+            host("https://example.test:80/").as_deref(),
+            Some("example.test:80")
+        );
+        assert_eq!(host("http://[::1]:9000/").as_deref(), Some("[::1]:9000"));
+        assert_eq!(host("/relative"), None);
+    }
+}
