@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::config::schedule::Schedule;
-use crate::output::live;
 use crate::sample::Sample;
 use crate::stats::{Bucket, SecondReport};
 use crate::stream::ItlBatch;
@@ -32,6 +31,9 @@ pub enum Event {
     Stop { at: Instant, interrupted: bool },
 }
 
+/// What is done with each one-second row as it closes, besides keeping it.
+pub type SecondSink = Box<dyn FnMut(&SecondReport) + Send>;
+
 /// How the collector behaves.
 pub struct CollectorSetup {
     pub start: Instant,
@@ -42,8 +44,8 @@ pub struct CollectorSetup {
     /// With `--requests N`: tell the controller when N samples have arrived.
     pub requests_limit: Option<u64>,
     pub done: Sender<()>,
-    /// Print the per-second line on stderr.
-    pub live: bool,
+    /// Called with each closed one-second row, as it closes (the live line); `None`: nothing.
+    pub on_second: Option<SecondSink>,
     /// Keep each second's serialized histograms (an output needs them).
     pub second_histograms: bool,
     /// Per-target rows and retry counts (`--targets`, `--retries`).
@@ -215,8 +217,8 @@ impl Collector {
             if !self.setup.second_histograms {
                 row.drop_histograms();
             }
-            if self.setup.live {
-                live::print_second(&row);
+            if let Some(sink) = &mut self.setup.on_second {
+                sink(&row);
             }
             self.seconds.push(row);
             self.second.clear();
@@ -268,7 +270,7 @@ mod tests {
             paced: false,
             requests_limit: None,
             done,
-            live: false,
+            on_second: None,
             second_histograms: true,
             traffic: crate::stats::traffic::TrafficStats {
                 targets: Vec::new(),

@@ -25,9 +25,17 @@ use crossbeam_channel::Receiver;
 pub use config::Config;
 pub use report::Report;
 
-/// Run the load described by `cfg` and return its report. `interrupt` ends the run early
-/// (the report then says `interrupted`).
+/// Run the load described by `cfg` and return its report, printing the live line of each
+/// second on stderr unless `cfg.quiet`. `interrupt` ends the run early (the report then says
+/// `interrupted`).
+///
+/// # Errors
+///
+/// When the run cannot be done: a user thread or the collector cannot start (the process's
+/// thread limit), or the agent configuration is refused (a bad `--proxy`).
 pub fn run(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<Report> {
-    let result = engine::execute(cfg, interrupt)?;
+    let live: Option<collector::SecondSink> =
+        (!cfg.quiet).then(|| Box::new(output::live::print_second) as collector::SecondSink);
+    let result = engine::run::execute(cfg, interrupt, live)?;
     Ok(Report::build(cfg, &result))
 }

@@ -187,7 +187,9 @@ fn a_head_above_the_limit_is_a_protocol_failure_and_one_below_is_ok() {
         Duration::from_secs(20),
     );
     assert_eq!(kinds(&r).get("protocol"), Some(&10), "{:?}", kinds(&r));
-    let fits = FaultServer::start(Mode::HugeHeader(qpsbench::engine::MAX_RESPONSE_HEAD - 100));
+    let fits = FaultServer::start(Mode::HugeHeader(
+        qpsbench::engine::transport::MAX_RESPONSE_HEAD - 100,
+    ));
     let (r, _) = timed_run(
         &[
             "--url",

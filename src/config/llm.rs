@@ -218,7 +218,7 @@ mod tests {
     use serde_json::Value;
 
     fn target(url: &str) -> Target {
-        crate::config::parse_target(url, "GET", &[], None).unwrap()
+        crate::config::target::parse_target(url, "GET", &[], None).unwrap()
     }
 
     #[test]

@@ -57,6 +57,16 @@ pub struct Config {
     pub traffic: crate::traffic::plan::TrafficConfig,
 }
 
+impl Config {
+    /// Does an output need each second's histograms (`--json`, `--hdr-log`)? Without one, the
+    /// collector drops them as each second closes.
+    pub fn keeps_second_histograms(&self) -> bool {
+        self.outputs
+            .iter()
+            .any(|o| o.format.needs_second_histograms())
+    }
+}
+
 impl TryFrom<RunArgs> for Config {
     type Error = UsageError;
 
@@ -187,7 +197,7 @@ fn check_users(users: usize, flag: &str) -> Result<(), UsageError> {
 
 /// What the run header shows after the method: the URL (secrets masked), or the targets file
 /// with its entries and order.
-pub fn display_target(cfg: &crate::Config) -> String {
+pub fn display_target(cfg: &Config) -> String {
     let t = &cfg.traffic;
     match &t.targets_file {
         Some(file) => format!(
@@ -202,7 +212,7 @@ pub fn display_target(cfg: &crate::Config) -> String {
 
 /// The method(s) a run sends, as the header, summary and reports show them: the `-X` method,
 /// or with `--targets` the distinct methods of its entries in file order (`GET, POST`).
-pub fn display_method(cfg: &crate::Config) -> String {
+pub fn display_method(cfg: &Config) -> String {
     if cfg.traffic.targets_file.is_none() {
         return cfg.target.method.to_string();
     }

@@ -16,6 +16,11 @@ pub enum Format {
 }
 
 impl Format {
+    /// Does this format carry a histogram per second (so the collector must keep them)?
+    pub fn needs_second_histograms(self) -> bool {
+        matches!(self, Format::Json | Format::HdrLog)
+    }
+
     /// The flag that asks for this format.
     pub fn flag(self) -> &'static str {
         match self {

@@ -18,11 +18,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::config::Config as RunSettings;
+use crate::traffic::run::DEFAULT_USER_AGENT;
 use parking_lot::RwLock;
 use ureq::Agent;
 use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::http::uri::{Authority, Scheme};
+use ureq::tls::TlsConfig;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, TcpConnector, Transport,
@@ -222,6 +225,75 @@ impl Transport for IdleProbed {
     fn is_tls(&self) -> bool {
         self.inner.is_tls()
     }
+}
+
+/// ureq's per-connection input buffer (its default is 128 KiB). ureq zero-fills its buffers when
+/// a connection opens, so every byte here is resident for each connected user.
+pub const IO_BUFFER: usize = 16 * 1024;
+
+/// ureq's per-connection output buffer: it holds the request head and body chunks. 8 KiB is
+/// what common servers accept as a request head (nginx's default large header buffer).
+pub const OUT_BUFFER: usize = 8 * 1024;
+
+/// The largest response head (status line and headers) read; a bigger one is a protocol failure.
+pub const MAX_RESPONSE_HEAD: usize = IO_BUFFER - 1;
+
+/// The output buffer for this run: [`OUT_BUFFER`], or more when the `-H` headers alone need
+/// more room (a request head must fit it whole).
+fn output_buffer(cfg: &RunSettings) -> usize {
+    let t = &cfg.target;
+    let head: usize = t.url.len()
+        + t.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
+        // Request line, Host, User-Agent, Accept, Content-Length, a rotated key or token.
+        + 4096;
+    head.next_power_of_two().max(OUT_BUFFER)
+}
+
+/// How much longer than `--timeout` a whole request may take; see [`agent_config`].
+pub const DEADLINE_SLACK: Duration = Duration::from_millis(10);
+
+/// The ureq agent configuration; each user builds its own agent (and so its own connection
+/// pool) from it.
+pub fn agent_config(cfg: &RunSettings) -> Result<ureq::config::Config, String> {
+    let t = Some(cfg.timeout);
+    let deadline = Some(cfg.timeout + DEADLINE_SLACK);
+    let proxy = match &cfg.proxy {
+        Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("--proxy: {e}"))?),
+        None => None,
+    };
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(DEFAULT_USER_AGENT)
+        .input_buffer_size(IO_BUFFER)
+        .output_buffer_size(output_buffer(cfg))
+        // A response head must fit the input buffer. ureq's own limit (64 KiB) is above it, so
+        // without this a bigger head came back as "peer disconnected" (counted as a reset) or
+        // hung until the timeout; now it is a protocol failure, as the limit is.
+        .max_response_header_size(MAX_RESPONSE_HEAD)
+        .max_idle_connections(2)
+        .max_idle_connections_per_host(2)
+        // One deadline for the whole request (connect, send, response head, body), and each
+        // connect, read or write bounded by the timeout itself. A socket timeout is set with a
+        // system call whenever its value changes, and ureq uses the smaller of the per-read
+        // limit and what is left of the deadline: left at the bare timeout, what is left
+        // changed before every read (2 setsockopt calls per request); a deadline a hair longer
+        // lets the per-read value win, unchanged and free, for any request faster than
+        // DEADLINE_SLACK. (A global timeout makes ureq's default resolver look up in a thread of
+        // its own: that now happens only when the shared cache misses, see transport.rs.)
+        .timeout_global(deadline)
+        .timeout_connect(t)
+        .timeout_per_read(t)
+        .timeout_per_write(t)
+        .proxy(proxy)
+        .tls_config(
+            TlsConfig::builder()
+                .disable_verification(cfg.insecure)
+                .build(),
+        )
+        .build();
+    Ok(config)
 }
 
 #[cfg(test)]

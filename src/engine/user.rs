@@ -12,7 +12,7 @@ use ureq::http::{HeaderValue, Request};
 
 use crate::collector::Event;
 use crate::config::target::Target;
-use crate::engine::Shared;
+use crate::engine::gate::Gate;
 use crate::engine::stream_read::{StreamReader, is_event_stream};
 use crate::sample::{Outcome, Sample, Tag, classify, classify_io};
 use crate::stream::StreamStats;
@@ -25,10 +25,33 @@ use std::time::Duration;
 /// Body bytes are read into a buffer of this size and dropped: only their count matters.
 const READ_BUF: usize = 4 * 1024;
 
+/// What one attempt measured, from send start to the last body byte.
+struct Attempt {
+    outcome: Outcome,
+    /// When the response head arrived; `None` when none did.
+    first_byte: Option<Instant>,
+    /// Body bytes read.
+    bytes: u64,
+    /// Token timing, when the response was read as an event stream.
+    stream: Option<StreamStats>,
+}
+
+impl Attempt {
+    /// An attempt that ended before a response head arrived.
+    fn failed(outcome: Outcome) -> Self {
+        Attempt {
+            outcome,
+            first_byte: None,
+            bytes: 0,
+            stream: None,
+        }
+    }
+}
+
 /// Everything one user thread needs.
 pub struct User {
     pub index: usize,
-    pub shared: Arc<Shared>,
+    pub gate: Arc<Gate>,
     pub tx: Sender<Event>,
     pub agent: Agent,
     pub target: Arc<Target>,
@@ -43,27 +66,27 @@ impl User {
     pub fn run(self) {
         // Made on the first event-stream response: plain runs never build one.
         let mut streams: Option<StreamReader> = None;
-        let shared = &*self.shared;
+        let gate = &*self.gate;
         let traffic = &*self.traffic;
         let mut rng = traffic.rng(self.index);
         loop {
-            if !shared.wait_turn(self.index) {
+            if !gate.wait_turn(self.index) {
                 return;
             }
-            if !shared.take_budget() {
+            if !gate.take_budget() {
                 return;
             }
-            let scheduled = shared.limiter.as_ref().map(|l| l.acquire());
+            let scheduled = gate.limiter.as_ref().map(|l| l.acquire());
             if let Some(slot) = scheduled {
                 let now = Instant::now();
                 if slot > now {
                     std::thread::sleep(slot - now);
                 }
-                if shared.stop.load(Ordering::Relaxed) {
+                if gate.stop.load(Ordering::Relaxed) {
                     return;
                 }
             }
-            let stage = shared.stage.load(Ordering::Relaxed);
+            let stage = gate.stage.load(Ordering::Relaxed);
             let prepared = traffic.prepare(self.index, &mut rng);
             // Several prompts or keys: this logical request's turn (bodies were rendered up
             // front). Chosen once, so every retry resends the same body with the same key.
@@ -75,20 +98,24 @@ impl User {
             let mut first_sent = None;
             // Every attempt is a sample; retries (off by default) follow their backoff.
             loop {
-                shared.started.fetch_add(1, Ordering::Relaxed);
+                gate.started.fetch_add(1, Ordering::Relaxed);
                 let sent = Instant::now();
-                let (outcome, first_byte, bytes, stream) =
-                    self.send(&prepared, turn, attempt, &mut streams, sent, stage);
+                let Attempt {
+                    outcome,
+                    first_byte,
+                    bytes,
+                    stream,
+                } = self.send(&prepared, turn, attempt, &mut streams, sent, stage);
                 let end = Instant::now();
                 let ok = match outcome {
-                    Outcome::Status(code) => traffic.cfg.ok_status.is_ok(code),
+                    Outcome::Status(code) => traffic.is_ok(code),
                     Outcome::Failure(_) => false,
                 };
-                let will_retry = traffic
-                    .cfg
-                    .retry
-                    .should_retry(outcome, ok, u32::from(attempt))
-                    && !shared.stop.load(Ordering::Relaxed);
+                let will_retry =
+                    traffic
+                        .retry_policy()
+                        .should_retry(outcome, ok, u32::from(attempt))
+                        && !gate.stop.load(Ordering::Relaxed);
                 let sample = Sample {
                     stage,
                     // A retry has no slot of its own: it is not late, and not CO-corrected.
@@ -115,13 +142,13 @@ impl User {
                 }
                 first_sent.get_or_insert(sent);
                 attempt += 1;
-                let wait = traffic.cfg.retry.backoff(u32::from(attempt), &mut rng);
-                if !nap(&shared.stop, wait) {
+                let wait = traffic.retry_policy().backoff(u32::from(attempt), &mut rng);
+                if !nap(&gate.stop, wait) {
                     return;
                 }
             }
-            if let Some(think) = traffic.cfg.think
-                && !nap(&shared.stop, think.sample(&mut rng))
+            if let Some(think) = traffic.think_time()
+                && !nap(&gate.stop, think.sample(&mut rng))
             {
                 return;
             }
@@ -138,24 +165,21 @@ impl User {
         streams: &mut Option<StreamReader>,
         sent: Instant,
         stage: u32,
-    ) -> (Outcome, Option<Instant>, u64, Option<StreamStats>) {
+    ) -> Attempt {
         let traffic = &*self.traffic;
         let Some(uri) = p.uri.as_deref().filter(|_| p.is_valid()) else {
             // Placeholders rendered a URL or header value that cannot be sent.
             let outcome = Outcome::Failure(crate::sample::FailureKind::Protocol);
-            if traffic
-                .evidence
-                .claim_failure(crate::sample::FailureKind::Protocol)
-            {
+            if traffic.claim_failure(crate::sample::FailureKind::Protocol) {
                 let why = "a --data value made an invalid URL or header value".to_string();
                 traffic.keep_evidence(p, attempt, outcome, Some(why), Vec::new(), &[], 0);
             }
-            return (outcome, None, 0, None);
+            return Attempt::failed(outcome);
         };
         let mut builder = Request::builder()
             .method(p.plan.method.clone())
             .uri(uri.clone());
-        for (name, value) in traffic.auto_headers[p.target].iter() {
+        for (name, value) in traffic.auto_headers(p.target).iter() {
             builder = builder.header(name, value);
         }
         for (name, value) in &p.plan.headers {
@@ -181,25 +205,25 @@ impl User {
             Ok(Err(e)) => {
                 let outcome = Outcome::Failure(classify(&e));
                 if let Outcome::Failure(kind) = outcome
-                    && traffic.evidence.claim_failure(kind)
+                    && traffic.claim_failure(kind)
                 {
                     let why = Some(e.to_string());
                     traffic.keep_evidence(p, attempt, outcome, why, Vec::new(), &[], 0);
                 }
-                return (outcome, None, 0, None);
+                return Attempt::failed(outcome);
             }
             Err(_) => {
-                return (
-                    Outcome::Failure(crate::sample::FailureKind::Protocol),
-                    None,
-                    0,
-                    None,
-                );
+                return Attempt::failed(Outcome::Failure(crate::sample::FailureKind::Protocol));
             }
         };
         let first_byte = Some(Instant::now());
         let (outcome, bytes, stream) = self.read_body(p, attempt, response, streams, sent, stage);
-        (outcome, first_byte, bytes, stream)
+        Attempt {
+            outcome,
+            first_byte,
+            bytes,
+            stream,
+        }
     }
 
     /// Reads the response body to its end. Not inlined, so that its buffer takes stack that
@@ -220,7 +244,7 @@ impl User {
         let buf = &mut buf[..];
         let status = response.status().as_u16();
         // Evidence: only while this status's quota is open (one atomic load otherwise).
-        let capture = !traffic.cfg.ok_status.is_ok(status) && traffic.evidence.claim_status(status);
+        let capture = !traffic.is_ok(status) && traffic.claim_status(status);
         let headers = if capture {
             traffic.header_lines(response.headers())
         } else {
@@ -252,7 +276,7 @@ impl User {
                 Err(e) => {
                     let outcome = Outcome::Failure(classify_io(&e));
                     if let Outcome::Failure(kind) = outcome
-                        && traffic.evidence.claim_failure(kind)
+                        && traffic.claim_failure(kind)
                     {
                         let why = Some(e.to_string());
                         traffic.keep_evidence(p, attempt, outcome, why, headers, &kept, bytes);

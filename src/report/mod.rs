@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::engine::RunResult;
+use crate::engine::run::RunResult;
 use crate::stats::{HistogramBin, SecondReport, StageReport, latency_bins};
 
 /// Bins in the text latency histogram.

@@ -2,9 +2,12 @@
 //! ready to send (templates were split before the run, so a request only picks a target, takes
 //! counters and concatenates pieces), and keeps error evidence.
 
-use crate::sample::Outcome;
+use crate::sample::{FailureKind, Outcome};
+use crate::traffic::evidence::Evidence;
 use crate::traffic::evidence::EvidenceStore;
 use crate::traffic::plan::{BodyPlan, RequestPlan, TrafficConfig, UrlPlan};
+use crate::traffic::policy::ThinkTime;
+use crate::traffic::retry::RetryPolicy;
 use crate::traffic::targets::Picker;
 use crate::traffic::template::Vars;
 use std::borrow::Cow;
@@ -98,16 +101,61 @@ fn host_value(uri: &Uri) -> Option<HeaderValue> {
 /// Run-time state of the traffic plan, shared by every user.
 #[derive(Debug)]
 pub struct TrafficRun {
-    pub cfg: TrafficConfig,
+    cfg: TrafficConfig,
     /// Per plan (target), the headers made once.
-    pub auto_headers: Vec<AutoHeaders>,
+    auto_headers: Vec<AutoHeaders>,
     picker: Picker,
     seq: AtomicU64,
     auth_next: AtomicU64,
     /// Error and failure samples kept as evidence.
-    pub evidence: EvidenceStore,
+    evidence: EvidenceStore,
     /// When the run's clock started (for evidence times); set before users are admitted.
-    pub start: std::sync::OnceLock<Instant>,
+    start: std::sync::OnceLock<Instant>,
+}
+
+/// What a user thread asks of the traffic plan besides its next request ([`TrafficRun::prepare`]):
+/// the policies around a request, the headers made once, and where evidence goes.
+impl TrafficRun {
+    /// Is `status` a success (`--ok-status`, by default 200-399)?
+    pub fn is_ok(&self, status: u16) -> bool {
+        self.cfg.ok_status.is_ok(status)
+    }
+
+    /// When to retry and how long to wait first (`--retries`, `--retry-backoff`).
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.cfg.retry
+    }
+
+    /// The pause after each of a user's requests (`--think-time`).
+    pub fn think_time(&self) -> Option<ThinkTime> {
+        self.cfg.think
+    }
+
+    /// The Host, User-Agent and Accept headers of target `target`, made once.
+    pub fn auto_headers(&self, target: usize) -> &AutoHeaders {
+        &self.auto_headers[target]
+    }
+
+    /// Take an evidence slot for a response with this (unsuccessful) status; false when its
+    /// quota is full (one atomic load).
+    pub fn claim_status(&self, status: u16) -> bool {
+        self.evidence.claim_status(status)
+    }
+
+    /// Take an evidence slot for a failure of this kind; false when its quota is full.
+    pub fn claim_failure(&self, kind: FailureKind) -> bool {
+        self.evidence.claim_failure(kind)
+    }
+
+    /// Start the clock evidence times are measured from (the run's start; set once).
+    pub fn start_clock(&self, start: Instant) {
+        let _ = self.start.set(start);
+    }
+
+    /// The evidence kept so far, leaving none.
+    pub fn take_evidence(&self) -> Vec<Evidence> {
+        self.evidence.take()
+    }
 }
 
 impl TrafficRun {

@@ -1,0 +1,135 @@
+//! The ramp gate: the state every user thread and the controller share (who may send, the
+//! stage, the stop flag, the `--rps` slot clock, the `--requests` budget), and the controller
+//! that opens and closes it stage by stage as the schedule says.
+
+use crate::collector::Event;
+use crate::config::Config;
+use crate::engine::limiter::Limiter;
+use crossbeam_channel::{Receiver, never, select};
+use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// State every user thread and the controller share.
+#[derive(Debug)]
+pub struct Gate {
+    /// Set once: users stop sending.
+    pub stop: AtomicBool,
+    /// Users with an index below this may send.
+    pub active: AtomicUsize,
+    /// Index of the current stage, stamped on each sample.
+    pub stage: AtomicU32,
+    /// Requests begun (to count those still in flight at the end).
+    pub started: AtomicU64,
+    /// The `--rps` slot clock.
+    pub limiter: Option<Limiter>,
+    budget: Option<u64>,
+    issued: AtomicU64,
+    gate: Mutex<()>,
+    opened: Condvar,
+}
+
+impl Gate {
+    /// Gate state for a run with an optional rate and request budget.
+    pub fn new(rps: Option<f64>, budget: Option<u64>) -> Self {
+        Gate {
+            stop: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            stage: AtomicU32::new(0),
+            started: AtomicU64::new(0),
+            limiter: rps.map(|r| Limiter::new(r, Instant::now())),
+            budget,
+            issued: AtomicU64::new(0),
+            gate: Mutex::new(()),
+            opened: Condvar::new(),
+        }
+    }
+
+    /// Block until user `index` may send; false when the run is over.
+    pub fn wait_turn(&self, index: usize) -> bool {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            if index < self.active.load(Ordering::Relaxed) {
+                return true;
+            }
+            let mut guard = self.gate.lock();
+            if !self.stop.load(Ordering::Relaxed) && index >= self.active.load(Ordering::Relaxed) {
+                self.opened.wait(&mut guard);
+            }
+        }
+    }
+
+    /// Take one request from the `--requests` budget; false when it is spent.
+    pub fn take_budget(&self) -> bool {
+        match self.budget {
+            None => true,
+            Some(limit) => self.issued.fetch_add(1, Ordering::Relaxed) < limit,
+        }
+    }
+
+    /// Let the first `users` users send (and park the rest).
+    pub fn set_active(&self, users: usize) {
+        let _guard = self.gate.lock();
+        self.active.store(users, Ordering::Relaxed);
+        self.opened.notify_all();
+    }
+
+    /// Stop every user.
+    pub fn stop_all(&self) {
+        let _guard = self.gate.lock();
+        self.stop.store(true, Ordering::Relaxed);
+        self.opened.notify_all();
+    }
+}
+
+/// The ramp controller: follow the schedule until it ends; true when interrupted.
+pub fn control(
+    cfg: &Config,
+    gate: &Gate,
+    tx: &crossbeam_channel::Sender<Event>,
+    start: Instant,
+    interrupt: &Receiver<()>,
+    done: &Receiver<()>,
+) -> bool {
+    let schedule = &cfg.schedule;
+    let mut interrupt = interrupt.clone();
+    let mut stage = usize::MAX;
+    let mut active = 0usize;
+    loop {
+        let now = Instant::now();
+        let t = now - start;
+        if schedule.end().is_some_and(|end| t >= end) {
+            return false;
+        }
+        let s = schedule.stage_at(t);
+        if s != stage {
+            stage = s;
+            gate.stage.store(s as u32, Ordering::Relaxed);
+            let _ = tx.send(Event::Stage { index: s, at: now });
+        }
+        let users = schedule.users_at(t);
+        if users != active {
+            if active == 0
+                && let Some(l) = &gate.limiter
+            {
+                l.restart_at(now);
+            }
+            gate.set_active(users);
+            active = users;
+        }
+        let wait = schedule
+            .next_change_after(t)
+            .map(|next| next.saturating_sub(t))
+            .unwrap_or(Duration::from_secs(3600));
+        select! {
+            recv(interrupt) -> msg => match msg {
+                Ok(()) => return true,
+                Err(_) => interrupt = never(),
+            },
+            recv(done) -> _ => return false,
+            default(wait) => {}
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! One run, wired: spawns one thread per user and the collector, follows the schedule through
+//! the ramp gate, and stops on time, on `--requests`, or on interrupt.
+
+use crate::collector::{self, CollectorSetup, Event, Measured, SecondSink};
+use crate::config::Config;
+use crate::engine::gate::Gate;
+use crate::engine::gate::control;
+use crate::engine::transport::{self, agent_config};
+use crate::engine::user;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// User thread stack: small, since thousands of users must fit; TLS handshakes need the room.
+pub const USER_STACK: usize = 256 * 1024;
+
+/// A finished (or interrupted) run: what was measured and when.
+#[derive(Debug)]
+pub struct RunResult {
+    pub measured: Measured,
+    pub start: Instant,
+    pub started_at: std::time::SystemTime,
+    /// Requests begun but not finished when the run ended.
+    pub in_flight_at_end: u64,
+    /// The error and failure samples kept as evidence.
+    pub evidence: Vec<crate::traffic::evidence::Evidence>,
+}
+
+/// Run the load described by `cfg` until it ends or `interrupt` receives.
+pub fn execute(
+    cfg: &Config,
+    interrupt: &Receiver<()>,
+    on_second: Option<SecondSink>,
+) -> anyhow::Result<RunResult> {
+    let gate = Arc::new(Gate::new(cfg.rps, cfg.requests));
+    let target = Arc::new(cfg.target.clone());
+    let llm = Arc::new(cfg.llm.clone());
+    let traffic = Arc::new(crate::traffic::run::TrafficRun::new(&cfg.traffic));
+    let (tx, rx) = crossbeam_channel::unbounded::<Event>();
+    let agent_config = agent_config(cfg).map_err(anyhow::Error::msg)?;
+    let connector = transport::SharedConnector::default();
+    let resolver = transport::CachedResolver::default();
+
+    for index in 0..cfg.users {
+        let user = user::User {
+            index,
+            gate: gate.clone(),
+            tx: tx.clone(),
+            agent: transport::agent(&agent_config, &connector, &resolver),
+            target: target.clone(),
+            llm: llm.clone(),
+            traffic: traffic.clone(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("user-{index}"))
+            .stack_size(USER_STACK)
+            .spawn(move || user.run());
+        if let Err(e) = spawned {
+            gate.stop_all();
+            anyhow::bail!(
+                "could not start user thread {} of {}: {e}; lower --users or raise the \
+                 process limits (ulimit -u)",
+                index + 1,
+                cfg.users
+            );
+        }
+    }
+
+    // Threads are up and parked: now wait for --start-at, so that it is when the load begins.
+    let interrupted_early = cfg.start_at.is_some_and(|at| wait_until(at, interrupt));
+
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
+    let start = Instant::now();
+    traffic.start_clock(start);
+    let started_at = std::time::SystemTime::now();
+    let setup = CollectorSetup {
+        start,
+        schedule: cfg.schedule.clone(),
+        stages: cfg.schedule.stages().len(),
+        paced: cfg.rps.is_some(),
+        requests_limit: cfg.requests,
+        done: done_tx,
+        on_second,
+        second_histograms: cfg.keeps_second_histograms(),
+        traffic: crate::stats::traffic::TrafficStats::new(&cfg.traffic, cfg.rps.is_some()),
+    };
+    let collector = std::thread::Builder::new()
+        .name("collector".into())
+        .spawn(move || collector::collect(rx, setup))?;
+
+    let interrupted = interrupted_early || control(cfg, &gate, &tx, start, interrupt, &done_rx);
+
+    let end = Instant::now();
+    gate.stop_all();
+    let _ = tx.send(Event::Stop {
+        at: end,
+        interrupted,
+    });
+    let measured = collector
+        .join()
+        .map_err(|_| anyhow::anyhow!("the collector thread panicked"))?;
+    let in_flight_at_end = gate
+        .started
+        .load(Ordering::Relaxed)
+        .saturating_sub(measured.received);
+    Ok(RunResult {
+        measured,
+        start,
+        started_at,
+        in_flight_at_end,
+        evidence: traffic.take_evidence(),
+    })
+}
+
+/// Sleep until the wall-clock instant `at`; true when interrupted first.
+fn wait_until(at: std::time::SystemTime, interrupt: &Receiver<()>) -> bool {
+    // Short naps, so that a clock step (NTP) moves the start with it.
+    const NAP: Duration = Duration::from_millis(250);
+    loop {
+        let left = match at.duration_since(std::time::SystemTime::now()) {
+            Ok(left) if !left.is_zero() => left,
+            _ => return false,
+        };
+        match interrupt.recv_timeout(left.min(NAP)) {
+            Ok(()) => return true,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(left.min(NAP)),
+        }
+    }
+}
