@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use qpsbench::engine::limiter::Limiter;
 use qpsbench::sample::{Outcome, Sample};
-use qpsbench::stats::{Bucket, new_histogram};
+use qpsbench::stats::bucket::Bucket;
+use qpsbench::stats::hdr::new_histogram;
 
 fn limiter(c: &mut Criterion) {
     let lim = Limiter::new(1e6, Instant::now());

@@ -7,7 +7,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::config::schedule::Schedule;
 use crate::sample::Sample;
-use crate::stats::{Bucket, SecondReport};
+use crate::stats::bucket::Bucket;
+use crate::stats::rows::SecondReport;
 use crate::stream::ItlBatch;
 
 /// How long the collector naps when the channel is empty.

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::report::{REPORT_FORMAT, Report, RunConfig};
-use crate::stats::{Bucket, SecondReport, decode_histogram, latency_bins};
+use crate::stats::bucket::Bucket;
+use crate::stats::hdr::{decode_histogram, latency_bins};
+use crate::stats::rows::SecondReport;
 
 /// Bins in the text latency histogram of a merged report (as in a run's).
 const HISTOGRAM_BINS: usize = 10;
@@ -195,7 +197,7 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, ReportError> {
 }
 
 /// Per-target rows add up when every report has the same targets.
-fn merge_targets(reports: &[&Report]) -> Result<Vec<crate::stats::StageReport>, ReportError> {
+fn merge_targets(reports: &[&Report]) -> Result<Vec<crate::stats::rows::StageReport>, ReportError> {
     let first = reports[0];
     let same = reports.iter().all(|r| {
         r.targets.len() == first.targets.len()
@@ -259,7 +261,7 @@ fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), Report
             b.failures += s.failures;
             let h = decode_histogram(&s.hdr_latency_us)
                 .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
-            crate::stats::add_histogram(&mut b.latency, &h)
+            crate::stats::hdr::add_histogram(&mut b.latency, &h)
                 .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
             if let Some(st) = &s.stream {
                 b.stream

@@ -12,7 +12,7 @@ use ureq::http::header::CONTENT_TYPE;
 
 use crate::collector::Event;
 use crate::sample::{FailureKind, Outcome, classify_io};
-use crate::stats::is_error_status;
+use crate::stats::bucket::is_error_status;
 use crate::stream::{ContentFormat, EndReason, ItlBatch, StreamClose, StreamMeter, StreamStats};
 
 /// Is the response a `text/event-stream`?

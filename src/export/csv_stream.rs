@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use crate::report::Report;
-use crate::stats::{Percentiles, StageReport};
+use crate::stats::hdr::Percentiles;
+use crate::stats::rows::StageReport;
 
 /// Per-request metrics and the column prefix of each.
 const METRICS: [&str; 6] = [

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use super::Exporter;
 use super::svg::{Chart, Line, esc};
 use crate::report::Report;
-use crate::stats::{Percentiles, SecondReport, StageReport, decode_histogram};
+use crate::stats::hdr::{Percentiles, decode_histogram};
+use crate::stats::rows::{SecondReport, StageReport};
 
 /// The HTML report.
 pub struct Html;

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::svg::{Chart, Line, esc};
 use crate::output::stream_summary::{metrics, request_words, token_source_words};
 use crate::report::Report;
-use crate::stats::{SecondReport, StageReport};
+use crate::stats::rows::{SecondReport, StageReport};
 
 const TTFT_COLOR: &str = "#1f77b4";
 const TTFT99_COLOR: &str = "#aec7e8";

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::config::Config;
 use crate::parse::format_duration;
-use crate::stats::SecondReport;
+use crate::stats::rows::SecondReport;
 
 /// Format one second: elapsed, active users, QPS, p50/p99 latency, errors, failures.
 pub fn format_second(r: &SecondReport) -> String {

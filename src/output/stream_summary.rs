@@ -4,8 +4,9 @@ use std::fmt::Write as _;
 
 use crate::output::counts_line;
 use crate::report::Report;
+use crate::stats::hdr::Percentiles;
+use crate::stats::rows::StageReport;
 use crate::stats::stream::StreamReport;
-use crate::stats::{Percentiles, StageReport};
 
 /// Append the streaming section to `out` (nothing when no response was streamed).
 pub fn render(out: &mut String, r: &Report) {

@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use crate::output::counts_line;
 use crate::report::Report;
-use crate::stats::{Percentiles, StageReport};
+use crate::stats::hdr::Percentiles;
+use crate::stats::rows::StageReport;
 
 const BAR_WIDTH: usize = 40;
 

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::engine::run::RunResult;
-use crate::stats::{HistogramBin, SecondReport, StageReport, latency_bins};
+use crate::stats::hdr::{HistogramBin, latency_bins};
+use crate::stats::rows::{SecondReport, StageReport};
 
 /// Bins in the text latency histogram.
 const HISTOGRAM_BINS: usize = 10;

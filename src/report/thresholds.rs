@@ -1,7 +1,7 @@
 //! `--fail-on` verdicts: each threshold checked against the report's rows after the run, as
 //! printed and written to the JSON report (exit code 1 when one fails).
 
-use crate::stats::StageReport;
+use crate::stats::rows::StageReport;
 use crate::stats::thresholds::{Metric, Op, Threshold, Unit};
 use serde::{Deserialize, Serialize};
 

@@ -2,7 +2,7 @@
 //! final outcome and latency (first send to last byte, backoff included).
 
 use crate::sample::{Outcome, Sample};
-use crate::stats::{Percentiles, encode_histogram, new_histogram};
+use crate::stats::hdr::{Percentiles, encode_histogram, new_histogram};
 use crate::traffic::retry::RetryPolicy;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};

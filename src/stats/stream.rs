@@ -9,7 +9,9 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{Percentiles, add_histogram, decode_histogram, encode_histogram, new_histogram};
+use crate::stats::hdr::{
+    Percentiles, add_histogram, decode_histogram, encode_histogram, new_histogram,
+};
 use crate::stream::{EndReason, StreamStats, TokenSource};
 
 /// Largest value the histograms hold (microseconds, tokens or milli-tokens/s).

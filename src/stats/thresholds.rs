@@ -9,7 +9,8 @@
 //! (`tokens-per-s`, `output-tokens-per-s`, ...). A streaming metric on a run that streamed
 //! nothing fails, saying so (whether a run streams is known only once responses arrive).
 
-use crate::stats::{Percentiles, StageReport};
+use crate::stats::hdr::Percentiles;
+use crate::stats::rows::StageReport;
 use serde::{Deserialize, Serialize};
 
 /// How a metric's limit is written and shown.
@@ -57,7 +58,7 @@ fn per_answer_rate(r: &StageReport, pick: fn(&Percentiles) -> f64) -> Option<f64
 
 /// How many values an encoded histogram holds (0 when it cannot be read).
 fn decoded_len(encoded: &str) -> u64 {
-    crate::stats::decode_histogram(encoded).map_or(0, |h| h.len())
+    crate::stats::hdr::decode_histogram(encoded).map_or(0, |h| h.len())
 }
 
 /// A family of latency-like figures with the same percentile suffixes as `p99`:

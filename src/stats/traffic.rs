@@ -2,7 +2,7 @@
 //! requests when retrying.
 
 use crate::sample::{Outcome, Sample};
-use crate::stats::Bucket;
+use crate::stats::bucket::Bucket;
 use crate::stats::retry::RetryBucket;
 use crate::traffic::plan::TrafficConfig;
 

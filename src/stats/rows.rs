@@ -1,0 +1,108 @@
+//! The results rows as the report and `--json` hold them: one per stage, per target, per second
+//! and the total. Every figure carries its unit in its name.
+
+use crate::stats::hdr::Percentiles;
+use crate::stats::stream::{SecondStream, StreamReport};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The histograms behind a results row, in microseconds, each encoded by [`encode_histogram`]:
+/// what `qpsbench merge` adds to recompute exact percentiles.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageHistograms {
+    /// Send start -> last body byte.
+    pub latency_us: String,
+    /// Send start -> response head.
+    pub ttfb_us: String,
+    /// Scheduled slot -> last body byte; only with `--rps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_time_us: Option<String>,
+    /// Scheduled slot -> send start; only with `--rps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag_us: Option<String>,
+}
+
+/// One results row: a stage, or the whole run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageReport {
+    pub name: String,
+    /// Users in the stage (the most it runs).
+    pub users: usize,
+    /// Completed requests, any outcome.
+    pub requests: u64,
+    /// Requests with a success status (not 4xx/5xx, not failed).
+    pub ok: u64,
+    pub duration_s: f64,
+    /// requests / duration_s.
+    pub qps: f64,
+    /// ok / duration_s.
+    pub ok_per_s: f64,
+    /// Responses with an HTTP error status (4xx, 5xx).
+    pub errors: u64,
+    /// Client-side failures: no complete response.
+    pub failures: u64,
+    pub error_rate: f64,
+    pub failure_rate: f64,
+    /// Response body bytes received.
+    pub bytes: u64,
+    pub status_counts: BTreeMap<String, u64>,
+    pub failure_kinds: BTreeMap<String, u64>,
+    /// Send start -> last body byte.
+    pub latency_ms: Percentiles,
+    /// Send start -> response head received.
+    pub ttfb_ms: Percentiles,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_rps: Option<f64>,
+    /// Sends that started more than 1 ms after their slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_slots: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lag_ms: Option<f64>,
+    /// Scheduled slot -> send start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag_ms: Option<Percentiles>,
+    /// Scheduled slot -> last body byte (coordinated omission corrected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_time_ms: Option<Percentiles>,
+    /// The histograms the percentiles above come from, for exact merging.
+    pub hdr: StageHistograms,
+    /// LLM streaming metrics (TTFT, ITL, TPOT, tokens): only when responses were streamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamReport>,
+}
+
+/// One second of the run, as printed live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecondReport {
+    /// Seconds since the start at the end of this window.
+    pub second: u64,
+    /// Length of the window in seconds: 1, except for the last, partial window of a run.
+    pub interval_s: f64,
+    pub users: usize,
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub failures: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// This window's latency histogram (microseconds), encoded by [`encode_histogram`].
+    pub hdr_latency_us: String,
+    /// TTFT, ITL and output tokens of this second: only once responses are streamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<SecondStream>,
+}
+
+impl SecondReport {
+    /// Forget the serialized per-second histograms (kept only for `--json`, which `merge`
+    /// reads, and `--hdr-log`): they are the one part of a run's memory that grows with its
+    /// length, by about 1-9 KiB a second.
+    pub fn drop_histograms(&mut self) {
+        self.hdr_latency_us = String::new();
+        if let Some(st) = &mut self.stream {
+            st.hdr_ttft_us = String::new();
+            st.hdr_itl_us = String::new();
+        }
+    }
+}
