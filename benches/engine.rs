@@ -6,6 +6,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
 use qpsbench::engine::limiter::Limiter;
 use qpsbench::sample::{Outcome, Sample};
 use qpsbench::stats::bucket::Bucket;

@@ -2,6 +2,12 @@
 //! `--max-tokens`, `--stream`, `--content-path`) into an [`LlmSetup`], with messages a user can
 //! act on.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use ureq::http::{HeaderName, HeaderValue, Method};
+
 use crate::cli::LlmArgs;
 use crate::config::target::Target;
 use crate::error::UsageError;
@@ -11,10 +17,6 @@ use crate::traffic::llm::{
     Api, DEFAULT_PROMPT, LlmSetup, LlmView, Rotation, StreamSetup, bearer, describe, dify_body,
     guess_format, openai_body, parse_api_keys, parse_prompts, render,
 };
-use std::path::Path;
-use std::sync::Arc;
-use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use ureq::http::{HeaderName, HeaderValue, Method};
 
 /// Check the LLM flags and fold them into `target`: method POST, a JSON Content-Type, the
 /// first body and key (the rest go to [`Rotation`]).

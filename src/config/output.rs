@@ -1,9 +1,10 @@
 //! The output flags (`--json`, `--csv`, `--csv-series`, `--html`, `--hdr-log`) into checked
 //! [`OutputSpec`]s: names present, at most one `-` (stdout), no file named twice.
 
+use std::path::PathBuf;
+
 use crate::cli::OutputArgs;
 use crate::error::UsageError;
-use std::path::PathBuf;
 
 /// The formats qpsbench writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

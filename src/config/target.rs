@@ -1,10 +1,12 @@
 //! The request of `--url`, `-X`, `-H` and `-d`: checked, with messages that name the flag.
 
+use std::sync::Arc;
+
+use ureq::http::{HeaderName, HeaderValue, Method, Uri};
+
 use crate::error::UsageError;
 use crate::error::bad;
 use crate::redact::{mask_header_arg, mask_url};
-use std::sync::Arc;
-use ureq::http::{HeaderName, HeaderValue, Method, Uri};
 
 /// The request every user sends.
 #[derive(Debug, Clone)]

@@ -1,6 +1,11 @@
 //! The traffic flags (`--targets`, `--data`, `--auth-file`, `--think-time`, `--ok-status`,
 //! `--retries`, `--redact`) into a [`TrafficConfig`], with messages a user can act on.
 
+use std::sync::Arc;
+
+use ureq::http::header::AUTHORIZATION;
+use ureq::http::{HeaderName, HeaderValue, Method};
+
 use crate::cli::TrafficArgs;
 use crate::config::target::{Target, parse_header, parse_url};
 use crate::error::UsageError;
@@ -11,9 +16,6 @@ use crate::traffic::plan::{BodyPlan, RequestPlan, TrafficConfig, UrlPlan};
 use crate::traffic::retry::RetryPolicy;
 use crate::traffic::targets::EntryBody;
 use crate::traffic::template::{Template, Vars};
-use std::sync::Arc;
-use ureq::http::header::AUTHORIZATION;
-use ureq::http::{HeaderName, HeaderValue, Method};
 
 /// Placeholders replaced by a stand-in, so that a URL with `{{...}}` can be checked as a URL.
 fn stand_in(text: &str, columns: &[String]) -> String {

@@ -2,13 +2,15 @@
 //! stage, the stop flag, the `--rps` slot clock, the `--requests` budget), and the controller
 //! that opens and closes it stage by stage as the schedule says.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, never, select};
+use parking_lot::{Condvar, Mutex};
+
 use crate::collector::Event;
 use crate::config::Config;
 use crate::engine::limiter::Limiter;
-use crossbeam_channel::{Receiver, never, select};
-use parking_lot::{Condvar, Mutex};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 /// State every user thread and the controller share.
 #[derive(Debug)]

@@ -1,16 +1,18 @@
 //! One run, wired: spawns one thread per user and the collector, follows the schedule through
 //! the ramp gate, and stops on time, on `--requests`, or on interrupt.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
 use crate::collector::{self, CollectorSetup, Event, Measured, SecondSink};
 use crate::config::Config;
 use crate::engine::gate::Gate;
 use crate::engine::gate::control;
 use crate::engine::transport::{self, agent_config};
 use crate::engine::user;
-use crossbeam_channel::{Receiver, RecvTimeoutError};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
 
 /// User thread stack: small, since thousands of users must fit; TLS handshakes need the room.
 pub const USER_STACK: usize = 256 * 1024;

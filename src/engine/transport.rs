@@ -18,8 +18,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::Config as RunSettings;
-use crate::traffic::run::DEFAULT_USER_AGENT;
 use parking_lot::RwLock;
 use ureq::Agent;
 use ureq::config::Config;
@@ -30,6 +28,9 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, TcpConnector, Transport,
 };
+
+use crate::config::Config as RunSettings;
+use crate::traffic::run::DEFAULT_USER_AGENT;
 
 /// A connection idle at least this long is probed before reuse, as ureq always does.
 pub const PROBE_AFTER_IDLE: Duration = Duration::from_millis(100);

@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
@@ -19,8 +20,6 @@ use crate::stream::StreamStats;
 use crate::traffic::evidence::BODY_BYTES;
 use crate::traffic::llm::LlmSetup;
 use crate::traffic::run::{Prepared, TrafficRun};
-
-use std::time::Duration;
 
 /// Body bytes are read into a buffer of this size and dropped: only their count matters.
 const READ_BUF: usize = 4 * 1024;

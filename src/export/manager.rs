@@ -2,12 +2,13 @@
 //! fails in the first second, not after a long soak), and rewritten whole when the report is
 //! ready.
 
+use std::fs::File;
+use std::io::{self, Seek, Write};
+
 use super::{Exporter, csv, hdr_log, html, json};
 use crate::config::output::{Dest, Format, OutputSpec};
 use crate::error::UsageError;
 use crate::report::Report;
-use std::fs::File;
-use std::io::{self, Seek, Write};
 
 /// The opened outputs of one command.
 pub struct ExportManager {

@@ -1,9 +1,10 @@
 //! `--fail-on` verdicts: each threshold checked against the report's rows after the run, as
 //! printed and written to the JSON report (exit code 1 when one fails).
 
+use serde::{Deserialize, Serialize};
+
 use crate::stats::rows::StageReport;
 use crate::stats::thresholds::{Metric, Op, Threshold, Unit};
-use serde::{Deserialize, Serialize};
 
 /// A checked threshold, as printed and written to the JSON report.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

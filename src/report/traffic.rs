@@ -1,7 +1,8 @@
 //! The traffic flags as the report shows them (secrets never included).
 
-use crate::traffic::plan::TrafficConfig;
 use serde::{Deserialize, Serialize};
+
+use crate::traffic::plan::TrafficConfig;
 
 /// The traffic flags as the report shows them (secrets never included).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,17 +1,14 @@
-//! Accept loop, routing and response bodies of the embedded server.
+//! Accept loop, routing and the plain routes of the embedded server.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -19,19 +16,24 @@ use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use super::sse::{self, Api, SseBody};
-use super::{MAX_BYTES, MAX_DELAY_MS, Shared, StatsSnapshot};
+use super::body::{RespBody, response};
+use super::chat::chat;
+use super::config::{MAX_BYTES, MAX_DELAY_MS};
+use super::state::{Shared, StatsSnapshot};
+use super::tokens::{Api, random_upto};
 
 const HELLO: &[u8] = b"hello world\n";
+
 const OK: &[u8] = b"ok\n";
+
 const SERVER_ERROR: &[u8] = b"internal server error\n";
+
 const NOT_FOUND: &[u8] = b"not found\n";
 
-/// `/bytes/{n}` bodies are slices of this, so serving them allocates nothing.
-static FILLER: [u8; 64 * 1024] = [b'x'; 64 * 1024];
-
 const TEXT: &str = "text/plain; charset=utf-8";
+
 const JSON: &str = "application/json";
+
 const OCTETS: &str = "application/octet-stream";
 
 /// Accept connections until the runtime is shut down (which cancels this task and every
@@ -177,7 +179,7 @@ async fn handle(
         }
     }
     if let Route::Chat(api) = route {
-        return Ok(sse::chat(&shared, api, req).await);
+        return Ok(chat(&shared, api, req).await);
     }
     let flaky_key = match route {
         Route::Flaky(_) => Some(match req.headers().get("x-flaky-key") {
@@ -250,14 +252,6 @@ async fn drain(mut body: Incoming) {
     }
 }
 
-pub(super) fn random_upto(max: Duration) -> Duration {
-    if max.is_zero() {
-        return Duration::ZERO;
-    }
-    let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
-    Duration::from_nanos(fastrand::u64(0..=nanos))
-}
-
 fn text(status: StatusCode, body: &'static [u8]) -> Response<RespBody> {
     response(status, TEXT, RespBody::Full(Bytes::from_static(body)))
 }
@@ -299,75 +293,5 @@ fn stats_response(shared: &Shared) -> Response<RespBody> {
             response(StatusCode::OK, JSON, RespBody::Full(Bytes::from(body)))
         }
         Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, SERVER_ERROR),
-    }
-}
-
-pub(super) fn response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: RespBody,
-) -> Response<RespBody> {
-    let len = body.len();
-    let mut resp = Response::new(body);
-    *resp.status_mut() = status;
-    let headers = resp.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Some(len) = len {
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
-    }
-    resp
-}
-
-/// Response body: a ready buffer, `n` filler bytes served in 64 KiB static slices, or a
-/// streamed answer of unknown length (sent chunked; its error closes the connection).
-#[derive(Debug)]
-pub(super) enum RespBody {
-    Full(Bytes),
-    Filler(u64),
-    Sse(Box<SseBody>),
-}
-
-impl RespBody {
-    /// The length, when known in advance.
-    fn len(&self) -> Option<u64> {
-        match self {
-            RespBody::Full(bytes) => Some(bytes.len() as u64),
-            RespBody::Filler(n) => Some(*n),
-            RespBody::Sse(_) => None,
-        }
-    }
-}
-
-impl Body for RespBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        let chunk = match self.get_mut() {
-            RespBody::Sse(body) => return body.poll_frame(cx),
-            RespBody::Full(bytes) if bytes.is_empty() => None,
-            RespBody::Full(bytes) => Some(std::mem::take(bytes)),
-            RespBody::Filler(0) => None,
-            RespBody::Filler(left) => {
-                let n = (*left).min(FILLER.len() as u64);
-                *left -= n;
-                Some(Bytes::from_static(&FILLER[..n as usize]))
-            }
-        };
-        Poll::Ready(chunk.map(|c| Ok(Frame::data(c))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.len() == Some(0)
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self.len() {
-            Some(len) => SizeHint::with_exact(len),
-            None => SizeHint::default(),
-        }
     }
 }

@@ -19,189 +19,37 @@
 //! Every request except `/__stats` is counted in [`ServerStats::requests`] when its head arrives
 //! and is in flight until its response head is produced.
 
+mod body;
+mod chat;
+pub mod config;
+mod handler;
+pub mod state;
+mod tokens;
+
+pub use config::{
+    LlmConfig, MAX_BYTES, MAX_CHAT_BODY, MAX_DELAY_MS, MAX_LLM_DELAY, MAX_STREAM_TOKENS,
+    ServeConfig, UsageMode,
+};
+pub use state::{ServerStats, StatsSnapshot};
+
+use hyper::header::HeaderName;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-use hyper::header::{HeaderName, HeaderValue};
-use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-mod handler;
-mod sse;
+use state::Shared;
 
-pub use sse::{LlmConfig, MAX_CHAT_BODY, MAX_LLM_DELAY, MAX_STREAM_TOKENS, UsageMode};
-
-/// Largest body `/bytes/{n}` serves (64 MiB).
-pub const MAX_BYTES: u64 = 64 << 20;
-/// Longest wait `/delay/{ms}` accepts (10 minutes).
-pub const MAX_DELAY_MS: u64 = 600_000;
 /// Listen backlog, large enough for thousands of users connecting at once.
 const BACKLOG: u32 = 4096;
+
 /// How long stopping waits for the runtime's threads.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
-
-/// How the embedded target behaves.
-#[derive(Debug, Clone)]
-pub struct ServeConfig {
-    /// Address to bind; port 0 picks an ephemeral port.
-    pub addr: SocketAddr,
-    /// Added to every response on `/` (before jitter).
-    pub delay: Duration,
-    /// Uniform random extra delay in [0, jitter] on `/`.
-    pub jitter: Duration,
-    /// Fraction (0.0..=1.0) of requests on `/` answered with 500.
-    pub error_rate: f64,
-    /// Tokio worker threads (0 is treated as 1).
-    pub threads: usize,
-    /// When set, count the values seen for this request header (see
-    /// [`ServerStats::header_counts`]). Requests without the header are not counted there.
-    pub record_header: Option<String>,
-    /// The simulated model of the chat routes (`/v1/chat/completions`, `/v1/chat-messages`).
-    pub llm: LlmConfig,
-}
-
-impl Default for ServeConfig {
-    fn default() -> Self {
-        ServeConfig {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
-            delay: Duration::ZERO,
-            jitter: Duration::ZERO,
-            error_rate: 0.0,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            record_header: None,
-            llm: LlmConfig::default(),
-        }
-    }
-}
-
-impl ServeConfig {
-    /// The default configuration on 127.0.0.1 with an ephemeral port.
-    pub fn ephemeral() -> Self {
-        ServeConfig {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            ..ServeConfig::default()
-        }
-    }
-}
-
-/// Counters the server keeps, readable while it runs.
-#[derive(Debug, Default)]
-pub struct ServerStats {
-    /// Requests received (every route but `/__stats`).
-    pub requests: AtomicU64,
-    /// Requests whose response head has not been produced yet.
-    pub in_flight: AtomicU64,
-    /// Highest `in_flight` seen (since start or the last [`ServerStats::reset_max`]).
-    pub max_in_flight: AtomicU64,
-    /// Open TCP connections.
-    pub connections: AtomicU64,
-    /// Highest `connections` seen (since start or the last [`ServerStats::reset_max`]).
-    pub max_connections: AtomicU64,
-    header_counts: Mutex<HashMap<String, u64>>,
-}
-
-/// A plain copy of [`ServerStats`] at one moment (also the JSON of `/__stats`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatsSnapshot {
-    pub requests: u64,
-    pub in_flight: u64,
-    pub max_in_flight: u64,
-    pub connections: u64,
-    pub max_connections: u64,
-}
-
-impl ServerStats {
-    /// Current values of the counters (each read on its own; not one atomic picture).
-    pub fn snapshot(&self) -> StatsSnapshot {
-        StatsSnapshot {
-            requests: self.requests.load(Relaxed),
-            in_flight: self.in_flight.load(Relaxed),
-            max_in_flight: self.max_in_flight.load(Relaxed),
-            connections: self.connections.load(Relaxed),
-            max_connections: self.max_connections.load(Relaxed),
-        }
-    }
-
-    /// Restart the high-water marks from the current values.
-    pub fn reset_max(&self) {
-        self.max_in_flight
-            .store(self.in_flight.load(Relaxed), Relaxed);
-        self.max_connections
-            .store(self.connections.load(Relaxed), Relaxed);
-    }
-
-    /// How many requests carried each value of the recorded header (empty when
-    /// [`ServeConfig::record_header`] is not set). Non-UTF-8 values are converted lossily.
-    pub fn header_counts(&self) -> HashMap<String, u64> {
-        self.header_counts.lock().clone()
-    }
-
-    /// How many times `value` came in the recorded header (twice for a request that sent it
-    /// twice).
-    pub fn header_count(&self, value: &str) -> u64 {
-        self.header_counts.lock().get(value).copied().unwrap_or(0)
-    }
-
-    /// Forget the recorded header values.
-    pub fn clear_header_counts(&self) {
-        self.header_counts.lock().clear();
-    }
-
-    fn record_header(&self, value: &HeaderValue) {
-        let value = String::from_utf8_lossy(value.as_bytes());
-        let mut counts = self.header_counts.lock();
-        match counts.get_mut(value.as_ref()) {
-            Some(n) => *n += 1,
-            None => {
-                counts.insert(value.into_owned(), 1);
-            }
-        }
-    }
-
-    /// Count a request and mark it in flight until the guard is dropped.
-    fn enter_request(&self) -> InFlight<'_> {
-        self.requests.fetch_add(1, Relaxed);
-        raise(&self.in_flight, &self.max_in_flight);
-        InFlight(self)
-    }
-
-    /// Count an accepted connection until the guard is dropped.
-    fn enter_connection(self: &Arc<Self>) -> ConnGuard {
-        raise(&self.connections, &self.max_connections);
-        ConnGuard(Arc::clone(self))
-    }
-}
-
-/// Increment `current` and push `max` up to it (reading `max` first keeps the shared cache line
-/// read-only in the common case).
-fn raise(current: &AtomicU64, max: &AtomicU64) {
-    let now = current.fetch_add(1, Relaxed) + 1;
-    if now > max.load(Relaxed) {
-        max.fetch_max(now, Relaxed);
-    }
-}
-
-struct InFlight<'a>(&'a ServerStats);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Relaxed);
-    }
-}
-
-struct ConnGuard(Arc<ServerStats>);
-
-impl Drop for ConnGuard {
-    fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Relaxed);
-    }
-}
 
 /// A running server; dropping it (or `stop`) shuts it down.
 #[derive(Debug)]
@@ -238,22 +86,6 @@ impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.shutdown_and_join();
     }
-}
-
-/// What every request handler shares.
-struct Shared {
-    stats: Arc<ServerStats>,
-    delay: Duration,
-    jitter: Duration,
-    error_rate: f64,
-    record_header: Option<HeaderName>,
-    /// Requests answered so far on `/mix/...` routes.
-    mix_counter: AtomicU64,
-    /// Requests seen per key on `/flaky/...` routes.
-    flaky: Mutex<HashMap<String, u64>>,
-    llm: LlmConfig,
-    /// Chat requests so far (numbers their ids).
-    chat_counter: AtomicU64,
 }
 
 /// Start the server on its own thread with its own tokio runtime; returns once it listens.

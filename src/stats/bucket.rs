@@ -2,6 +2,11 @@
 //! by outcome and HdrHistograms of latency, TTFB, send lag and response time, turned into a
 //! results row at the end.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
 use crate::sample::{FailureKind, Outcome, Sample};
 use crate::stats::hdr::{
     HIST_MAX_US, Percentiles, add_histogram, decode_histogram, encode_histogram, new_histogram,
@@ -9,9 +14,6 @@ use crate::stats::hdr::{
 };
 use crate::stats::rows::{SecondReport, StageHistograms, StageReport};
 use crate::stats::stream::StreamBucket;
-use hdrhistogram::Histogram;
-use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// A send that starts more than this after its scheduled slot counts as a late slot.
 pub const LATE_SLOT: Duration = Duration::from_millis(1);

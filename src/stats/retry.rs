@@ -1,11 +1,12 @@
 //! What the collector counts with `--retries`: attempts, retries, and each logical request's
 //! final outcome and latency (first send to last byte, backoff included).
 
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
 use crate::sample::{Outcome, Sample};
 use crate::stats::hdr::{Percentiles, encode_histogram, new_histogram};
 use crate::traffic::retry::RetryPolicy;
-use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 
 /// Logical requests seen by the collector (only when `--retries` is on).
 #[derive(Debug, Clone)]

@@ -1,10 +1,12 @@
 //! The results rows as the report and `--json` hold them: one per stage, per target, per second
 //! and the total. Every figure carries its unit in its name.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
 use crate::stats::hdr::Percentiles;
 use crate::stats::stream::{SecondStream, StreamReport};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// The histograms behind a results row, in microseconds, each encoded by [`encode_histogram`]:
 /// what `qpsbench merge` adds to recompute exact percentiles.

@@ -9,9 +9,10 @@
 //! (`tokens-per-s`, `output-tokens-per-s`, ...). A streaming metric on a run that streamed
 //! nothing fails, saying so (whether a run streams is known only once responses arrive).
 
+use serde::{Deserialize, Serialize};
+
 use crate::stats::hdr::Percentiles;
 use crate::stats::rows::StageReport;
-use serde::{Deserialize, Serialize};
 
 /// How a metric's limit is written and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,14 +2,16 @@
 //! API keys, used in turn across requests, and how the event stream is read. Keys are never
 //! shown: only their number is.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use ureq::http::HeaderValue;
+
 use crate::error::UsageError;
 use crate::error::bad;
 use crate::stream::ContentFormat;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use ureq::http::HeaderValue;
 
 /// The prompt sent when neither `--prompt` nor `--prompts` is given.
 pub const DEFAULT_PROMPT: &str = "Write a short poem about load testing.";

@@ -3,14 +3,16 @@
 //! retries, redaction). Built by `config::traffic` from the flags; read at run time by
 //! [`super::run::TrafficRun`].
 
+use std::sync::Arc;
+
+use ureq::http::{HeaderName, HeaderValue, Method, Uri};
+
 use crate::redact::Redactor;
 use crate::traffic::data::DataSet;
 use crate::traffic::policy::{OkStatus, ThinkTime};
 use crate::traffic::retry::RetryPolicy;
 use crate::traffic::targets::TargetsOrder;
 use crate::traffic::template::{Template, Vars};
-use std::sync::Arc;
-use ureq::http::{HeaderName, HeaderValue, Method, Uri};
 
 /// A request's URL: as parsed, or a template rendered per request.
 #[derive(Debug, Clone)]

@@ -1,8 +1,9 @@
 //! What happens around a request: `--think-time` (the pause after each of a user's requests)
 //! and `--ok-status` (which statuses count as success).
 
-use crate::parse::{format_duration, parse_duration};
 use std::time::Duration;
+
+use crate::parse::{format_duration, parse_duration};
 
 /// `--think-time D` or `D1..D2`: the pause after each of a user's requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

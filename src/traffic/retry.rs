@@ -1,8 +1,9 @@
 //! `--retries`: which outcomes are retried, and the backoff before each retry (exponential,
 //! capped, with equal jitter).
 
-use crate::sample::{FailureKind, Outcome};
 use std::time::Duration;
+
+use crate::sample::{FailureKind, Outcome};
 
 /// Longest wait between two attempts, however many retries.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);

@@ -2,6 +2,13 @@
 //! ready to send (templates were split before the run, so a request only picks a target, takes
 //! counters and concatenates pieces), and keeps error evidence.
 
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use ureq::http::header::{ACCEPT, AUTHORIZATION, HOST, USER_AGENT};
+use ureq::http::{HeaderName, HeaderValue, Uri};
+
 use crate::sample::{FailureKind, Outcome};
 use crate::traffic::evidence::Evidence;
 use crate::traffic::evidence::EvidenceStore;
@@ -10,11 +17,6 @@ use crate::traffic::policy::ThinkTime;
 use crate::traffic::retry::RetryPolicy;
 use crate::traffic::targets::Picker;
 use crate::traffic::template::Vars;
-use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
-use ureq::http::header::{ACCEPT, AUTHORIZATION, HOST, USER_AGENT};
-use ureq::http::{HeaderName, HeaderValue, Uri};
 
 /// The User-Agent sent unless `-H` (or a targets file) gives one.
 pub const DEFAULT_USER_AGENT: &str = concat!("qpsbench/", env!("CARGO_PKG_VERSION"));

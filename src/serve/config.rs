@@ -1,0 +1,127 @@
+//! The embedded server's settings: its routes' delays and error rate, the simulated model of
+//! the chat routes, and the limits of what a request may ask for.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// Most tokens one answer may have.
+pub const MAX_STREAM_TOKENS: u32 = 100_000;
+
+/// Longest `first_token`, `interval` or `jitter` accepted (10 minutes).
+pub const MAX_LLM_DELAY: Duration = Duration::from_secs(600);
+
+/// Largest request body read on the chat routes (1 MiB); larger ones get 413.
+pub const MAX_CHAT_BODY: usize = 1 << 20;
+
+/// How the simulated model answers on the chat routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmConfig {
+    /// Request (body read) → first token.
+    pub first_token: Duration,
+    /// Tokens per answer (before `max_tokens` / `?tokens=`).
+    pub tokens: u32,
+    /// Between consecutive tokens.
+    pub interval: Duration,
+    /// Uniform random extra in `[0, jitter]` added to every wait (first token included).
+    pub jitter: Duration,
+    /// When a usage object is sent.
+    pub usage: UsageMode,
+}
+
+impl Default for LlmConfig {
+    /// 50 ms to the first token, 20 tokens 10 ms apart, no jitter, usage on request.
+    fn default() -> Self {
+        LlmConfig {
+            first_token: Duration::from_millis(50),
+            tokens: 20,
+            interval: Duration::from_millis(10),
+            jitter: Duration::ZERO,
+            usage: UsageMode::OnRequest,
+        }
+    }
+}
+
+impl LlmConfig {
+    /// Check the bounds; the message says which value is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.tokens > MAX_STREAM_TOKENS {
+            return Err(format!(
+                "tokens per answer must be at most {MAX_STREAM_TOKENS}, got {}",
+                self.tokens
+            ));
+        }
+        for (name, d) in [
+            ("first-token delay", self.first_token),
+            ("token interval", self.interval),
+            ("token jitter", self.jitter),
+        ] {
+            if d > MAX_LLM_DELAY {
+                return Err(format!("{name} must be at most 10 minutes, got {d:?}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// When the chat routes report token usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UsageMode {
+    /// Never: no usage chunk (OpenAI), no `metadata.usage` (Dify), no `usage` in JSON answers.
+    Never,
+    /// OpenAI streams: only with `stream_options.include_usage: true`, as OpenAI does; Dify's
+    /// `message_end` and non-streaming answers: always.
+    #[default]
+    OnRequest,
+    /// Always, also in OpenAI streams that did not ask.
+    Always,
+}
+
+/// Largest body `/bytes/{n}` serves (64 MiB).
+pub const MAX_BYTES: u64 = 64 << 20;
+
+/// Longest wait `/delay/{ms}` accepts (10 minutes).
+pub const MAX_DELAY_MS: u64 = 600_000;
+
+/// How the embedded target behaves.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to bind; port 0 picks an ephemeral port.
+    pub addr: SocketAddr,
+    /// Added to every response on `/` (before jitter).
+    pub delay: Duration,
+    /// Uniform random extra delay in [0, jitter] on `/`.
+    pub jitter: Duration,
+    /// Fraction (0.0..=1.0) of requests on `/` answered with 500.
+    pub error_rate: f64,
+    /// Tokio worker threads (0 is treated as 1).
+    pub threads: usize,
+    /// When set, count the values seen for this request header (see
+    /// [`ServerStats::header_counts`]). Requests without the header are not counted there.
+    pub record_header: Option<String>,
+    /// The simulated model of the chat routes (`/v1/chat/completions`, `/v1/chat-messages`).
+    pub llm: LlmConfig,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            delay: Duration::ZERO,
+            jitter: Duration::ZERO,
+            error_rate: 0.0,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            record_header: None,
+            llm: LlmConfig::default(),
+        }
+    }
+}
+
+impl ServeConfig {
+    /// The default configuration on 127.0.0.1 with an ephemeral port.
+    pub fn ephemeral() -> Self {
+        ServeConfig {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            ..ServeConfig::default()
+        }
+    }
+}
