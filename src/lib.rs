@@ -1,15 +1,13 @@
 //! qpsbench: a thread-per-user HTTP load generator. See `shared/DESIGN.md` for the data flow.
 
-pub mod app;
 pub mod cli;
+pub mod cmd;
 pub mod collector;
 pub mod config;
-pub mod demo_llm;
 pub mod engine;
 pub mod error;
 pub mod export;
 
-pub mod merge;
 pub mod output;
 pub mod parse;
 pub mod redact;

@@ -1,21 +1,24 @@
+//! The `qpsbench` binary: parse argv, run the subcommand, map its outcome to an exit code.
+//! The one place that prints an error and exits (README, "Exit codes").
+
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use qpsbench::app::{self, exit};
-use qpsbench::cli::{Cli, Command, with_default_subcommand};
+use qpsbench::cli::{Cli, with_default_subcommand};
+use qpsbench::error::{Error, exit};
+use qpsbench::parse::one_line;
 
 fn main() {
     let argv = with_default_subcommand(std::env::args_os().collect());
-    let cli = match Cli::try_parse_from(argv) {
-        Ok(cli) => cli,
-        Err(e) => std::process::exit(clap_error(e)),
-    };
-    let code = match cli.command {
-        Command::Run(args) => app::run_command(args),
-        Command::Serve(args) => app::serve_command(args),
-        Command::Demo(args) => app::demo_command(args),
-        Command::Merge(args) => app::merge_command(args),
-        Command::Report(args) => app::report_command(args),
+    let code = match Cli::try_parse_from(argv) {
+        Ok(cli) => qpsbench::cmd::dispatch(cli.command).unwrap_or_else(|e| {
+            match &e {
+                Error::Usage(u) => eprintln!("error: {}", one_line(u.to_string())),
+                Error::Run(r) => eprintln!("error: {r:#}"),
+            }
+            e.exit_code()
+        }),
+        Err(e) => clap_error(e),
     };
     std::process::exit(code);
 }
@@ -45,7 +48,7 @@ fn clap_error(e: clap::Error) -> i32 {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            let line = qpsbench::parse::one_line(first.join(" "));
+            let line = one_line(first.join(" "));
             let line = line.strip_prefix("error: ").unwrap_or(&line);
             eprintln!("error: {line} (see qpsbench --help)");
             exit::USAGE

@@ -439,7 +439,7 @@ fn the_server_goes_away_and_comes_back() {
 #[test]
 fn two_thousand_users_connect_at_once_into_a_full_accept_backlog() {
     // 2,000 client sockets and as many accepted ones live in this process.
-    let limit = qpsbench::app::raise_open_file_limit();
+    let limit = qpsbench::cmd::limits::raise_open_file_limit();
     if limit < 5_000 {
         eprintln!("skipped: the open-file limit here is {limit}, 5000 are needed");
         return;

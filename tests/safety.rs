@@ -423,7 +423,7 @@ fn users_beyond_the_open_file_limit_are_refused_before_the_start() {
 #[test]
 fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
     // The server side of 500 connections lives in this process.
-    let limit = qpsbench::app::raise_open_file_limit();
+    let limit = qpsbench::cmd::limits::raise_open_file_limit();
     if limit < 1200 {
         eprintln!("skipped: the open-file limit here is {limit}, 1200 are needed");
         return;

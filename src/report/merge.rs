@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::error::{UsageError, bad};
 use crate::report::{REPORT_FORMAT, Report, RunConfig};
 use crate::stats::bucket::Bucket;
 use crate::stats::hdr::{decode_histogram, latency_bins};
@@ -14,22 +15,18 @@ use crate::stats::rows::SecondReport;
 /// Bins in the text latency histogram of a merged report (as in a run's).
 const HISTOGRAM_BINS: usize = 10;
 
-/// A report that cannot be read or merged; shown as one line, exit code 2.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0}")]
-pub struct ReportError(pub String);
-
-fn bad<T>(msg: impl Into<String>) -> Result<T, ReportError> {
-    Err(ReportError(msg.into()))
-}
-
 /// Read a JSON report written by `qpsbench run --json` or `qpsbench merge --json`.
-pub fn load(path: &Path) -> Result<Report, ReportError> {
+///
+/// # Errors
+///
+/// When the file cannot be read, is not JSON, is not a qpsbench report of this report format,
+/// or holds a histogram that cannot be decoded; the message names the file.
+pub fn load(path: &Path) -> Result<Report, UsageError> {
     let shown = path.display();
     let bytes = std::fs::read(path)
-        .map_err(|e| ReportError(format!("{shown}: cannot read the report: {e}")))?;
+        .map_err(|e| UsageError(format!("{shown}: cannot read the report: {e}")))?;
     let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ReportError(format!("{shown}: not JSON: {e}")))?;
+        .map_err(|e| UsageError(format!("{shown}: not JSON: {e}")))?;
     if value.get("tool").and_then(|t| t.as_str()) != Some("qpsbench") {
         return bad(format!(
             "{shown}: not a qpsbench report (it has no \"tool\": \"qpsbench\")"
@@ -57,18 +54,18 @@ pub fn load(path: &Path) -> Result<Report, ReportError> {
         }
     }
     let report: Report = serde_json::from_value(value)
-        .map_err(|e| ReportError(format!("{shown}: not a complete qpsbench report: {e}")))?;
+        .map_err(|e| UsageError(format!("{shown}: not a complete qpsbench report: {e}")))?;
     // Decode every histogram now, so that a damaged report fails here with its name.
     for s in std::iter::once(&report.total).chain(&report.stages) {
-        Bucket::from_report(s).map_err(|e| ReportError(format!("{shown}: {}: {e}", s.name)))?;
+        Bucket::from_report(s).map_err(|e| UsageError(format!("{shown}: {}: {e}", s.name)))?;
     }
     for s in &report.seconds {
         decode_histogram(&s.hdr_latency_us)
-            .map_err(|e| ReportError(format!("{shown}: second {}: {e}", s.second)))?;
+            .map_err(|e| UsageError(format!("{shown}: second {}: {e}", s.second)))?;
         if let Some(st) = &s.stream {
             crate::stats::stream::StreamBucket::new()
                 .add_second(st)
-                .map_err(|e| ReportError(format!("{shown}: second {}: {e}", s.second)))?;
+                .map_err(|e| UsageError(format!("{shown}: second {}: {e}", s.second)))?;
         }
     }
     Ok(report)
@@ -76,7 +73,7 @@ pub fn load(path: &Path) -> Result<Report, ReportError> {
 
 /// Check that the reports can be combined: same version, same target, same schedule shape, all
 /// paced or none.
-fn check_compatible(inputs: &[(String, Report)]) -> Result<(), ReportError> {
+fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {
     let Some((first_name, first)) = inputs.first() else {
         return bad("nothing to merge: give at least one report");
     };
@@ -119,11 +116,16 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), ReportError> {
 }
 
 /// Combine named reports (the names are for error messages) into one.
-pub fn merge(inputs: &[(String, Report)]) -> Result<Report, ReportError> {
+///
+/// # Errors
+///
+/// When the reports cannot be combined: different qpsbench versions, targets or schedules, some
+/// paced and some not, or a histogram that cannot be added; the message names the report.
+pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
     check_compatible(inputs)?;
     let reports: Vec<&Report> = inputs.iter().map(|(_, r)| r).collect();
     let first = reports[0];
-    let fail = |what: &str, e: String| ReportError(format!("merging {what}: {e}"));
+    let fail = |what: &str, e: String| UsageError(format!("merging {what}: {e}"));
 
     let rps = reports
         .iter()
@@ -197,7 +199,7 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, ReportError> {
 }
 
 /// Per-target rows add up when every report has the same targets.
-fn merge_targets(reports: &[&Report]) -> Result<Vec<crate::stats::rows::StageReport>, ReportError> {
+fn merge_targets(reports: &[&Report]) -> Result<Vec<crate::stats::rows::StageReport>, UsageError> {
     let first = reports[0];
     let same = reports.iter().all(|r| {
         r.targets.len() == first.targets.len()
@@ -209,7 +211,7 @@ fn merge_targets(reports: &[&Report]) -> Result<Vec<crate::stats::rows::StageRep
     if !same || first.targets.is_empty() {
         return Ok(Vec::new());
     }
-    let fail = |name: &str, e: String| ReportError(format!("merging target {name}: {e}"));
+    let fail = |name: &str, e: String| UsageError(format!("merging target {name}: {e}"));
     let mut rows = Vec::with_capacity(first.targets.len());
     for (i, t) in first.targets.iter().enumerate() {
         let mut b = Bucket::from_report(t).map_err(|e| fail(&t.name, e))?;
@@ -238,7 +240,7 @@ fn merged_stage_name(name: &str, users: usize) -> String {
 /// Add the per-second rows of every report on wall-clock seconds: a window belongs to the
 /// Unix second nearest its start. Returns the start of the merged series (ms since the epoch)
 /// and its rows, gaps filled with empty seconds.
-fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), ReportError> {
+fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), UsageError> {
     struct Slot {
         bucket: Bucket,
         users: usize,
@@ -260,14 +262,14 @@ fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), Report
             b.errors += s.errors;
             b.failures += s.failures;
             let h = decode_histogram(&s.hdr_latency_us)
-                .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
+                .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
             crate::stats::hdr::add_histogram(&mut b.latency, &h)
-                .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
+                .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
             if let Some(st) = &s.stream {
                 b.stream
                     .get_or_insert_with(crate::stats::stream::StreamBucket::new)
                     .add_second(st)
-                    .map_err(|e| ReportError(format!("second {}: {e}", s.second)))?;
+                    .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
             }
             slot.users += s.users;
             slot.interval_s = slot.interval_s.max(s.interval_s);

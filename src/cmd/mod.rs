@@ -1,0 +1,30 @@
+//! The subcommands, from parsed arguments to an exit code: each returns `Ok(code)` for a run
+//! that was done (0, 1 when a `--fail-on` threshold failed, 130 when interrupted) or an
+//! [`Error`] that `main` prints as one line and maps to its exit code. All printing of results
+//! happens here.
+
+pub mod demo;
+pub mod limits;
+pub mod run;
+pub mod saved;
+pub mod serve;
+pub mod write;
+
+use crate::cli::Command;
+use crate::error::Error;
+
+/// Run one subcommand.
+///
+/// # Errors
+///
+/// [`Error::Usage`] for bad input (nothing was sent), [`Error::Run`] when the command could not
+/// be done.
+pub fn dispatch(command: Command) -> Result<i32, Error> {
+    match command {
+        Command::Run(args) => run::run_command(args),
+        Command::Serve(args) => serve::serve_command(args),
+        Command::Demo(args) => demo::demo_command(args),
+        Command::Merge(args) => saved::merge_command(args),
+        Command::Report(args) => saved::report_command(args),
+    }
+}

@@ -1,0 +1,98 @@
+//! `qpsbench run`: a validated configuration, run with a live line per second, then the summary
+//! and the report files.
+
+use std::io::{self, Write};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crossbeam_channel::Receiver;
+
+use super::limits::check_open_files;
+use super::write::write_report;
+use crate::cli::RunArgs;
+use crate::config::Config;
+use crate::error::{Error, exit};
+use crate::export::manager::ExportManager;
+use crate::output::live;
+
+/// `qpsbench run`.
+///
+/// # Errors
+///
+/// [`Error::Usage`] for bad flags; [`Error::Run`] when the run cannot be done.
+pub fn run_command(args: RunArgs) -> Result<i32, Error> {
+    let cfg = Config::try_from(args)?;
+    run_config(&cfg, None)
+}
+
+/// Run a validated configuration; `preface` is printed first (the demo's explanation).
+///
+/// # Errors
+///
+/// [`Error::Usage`] when the users do not fit the open-file limit or a report file cannot be
+/// created (before any request is sent); [`Error::Run`] when the run cannot be done or its
+/// report cannot be written.
+pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
+    // First: from here on Ctrl-C ends the run with a summary instead of killing the process.
+    let interrupt = interrupt_channel();
+    check_open_files(cfg.users)?;
+    // Open every report file before the run: a bad path fails now, not after a long soak.
+    let mut exports = ExportManager::open(&cfg.outputs)?;
+    if let Some(p) = preface {
+        eprintln!("{p}");
+    }
+    eprintln!("{}", live::header(cfg));
+    if let Some(at) = cfg.start_at {
+        let wait = at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        eprintln!(
+            "waiting to start at {} (in {:.1}s)",
+            humantime::format_rfc3339_millis(at),
+            wait.as_secs_f64()
+        );
+    }
+    let report = crate::run(cfg, &interrupt)?;
+    // An interrupted run is incomplete: 130 says so, even when a threshold failed too.
+    let code = if report.interrupted {
+        exit::INTERRUPTED
+    } else if report.thresholds_failed() {
+        exit::FAILED
+    } else {
+        exit::OK
+    };
+    let written = write_report(&report, &mut exports, code);
+    // Ctrl-C (or SIGTERM) after the run ended, while the reports were written: they are still
+    // written in full, and the exit code says the user interrupted.
+    match written {
+        Ok(_) if interrupt.try_recv().is_ok() => Ok(exit::INTERRUPTED),
+        other => other,
+    }
+}
+
+/// The receiver that the first Ctrl-C (or SIGTERM) sends to; the second exits at once.
+fn interrupt_channel() -> Receiver<()> {
+    static RX: OnceLock<Receiver<()>> = OnceLock::new();
+    RX.get_or_init(|| {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        static PRESSES: AtomicUsize = AtomicUsize::new(0);
+        let installed = ctrlc::set_handler(move || {
+            if PRESSES.fetch_add(1, Ordering::SeqCst) >= 1 {
+                let _ = writeln!(io::stderr(), "\ninterrupted again: exiting now");
+                std::process::exit(exit::INTERRUPTED);
+            }
+            // Sent before it is said: whoever reads the message (the run, or the exit code
+            // once the reports are written) must find the interrupt already there.
+            let _ = tx.try_send(());
+            let _ = writeln!(
+                io::stderr(),
+                "\ninterrupted: stopping (press Ctrl-C again to exit now)"
+            );
+        });
+        if let Err(e) = installed {
+            eprintln!("warning: cannot handle Ctrl-C ({e}); it will end the run without a summary");
+        }
+        rx
+    })
+    .clone()
+}
