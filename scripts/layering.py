@@ -10,6 +10,9 @@ declarations are containment, not imports, and are not edges. Comments and strin
 stripped first. The strongly connected components of that graph are the import cycles.
 
 Exit code 0 when the house rules hold (docs/ARCHITECTURE.md):
+  - every import between top-level modules points down LAYERS (or stays in its layer), and
+    the top-level modules import each other in no cycle;
+  - clap is named only in src/main.rs, src/cli.rs and src/config/;
   - no import cycle spanning more than two files;
   - at most 10 .rs files directly in src/;
   - no file under src/ over 900 lines;
@@ -26,6 +29,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
+
+# The layering rule (docs/ARCHITECTURE.md): a module may import from its own layer's modules
+# and from the layers below it, never from a layer above. `serve` (the embedded target) is
+# used by commands only and uses no stage.
+LAYERS = [
+    ["main"],
+    ["cmd"],
+    ["lib"],
+    ["serve"],
+    ["output", "export"],
+    ["report"],
+    ["engine"],
+    ["collector"],
+    ["config", "cli"],
+    ["stats"],
+    ["traffic", "stream", "sample", "redact", "parse", "error"],
+]
+CLAP_ALLOWED = ("src/main.rs", "src/cli.rs", "src/config/")
 
 MAX_CYCLE_FILES = 2
 MAX_TOP_LEVEL_FILES = 10
@@ -237,6 +258,32 @@ def main() -> int:
         print(f"cycle of {len(c)} files: {names}")
         if len(c) > MAX_CYCLE_FILES:
             problems.append(f"an import cycle spans {len(c)} files (at most {MAX_CYCLE_FILES})")
+    layer_of = {m: i for i, layer in enumerate(LAYERS) for m in layer}
+    top_module = lambda p: str(p.relative_to(SRC)).split("/")[0].removesuffix(".rs")  # noqa: E731
+    module_edges: dict[str, set[str]] = {}
+    for f, targets in graph.items():
+        a = top_module(f)
+        if a not in layer_of:
+            problems.append(f"{rel(f)}: top-level module '{a}' is in no layer of LAYERS")
+            continue
+        for t in targets:
+            b = top_module(t)
+            if a == b or b not in layer_of:
+                continue
+            module_edges.setdefault(a, set()).add(b)
+            if layer_of[b] < layer_of[a]:
+                problems.append(f"{rel(f)} imports {rel(t)}: '{a}' may not import '{b}', a layer above it")
+    module_cycles = [c for c in tarjan({m: module_edges.get(m, set()) for m in layer_of}) if len(c) > 1]
+    for c in module_cycles:
+        problems.append("top-level modules import each other: " + ", ".join(sorted(c)))
+    print("layers (each imports only from its own layer and those below):")
+    for i, layer in enumerate(LAYERS):
+        uses = sorted({b for m in layer for b in module_edges.get(m, ())})
+        print(f"  {i + 1:2}. {', '.join(layer):32} -> {', '.join(uses) or '(nothing)'}")
+    for f in files:
+        r = rel(f)
+        if not r.startswith(CLAP_ALLOWED) and re.search(r"\bclap::", strip_comments_and_strings(f.read_text())):
+            problems.append(f"{r} names clap (only {', '.join(CLAP_ALLOWED)} may)")
     top = sorted(p.name for p in SRC.glob("*.rs"))
     print(f"{len(top)} .rs files directly in src/: {' '.join(top)}")
     if len(top) > MAX_TOP_LEVEL_FILES:
@@ -254,7 +301,8 @@ def main() -> int:
     for p in problems:
         print(f"FAIL: {p}")
     if not problems:
-        print("ok: no cycle over two files, src/ top level, file sizes and main.rs within limits")
+        print("ok: layers respected, clap at the edge, no cycle over two files, src/ top level, "
+              "file sizes and main.rs within limits")
     return 1 if problems else 0
 
 

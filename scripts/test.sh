@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The project's one test command (README, .ci/run): installs what the tests need beyond Rust
-# (Chromium for the HTML report test), then checks formatting, lints and runs every test.
+# (Chromium for the HTML report test), then checks the layering of src/ (docs/ARCHITECTURE.md),
+# formatting and lints, and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
+python3 scripts/layering.py
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked

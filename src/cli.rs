@@ -241,7 +241,7 @@ pub struct TrafficArgs {
         default_value_t,
         requires = "targets"
     )]
-    pub targets_order: crate::traffic::targets::TargetsOrder,
+    pub targets_order: TargetsOrderArg,
 
     /// Seed of every random choice (--targets-order random, think time, retry jitter).
     #[arg(long, value_name = "N")]
@@ -287,6 +287,18 @@ pub struct TrafficArgs {
     /// Also mask this header, or this URL query parameter, in every output (repeatable).
     #[arg(long, value_name = "NAME")]
     pub redact: Vec<String>,
+}
+
+/// `--targets-order`: how the next target is chosen (see `traffic::targets::TargetsOrder`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TargetsOrderArg {
+    /// By weight, deterministically spread (smooth weighted round-robin, as nginx).
+    #[default]
+    Weighted,
+    /// By weight, at random (seeded by --seed).
+    Random,
+    /// In file order, weights ignored.
+    RoundRobin,
 }
 
 /// Users per ramp stage, as parsed from `--ramp` (a newtype so clap takes it as one value).
@@ -401,6 +413,20 @@ pub struct ReportArgs {
 
     #[command(flatten)]
     pub outputs: OutputArgs,
+}
+
+/// Parse `argv` (program name first) as `qpsbench run`, for commands that build a run as a
+/// command line (the demos).
+///
+/// # Errors
+///
+/// clap's message, first line only, when `argv` is not a valid `run` command line.
+pub fn parse_run_args(argv: &[String]) -> Result<RunArgs, String> {
+    match Cli::try_parse_from(argv).map(|c| c.command) {
+        Ok(Command::Run(a)) => Ok(a),
+        Ok(_) => Err("not a run command line".to_string()),
+        Err(e) => Err(e.to_string().lines().next().unwrap_or("").to_string()),
+    }
 }
 
 /// Subcommand names, to tell `qpsbench --url ...` (implicit `run`) from `qpsbench serve`.

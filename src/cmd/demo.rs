@@ -7,10 +7,8 @@
 
 use std::time::Duration;
 
-use clap::Parser;
-
 use super::run::run_config;
-use crate::cli::{Cli, Command, DemoArgs};
+use crate::cli::{DemoArgs, parse_run_args};
 use crate::config::Config;
 use crate::error::{Error, UsageError, bad};
 use crate::parse::format_duration;
@@ -139,9 +137,6 @@ fn run_args(args: &DemoArgs, flags: &[&str]) -> Result<Config, Error> {
             argv.push(v.clone());
         }
     }
-    match Cli::try_parse_from(&argv).map(|c| c.command) {
-        Ok(Command::Run(a)) => Ok(Config::try_from(a)?),
-        Ok(_) => unreachable!("the demo builds a run command"),
-        Err(e) => Err(UsageError(e.to_string().lines().next().unwrap_or("").to_string()).into()),
-    }
+    let run = parse_run_args(&argv).map_err(UsageError)?;
+    Ok(Config::try_from(run)?)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ureq::http::header::AUTHORIZATION;
 use ureq::http::{HeaderName, HeaderValue, Method};
 
-use crate::cli::TrafficArgs;
+use crate::cli::{TargetsOrderArg, TrafficArgs};
 use crate::config::target::{Target, parse_header, parse_url};
 use crate::error::UsageError;
 use crate::error::bad;
@@ -14,7 +14,7 @@ use crate::redact::Redactor;
 use crate::traffic::data::DataSet;
 use crate::traffic::plan::{BodyPlan, RequestPlan, TrafficConfig, UrlPlan};
 use crate::traffic::retry::RetryPolicy;
-use crate::traffic::targets::EntryBody;
+use crate::traffic::targets::{EntryBody, TargetsOrder};
 use crate::traffic::template::{Template, Vars};
 
 /// Placeholders replaced by a stand-in, so that a URL with `{{...}}` can be checked as a URL.
@@ -309,7 +309,11 @@ pub fn setup(
     Ok(TrafficConfig {
         requests,
         targets_file: args.targets.as_ref().map(|p| p.display().to_string()),
-        order: args.targets_order,
+        order: match args.targets_order {
+            TargetsOrderArg::Weighted => TargetsOrder::Weighted,
+            TargetsOrderArg::Random => TargetsOrder::Random,
+            TargetsOrderArg::RoundRobin => TargetsOrder::RoundRobin,
+        },
         seed,
         auth,
         auth_file: args.auth_file.as_ref().map(|p| p.display().to_string()),

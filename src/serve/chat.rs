@@ -267,3 +267,72 @@ fn error_response(api: Api, status: StatusCode, message: &str) -> Response<RespB
     bytes.push(b'\n');
     response(status, JSON, RespBody::Full(Bytes::from(bytes)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parsing() {
+        assert_eq!(Query::parse(None), Ok(Query::default()));
+        assert_eq!(
+            Query::parse(Some("tokens=5&cut_after=2&x=y&&stream")),
+            Ok(Query {
+                tokens: Some(5),
+                cut_after: Some(2),
+                error_after: None,
+                stream: Some(true),
+            })
+        );
+        assert_eq!(
+            Query::parse(Some("error_after=0&stream=false")).unwrap(),
+            Query {
+                error_after: Some(0),
+                stream: Some(false),
+                ..Query::default()
+            }
+        );
+        for bad in [
+            "tokens=-1",
+            "tokens=",
+            "cut_after=1e3",
+            "tokens=100001",
+            "stream=maybe",
+        ] {
+            assert!(Query::parse(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ask_parsing() {
+        let a = Ask::parse(Api::OpenAi, b"").unwrap();
+        assert!(!a.stream && !a.include_usage && a.max_tokens.is_none());
+        let a = Ask::parse(
+            Api::OpenAi,
+            br#"{"model":"m\"x","stream":true,"stream_options":{"include_usage":true},"max_tokens":7,
+                "messages":[{"role":"user","content":"abcd"},{"role":"user","content":[{"type":"text","text":"ef"}]}]}"#,
+        )
+        .unwrap();
+        assert!(a.stream && a.include_usage);
+        assert_eq!(
+            (a.max_tokens, a.model.as_str(), a.prompt_chars),
+            (Some(7), "m\"x", 6)
+        );
+        let a = Ask::parse(Api::OpenAi, br#"{"max_completion_tokens":3}"#).unwrap();
+        assert_eq!(a.max_tokens, Some(3));
+        let a = Ask::parse(
+            Api::Dify,
+            br#"{"query":"hello","inputs":{},"response_mode":"streaming","user":"u","conversation_id":"c1"}"#,
+        )
+        .unwrap();
+        assert!(a.stream && a.include_usage);
+        assert_eq!((a.prompt_chars, a.conversation_id.as_str()), (5, "c1"));
+        assert!(
+            !Ask::parse(Api::Dify, br#"{"response_mode":"blocking"}"#)
+                .unwrap()
+                .stream
+        );
+        assert!(Ask::parse(Api::OpenAi, b"{").is_err());
+        assert!(Ask::parse(Api::OpenAi, b"[1]").is_err());
+    }
+}

@@ -125,3 +125,23 @@ impl ServeConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_validation() {
+        assert!(LlmConfig::default().validate().is_ok());
+        let too_many = LlmConfig {
+            tokens: MAX_STREAM_TOKENS + 1,
+            ..LlmConfig::default()
+        };
+        assert!(too_many.validate().unwrap_err().contains("tokens"));
+        let too_slow = LlmConfig {
+            interval: Duration::from_secs(601),
+            ..LlmConfig::default()
+        };
+        assert!(too_slow.validate().unwrap_err().contains("interval"));
+    }
+}

@@ -214,7 +214,7 @@ pub fn parse(path: &str, dir: &Path, text: &str) -> Result<Vec<TargetEntry>, Str
 }
 
 /// How the next target is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TargetsOrder {
     /// By weight, deterministically spread (smooth weighted round-robin, as nginx).
     #[default]
