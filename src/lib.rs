@@ -1,4 +1,15 @@
-//! qpsbench: a thread-per-user HTTP load generator. See `shared/DESIGN.md` for the data flow.
+//! qpsbench: a thread-per-user HTTP load generator. docs/ARCHITECTURE.md has the data flow and
+//! the map of the code.
+//!
+//! The layering rule: imports point down the layers of the flow, a module importing only from
+//! its own layer and those below it — commands (`main.rs`, [`cmd`]) → [`run`] → the embedded
+//! target ([`serve`]) → [`output`] and [`export`] → [`report`] → [`engine`] → [`collector`] →
+//! [`config`] and [`cli`] → [`stats`] → the leaves. The leaves are the feature families
+//! ([`traffic`], [`stream`]) and the small shared pieces ([`sample`], [`redact`], [`parse`],
+//! [`error`]): they import no stage. clap types never leave `cli.rs`, `config/` and
+//! `main.rs`; no import cycle spans more than two files. The configuration sits low because the
+//! engine, the collector and the report all read it; the collector prints nothing (it is handed
+//! a sink for each closed second). `scripts/layering.py` checks the rule in `scripts/test.sh`.
 
 pub mod cli;
 pub mod cmd;

@@ -48,7 +48,7 @@ pub struct Config {
     pub start_at: Option<SystemTime>,
     /// Report files (and at most one report on stdout).
     pub outputs: Vec<OutputSpec>,
-    /// Event-stream reading and LLM request rotation (see [`crate::llm`]).
+    /// Event-stream reading and LLM request rotation (see [`crate::traffic::llm`]).
     pub llm: crate::traffic::llm::LlmSetup,
     /// `--fail-on` thresholds, checked after the run.
     pub fail_on: Vec<Threshold>,

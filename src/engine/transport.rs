@@ -3,7 +3,7 @@
 //!
 //! ureq probes a pooled connection every time it is returned to the pool and again when it is
 //! taken out (a non-blocking read between two `ioctl`s): 6 of the 8 system calls of a keep-alive
-//! request, and 7-22% of the client's CPU (see shared/DESIGN.md). A user sends its next request
+//! request, and 7-22% of the client's CPU (see docs/ARCHITECTURE.md). A user sends its next request
 //! microseconds after the last one, when the probe can only find what the next read would find
 //! anyway; it earns its cost only on a connection that sat idle long enough for the server to
 //! close it (keep-alive timeouts are seconds). So the probe runs only on a connection idle for at

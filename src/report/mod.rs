@@ -34,6 +34,7 @@ pub struct Report {
     pub started_at_unix_ms: u64,
     /// How many runs this report combines: 1, or more after `qpsbench merge`.
     pub runs: usize,
+    /// The run's configuration, secrets masked.
     pub config: RunConfig,
     /// True when Ctrl-C (or SIGTERM) ended the run early.
     pub interrupted: bool,
@@ -73,7 +74,9 @@ pub struct RunConfig {
     pub method: String,
     /// Header lines with secret values replaced by `***`.
     pub headers: Vec<String>,
+    /// Request body size in bytes (of `-d`, or the first prompt's body); 0 without one.
     pub body_bytes: usize,
+    /// Threads the run spawned: the most users the schedule ever runs.
     pub users: usize,
     /// Users of each stage (one entry when there is no ramp).
     pub stage_users: Vec<usize>,
@@ -86,7 +89,9 @@ pub struct RunConfig {
     /// `--requests`: the request budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<u64>,
+    /// `--timeout`: one deadline for each whole request, seconds.
     pub timeout_s: f64,
+    /// `--insecure`: TLS certificates were not verified.
     pub insecure: bool,
     /// The proxy that carries the traffic; environment proxy variables are never used.
     pub proxy: Option<String>,

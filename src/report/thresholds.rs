@@ -14,12 +14,16 @@ pub struct ThresholdResult {
     /// Stage number from 1, when the threshold is about one stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<usize>,
+    /// The metric as written, e.g. `p99` or `ttft-p50`.
     pub metric: String,
+    /// The comparison: `<`, `<=`, `>`, `>=`.
     pub op: Op,
     /// The limit: milliseconds for latencies, a fraction for rates.
     pub limit: f64,
     /// What was measured, in the unit of `limit`; `null` when nothing was (no requests).
     pub measured: Option<f64>,
+    /// True when the measured value satisfies the threshold; false when it does not or
+    /// nothing was measured.
     pub passed: bool,
 }
 

@@ -10,6 +10,7 @@ pub struct TrafficInfo {
     /// `--targets` file and order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets_file: Option<String>,
+    /// `--targets-order`: weighted, random or round-robin (with several targets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets_order: Option<String>,
     /// Target names (secrets masked) with their weights.
@@ -18,13 +19,16 @@ pub struct TrafficInfo {
     /// `--auth-file` and how many values it holds (the values are never shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_file: Option<String>,
+    /// How many `--auth-file` values there are (0 without one).
     #[serde(default)]
     pub auth_values: usize,
     /// `--data` file, its columns and row count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_file: Option<String>,
+    /// The `--data` columns, in file order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_columns: Vec<String>,
+    /// The `--data` rows (0 without a file).
     #[serde(default)]
     pub data_rows: usize,
     /// `--think-time` as written.
@@ -34,6 +38,7 @@ pub struct TrafficInfo {
     pub ok_status: String,
     /// `--retries` and `--retry-backoff` (ms).
     pub retries: u32,
+    /// `--retry-backoff`: the first retry's backoff, milliseconds.
     pub retry_backoff_ms: f64,
     /// `--redact` names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -45,7 +50,9 @@ pub struct TrafficInfo {
 /// A target as the report shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TargetInfo {
+    /// `name=`, or `METHOD URL` with secrets masked.
     pub name: String,
+    /// `weight=`: its share of the requests (1 when not given).
     pub weight: u32,
 }
 

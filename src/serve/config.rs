@@ -96,7 +96,7 @@ pub struct ServeConfig {
     /// Tokio worker threads (0 is treated as 1).
     pub threads: usize,
     /// When set, count the values seen for this request header (see
-    /// [`ServerStats::header_counts`]). Requests without the header are not counted there.
+    /// [`ServerStats::header_counts`](super::state::ServerStats::header_counts)). Requests without the header are not counted there.
     pub record_header: Option<String>,
     /// The simulated model of the chat routes (`/v1/chat/completions`, `/v1/chat-messages`).
     pub llm: LlmConfig,

@@ -31,10 +31,15 @@ pub struct ServerStats {
 /// A plain copy of [`ServerStats`] at one moment (also the JSON of `/__stats`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsSnapshot {
+    /// Requests whose head arrived (every route but `/__stats`).
     pub requests: u64,
+    /// Requests whose response head has not been produced yet.
     pub in_flight: u64,
+    /// The most requests in flight at once so far.
     pub max_in_flight: u64,
+    /// Connections open now.
     pub connections: u64,
+    /// The most connections open at once so far.
     pub max_connections: u64,
 }
 
@@ -59,7 +64,7 @@ impl ServerStats {
     }
 
     /// How many requests carried each value of the recorded header (empty when
-    /// [`ServeConfig::record_header`] is not set). Non-UTF-8 values are converted lossily.
+    /// [`ServeConfig::record_header`](super::config::ServeConfig::record_header) is not set). Non-UTF-8 values are converted lossily.
     pub fn header_counts(&self) -> HashMap<String, u64> {
         self.header_counts.lock().clone()
     }

@@ -51,16 +51,25 @@ pub fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// Latency summary in milliseconds. All zero when there were no samples.
+/// The summary of one histogram, in the unit its field's name gives (`latency_ms`:
+/// milliseconds; `tokens_per_s`: tokens per second). All zero when there were no samples.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct Percentiles {
+    /// Smallest value.
     pub min: f64,
+    /// Arithmetic mean.
     pub mean: f64,
+    /// Median (50th percentile).
     pub p50: f64,
+    /// 90th percentile.
     pub p90: f64,
+    /// 95th percentile.
     pub p95: f64,
+    /// 99th percentile.
     pub p99: f64,
+    /// 99.9th percentile.
     pub p999: f64,
+    /// Largest value.
     pub max: f64,
 }
 
@@ -98,6 +107,7 @@ impl Percentiles {
 pub struct HistogramBin {
     /// Upper edge of the bin, in milliseconds (inclusive).
     pub upto_ms: f64,
+    /// Values in the bin.
     pub count: u64,
 }
 

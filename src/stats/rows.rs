@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::stats::hdr::Percentiles;
 use crate::stats::stream::{SecondStream, StreamReport};
 
-/// The histograms behind a results row, in microseconds, each encoded by [`encode_histogram`]:
+/// The histograms behind a results row, in microseconds, each encoded by [`encode_histogram`](super::hdr::encode_histogram):
 /// what `qpsbench merge` adds to recompute exact percentiles.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StageHistograms {
@@ -27,6 +27,7 @@ pub struct StageHistograms {
 /// One results row: a stage, or the whole run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageReport {
+    /// "total", "N: U users" for stage N (from 1) of U users, or a target's name.
     pub name: String,
     /// Users in the stage (the most it runs).
     pub users: usize,
@@ -34,6 +35,8 @@ pub struct StageReport {
     pub requests: u64,
     /// Requests with a success status (not 4xx/5xx, not failed).
     pub ok: u64,
+    /// Length of the window in seconds: the run's, or from the stage's first admission to the
+    /// next stage's (or the end).
     pub duration_s: f64,
     /// requests / duration_s.
     pub qps: f64,
@@ -43,21 +46,28 @@ pub struct StageReport {
     pub errors: u64,
     /// Client-side failures: no complete response.
     pub failures: u64,
+    /// errors / requests, a fraction from 0 to 1 (not a percent); 0 without requests.
     pub error_rate: f64,
+    /// failures / requests, a fraction from 0 to 1 (not a percent); 0 without requests.
     pub failure_rate: f64,
     /// Response body bytes received.
     pub bytes: u64,
+    /// Responses per HTTP status code (keys are the codes as strings, e.g. "200").
     pub status_counts: BTreeMap<String, u64>,
+    /// Client-side failures per kind (`connect`, `dns`, `tls`, `timeout`, `reset`,
+    /// `protocol`, `other`, and for streams `stream`, `stream_error`).
     pub failure_kinds: BTreeMap<String, u64>,
     /// Send start -> last body byte.
     pub latency_ms: Percentiles,
     /// Send start -> response head received.
     pub ttfb_ms: Percentiles,
+    /// `--rps`: the target rate of the run, requests per second (only with `--rps`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_rps: Option<f64>,
     /// Sends that started more than 1 ms after their slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_slots: Option<u64>,
+    /// The largest send lag (scheduled slot -> send start), milliseconds (only with `--rps`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_lag_ms: Option<f64>,
     /// Scheduled slot -> send start.
@@ -80,16 +90,25 @@ pub struct SecondReport {
     pub second: u64,
     /// Length of the window in seconds: 1, except for the last, partial window of a run.
     pub interval_s: f64,
+    /// Users admitted at the start of the window.
     pub users: usize,
+    /// Requests completed in the window, any outcome.
     pub requests: u64,
+    /// Requests with a success status.
     pub ok: u64,
+    /// Responses with an HTTP error status (4xx, 5xx).
     pub errors: u64,
+    /// Client-side failures: no complete response.
     pub failures: u64,
+    /// Median latency (send start -> last body byte), milliseconds.
     pub p50_ms: f64,
+    /// 90th percentile latency, milliseconds.
     pub p90_ms: f64,
+    /// 99th percentile latency, milliseconds.
     pub p99_ms: f64,
+    /// Slowest latency, milliseconds.
     pub max_ms: f64,
-    /// This window's latency histogram (microseconds), encoded by [`encode_histogram`].
+    /// This window's latency histogram (microseconds), encoded by [`encode_histogram`](super::hdr::encode_histogram).
     pub hdr_latency_us: String,
     /// TTFT, ITL and output tokens of this second: only once responses are streamed.
     #[serde(default, skip_serializing_if = "Option::is_none")]

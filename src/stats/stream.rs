@@ -308,8 +308,11 @@ pub struct StreamReport {
 /// Streaming histograms, each encoded like the latency ones.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StreamHistograms {
+    /// TTFT, microseconds.
     pub ttft_us: String,
+    /// ITL (every gap between content events), microseconds.
     pub itl_us: String,
+    /// TPOT, microseconds.
     pub tpot_us: String,
     /// Output tokens per response.
     pub tokens: String,
@@ -328,12 +331,17 @@ pub struct SecondStream {
     pub output_tokens_per_s: f64,
     /// Inter-token gaps measured in this window.
     pub gaps: u64,
+    /// Median TTFT of the streams that ended in this window, milliseconds.
     pub ttft_p50_ms: f64,
+    /// 99th percentile TTFT, milliseconds.
     pub ttft_p99_ms: f64,
-    /// Of the gaps measured in this window.
+    /// Median ITL of the gaps measured in this window, milliseconds.
     pub itl_p50_ms: f64,
+    /// 99th percentile ITL of the gaps measured in this window, milliseconds.
     pub itl_p99_ms: f64,
+    /// This second's TTFT histogram (microseconds), encoded for merging.
     pub hdr_ttft_us: String,
+    /// This second's ITL histogram (microseconds), encoded for merging.
     pub hdr_itl_us: String,
 }
 

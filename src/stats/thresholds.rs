@@ -128,6 +128,7 @@ const LATENCY: &[Pick] = &[
 ];
 
 impl Metric {
+    /// The metric named `name` (`p99`, `error-rate`, `ttft-p50`, ...); `None` when there is none.
     pub fn parse(name: &str) -> Option<Metric> {
         if let Some(i) = LATENCY.iter().position(|(n, _)| *n == name) {
             return Some(Metric::Latency(i));
@@ -150,6 +151,7 @@ impl Metric {
             .map(Metric::Extra)
     }
 
+    /// How the metric's limit is written and shown.
     pub fn unit(&self) -> Unit {
         match self {
             Metric::Latency(..) | Metric::Family(..) => Unit::Ms,
@@ -159,6 +161,7 @@ impl Metric {
         }
     }
 
+    /// The metric's value in `row`, in its [`Unit`]; `None` when the row does not have it.
     pub fn measure(&self, row: &StageReport) -> Option<f64> {
         if row.requests == 0 {
             return None;
@@ -197,6 +200,7 @@ pub enum Op {
 }
 
 impl Op {
+    /// Does `measured OP limit` hold?
     pub fn holds(self, measured: f64, limit: f64) -> bool {
         match self {
             Op::Lt => measured < limit,

@@ -4,11 +4,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use super::json_path::{JsonPath, JsonPathError, LenientVisitor, StrLenLeaf, U64Leaf, walk};
+use super::sse::SseEvent;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
-
-use super::json_path::*;
-use super::sse::*;
 
 /// What one event means for token timing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -1,10 +1,9 @@
 //! Per-request token timing (TTFT, ITL, TPOT, tokens/s as vLLM's `bench serve` defines them)
 //! and [`StreamMeter`], which runs parser, content format and timer together.
 
+use super::content::{ContentFormat, EventInfo};
+use super::sse::{SseError, SseParser};
 use std::time::{Duration, Instant};
-
-use super::content::*;
-use super::sse::*;
 
 /// Why a stream ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]

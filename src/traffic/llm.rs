@@ -65,7 +65,7 @@ pub struct LlmView {
     /// `--openai MODEL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// Where content is read: "openai", "dify", "path <p>" or "raw" (each event is a token).
+    /// Where content is read: "openai", "dify", "path `<p>`" or "raw" (each event is a token).
     pub content: String,
     /// `--stream`: every response read as an event stream.
     pub stream_forced: bool,
@@ -73,6 +73,7 @@ pub struct LlmView {
     pub prompts: usize,
     /// API keys used in turn (the keys themselves are never written).
     pub api_keys: usize,
+    /// `--max-tokens`: the most output tokens asked per answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
 }
