@@ -7,6 +7,11 @@ use std::time::{Duration, SystemTime};
 
 /// Parse a duration: a bare number is seconds (`10`, `2.5`), otherwise a number with a unit
 /// (`250ms`, `30s`, `5m`, `1h`, `1m30s`).
+///
+/// # Errors
+///
+/// When the text is empty, is neither a number of seconds nor a number with units, is negative,
+/// or is longer than a year (365 days); the message shows how to write one.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     duration_inner(text).map_err(one_line)
 }
@@ -41,6 +46,11 @@ fn duration_inner(text: &str) -> Result<Duration, String> {
 }
 
 /// Parse a positive count with an optional SI suffix: `1000`, `10k`, `1M`, `1_000_000`.
+///
+/// # Errors
+///
+/// When the text, without its `_` and an optional `k`, `M` or `G` suffix (either case), is not a
+/// whole number, or the count does not fit in a `u64`.
 pub fn parse_count(text: &str) -> Result<u64, String> {
     count_inner(text).map_err(one_line)
 }
@@ -60,6 +70,11 @@ fn count_inner(text: &str) -> Result<u64, String> {
 
 /// Parse a ramp: a comma list of users per stage (`0,4,8,16`), or a range with a step
 /// (`50..200:50` = 50,100,150,200). Ranges and lists can be mixed: `0,10..40:10`.
+///
+/// # Errors
+///
+/// When a stage is empty or not a whole number of users, a range is not `START..END:STEP` or has
+/// step 0, the ramp has more than [`MAX_RAMP_STAGES`] stages, or every stage is 0 users.
 pub fn parse_ramp(text: &str) -> Result<Vec<usize>, String> {
     ramp_inner(text).map_err(one_line)
 }
@@ -148,6 +163,11 @@ fn users_number(text: &str) -> Result<usize, String> {
 }
 
 /// Parse a rate in requests per second: `200`, `0.5`, `10k`.
+///
+/// # Errors
+///
+/// When the text (with an optional `k` suffix) is not a number, or the rate is not above 0 and at
+/// most 10M requests per second.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     rate_inner(text).map_err(one_line)
 }
@@ -196,6 +216,11 @@ pub fn format_duration(d: Duration) -> String {
 }
 
 /// An RFC 3339 wall-clock time: `2026-05-01T12:00:00Z`, `2026-05-01T14:00:00.5+02:00`.
+///
+/// # Errors
+///
+/// When there is no time zone (`Z` or `+HH:MM` / `-HH:MM`), the offset is out of range, there is
+/// no `T` between date and time, or the date or time is malformed or does not exist (month 13).
 pub fn parse_rfc3339(text: &str) -> Result<SystemTime, String> {
     rfc3339_inner(text).map_err(one_line)
 }

@@ -7,7 +7,7 @@
 //!   starts with `/` or holds `://`, a weight in 1..=`MAX_WEIGHT`, a non-empty name when named,
 //!   and line numbers that exist and increase (request line, then headers, then body);
 //! - every error starts with `--targets FILE` and is one line once escaped as printed
-//!   (`units::one_line`, as `app::usage_error` does);
+//!   (`parse::one_line`, as `main.rs` does for every usage error);
 //! - no error shows a header of the file, on its own line or put on a request line (values
 //!   may be secrets).
 

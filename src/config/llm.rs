@@ -20,6 +20,12 @@ use crate::traffic::llm::{
 
 /// Check the LLM flags and fold them into `target`: method POST, a JSON Content-Type, the
 /// first body and key (the rest go to [`Rotation`]).
+///
+/// # Errors
+///
+/// When flags conflict (two APIs, `-d` with one, a key given twice), a flag lacks what it needs
+/// (`--prompt` without an API, a template without `{prompt}`), a value is bad (an empty model,
+/// `--max-tokens 0`), or a file is unreadable, not UTF-8 or empty; `target` is then unchanged.
 pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, UsageError> {
     let api = match (&a.openai, a.dify, &a.body_template) {
         (Some(_), true, _) => return bad("--openai and --dify do not go together: pick one API"),

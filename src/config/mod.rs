@@ -167,6 +167,10 @@ fn hold(a: &RunArgs) -> Option<Duration> {
 }
 
 /// `--start-at` must lie ahead, and not absurdly far.
+///
+/// # Errors
+///
+/// When `at` is before `now`, or more than [`MAX_START_DELAY`] (24 hours) after it.
 pub fn check_start_at(at: SystemTime, now: SystemTime) -> Result<(), UsageError> {
     let shown = humantime::format_rfc3339_millis(at);
     match at.duration_since(now) {

@@ -49,6 +49,11 @@ pub struct OutputSpec {
 }
 
 /// Check the output flags: names present, at most one '-' (stdout), no file named twice.
+///
+/// # Errors
+///
+/// When a flag has an empty value, or two flags write to the same place (both `-`, or one path
+/// written the same way twice); the message names both flags.
 pub fn outputs_from_args(a: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> {
     let asked = [
         (Format::Json, &a.json),

@@ -1,6 +1,7 @@
 //! The load schedule: how many users are active at each instant, as a pure function of time.
 //!
-//! The controller in `engine::mod` samples it; everything here is tested without sleeping.
+//! The ramp controller (`engine::gate::control`) samples it; everything here is tested without
+//! sleeping.
 
 use std::time::Duration;
 

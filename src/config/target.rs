@@ -27,6 +27,11 @@ impl Target {
 }
 
 /// Check the URL, method, headers and body of the request.
+///
+/// # Errors
+///
+/// When the URL is bad (see [`parse_url`]), `method` is not an HTTP method token (empty, or with a
+/// space), a header is bad (see [`parse_header`]), or the file of an `@FILE` body cannot be read.
 pub fn parse_target(
     url: &str,
     method: &str,
@@ -57,6 +62,11 @@ pub fn parse_target(
 }
 
 /// An absolute http(s) URL with a host.
+///
+/// # Errors
+///
+/// When there is no `://`, the text is not a valid URI, the scheme is not `http` or `https`, or
+/// there is no host; the message shows the URL with any password masked.
 pub fn parse_url(url: &str) -> Result<Uri, UsageError> {
     let shown = mask_url(url);
     if !url.contains("://") {
@@ -85,6 +95,11 @@ pub fn parse_url(url: &str) -> Result<Uri, UsageError> {
 }
 
 /// `Name: value` into a header pair.
+///
+/// # Errors
+///
+/// When there is no `:`, the name is not a valid header name, or the value has characters a
+/// header cannot carry (control characters other than tab).
 pub fn parse_header(h: &str) -> Result<(HeaderName, HeaderValue), UsageError> {
     let Some((name, value)) = h.split_once(':') else {
         return bad(format!(

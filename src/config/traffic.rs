@@ -47,6 +47,11 @@ fn data_columns(args: &TrafficArgs) -> Result<(Option<Arc<DataSet>>, Vec<String>
 /// The URL the run's main [`Target`] is built from, checkable by [`parse_url`]: `--url` (with
 /// placeholders replaced by stand-ins), else the scheme and host of the first `--targets`
 /// entry. Errors when there is neither.
+///
+/// # Errors
+///
+/// When neither `--url` nor `--targets` is given, the targets file cannot be loaded (see
+/// [`crate::traffic::targets::load`]), or the URL of its first entry is relative.
 pub fn main_url(url: Option<&str>, args: &TrafficArgs) -> Result<String, UsageError> {
     if let Some(u) = url {
         let columns = match &args.data {
@@ -133,6 +138,12 @@ fn body_plan(body: &[u8], columns: &[String], where_: &str) -> Result<BodyPlan, 
 
 /// Build the traffic configuration. `target` is the request of `--url`, `-X`, `-H`, `-d` (and
 /// the LLM flags); `url_given` says whether `--url` was.
+///
+/// # Errors
+///
+/// When a `--redact` value is not a name, a `--data`, `--auth-file`, `--targets` or body file is
+/// unreadable or malformed, a URL, header or body names an unknown `{{placeholder}}`, an entry's
+/// method, URL or header is bad, `-d` comes with `--targets`, or the retry flags are out of range.
 pub fn setup(
     args: &TrafficArgs,
     target: &Target,

@@ -30,6 +30,12 @@ pub struct RunResult {
 }
 
 /// Run the load described by `cfg` until it ends or `interrupt` receives.
+///
+/// # Errors
+///
+/// When the agent configuration is refused (a bad `--proxy`, see [`agent_config`]), a user
+/// thread or the collector thread cannot start (the process's thread limit, `ulimit -u`), or
+/// the collector thread panics.
 pub fn execute(
     cfg: &Config,
     interrupt: &Receiver<()>,

@@ -255,6 +255,12 @@ pub const DEADLINE_SLACK: Duration = Duration::from_millis(10);
 
 /// The ureq agent configuration; each user builds its own agent (and so its own connection
 /// pool) from it.
+///
+/// # Errors
+///
+/// When `--proxy` is not a proxy URL: not a URI, no host, an unknown scheme (not `http`,
+/// `https` or a `socks` one), or a user or password that is not UTF-8 once percent-decoded; the
+/// message starts with `--proxy:`.
 pub fn agent_config(cfg: &RunSettings) -> Result<ureq::config::Config, String> {
     let t = Some(cfg.timeout);
     let deadline = Some(cfg.timeout + DEADLINE_SLACK);

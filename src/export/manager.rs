@@ -17,6 +17,11 @@ pub struct ExportManager {
 
 impl ExportManager {
     /// Create every output file now (empty), so that a bad path is reported before any work.
+    ///
+    /// # Errors
+    ///
+    /// When a file cannot be created (a missing directory, no permission); the message names the
+    /// flag and the path. The files created before it stay, empty.
     pub fn open(specs: &[OutputSpec]) -> Result<Self, UsageError> {
         let mut outputs = Vec::with_capacity(specs.len());
         for spec in specs {
@@ -42,6 +47,11 @@ impl ExportManager {
 
     /// Write every file output (replacing what it held), then any stdout output. Stops at the
     /// first error; a broken stdout pipe comes back as `io::ErrorKind::BrokenPipe`.
+    ///
+    /// # Errors
+    ///
+    /// When a format cannot serialize the report, or truncating, writing or syncing a file or
+    /// writing stdout fails; a file's message names the flag and the path, with the OS error kind.
     pub fn write(&mut self, report: &Report) -> io::Result<()> {
         for (spec, file) in &mut self.outputs {
             let Some(file) = file else { continue };

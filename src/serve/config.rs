@@ -43,6 +43,11 @@ impl Default for LlmConfig {
 
 impl LlmConfig {
     /// Check the bounds; the message says which value is wrong.
+    ///
+    /// # Errors
+    ///
+    /// When `tokens` is above [`MAX_STREAM_TOKENS`], or `first_token`, `interval` or `jitter` is
+    /// above [`MAX_LLM_DELAY`] (10 minutes).
     pub fn validate(&self) -> Result<(), String> {
         if self.tokens > MAX_STREAM_TOKENS {
             return Err(format!(

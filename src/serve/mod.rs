@@ -90,7 +90,9 @@ impl Drop for ServerHandle {
 
 /// Start the server on its own thread with its own tokio runtime; returns once it listens.
 ///
-/// Errors: the address cannot be bound (the message names it; the kind is the OS one, e.g.
+/// # Errors
+///
+/// The address cannot be bound (the message names it; the kind is the OS one, e.g.
 /// `AddrInUse`), an invalid `record_header` name, an `error_rate` outside 0..=1 or `llm`
 /// values out of bounds (`InvalidInput`), or the runtime/thread cannot be created.
 pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
@@ -181,6 +183,10 @@ fn bind(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
 
 /// `qpsbench serve`: bind, print `qpsbench serve: listening on http://ADDR` to stderr and serve
 /// until the process ends.
+///
+/// # Errors
+///
+/// When the server cannot start (see [`spawn`]), or its thread panics.
 pub fn run_blocking(cfg: ServeConfig) -> anyhow::Result<()> {
     let mut handle = spawn(cfg)?;
     eprintln!("qpsbench serve: listening on {}", handle.url());

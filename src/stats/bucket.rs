@@ -144,6 +144,11 @@ impl Bucket {
     }
 
     /// Add every count and histogram of `other` (windows of runs that are merged).
+    ///
+    /// # Errors
+    ///
+    /// When one window was paced by `--rps` and the other was not, or a histogram does not fit in
+    /// this one's range (see [`add_histogram`]); `self` is then partly added to.
     pub fn add(&mut self, other: &Bucket) -> Result<(), String> {
         self.requests += other.requests;
         self.ok += other.ok;
@@ -180,6 +185,11 @@ impl Bucket {
 
     /// Rebuild the window a saved row describes (its counts and histograms), so that rows of
     /// several reports can be added exactly.
+    ///
+    /// # Errors
+    ///
+    /// When a status code is not a number, a failure kind or a stream end reason is unknown, or a
+    /// histogram cannot be decoded (see [`decode_histogram`]).
     pub fn from_report(r: &StageReport) -> Result<Self, String> {
         let paced = r.hdr.response_time_us.is_some();
         let mut b = Bucket::new(paced);

@@ -26,6 +26,11 @@ pub fn encode_histogram(h: &Histogram<u64>) -> String {
 }
 
 /// Read a histogram written by [`encode_histogram`] (or any V2 / V2 deflate base64 histogram).
+///
+/// # Errors
+///
+/// When the text (trimmed) is not base64, or the bytes are not an HdrHistogram V2 (deflated or
+/// not) with counts that fit a `u64`.
 pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
     let bytes = BASE64
         .decode(text.trim())
@@ -36,6 +41,11 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
 }
 
 /// Add `from` into `into`, clamping nothing: both cover the same range when written by qpsbench.
+///
+/// # Errors
+///
+/// When `from` holds a value above the highest `into` can store (a histogram written by another
+/// tool); two histograms of [`new_histogram`]'s shape always combine.
 pub fn add_histogram(into: &mut Histogram<u64>, from: &Histogram<u64>) -> Result<(), String> {
     into.add(from)
         .map_err(|e| format!("histograms do not combine: {e:?}"))

@@ -128,6 +128,11 @@ impl StreamBucket {
     }
 
     /// Add `other` (exact: counts add, histograms add).
+    ///
+    /// # Errors
+    ///
+    /// When a histogram of `other` does not fit in this one's range (see [`add_histogram`]); the
+    /// counts and the histograms before it are then already added.
     pub fn add(&mut self, other: &StreamBucket) -> Result<(), String> {
         self.streams += other.streams;
         self.output_tokens += other.output_tokens;
@@ -192,6 +197,11 @@ impl StreamBucket {
     }
 
     /// Rebuild the window a saved report describes, for exact merging.
+    ///
+    /// # Errors
+    ///
+    /// When an end reason is not one qpsbench writes, or a histogram cannot be decoded (see
+    /// [`decode_histogram`]).
     pub fn from_report(r: &StreamReport) -> Result<Self, String> {
         let mut b = StreamBucket::new();
         b.streams = r.streams;
@@ -237,6 +247,11 @@ impl StreamBucket {
     }
 
     /// Add a saved second (merging the series of several runs).
+    ///
+    /// # Errors
+    ///
+    /// When a histogram of `s` cannot be decoded (see [`decode_histogram`]) or does not fit in this
+    /// one's range; the counts are then already added.
     pub fn add_second(&mut self, s: &SecondStream) -> Result<(), String> {
         self.streams += s.streams;
         self.output_tokens += s.output_tokens;

@@ -226,6 +226,12 @@ pub struct Threshold {
 }
 
 /// Parse a `--fail-on` list; `stages` is how many stages the schedule has. Errors are one line.
+///
+/// # Errors
+///
+/// When a threshold is empty, has no `<` or `>`, names an unknown metric, has a `stage=N:` that is
+/// malformed or outside 1..=`stages`, or a limit not in the metric's unit (`300ms`, `1%`, a number
+/// of 0 or more); the message quotes the threshold.
 pub fn parse(spec: &str, stages: usize) -> Result<Vec<Threshold>, String> {
     let mut out = Vec::new();
     for part in spec.split(',') {

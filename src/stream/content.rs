@@ -57,6 +57,10 @@ pub enum ContentFormat {
 
 impl ContentFormat {
     /// A [`ContentFormat::Path`] from `--content-path` (and an optional usage path).
+    ///
+    /// # Errors
+    ///
+    /// When `content` or `usage` is not a usable path (see [`JsonPath::parse`]).
     pub fn path(content: &str, usage: Option<&str>) -> Result<Self, JsonPathError> {
         Ok(ContentFormat::Path {
             content: JsonPath::parse(content)?,

@@ -34,6 +34,11 @@ pub enum JsonPathError {
 
 impl JsonPath {
     /// Parse `a.b.0.c`.
+    ///
+    /// # Errors
+    ///
+    /// [`JsonPathError::Empty`] for an empty path, [`JsonPathError::EmptySegment`] for a leading,
+    /// trailing or doubled dot, [`JsonPathError::TooDeep`] for more than 32 segments.
     pub fn parse(path: &str) -> Result<JsonPath, JsonPathError> {
         if path.is_empty() {
             return Err(JsonPathError::Empty);

@@ -150,6 +150,11 @@ impl SseParser {
     ///
     /// The whole piece is always consumed. An `Err` says a line or an event in it was larger
     /// than the bound and dropped (the events around it were still dispatched).
+    ///
+    /// # Errors
+    ///
+    /// [`SseError::LineTooLong`] when a line went over the bound, [`SseError::EventTooLarge`] when
+    /// an event's data did; with several in one piece, the first.
     pub fn feed<F>(&mut self, chunk: &[u8], mut on_event: F) -> Result<(), SseError>
     where
         F: FnMut(&SseEvent<'_>),
@@ -182,6 +187,11 @@ impl SseParser {
 
     /// End the stream: complete a last line without its newline and dispatch a last event
     /// without its blank line, then reset for a new stream.
+    ///
+    /// # Errors
+    ///
+    /// An [`SseError`] when the held-back tail goes over the bound: usually the last line taking
+    /// the last event's data over it (that event is dropped). The parser is reset either way.
     pub fn finish<F>(&mut self, mut on_event: F) -> Result<(), SseError>
     where
         F: FnMut(&SseEvent<'_>),

@@ -377,6 +377,11 @@ impl StreamMeter {
 
     /// A piece of the body, read at `at`. An `Err` says an oversized line/event was dropped;
     /// the meter stays usable (the caller may end the request as a protocol failure).
+    ///
+    /// # Errors
+    ///
+    /// When a line or an event's data in `chunk` goes over the parser's bound (see
+    /// [`SseParser::feed`]); it is dropped, and the events around it still count.
     pub fn feed(
         &mut self,
         at: Instant,

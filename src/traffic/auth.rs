@@ -28,6 +28,10 @@ const HEADER_WORDS: &[&str] = &[
 /// Read the values: the first column of each non-blank line; a first line that is a column
 /// name (`token`, `authorization`, ...) is skipped. A value without a space is a bare token
 /// and is sent as `Bearer VALUE`; one with a space (`Basic dXNl...`) is sent as it is.
+///
+/// # Errors
+///
+/// When the file cannot be read or is not UTF-8, or its text is refused by [`parse`].
 pub fn load(path: &Path) -> Result<Vec<HeaderValue>, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
@@ -36,6 +40,12 @@ pub fn load(path: &Path) -> Result<Vec<HeaderValue>, String> {
 }
 
 /// The values of an auth file's text (`path` only names it in messages).
+///
+/// # Errors
+///
+/// When the CSV is malformed (see [`parse_csv`]), a first column is empty, a value has characters a
+/// header cannot carry, or there is no value at all (an empty file, or a header row alone); the
+/// message names the line, never the value.
 pub fn parse(path: &str, text: &str) -> Result<Vec<HeaderValue>, String> {
     let records =
         parse_csv(text).map_err(|(line, why)| format!("--auth-file {path}:{line}: {why}"))?;

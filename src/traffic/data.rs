@@ -13,6 +13,11 @@ pub struct Record {
 /// Split CSV text into records (RFC 4180: `,` separates, `"` quotes, `""` is a quote inside
 /// quotes, quoted fields may hold commas and newlines). Blank lines are skipped; a leading
 /// UTF-8 byte order mark is dropped. Errors carry the line number.
+///
+/// # Errors
+///
+/// `(line, why)` when a quoted field is never closed (the line it starts on), or text follows a
+/// closing quote (`"a"b`).
 pub fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut records = Vec::new();
@@ -95,6 +100,10 @@ pub struct DataSet {
 impl DataSet {
     /// Read and check a `--data` file: a header row of unique names, then rows of as many
     /// fields. Errors are one line with `FILE:LINE`.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read or is not UTF-8, or its text is refused by [`DataSet::parse`].
     pub fn load(path: &Path) -> Result<DataSet, String> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path)
@@ -103,6 +112,11 @@ impl DataSet {
     }
 
     /// Check CSV text (`path` only names it in messages).
+    ///
+    /// # Errors
+    ///
+    /// When the CSV is malformed (see [`parse_csv`]), there is no header row, a column name is
+    /// empty or repeated, a row's field count differs from the header's, or there are no rows.
     pub fn parse(path: &str, text: &str) -> Result<DataSet, String> {
         let records =
             parse_csv(text).map_err(|(line, why)| format!("--data {path}:{line}: {why}"))?;

@@ -120,6 +120,10 @@ pub fn describe(format: &ContentFormat) -> String {
 
 /// The prompts of a `--prompts` file's text (`name` only names it in messages): one per line,
 /// blank lines skipped.
+///
+/// # Errors
+///
+/// When every line is blank; the message names the file.
 pub fn parse_prompts(name: &str, text: &str) -> Result<Vec<String>, UsageError> {
     let list: Vec<String> = text
         .lines()
@@ -136,6 +140,11 @@ pub fn parse_prompts(name: &str, text: &str) -> Result<Vec<String>, UsageError> 
 
 /// The keys of an `--api-key-file`'s text (`name` only names it in messages): one per line,
 /// `Bearer x` or `x`, blank lines skipped. Errors name the line, never the key.
+///
+/// # Errors
+///
+/// When a key has characters a header cannot carry (control characters other than tab), or
+/// every line is blank.
 pub fn parse_api_keys(name: &str, text: &str) -> Result<Vec<HeaderValue>, UsageError> {
     let mut keys = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -159,6 +168,11 @@ pub fn parse_api_keys(name: &str, text: &str) -> Result<Vec<HeaderValue>, UsageE
 }
 
 /// `Bearer x` or `x` into the header value `Bearer x`; `None` for a blank line.
+///
+/// # Errors
+///
+/// `Some(Err(()))` when the key has characters a header cannot carry (control characters
+/// other than tab).
 pub fn bearer(line: &str) -> Option<Result<HeaderValue, ()>> {
     let line = line.trim();
     let key = match line.split_once(char::is_whitespace) {

@@ -37,6 +37,11 @@ impl ThinkTime {
 }
 
 /// Parse `--think-time`.
+///
+/// # Errors
+///
+/// When the text, or either side of `..`, is not a duration (see [`parse_duration`]), or the
+/// range goes down; the message says how to write it.
 pub fn parse_think_time(text: &str) -> Result<ThinkTime, String> {
     let (min, max) = match text.split_once("..") {
         Some((a, b)) => (parse_duration(a.trim())?, parse_duration(b.trim())?),
@@ -77,6 +82,11 @@ impl OkStatus {
 }
 
 /// Parse `--ok-status 200-299,304`.
+///
+/// # Errors
+///
+/// When a code is not a whole number from 100 to 599 (an empty part included), or a range `A-B`
+/// goes down.
 pub fn parse_ok_status(text: &str) -> Result<OkStatus, String> {
     let mut bits = [0u64; 10];
     for part in text.split(',') {

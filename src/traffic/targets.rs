@@ -48,6 +48,10 @@ pub enum EntryBody {
 }
 
 /// Read a targets file. Errors are one line: `--targets FILE:LINE: what is wrong`.
+///
+/// # Errors
+///
+/// When the file cannot be read or is not UTF-8, or its text is refused by [`parse`].
 pub fn load(path: &Path) -> Result<Vec<TargetEntry>, String> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path)
@@ -74,6 +78,12 @@ fn header_like(word: &str) -> Option<&str> {
 }
 
 /// Parse the text of a targets file (`path` names it in messages; `dir` resolves `@PATH`).
+///
+/// # Errors
+///
+/// When a line does not fit where it is (an entry not opening with `METHOD URL`, an option other
+/// than `weight=N` or `name=NAME`, a second body, a line after the body), a weight is outside
+/// 1..=[`MAX_WEIGHT`], or there are no entries or more than [`MAX_TARGETS`].
 pub fn parse(path: &str, dir: &Path, text: &str) -> Result<Vec<TargetEntry>, String> {
     let err = |line: usize, why: String| Err(format!("--targets {path}:{line}: {why}"));
     let mut entries: Vec<TargetEntry> = Vec::new();

@@ -52,6 +52,10 @@ fn is_name_byte(b: u8) -> bool {
 impl Template {
     /// Split `text` into pieces; `columns` are the `--data` column names (they win over the
     /// built-in `user` and `seq`).
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownName`] when a placeholder names neither a column nor `user` or `seq`.
     pub fn compile(text: &[u8], columns: &[String]) -> Result<Template, UnknownName> {
         let mut pieces = Vec::new();
         let mut literal = Vec::new();
