@@ -437,8 +437,16 @@ fn start_at_waits_for_the_wall_clock() {
 fn three_concurrent_runs_merge_exactly() {
     let srv = server();
     let dir = tempfile::tempdir().unwrap();
-    let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_millis(1500))
-        .to_string();
+    // On a whole second: merge puts each run's seconds on the nearest wall-clock second, so a
+    // start at .000 keeps runs that start up to 500 ms late (a loaded machine) in line; one at
+    // .499 would put a run started 2 ms late a whole second after the others.
+    let unix_s = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let at =
+        humantime::format_rfc3339_millis(SystemTime::UNIX_EPOCH + Duration::from_secs(unix_s + 3))
+            .to_string();
     let url = format!("{}/mix/200,200,200,500", srv.url());
     let counts = [300u64, 240, 180];
     let inputs: Vec<PathBuf> = (0..3)

@@ -27,7 +27,8 @@ pub struct Gate {
     pub limiter: Option<Limiter>,
     budget: Option<u64>,
     issued: AtomicU64,
-    gate: Mutex<()>,
+    /// Held while `active` or `stop` changes, so that no waiting user misses the wake-up.
+    lock: Mutex<()>,
     opened: Condvar,
 }
 
@@ -42,7 +43,7 @@ impl Gate {
             limiter: rps.map(|r| Limiter::new(r, Instant::now())),
             budget,
             issued: AtomicU64::new(0),
-            gate: Mutex::new(()),
+            lock: Mutex::new(()),
             opened: Condvar::new(),
         }
     }
@@ -56,7 +57,7 @@ impl Gate {
             if index < self.active.load(Ordering::Relaxed) {
                 return true;
             }
-            let mut guard = self.gate.lock();
+            let mut guard = self.lock.lock();
             if !self.stop.load(Ordering::Relaxed) && index >= self.active.load(Ordering::Relaxed) {
                 self.opened.wait(&mut guard);
             }
@@ -73,14 +74,14 @@ impl Gate {
 
     /// Let the first `users` users send (and park the rest).
     pub fn set_active(&self, users: usize) {
-        let _guard = self.gate.lock();
+        let _guard = self.lock.lock();
         self.active.store(users, Ordering::Relaxed);
         self.opened.notify_all();
     }
 
     /// Stop every user.
     pub fn stop_all(&self) {
-        let _guard = self.gate.lock();
+        let _guard = self.lock.lock();
         self.stop.store(true, Ordering::Relaxed);
         self.opened.notify_all();
     }

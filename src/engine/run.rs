@@ -42,9 +42,11 @@ pub fn execute(
     on_second: Option<SecondSink>,
 ) -> anyhow::Result<RunResult> {
     let gate = Arc::new(Gate::new(cfg.rps, cfg.requests));
-    let target = Arc::new(cfg.target.clone());
     let llm = Arc::new(cfg.llm.clone());
-    let traffic = Arc::new(crate::traffic::run::TrafficRun::new(&cfg.traffic));
+    let traffic = Arc::new(crate::traffic::run::TrafficRun::new(
+        &cfg.traffic,
+        cfg.llm.rotation.clone(),
+    ));
     let (tx, rx) = crossbeam_channel::unbounded::<Event>();
     let agent_config = agent_config(cfg).map_err(anyhow::Error::msg)?;
     let connector = transport::SharedConnector::default();
@@ -56,7 +58,6 @@ pub fn execute(
             gate: gate.clone(),
             tx: tx.clone(),
             agent: transport::agent(&agent_config, &connector, &resolver),
-            target: target.clone(),
             llm: llm.clone(),
             traffic: traffic.clone(),
         };

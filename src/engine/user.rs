@@ -9,10 +9,8 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 use ureq::Agent;
-use ureq::http::{HeaderValue, Request};
 
 use crate::collector::Event;
-use crate::config::target::Target;
 use crate::engine::gate::Gate;
 use crate::engine::stream_read::{StreamReader, is_event_stream};
 use crate::sample::{Outcome, Sample, Tag, classify, classify_io};
@@ -49,14 +47,17 @@ impl Attempt {
 
 /// Everything one user thread needs.
 pub struct User {
+    /// This user's number, from 0: the ramp gate admits users in this order.
     pub index: usize,
+    /// The ramp gate, stop flag, slot clock and request budget of the run.
     pub gate: Arc<Gate>,
+    /// Where samples go: the collector.
     pub tx: Sender<Event>,
+    /// This user's own agent: one keep-alive connection pool.
     pub agent: Agent,
-    pub target: Arc<Target>,
-    /// Event-stream reading and per-request bodies/keys (`--openai`, `--prompts`, ...).
+    /// How event streams are read (`--stream`, `--content-path`, the API of `--openai`...).
     pub llm: Arc<LlmSetup>,
-    /// Targets, templates, auth rotation, think time, retries and evidence.
+    /// Each next request, whole; think time, retries and where evidence goes.
     pub traffic: Arc<TrafficRun>,
 }
 
@@ -86,13 +87,8 @@ impl User {
                 }
             }
             let stage = gate.stage.load(Ordering::Relaxed);
+            // Chosen once per logical request: every retry resends it as it is.
             let prepared = traffic.prepare(self.index, &mut rng);
-            // Several prompts or keys: this logical request's turn (bodies were rendered up
-            // front). Chosen once, so every retry resends the same body with the same key.
-            let turn = match &self.llm.rotation {
-                Some(r) => r.next(),
-                None => (None, None),
-            };
             let mut attempt: u16 = 0;
             let mut first_sent = None;
             // Every attempt is a sample; retries (off by default) follow their backoff.
@@ -104,7 +100,7 @@ impl User {
                     first_byte,
                     bytes,
                     stream,
-                } = self.send(&prepared, turn, attempt, &mut streams, sent, stage);
+                } = self.send(&prepared, attempt, &mut streams, sent, stage);
                 let end = Instant::now();
                 let ok = match outcome {
                     Outcome::Status(code) => traffic.is_ok(code),
@@ -154,12 +150,10 @@ impl User {
         }
     }
 
-    /// One attempt, start to last body byte. `turn` is the logical request's body and key when
-    /// they rotate (`None`: the target's own).
+    /// One attempt, start to last body byte.
     fn send(
         &self,
         p: &Prepared<'_>,
-        (body_turn, key_turn): (Option<&Arc<[u8]>>, Option<&HeaderValue>),
         attempt: u16,
         streams: &mut Option<StreamReader>,
         sent: Instant,
@@ -175,27 +169,8 @@ impl User {
             }
             return Attempt::failed(outcome);
         };
-        let mut builder = Request::builder()
-            .method(p.plan.method.clone())
-            .uri(uri.clone());
-        for (name, value) in traffic.auto_headers(p.target).iter() {
-            builder = builder.header(name, value);
-        }
-        for (name, value) in &p.plan.headers {
-            if key_turn.is_some() && name == ureq::http::header::AUTHORIZATION {
-                continue;
-            }
-            builder = builder.header(name, value);
-        }
-        for (name, value) in &p.extra_headers {
-            if let Some(value) = value {
-                builder = builder.header(name, value);
-            }
-        }
-        if let Some(key) = key_turn {
-            builder = builder.header(ureq::http::header::AUTHORIZATION, key.clone());
-        }
-        let result = match body_turn.map(|b| &b[..]).or(p.body.as_deref()) {
+        let builder = p.builder(uri);
+        let result = match p.body.as_deref() {
             Some(body) => builder.body(body).map(|req| self.agent.run(req)),
             None => builder.body(()).map(|req| self.agent.run(req)),
         };

@@ -3,15 +3,18 @@
 //! counters and concatenates pieces), and keeps error evidence.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use ureq::http::header::{ACCEPT, AUTHORIZATION, HOST, USER_AGENT};
-use ureq::http::{HeaderName, HeaderValue, Uri};
+use ureq::http::request::Builder;
+use ureq::http::{HeaderName, HeaderValue, Request, Uri};
 
 use crate::sample::{FailureKind, Outcome};
 use crate::traffic::evidence::Evidence;
 use crate::traffic::evidence::EvidenceStore;
+use crate::traffic::llm::Rotation;
 use crate::traffic::plan::{BodyPlan, RequestPlan, TrafficConfig, UrlPlan};
 use crate::traffic::policy::ThinkTime;
 use crate::traffic::retry::RetryPolicy;
@@ -29,9 +32,15 @@ pub struct Prepared<'a> {
     pub plan: &'a RequestPlan,
     /// `None` when placeholders made an invalid URL (the attempt is a protocol failure).
     pub uri: Option<Cow<'a, Uri>>,
+    /// Host, User-Agent and Accept, made once for the target.
+    pub auto_headers: &'a AutoHeaders,
     /// Rendered header values and the rotated Authorization; `None` inside when a value cannot
     /// be a header (the attempt is a protocol failure).
     pub extra_headers: Vec<(HeaderName, Option<HeaderValue>)>,
+    /// This logical request's API key when keys rotate (`--api-key-file`): it replaces the
+    /// plan's Authorization.
+    pub key: Option<&'a HeaderValue>,
+    /// The body: this logical request's prompt when prompts rotate, else the plan's.
     pub body: Option<Cow<'a, [u8]>>,
 }
 
@@ -39,6 +48,33 @@ impl Prepared<'_> {
     /// The request could be built: a valid URL and header values.
     pub fn is_valid(&self) -> bool {
         self.uri.is_some() && self.extra_headers.iter().all(|(_, v)| v.is_some())
+    }
+
+    /// The request's method, `uri` and every header, in the order they are sent: Host,
+    /// User-Agent and Accept (unless the plan sets them), the plan's headers, the rendered and
+    /// rotated ones, and the rotated API key. The body is [`Prepared::body`].
+    pub fn builder(&self, uri: &Uri) -> Builder {
+        let mut builder = Request::builder()
+            .method(self.plan.method.clone())
+            .uri(uri.clone());
+        for (name, value) in self.auto_headers.iter() {
+            builder = builder.header(name, value);
+        }
+        for (name, value) in &self.plan.headers {
+            if self.key.is_some() && name == AUTHORIZATION {
+                continue;
+            }
+            builder = builder.header(name, value);
+        }
+        for (name, value) in &self.extra_headers {
+            if let Some(value) = value {
+                builder = builder.header(name, value);
+            }
+        }
+        if let Some(key) = self.key {
+            builder = builder.header(AUTHORIZATION, key.clone());
+        }
+        builder
     }
 }
 
@@ -113,6 +149,8 @@ pub struct TrafficRun {
     evidence: EvidenceStore,
     /// When the run's clock started (for evidence times); set before users are admitted.
     start: std::sync::OnceLock<Instant>,
+    /// Per-request bodies or keys, when there is more than one of either (the LLM flags).
+    rotation: Option<Arc<Rotation>>,
 }
 
 /// What a user thread asks of the traffic plan besides its next request ([`TrafficRun::prepare`]):
@@ -131,11 +169,6 @@ impl TrafficRun {
     /// The pause after each of a user's requests (`--think-time`).
     pub fn think_time(&self) -> Option<ThinkTime> {
         self.cfg.think
-    }
-
-    /// The Host, User-Agent and Accept headers of target `target`, made once.
-    pub fn auto_headers(&self, target: usize) -> &AutoHeaders {
-        &self.auto_headers[target]
     }
 
     /// Take an evidence slot for a response with this (unsuccessful) status; false when its
@@ -161,8 +194,9 @@ impl TrafficRun {
 }
 
 impl TrafficRun {
-    /// The run-time state for `cfg`.
-    pub fn new(cfg: &TrafficConfig) -> Self {
+    /// The run-time state for `cfg`; `rotation` turns the bodies and keys of the LLM flags
+    /// (`--prompts`, `--api-key-file`) per logical request.
+    pub fn new(cfg: &TrafficConfig, rotation: Option<Arc<Rotation>>) -> Self {
         let weights: Vec<u32> = cfg.requests.iter().map(|r| r.weight).collect();
         TrafficRun {
             auto_headers: cfg.requests.iter().map(AutoHeaders::for_plan).collect(),
@@ -172,6 +206,7 @@ impl TrafficRun {
             evidence: EvidenceStore::new(cfg.redactor.clone()),
             cfg: cfg.clone(),
             start: std::sync::OnceLock::new(),
+            rotation,
         }
     }
 
@@ -185,7 +220,8 @@ impl TrafficRun {
         )
     }
 
-    /// The next request of user `user`.
+    /// The next logical request of user `user`, whole: its target, URL, headers and body. Its
+    /// retries resend it as it is (the same data row, prompt and key).
     pub fn prepare(&self, user: usize, rng: &mut fastrand::Rng) -> Prepared<'_> {
         let target = self.picker.pick(rng);
         let plan = &self.cfg.requests[target];
@@ -212,16 +248,24 @@ impl TrafficRun {
             let i = self.auth_next.fetch_add(1, Ordering::Relaxed) % self.cfg.auth.len() as u64;
             extra_headers.push((AUTHORIZATION, Some(self.cfg.auth[i as usize].clone())));
         }
-        let body = match &plan.body {
-            BodyPlan::None => None,
-            BodyPlan::Static(b) => Some(Cow::Borrowed(&b[..])),
-            BodyPlan::Template(t) => Some(Cow::Owned(t.render(&vars, false))),
+        // Several prompts or keys: this logical request's turn (bodies were rendered up front).
+        let (body_turn, key) = match &self.rotation {
+            Some(r) => r.next(),
+            None => (None, None),
+        };
+        let body = match (body_turn, &plan.body) {
+            (Some(b), _) => Some(Cow::Borrowed(&b[..])),
+            (None, BodyPlan::None) => None,
+            (None, BodyPlan::Static(b)) => Some(Cow::Borrowed(&b[..])),
+            (None, BodyPlan::Template(t)) => Some(Cow::Owned(t.render(&vars, false))),
         };
         Prepared {
             target,
             plan,
             uri,
+            auto_headers: &self.auto_headers[target],
             extra_headers,
+            key,
             body,
         }
     }
