@@ -184,7 +184,21 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["merge", &good, &elsewhere], vec!["good.json", "elsewhere.json", "one target"]),
         (vec!["report", &good, "--json", ""], vec!["--json"]),
     ];
-    assert!(cases.len() >= 30);
+    // The README's Reliability table states how many there are: it must say this number.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let stated: usize = readme
+        .split("tests/bad_input.rs` (")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the README states the number of bad-input cases: `tests/bad_input.rs` (N ...");
+    assert_eq!(
+        cases.len(),
+        stated,
+        "README.md says tests/bad_input.rs has {stated} cases; it has {}",
+        cases.len()
+    );
     let mut failed = Vec::new();
     for (args, wants) in &cases {
         let (code, out, err) = qps(args);

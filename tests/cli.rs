@@ -364,9 +364,29 @@ fn live_lines_once_per_second() {
             "{l}"
         );
     }
-    // --quiet drops them.
-    let (_, _, err) = qps(&["--url", &srv.url(), "-c", "1", "-n", "5", "-q"]);
+    // --quiet drops them: the same run, past the same two ticks, prints none.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("q.json");
+    let (code, _out, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "-c",
+        "2",
+        "--rps",
+        "100",
+        "--duration",
+        "2.5",
+        "-q",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
     assert!(!err.lines().any(|l| l.starts_with('[')), "{err}");
+    // It did run past both ticks (its report has the seconds a live line would have shown).
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(report["elapsed_s"].as_f64().unwrap() >= 2.0, "{report}");
+    assert!(report["seconds"].as_array().unwrap().len() >= 2, "{report}");
 }
 
 #[test]

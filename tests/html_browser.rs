@@ -83,14 +83,8 @@ fn chromium(browser: &Path, page: &Path, extra: &[&str]) -> (String, String) {
 fn browser_or_skip() -> Option<PathBuf> {
     let found = find_browser();
     if found.is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "CI is set but no Chromium was found: run scripts/install-test-deps.sh \
-                 (or set QPSBENCH_CHROMIUM)"
-            );
-        }
-        eprintln!(
-            "note: skipping the browser test: no Chromium (run scripts/install-test-deps.sh)"
+        skip_outside_ci(
+            "no Chromium was found: run scripts/install-test-deps.sh (or set QPSBENCH_CHROMIUM)",
         );
     }
     found

@@ -424,8 +424,11 @@ fn users_beyond_the_open_file_limit_are_refused_before_the_start() {
 fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
     // The server side of 500 connections lives in this process.
     let limit = qpsbench::cmd::limits::raise_open_file_limit();
-    if limit < 1200 {
-        eprintln!("skipped: the open-file limit here is {limit}, 1200 are needed");
+    if limit < 1200
+        && skip_outside_ci(&format!(
+            "the open-file limit here is {limit}, 1200 are needed"
+        ))
+    {
         return;
     }
     let srv = server();

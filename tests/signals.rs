@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -250,8 +251,14 @@ fn jitter(rng: &mut fastrand::Rng, base_ms: u64, spread_ms: u64) -> Duration {
 
 #[test]
 fn interrupted_at_random_moments_reports_stay_whole() {
-    let seed = fastrand::u64(..);
-    eprintln!("seed {seed}");
+    // QPSBENCH_SIGNALS_SEED replays a run; the seed is printed (shown when the test fails).
+    let seed = match std::env::var("QPSBENCH_SIGNALS_SEED") {
+        Ok(text) => text
+            .parse()
+            .expect("QPSBENCH_SIGNALS_SEED is a whole number"),
+        Err(_) => fastrand::u64(..),
+    };
+    eprintln!("seed {seed} (replay: QPSBENCH_SIGNALS_SEED={seed} cargo test --test signals)");
     let mut rng = fastrand::Rng::with_seed(seed);
     let (int, term) = (libc::SIGINT, libc::SIGTERM);
     // During a linear ramp-up of 100 users over 3 s.
@@ -312,6 +319,7 @@ fn interrupted_at_random_moments_reports_stay_whole() {
 fn a_full_stdout_pipe_only_delays_the_json() {
     // The same pipe, no signal: the JSON waits for the reader and then arrives whole.
     let srv = server();
+    let sent = srv.stats.clone();
     let (mut read, write, filled) = full_pipe();
     let mut child = bin()
         .args([
@@ -330,7 +338,22 @@ fn a_full_stdout_pipe_only_delays_the_json() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Delayed: every request has been answered (the server's count), yet the process is still
+    // there, waiting for the reader of its stdout.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sent.requests.load(Ordering::SeqCst) < 50 {
+        assert!(
+            Instant::now() < deadline,
+            "the run never sent its 50 requests"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the process ended while its stdout was full: the JSON was not waited for"
+    );
+    // Only delayed: once read, the JSON arrives whole and the run exits 0.
     let mut bytes = Vec::new();
     read.read_to_end(&mut bytes).unwrap();
     let status = wait_with_deadline(&mut child, Duration::from_secs(20)).unwrap();
