@@ -383,7 +383,15 @@ fn ctrl_c_still_writes_every_file() {
         paths.iter().all(|p| p.exists()),
         "outputs are created at the start"
     );
-    std::thread::sleep(Duration::from_millis(1500));
+    // Interrupted once it has measured something: a second's worth of requests at 100 rps.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while srv.stats.requests.load(Ordering::SeqCst) < 100 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never sent 100 requests"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let (code, _, err) = finish(child);
@@ -423,8 +431,10 @@ fn start_at_waits_for_the_wall_clock() {
     let v = read_json(&json);
     let started = v["started_at_unix_ms"].as_u64().unwrap();
     let at_ms = qpsbench::report::unix_ms(at);
+    // Never before the instant asked for; how soon after it depends on the machine (the upper
+    // bound is a liveness bound only).
     assert!(
-        started >= at_ms && started < at_ms + 300,
+        started >= at_ms && started < at_ms + 10_000,
         "started {started}, asked {at_ms}"
     );
     assert_eq!(v["config"]["start_at"], at_text);

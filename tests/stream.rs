@@ -45,7 +45,9 @@ fn within(what: &str, v: f64, lo: f64, hi: f64) {
     assert!((lo..=hi).contains(&v), "{what} = {v}, expected {lo}..={hi}");
 }
 
-/// The timing figures of a 50 ms / 20 tokens / 10 ms stream.
+/// The timing figures of a 50 ms / 20 tokens / 10 ms stream. Only what the server's schedule
+/// guarantees on any machine is checked (no token before it is due; how much later it is read
+/// depends on the machine's load), and how the figures must relate to each other.
 fn check_timings(st: &StreamReport, requests: u64) {
     assert_eq!(st.streams, requests);
     assert_eq!(st.output_tokens, 20 * requests);
@@ -55,12 +57,22 @@ fn check_timings(st: &StreamReport, requests: u64) {
     );
     assert_eq!(st.tokens_per_request.mean, 20.0);
     assert_eq!(st.end_reasons.get("done"), Some(&requests), "{st:?}");
-    within("TTFT p50", st.ttft_ms.p50, 45.0, 90.0);
-    within("ITL p50", st.itl_ms.p50, 8.0, 20.0);
-    within("TPOT p50", st.tpot_ms.p50, 8.0, 20.0);
-    within("TPOT mean", st.tpot_ms.mean, 8.0, 20.0);
-    // 20 tokens in about 50 + 19 * 10 = 240 ms: some 83 tokens/s.
-    within("tokens/s p50", st.tokens_per_s.p50, 40.0, 90.0);
+    // The first token is sent 50 ms after the request: no TTFT is shorter (the upper bound is
+    // a liveness bound only).
+    within("TTFT min", st.ttft_ms.min, 49.0, 10_000.0);
+    // The last token leaves the server 50 + 19 * 10 = 240 ms after the request: no answer
+    // takes less, so no answer streams faster than 20 / 0.240 = 83.3 tokens/s.
+    within("tokens/s max", st.tokens_per_s.max, 1.0, 84.0);
+    // Per answer, the 19 gaps between its tokens add up to (last token - first token), and TPOT
+    // is (end - first token) / 19 with the end at or after the last token: the mean ITL can
+    // only be at most the mean TPOT (plus the histograms' 0.1% resolution).
+    assert!(
+        st.itl_ms.mean <= st.tpot_ms.mean * 1.001 + 0.001,
+        "ITL mean {} > TPOT mean {}",
+        st.itl_ms.mean,
+        st.tpot_ms.mean
+    );
+    assert!(st.tpot_ms.min > 0.0 && st.itl_ms.max > 0.0, "{st:?}");
     // One ITL per gap: 19 per stream, every one recorded.
     assert_eq!(decode(&st.hdr.itl_us).len(), 19 * requests);
     assert_eq!(decode(&st.hdr.tpot_us).len(), requests);
@@ -162,7 +174,7 @@ fn a_cut_stream_is_a_stream_failure_with_its_tokens() {
     );
     assert_eq!(st.end_reasons.get("cut"), Some(&6), "{st:?}");
     assert_eq!(st.token_source, "events", "a cut stream has no usage");
-    within("TTFT p50", st.ttft_ms.p50, 45.0, 90.0);
+    within("TTFT min", st.ttft_ms.min, 49.0, 10_000.0);
     // TPOT and tokens/s are for complete answers only.
     assert_eq!(decode(&st.hdr.tpot_us).len(), 0);
 
@@ -241,7 +253,7 @@ fn streaming_thresholds_pass_fail_and_set_the_exit_code() {
     let t = v["thresholds"].as_array().unwrap();
     assert_eq!(t[0]["metric"], "ttft-p50");
     let ttft = t[0]["measured"].as_f64().unwrap();
-    within("ttft-p50 measured", ttft, 45.0, 1000.0);
+    within("ttft-p50 measured", ttft, 49.0, 10_000.0);
     assert_eq!(
         Some(ttft),
         v["total"]["stream"]["ttft_ms"]["p50"].as_f64(),

@@ -219,6 +219,9 @@ pub(super) struct SseBody {
     phase: Phase,
     /// Tokens sent so far.
     sent: u32,
+    /// A token was handed to hyper and no Pending has been returned since (so hyper may not
+    /// have flushed it yet).
+    unflushed: bool,
     /// When the next token is due.
     due: Instant,
     sleep: Pin<Box<Sleep>>,
@@ -231,6 +234,7 @@ impl SseBody {
             plan,
             phase: Phase::Start,
             sent: 0,
+            unflushed: false,
             due,
             sleep: Box::pin(tokio::time::sleep_until(due)),
         }
@@ -262,6 +266,16 @@ impl SseBody {
                 }
                 // A cut, an error or an empty answer come when the next token would have.
                 if self.sleep.as_mut().poll(cx).is_pending() {
+                    self.unflushed = false;
+                    return Poll::Pending;
+                }
+                if cut && self.unflushed {
+                    // The last token may still sit in hyper's write buffer (a late task finds
+                    // the token and the cut due at once), and the cut drops what is not yet
+                    // written: give hyper a Pending to flush on first, so the answer has
+                    // exactly `cut_after` tokens.
+                    self.unflushed = false;
+                    cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
                 if cut {
@@ -283,6 +297,7 @@ impl SseBody {
                 self.due += plan.interval + random_upto(plan.jitter);
                 let due = self.due;
                 self.sleep.as_mut().reset(due);
+                self.unflushed = true;
                 data(event)
             }
         }
