@@ -452,3 +452,25 @@ fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["total"]["ok"], 500, "{}", v["total"]);
 }
+
+#[test]
+fn proxy_environment_variables_are_ignored_for_https_targets_too() {
+    // HTTPS_PROXY and ALL_PROXY point at a closed port: were they used, every request would
+    // fail to connect; the TLS server's own count says they reached it directly.
+    let srv = TlsServer::start();
+    let url = format!("https://127.0.0.1:{}/", srv.addr.port());
+    let env = poisoned_env(closed_port());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, out, err) = qps_with(
+        &[
+            "--url", &url, "-k", "-n", "6", "-c", "2", "-q", "--json", "-",
+        ],
+        &env,
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["total"]["ok"], 6, "{}", v["total"]);
+    assert_eq!(v["config"]["proxy"], Value::Null);
+    assert_eq!(srv.answered.load(Ordering::SeqCst), 6);
+}

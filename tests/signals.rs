@@ -362,3 +362,106 @@ fn a_full_stdout_pipe_only_delays_the_json() {
     assert_eq!(v["total"]["requests"], 50);
     let _ = std::io::stderr().flush();
 }
+
+/// Wait (bounded) until the embedded server has seen `n` requests.
+fn wait_for_server(srv: &qpsbench::serve::ServerHandle, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while srv.stats.requests.load(Ordering::SeqCst) < n {
+        assert!(Instant::now() < deadline, "the run never sent {n} requests");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn an_interrupted_run_with_a_failed_threshold_exits_130_and_keeps_the_thresholds() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let child = bin()
+        .args([
+            "--url",
+            &srv.url(),
+            "--duration",
+            "30",
+            "-c",
+            "2",
+            "--rps",
+            "100",
+            "--fail-on",
+            "p50<1us,error-rate<1%",
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_server(&srv, 20);
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let (code, out, err) = finish(child);
+    // 130 wins over the failed threshold, and the thresholds are still printed and written.
+    assert_eq!(code, 130, "{err}");
+    assert!(
+        out.contains("Thresholds (--fail-on): 1 passed, 1 failed"),
+        "{out}"
+    );
+    assert!(out.contains("p50<1us: FAILED (measured"), "{out}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["interrupted"], true);
+    assert_eq!(v["thresholds"][0]["passed"], false, "{}", v["thresholds"]);
+    assert_eq!(v["thresholds"][1]["passed"], true, "{}", v["thresholds"]);
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    // The run is over and its JSON waits for a reader of the full stdout pipe: the first
+    // Ctrl-C does not abandon the report, the second exits without it.
+    let srv = server();
+    let (_read, write, _) = full_pipe();
+    let mut child = bin()
+        .args([
+            "--url",
+            &srv.url(),
+            "-n",
+            "50",
+            "-c",
+            "2",
+            "-q",
+            "--json",
+            "-",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_server(&srv, 50);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "ended before its JSON was read"
+    );
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first Ctrl-C abandoned the report"
+    );
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // Nobody ever reads the pipe: only exiting at once ends the process.
+    let status = wait_with_deadline(&mut child, Duration::from_secs(10))
+        .expect("the second Ctrl-C did not end the process");
+    assert_eq!(status.code(), Some(130));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("interrupted again: exiting now"), "{err}");
+}

@@ -37,6 +37,8 @@ pub enum Mode {
     TrickleAll { every: Duration },
     /// The head after `head`, then the 2-byte body after `body` more.
     Pause { head: Duration, body: Duration },
+    /// This whole response, as it is, to every request (keep-alive).
+    Respond(&'static str),
 }
 
 /// A running fault server.
@@ -53,6 +55,8 @@ struct Inner {
     accept_from: Instant,
     accepted: AtomicU64,
     requests: AtomicU64,
+    /// The request line of every request, in arrival order.
+    request_lines: Mutex<Vec<String>>,
     /// A clone of every open connection (by id), to reset them on stop; a connection's thread
     /// removes its own when it ends, so that dropping the stream really closes the socket.
     conns: Mutex<HashMap<u64, TcpStream>>,
@@ -87,6 +91,7 @@ impl FaultServer {
             accept_from,
             accepted: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            request_lines: Mutex::new(Vec::new()),
             conns: Mutex::new(HashMap::new()),
         });
         let acceptor = {
@@ -110,6 +115,11 @@ impl FaultServer {
     /// Request heads received so far.
     pub fn requests(&self) -> u64 {
         self.inner.requests.load(Ordering::SeqCst)
+    }
+
+    /// The request line (`GET /path HTTP/1.1`) of every request so far, in arrival order.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.inner.request_lines.lock().unwrap().clone()
     }
 
     /// Connections accepted so far.
@@ -199,6 +209,9 @@ fn serve_conn(mut stream: TcpStream, inner: &Inner) {
         // Skip a request body, if the head announces one.
         let body = content_length(&buf[..head_end]);
         let consumed = (head_end + body).min(buf.len());
+        let line = String::from_utf8_lossy(&buf[..head_end]);
+        let line = line.lines().next().unwrap_or("").to_string();
+        inner.request_lines.lock().unwrap().push(line);
         buf.drain(..consumed);
         inner.requests.fetch_add(1, Ordering::SeqCst);
         if inner.stop.load(Ordering::SeqCst) {
@@ -274,6 +287,7 @@ fn answer(stream: &mut TcpStream, inner: &Inner) -> bool {
             std::thread::sleep(*body);
             stream.write_all(b"ok").is_ok()
         }
+        Mode::Respond(response) => stream.write_all(response.as_bytes()).is_ok(),
         Mode::TrickleAll { every } => trickle(
             stream,
             inner,

@@ -1,0 +1,417 @@
+//! README promises that no other test held, each checked against a witness of its own: the
+//! embedded server's counts and recorded header values, or the suite's raw-socket fault server
+//! (tests/common/fault.rs), which records every request line. Traffic stays on 127.0.0.1.
+
+mod common;
+#[path = "common/fault.rs"]
+mod fault;
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::*;
+use fault::{FaultServer, Mode};
+use qpsbench::serve::ServeConfig;
+use serde_json::Value;
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// A map's entries, sorted by key.
+fn sorted(map: std::collections::HashMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<_> = map.into_iter().collect();
+    v.sort();
+    v
+}
+
+/// The number of values an encoded histogram of the report holds.
+fn histogram_len(encoded: &str) -> u64 {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::Deserializer;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    let h: hdrhistogram::Histogram<u64> = Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .unwrap();
+    h.len()
+}
+
+#[test]
+fn redirects_are_not_followed() {
+    // A 302 that names where to go: reported as 302, and the location never asked for.
+    let srv = FaultServer::start(Mode::Respond(
+        "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
+    ));
+    let url = format!("{}/start", srv.url().trim_end_matches('/'));
+    let r = run(&["--url", &url, "-n", "10", "-c", "2"]);
+    assert_eq!(r.total.status_counts.get("302"), Some(&10), "{:?}", r.total);
+    assert_eq!((r.total.ok, r.total.failures), (10, 0));
+    let lines = srv.request_lines();
+    assert_eq!(lines.len(), 10, "{lines:?}");
+    assert!(
+        lines.iter().all(|l| l == "GET /start HTTP/1.1"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_auth_file_replaces_authorization_of_h_and_of_a_targets_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("tokens.txt");
+    std::fs::write(&auth, "token\nalpha\nbeta\n").unwrap();
+    let srv = server_with(ServeConfig {
+        threads: 2,
+        record_header: Some("authorization".into()),
+        ..ServeConfig::ephemeral()
+    });
+    // -H Authorization: replaced by the file's values, in turn.
+    let r = run(&[
+        "--url",
+        &srv.url(),
+        "-H",
+        "Authorization: Bearer from-the-flag",
+        "--auth-file",
+        auth.to_str().unwrap(),
+        "-n",
+        "10",
+        "-c",
+        "2",
+    ]);
+    assert_eq!(r.total.ok, 10);
+    assert_eq!(
+        sorted(srv.stats.header_counts()),
+        [
+            ("Bearer alpha".to_string(), 5),
+            ("Bearer beta".to_string(), 5)
+        ]
+    );
+    // An Authorization header of a targets file: replaced too.
+    srv.stats.clear_header_counts();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(
+        &targets,
+        format!(
+            "GET {}/status/200\nAuthorization: Bearer from-the-file\n",
+            srv.url().trim_end_matches('/')
+        ),
+    )
+    .unwrap();
+    let r = run(&[
+        "--targets",
+        targets.to_str().unwrap(),
+        "--auth-file",
+        auth.to_str().unwrap(),
+        "-n",
+        "4",
+        "-c",
+        "1",
+    ]);
+    assert_eq!(r.total.ok, 4);
+    assert_eq!(
+        sorted(srv.stats.header_counts()),
+        [
+            ("Bearer alpha".to_string(), 2),
+            ("Bearer beta".to_string(), 2)
+        ]
+    );
+}
+
+#[test]
+fn the_user_placeholder_names_each_user() {
+    let srv = server_with(ServeConfig {
+        threads: 2,
+        record_header: Some("x-user".into()),
+        ..ServeConfig::ephemeral()
+    });
+    let r = run(&[
+        "--url",
+        &srv.url(),
+        "-H",
+        "X-User: u{{user}}",
+        "-n",
+        "30",
+        "-c",
+        "3",
+    ]);
+    assert_eq!(r.total.ok, 30);
+    let seen = sorted(srv.stats.header_counts());
+    let users: Vec<&str> = seen.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(users, ["u0", "u1", "u2"], "{seen:?}");
+    assert_eq!(seen.iter().map(|(_, n)| n).sum::<u64>(), 30);
+}
+
+#[test]
+fn retries_follow_resets_and_timeouts() {
+    // A reset in the middle of every body: each logical request is tried 1 + 2 times.
+    let srv = FaultServer::start(Mode::ResetMidBody);
+    let r = run(&[
+        "--url",
+        &srv.url(),
+        "-n",
+        "4",
+        "-c",
+        "2",
+        "--retries",
+        "2",
+        "--retry-backoff",
+        "1ms",
+    ]);
+    let rt = r.retries.as_ref().expect("a retries section");
+    assert_eq!(
+        (rt.requests, rt.attempts, rt.failures),
+        (4, 12, 4),
+        "{rt:?}"
+    );
+    assert_eq!(
+        r.total.failure_kinds.get("reset"),
+        Some(&12),
+        "{:?}",
+        r.total
+    );
+    assert_eq!(srv.requests(), 12);
+
+    // Silence until the timeout: each logical request is tried twice.
+    let srv = FaultServer::start(Mode::Silent);
+    let r = run(&[
+        "--url",
+        &srv.url(),
+        "-n",
+        "2",
+        "-c",
+        "2",
+        "--timeout",
+        "300ms",
+        "--retries",
+        "1",
+        "--retry-backoff",
+        "1ms",
+    ]);
+    let rt = r.retries.as_ref().expect("a retries section");
+    assert_eq!((rt.requests, rt.attempts, rt.failures), (2, 4, 2), "{rt:?}");
+    assert_eq!(
+        r.total.failure_kinds.get("timeout"),
+        Some(&4),
+        "{:?}",
+        r.total
+    );
+    let t0 = Instant::now();
+    while srv.requests() < 4 && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(srv.requests(), 4);
+}
+
+#[test]
+fn under_rps_a_logical_request_takes_one_slot_and_its_retries_none() {
+    // Every logical request fails once (503) and is retried: 40 attempts, 20 slots.
+    let srv = server();
+    let url = format!("{}/flaky/503?k={{{{seq}}}}", srv.url());
+    let r = run(&[
+        "--url",
+        &url,
+        "--rps",
+        "100",
+        "-n",
+        "20",
+        "-c",
+        "2",
+        "--retries",
+        "1",
+        "--retry-backoff",
+        "1ms",
+    ]);
+    let rt = r.retries.as_ref().expect("a retries section");
+    assert_eq!((rt.requests, rt.attempts, rt.ok), (20, 40, 20), "{rt:?}");
+    assert_eq!(r.total.requests, 40);
+    assert_eq!(srv.stats.requests.load(Ordering::SeqCst), 40);
+    // Only a send with a slot has a response time (scheduled slot -> last byte): one per
+    // logical request.
+    let slotted = histogram_len(r.total.hdr.response_time_us.as_deref().unwrap());
+    assert_eq!(slotted, 20);
+    assert_eq!(histogram_len(&r.total.hdr.latency_us), 40);
+}
+
+#[test]
+fn a_first_stage_of_zero_users_under_rps_starts_the_schedule_when_users_come() {
+    // One idle second, then 2 users at 50 rps. Were the slots counted from the start, the
+    // first 50 would be a second late on arrival: their response time (scheduled slot -> last
+    // byte) would include the idle second.
+    let srv = server();
+    let r = run(&[
+        "--url",
+        &srv.url(),
+        "--ramp",
+        "0,2",
+        "--step",
+        "1s",
+        "--rps",
+        "50",
+    ]);
+    assert_eq!(r.stages[0].requests, 0);
+    let busy = &r.stages[1];
+    assert!(busy.requests > 0, "{busy:?}");
+    let rt = busy.response_time_ms.as_ref().unwrap();
+    assert!(
+        rt.max < 900.0,
+        "response times include the idle stage: {rt:?}"
+    );
+    assert!(
+        busy.late_slots.unwrap() < 25,
+        "the idle second's slots came due at once: {busy:?}"
+    );
+    assert_eq!(srv.stats.requests.load(Ordering::SeqCst), r.total.requests);
+}
+
+#[test]
+fn timeout_bounds_every_single_request() {
+    // A response trickled one byte every 100 ms (about 4 s in all): each request must end at
+    // its --timeout (one deadline for the whole request, plus the documented 10 ms slack).
+    let srv = FaultServer::start(Mode::TrickleAll {
+        every: Duration::from_millis(100),
+    });
+    let r = run(&[
+        "--url",
+        &srv.url(),
+        "-n",
+        "4",
+        "-c",
+        "2",
+        "--timeout",
+        "500ms",
+    ]);
+    assert_eq!(
+        r.total.failure_kinds.get("timeout"),
+        Some(&4),
+        "{:?}",
+        r.total
+    );
+    let lat = &r.total.latency_ms;
+    assert!(lat.min >= 499.0, "{lat:?}");
+    // 500 ms + 10 ms slack, and room for a loaded machine to wake the thread: far from the 4 s
+    // a per-read timeout would allow.
+    assert!(lat.max < 500.0 + 10.0 + 250.0, "{lat:?}");
+}
+
+#[test]
+fn secrets_are_masked_in_stdout_json_and_html() {
+    // The client sends Proxy-Authorization and Authorization; the server sets a cookie and
+    // echoes the bearer token in its (error) body, which evidence keeps.
+    let srv = FaultServer::start(Mode::Respond(
+        "HTTP/1.1 500 Internal Server Error\r\nSet-Cookie: sid=COOKIESECRET; HttpOnly\r\n\
+         Content-Type: text/plain\r\nContent-Length: 31\r\n\r\nyou sent Bearer ECHOSECRET ...\n",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let (json, html) = (dir.path().join("r.json"), dir.path().join("r.html"));
+    let (code, out, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "-n",
+        "3",
+        "-c",
+        "1",
+        "-H",
+        "Proxy-Authorization: Basic PROXYSECRET",
+        "-H",
+        "Authorization: Bearer ECHOSECRET",
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (json, html) = (read(&json), read(&html));
+    for (name, text) in [
+        ("stdout", &out),
+        ("stderr", &err),
+        ("json", &json),
+        ("html", &html),
+    ] {
+        for secret in ["PROXYSECRET", "ECHOSECRET", "COOKIESECRET"] {
+            assert!(!text.contains(secret), "{name} shows {secret}");
+        }
+    }
+    // The masked places are there: the request headers and the evidence of the 500s.
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let headers = v["config"]["headers"].to_string();
+    assert!(
+        headers.contains("proxy-authorization: ***") && headers.contains("authorization: ***"),
+        "{headers}"
+    );
+    let evidence = &v["evidence"][0];
+    assert_eq!(evidence["status"], 500, "{}", v["evidence"]);
+    assert!(
+        evidence["headers"].to_string().contains("set-cookie: ***"),
+        "{evidence}"
+    );
+    assert!(
+        evidence["body"]
+            .as_str()
+            .unwrap()
+            .contains("you sent *** ..."),
+        "{evidence}"
+    );
+    assert!(out.contains("set-cookie: ***"), "{out}");
+}
+
+#[test]
+fn the_summary_comes_within_a_second_with_2000_users_hanging() {
+    // 2,000 client sockets and as many server-side ones live in this process.
+    let limit = qpsbench::cmd::limits::raise_open_file_limit();
+    if limit < 5_000 && skip_outside_ci(&format!("the open-file limit is {limit}, 5000 needed")) {
+        return;
+    }
+    let srv = FaultServer::start(Mode::Silent);
+    let t0 = Instant::now();
+    let (code, out, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "-c",
+        "2000",
+        "--duration",
+        "1",
+        "--timeout",
+        "60s",
+        "-q",
+    ]);
+    let took = t0.elapsed();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Summary"), "{out}");
+    // Every user is stuck for 60 s: a summary that waited for them would take that long. The
+    // promise is about a second after the end; the bound leaves a loaded machine room to start
+    // 2,000 threads.
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert!(out.contains("In flight:"), "{out}");
+}
+
+#[test]
+fn a_run_that_cannot_be_done_exits_1_with_one_line() {
+    // Too little address space for 5,000 thread stacks: the threads cannot all start.
+    use std::os::unix::process::CommandExt;
+    let srv = server();
+    let mut cmd = bin();
+    cmd.args(["--url", &srv.url(), "-c", "5000", "-n", "10", "-q"]);
+    // SAFETY: setrlimit is async-signal-safe and touches only the child being started.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 300 << 20,
+                rlim_max: 300 << 20,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let (code, out, err) = run_cmd(&mut cmd);
+    assert_eq!(code, 1, "{out}{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains("could not start user thread"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // The gate never opened: nothing was sent.
+    assert_eq!(srv.stats.requests.load(Ordering::SeqCst), 0);
+}
