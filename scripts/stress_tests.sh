@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the timing-sensitive test binaries all at once on a loaded machine, ROUNDS times: two busy
-# loops keep both cores saturated while the engine, cli, faults, reports, stream and signals
-# test binaries run in parallel, each with --test-threads 8. A test that passes only on an idle
+# loops keep both cores saturated while the engine, cli, faults, reports, stream, signals and
+# promises test binaries run in parallel, each with --test-threads 8. A test that passes only on an idle
 # machine fails here. Bounded: each round has a 15-minute limit; the busy loops end with the
 # script. Loopback traffic only (the tests' own servers).
 #
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
-BINS=(engine cli faults reports stream signals)
+BINS=(engine cli faults reports stream signals promises)
 
 cargo test --locked --no-run --tests 2>/dev/null
 declare -A exe
