@@ -438,14 +438,15 @@ fn a_second_ctrl_c_exits_at_once() {
         .spawn()
         .unwrap();
     wait_for_server(&srv, 50);
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(500));
     assert!(
         child.try_wait().unwrap().is_none(),
         "ended before its JSON was read"
     );
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    std::thread::sleep(Duration::from_millis(300));
+    // Long enough for a build that exits on the first Ctrl-C to have done so.
+    std::thread::sleep(Duration::from_secs(1));
     assert!(
         child.try_wait().unwrap().is_none(),
         "the first Ctrl-C abandoned the report"

@@ -294,7 +294,6 @@ fn retries_recover_a_flaky_service_and_every_attempt_counts() {
     // every one here waited at least the fixed half of its 20 ms backoff, which no single
     // attempt on loopback takes.
     assert!(rt.latency_ms.min >= 10.0, "{:?}", rt.latency_ms);
-    assert!(r.total.latency_ms.p50 < 10.0, "{:?}", r.total.latency_ms);
 
     // Off by default: the same service shows its errors.
     let srv = server();

@@ -39,6 +39,36 @@ pub enum Mode {
     Pause { head: Duration, body: Duration },
     /// This whole response, as it is, to every request (keep-alive).
     Respond(&'static str),
+    /// On each connection, the first response to its 1st, 3rd, 5th ... request and the second
+    /// to the others (keep-alive): a service whose first attempts fail.
+    Alternate(&'static str, &'static str),
+}
+
+/// One request as the fault server received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The connection it came on (numbered from 0 in accept order).
+    pub conn: u64,
+    /// When its head was complete.
+    pub at: Instant,
+    /// Its request head, request line first.
+    pub head: String,
+}
+
+impl Received {
+    /// The request line, e.g. `GET /path HTTP/1.1`.
+    pub fn line(&self) -> &str {
+        self.head.lines().next().unwrap_or("")
+    }
+
+    /// The value of header `name` (case-insensitive), if the head has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    }
 }
 
 /// A running fault server.
@@ -55,8 +85,8 @@ struct Inner {
     accept_from: Instant,
     accepted: AtomicU64,
     requests: AtomicU64,
-    /// The request line of every request, in arrival order.
-    request_lines: Mutex<Vec<String>>,
+    /// Every request, in arrival order.
+    received: Mutex<Vec<Received>>,
     /// A clone of every open connection (by id), to reset them on stop; a connection's thread
     /// removes its own when it ends, so that dropping the stream really closes the socket.
     conns: Mutex<HashMap<u64, TcpStream>>,
@@ -91,7 +121,7 @@ impl FaultServer {
             accept_from,
             accepted: AtomicU64::new(0),
             requests: AtomicU64::new(0),
-            request_lines: Mutex::new(Vec::new()),
+            received: Mutex::new(Vec::new()),
             conns: Mutex::new(HashMap::new()),
         });
         let acceptor = {
@@ -119,7 +149,15 @@ impl FaultServer {
 
     /// The request line (`GET /path HTTP/1.1`) of every request so far, in arrival order.
     pub fn request_lines(&self) -> Vec<String> {
-        self.inner.request_lines.lock().unwrap().clone()
+        self.received()
+            .iter()
+            .map(|r| r.line().to_string())
+            .collect()
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.received.lock().unwrap().clone()
     }
 
     /// Connections accepted so far.
@@ -171,7 +209,7 @@ fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
                     .name("fault-conn".into())
                     .stack_size(128 * 1024)
                     .spawn(move || {
-                        serve_conn(stream, &inner2);
+                        serve_conn(stream, &inner2, id);
                         inner2.conns.lock().unwrap().remove(&id);
                     });
                 if spawned.is_err() {
@@ -189,7 +227,8 @@ fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
 }
 
 /// Read request heads one after another and answer each as the mode says.
-fn serve_conn(mut stream: TcpStream, inner: &Inner) {
+fn serve_conn(mut stream: TcpStream, inner: &Inner, conn: u64) {
+    let mut served = 0u64;
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     loop {
@@ -209,22 +248,25 @@ fn serve_conn(mut stream: TcpStream, inner: &Inner) {
         // Skip a request body, if the head announces one.
         let body = content_length(&buf[..head_end]);
         let consumed = (head_end + body).min(buf.len());
-        let line = String::from_utf8_lossy(&buf[..head_end]);
-        let line = line.lines().next().unwrap_or("").to_string();
-        inner.request_lines.lock().unwrap().push(line);
+        inner.received.lock().unwrap().push(Received {
+            conn,
+            at: Instant::now(),
+            head: String::from_utf8_lossy(&buf[..head_end]).into_owned(),
+        });
         buf.drain(..consumed);
         inner.requests.fetch_add(1, Ordering::SeqCst);
         if inner.stop.load(Ordering::SeqCst) {
             return;
         }
-        if !answer(&mut stream, inner) {
+        if !answer(&mut stream, inner, served) {
             return;
         }
+        served += 1;
     }
 }
 
-/// Answer one request; false when the connection is finished.
-fn answer(stream: &mut TcpStream, inner: &Inner) -> bool {
+/// Answer request number `nth` (from 0) of its connection; false when the connection is finished.
+fn answer(stream: &mut TcpStream, inner: &Inner, nth: u64) -> bool {
     match &inner.mode {
         Mode::Ok => stream
             .write_all(
@@ -288,6 +330,10 @@ fn answer(stream: &mut TcpStream, inner: &Inner) -> bool {
             stream.write_all(b"ok").is_ok()
         }
         Mode::Respond(response) => stream.write_all(response.as_bytes()).is_ok(),
+        Mode::Alternate(first, second) => {
+            let response = if nth.is_multiple_of(2) { first } else { second };
+            stream.write_all(response.as_bytes()).is_ok()
+        }
         Mode::TrickleAll { every } => trickle(
             stream,
             inner,

@@ -2,7 +2,6 @@
 //! configurations parsed exactly as the command line parses them, and the built binary.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use clap::Parser;
@@ -42,10 +41,33 @@ pub fn run(args: &[&str]) -> Report {
     qpsbench::run(&config(args), &rx).expect("run completes")
 }
 
-/// A loopback port with nothing listening on it.
-pub fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+/// A loopback port free right now, for a server the test starts on it itself (another test may
+/// take it first: use it at once).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
+}
+
+/// A loopback port with nothing listening on it, for as long as this test process lives: a
+/// socket is bound to it and never listens (a connect is refused), so no other test's server
+/// can take the port meanwhile (binding and closing a listener would free it for anyone).
+pub fn closed_port() -> u16 {
+    // SAFETY: plain socket calls on a descriptor we own; the address struct outlives them.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let bound = libc::bind(fd, (&raw const addr).cast(), len);
+        assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+        let mut len = len;
+        let named = libc::getsockname(fd, (&raw mut addr).cast(), &mut len);
+        assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
+        // The descriptor is kept open (never closed) so that the port stays taken.
+        u16::from_be(addr.sin_port)
+    }
 }
 
 /// The built `qpsbench` binary.
