@@ -41,6 +41,9 @@ pub struct Tag {
     pub ok: Option<bool>,
     /// When the logical request's first attempt was sent (on retries only).
     pub first_sent: Option<Instant>,
+    /// The kept-alive connection this attempt was first sent on turned out to be closed by the
+    /// server before any byte of a response: it was sent again once on a new connection.
+    pub reconnected: bool,
 }
 
 /// How a request ended.

@@ -154,6 +154,17 @@ impl Connector<()> for SharedConnector {
     }
 }
 
+thread_local! {
+    /// Connections this thread opened: a user thread compares it before and after a request to
+    /// know whether the request went over a new connection or a kept-alive one.
+    static OPENED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many connections the calling thread has opened so far.
+pub fn connections_opened() -> u64 {
+    OPENED.with(std::cell::Cell::get)
+}
+
 /// Connector that wraps the transport the default chain made.
 #[derive(Debug)]
 pub struct ProbeWhenIdle;
@@ -166,6 +177,9 @@ impl Connector<Box<dyn Transport>> for ProbeWhenIdle {
         _details: &ConnectionDetails,
         chained: Option<Box<dyn Transport>>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
+        if chained.is_some() {
+            OPENED.with(|n| n.set(n.get() + 1));
+        }
         Ok(chained.map(|inner| IdleProbed {
             inner,
             last_read: coarse_now(),

@@ -4,8 +4,7 @@
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use ureq::Agent;
@@ -13,7 +12,8 @@ use ureq::Agent;
 use crate::collector::Event;
 use crate::engine::gate::Gate;
 use crate::engine::stream_read::{StreamReader, is_event_stream};
-use crate::sample::{Outcome, Sample, Tag, classify, classify_io};
+use crate::engine::transport;
+use crate::sample::{FailureKind, Outcome, Sample, Tag, classify, classify_io};
 use crate::stream::StreamStats;
 use crate::traffic::evidence::BODY_BYTES;
 use crate::traffic::llm::LlmSetup;
@@ -31,6 +31,8 @@ struct Attempt {
     bytes: u64,
     /// Token timing, when the response was read as an event stream.
     stream: Option<StreamStats>,
+    /// It was sent again on a new connection: the kept-alive one was dead.
+    reconnected: bool,
 }
 
 impl Attempt {
@@ -41,6 +43,7 @@ impl Attempt {
             first_byte: None,
             bytes: 0,
             stream: None,
+            reconnected: false,
         }
     }
 }
@@ -100,6 +103,7 @@ impl User {
                     first_byte,
                     bytes,
                     stream,
+                    reconnected,
                 } = self.send(&prepared, attempt, &mut streams, sent, stage);
                 let end = Instant::now();
                 let ok = match outcome {
@@ -127,6 +131,7 @@ impl User {
                         will_retry,
                         ok: Some(ok),
                         first_sent,
+                        reconnected,
                     },
                 };
                 if self.tx.send(Event::Sample(sample)).is_err() {
@@ -150,6 +155,19 @@ impl User {
         }
     }
 
+    /// Build the request and send it, returning once the response head has arrived.
+    fn run_once(
+        &self,
+        p: &Prepared<'_>,
+        uri: &ureq::http::Uri,
+    ) -> Result<Result<ureq::http::Response<ureq::Body>, ureq::Error>, ureq::http::Error> {
+        let builder = p.builder(uri);
+        match p.body.as_deref() {
+            Some(body) => builder.body(body).map(|req| self.agent.run(req)),
+            None => builder.body(()).map(|req| self.agent.run(req)),
+        }
+    }
+
     /// One attempt, start to last body byte.
     fn send(
         &self,
@@ -169,11 +187,20 @@ impl User {
             }
             return Attempt::failed(outcome);
         };
-        let builder = p.builder(uri);
-        let result = match p.body.as_deref() {
-            Some(body) => builder.body(body).map(|req| self.agent.run(req)),
-            None => builder.body(()).map(|req| self.agent.run(req)),
-        };
+        let opened = transport::connections_opened();
+        let mut result = self.run_once(p, uri);
+        // A kept-alive connection the server closed after its last response (without
+        // `Connection: close`) fails before any byte of a response: the request never reached
+        // the server. Sent again once, on a new connection, as curl and hyper do; a failure then
+        // is the server's. The normal path pays one thread-local read.
+        let mut reconnected = false;
+        if let Ok(Err(e)) = &result
+            && transport::connections_opened() == opened
+            && classify(e) == FailureKind::Reset
+        {
+            reconnected = true;
+            result = self.run_once(p, uri);
+        }
         let response = match result {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
@@ -184,7 +211,10 @@ impl User {
                     let why = Some(e.to_string());
                     traffic.keep_evidence(p, attempt, outcome, why, Vec::new(), &[], 0);
                 }
-                return Attempt::failed(outcome);
+                return Attempt {
+                    reconnected,
+                    ..Attempt::failed(outcome)
+                };
             }
             Err(_) => {
                 return Attempt::failed(Outcome::Failure(crate::sample::FailureKind::Protocol));
@@ -197,6 +227,7 @@ impl User {
             first_byte,
             bytes,
             stream,
+            reconnected,
         }
     }
 

@@ -49,6 +49,14 @@ pub fn render(r: &Report) -> String {
             r.in_flight_at_end
         );
     }
+    if t.reconnects > 0 {
+        let _ = writeln!(
+            out,
+            "Reconnects:     {} requests found their kept-alive connection closed by the server \
+             and were sent again on a new one (counted once above)",
+            t.reconnects
+        );
+    }
     if let (Some(target), Some(late), Some(lag)) = (t.target_rps, t.late_slots, t.max_lag_ms) {
         let _ = writeln!(
             out,

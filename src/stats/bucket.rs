@@ -35,6 +35,8 @@ pub struct Bucket {
     pub errors: u64,
     pub failures: u64,
     pub bytes: u64,
+    /// Requests sent again on a new connection: their kept-alive one was found dead.
+    pub reconnects: u64,
     status: BTreeMap<u16, u64>,
     failure_kinds: [u64; FailureKind::ALL.len()],
     pub latency: Histogram<u64>,
@@ -58,6 +60,7 @@ impl Bucket {
             errors: 0,
             failures: 0,
             bytes: 0,
+            reconnects: 0,
             status: BTreeMap::new(),
             failure_kinds: [0; FailureKind::ALL.len()],
             latency: new_histogram(),
@@ -81,6 +84,7 @@ impl Bucket {
     pub fn record(&mut self, s: &Sample) {
         self.requests += 1;
         self.bytes += s.bytes;
+        self.reconnects += u64::from(s.tag.reconnected);
         match s.outcome {
             Outcome::Status(code) => {
                 *self.status.entry(code).or_insert(0) += 1;
@@ -126,6 +130,7 @@ impl Bucket {
         self.errors = 0;
         self.failures = 0;
         self.bytes = 0;
+        self.reconnects = 0;
         self.status.clear();
         self.failure_kinds = [0; FailureKind::ALL.len()];
         self.latency.reset();
@@ -155,6 +160,7 @@ impl Bucket {
         self.errors += other.errors;
         self.failures += other.failures;
         self.bytes += other.bytes;
+        self.reconnects += other.reconnects;
         for (code, n) in &other.status {
             *self.status.entry(*code).or_insert(0) += n;
         }
@@ -198,6 +204,7 @@ impl Bucket {
         b.errors = r.errors;
         b.failures = r.failures;
         b.bytes = r.bytes;
+        b.reconnects = r.reconnects;
         for (code, n) in &r.status_counts {
             let code: u16 = code
                 .parse()
@@ -277,6 +284,7 @@ impl Bucket {
             error_rate: round6(frac(self.errors)),
             failure_rate: round6(frac(self.failures)),
             bytes: self.bytes,
+            reconnects: self.reconnects,
             status_counts: self
                 .status
                 .iter()

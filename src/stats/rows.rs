@@ -52,6 +52,12 @@ pub struct StageReport {
     pub failure_rate: f64,
     /// Response body bytes received.
     pub bytes: u64,
+    /// Requests sent again, once, on a new connection because the kept-alive one they were
+    /// first sent on was already closed by the server (no byte of a response had come back:
+    /// the request never reached it). Counted once each in `requests`, with their final
+    /// outcome. Omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reconnects: u64,
     /// Responses per HTTP status code (keys are the codes as strings, e.g. "200").
     pub status_counts: BTreeMap<String, u64>,
     /// Client-side failures per kind (`connect`, `dns`, `tls`, `timeout`, `reset`,
@@ -126,4 +132,8 @@ impl SecondReport {
             st.hdr_itl_us = String::new();
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

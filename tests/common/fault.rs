@@ -39,6 +39,9 @@ pub enum Mode {
     Pause { head: Duration, body: Duration },
     /// This whole response, as it is, to every request (keep-alive).
     Respond(&'static str),
+    /// `200 OK`, body `ok`, with no `Connection: close`, then the connection is closed after its
+    /// every `n`th request: a server that drops kept-alive connections without saying so.
+    CloseAfter(u64),
     /// On each connection, the first response to its 1st, 3rd, 5th ... request and the second
     /// to the others (keep-alive): a service whose first attempts fail.
     Alternate(&'static str, &'static str),
@@ -330,6 +333,14 @@ fn answer(stream: &mut TcpStream, inner: &Inner, nth: u64) -> bool {
             stream.write_all(b"ok").is_ok()
         }
         Mode::Respond(response) => stream.write_all(response.as_bytes()).is_ok(),
+        Mode::CloseAfter(n) => {
+            let ok = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .is_ok();
+            // Closed (a FIN, after the answer) without a word: the client finds out on its next
+            // request over this connection.
+            ok && !(nth + 1).is_multiple_of(*n)
+        }
         Mode::Alternate(first, second) => {
             let response = if nth.is_multiple_of(2) { first } else { second };
             stream.write_all(response.as_bytes()).is_ok()
