@@ -326,7 +326,13 @@ def main():
     args.duration = max(1, min(args.duration, 120))
     if not os.path.exists("/usr/bin/time"):
         raise SystemExit("compare.py needs GNU time for CPU and memory figures: apt-get install time")
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "qpsbench", "--example", "std_threads"], cwd=ROOT, check=True)
+    # Say so before the build: a first release build takes minutes on two cores and would
+    # otherwise look like a hang. Cargo's own progress goes to stderr.
+    print("> building qpsbench and examples/std_threads (release; minutes on a first build) ...",
+          file=sys.stderr, flush=True)
+    t0 = time.monotonic()
+    subprocess.run(["cargo", "build", "--release", "--bin", "qpsbench", "--example", "std_threads"], cwd=ROOT, check=True)
+    print(f"> built in {time.monotonic() - t0:.0f} s; measuring (sections: {args.only})", file=sys.stderr, flush=True)
     only = set(args.only.split(","))
     kind = args.target if args.target != "auto" else ("nginx" if have("nginx") else "qpsbench")
     if kind == "nginx" and not have("nginx"):
