@@ -9,7 +9,10 @@
 //! - `collector`: a qpsbench `Sample` per request over a crossbeam channel to one collector
 //!   thread that records it in three `stats::bucket::Bucket`s (the second, the stage, the run),
 //!   as qpsbench's collector does.
-//! - `ureq`: the request sent with a default `ureq::Agent` (keep-alive pool) instead of the raw
+//! - `proto`: the raw stream still, but each request formatted and its response parsed by
+//!   ureq's own sans-IO core, `ureq-proto` (a `Call` per request: the candidate hot path of
+//!   issue 12, without the Agent).
+//! - `ureq` (instead of `proto`): the request sent with a default `ureq::Agent` (keep-alive pool) instead of the raw
 //!   stream, the body read through its reader; timestamps and collector as above.
 //! - `agent`: qpsbench's own agent instead (its configuration: buffers, one deadline and socket
 //!   timeouts, no redirects; its connector, idle-only pool probe and resolver cache).
@@ -30,10 +33,11 @@ use crossbeam_channel::{Receiver, Sender};
 use qpsbench::sample::{Outcome, Sample, Tag};
 use qpsbench::stats::bucket::Bucket;
 
-const STEPS: [&str; 6] = [
+const STEPS: [&str; 7] = [
     "floor",
     "timestamps",
     "collector",
+    "proto",
     "ureq",
     "agent",
     "traffic",
@@ -96,13 +100,13 @@ fn main() {
             let request = request.clone();
             let traffic = traffic.clone();
             let agent = match level {
-                3 => Some(ureq::Agent::new_with_defaults()),
-                4.. => Some(qpsbench::engine::transport::agent(
+                0..=3 => None,
+                4 => Some(ureq::Agent::new_with_defaults()),
+                _ => Some(qpsbench::engine::transport::agent(
                     &agent_config,
                     &connector,
                     &resolver,
                 )),
-                _ => None,
             };
             let url = url.clone();
             std::thread::Builder::new()
@@ -115,6 +119,7 @@ fn main() {
                         tx: &tx,
                     };
                     match agent {
+                        None if level == 3 => ctx.proto(addr, &url),
                         None => ctx.raw(addr, request.as_bytes()),
                         Some(agent) => ctx.with_agent(&agent, &url, &traffic, index),
                     }
@@ -195,6 +200,79 @@ impl User<'_> {
         }
     }
 
+    /// Step proto: ureq-proto's `Call` per request over the user's own stream.
+    fn proto(&self, addr: std::net::SocketAddr, url: &str) {
+        use ureq_proto::client::{Call, RecvBodyResult, RecvResponseResult, SendRequestResult};
+        let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
+            return;
+        };
+        let _ = s.set_nodelay(true);
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let uri: ureq_proto::http::Uri = url.parse().expect("a URI");
+        let mut out = vec![0u8; 8 * 1024];
+        let mut input = vec![0u8; 16 * 1024];
+        let mut body = [0u8; 4 * 1024];
+        while !self.stop.load(Ordering::Relaxed) {
+            let sent = Instant::now();
+            let request = ureq_proto::http::Request::get(&uri)
+                .header("user-agent", "bisect")
+                .header("accept", "*/*")
+                .body(())
+                .expect("a request");
+            let Ok(call) = Call::new(request) else { return };
+            let mut call = call.proceed();
+            let Ok(n) = call.write(&mut out) else { return };
+            if s.write_all(&out[..n]).is_err() {
+                return;
+            }
+            let Ok(Some(SendRequestResult::RecvResponse(mut call))) = call.proceed() else {
+                return;
+            };
+            // Read until the head parses; what follows it is body.
+            let mut have = 0usize;
+            let (status, mut used) = loop {
+                match s.read(&mut input[have..]) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => have += n,
+                }
+                match call.try_response(&input[..have], false) {
+                    Ok((n, Some(response))) => break (response.status().as_u16(), n),
+                    Ok((_, None)) if have < input.len() => {}
+                    _ => return,
+                }
+            };
+            let mut call = match call.proceed() {
+                Some(RecvResponseResult::RecvBody(c)) => c,
+                _ => return,
+            };
+            let mut bytes = 0u64;
+            loop {
+                if used == have {
+                    if call.can_proceed() {
+                        break;
+                    }
+                    match s.read(&mut input) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => (have, used) = (n, 0),
+                    }
+                }
+                let Ok((i, o)) = call.read(&input[used..have], &mut body) else {
+                    return;
+                };
+                used += i;
+                bytes += o as u64;
+                if call.can_proceed() && used == have {
+                    break;
+                }
+            }
+            match call.proceed() {
+                Some(RecvBodyResult::Cleanup(c)) if !c.must_close_connection() => {}
+                _ => return,
+            }
+            self.finish(sent, status, bytes);
+        }
+    }
+
     /// Steps ureq..traffic: an agent.
     fn with_agent(
         &self,
@@ -208,7 +286,7 @@ impl User<'_> {
         let uri: ureq::http::Uri = url.parse().expect("a URI");
         while !self.stop.load(Ordering::Relaxed) {
             let sent = Instant::now();
-            let result = if self.level >= 5 {
+            let result = if self.level >= 6 {
                 let p = traffic.prepare(index, &mut rng);
                 p.builder(&uri).body(()).map(|req| agent.run(req))
             } else {

@@ -53,7 +53,7 @@ print(name, requests, clock, user, sys_, ctx, rps)
 PY
 }
 
-steps=(floor timestamps collector ureq agent traffic)
+steps=(floor timestamps collector proto ureq agent traffic)
 results="$work/results"
 : > "$results"
 for rep in $(seq "$REPS"); do
@@ -72,7 +72,7 @@ for line in open(path):
     req = int(req)
     rows.setdefault(name, []).append((float(clock) * 1e3 / req, (float(user)) * 1e6 / req,
                                        float(sys_) * 1e6 / req, float(ctx) / req, float(rps)))
-order = ["floor", "timestamps", "collector", "ureq", "agent", "traffic", "qpsbench"]
+order = ["floor", "timestamps", "collector", "proto", "ureq", "agent", "traffic", "qpsbench"]
 print(f"\n{users} users, {secs} s per run, median of {reps}; target {target}, client on CPU 1\n")
 print("| step | task-clock µs/req | user µs/req | sys µs/req | ctx switches/req | req/s | step adds µs |")
 print("|---|---|---|---|---|---|---|")
