@@ -23,8 +23,11 @@
 //! bounded by SECONDS). Prints one JSON line: step, requests, rps.
 
 use std::cell::Cell;
+#[path = "shared/http1.rs"]
+mod http1;
+
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -60,18 +63,10 @@ fn main() {
         eprintln!("USERS and SECONDS must be whole numbers");
         std::process::exit(2);
     };
-    let Some(rest) = url.strip_prefix("http://") else {
-        eprintln!("only http:// URLs");
-        std::process::exit(2);
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let addr = match authority.to_socket_addrs().map(|mut a| a.next()) {
-        Ok(Some(a)) if a.ip().is_loopback() => a,
-        _ => {
-            eprintln!("{authority}: loopback addresses only");
+    let (addr, authority, path) = match http1::loopback_target(url) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
             std::process::exit(2);
         }
     };
@@ -193,7 +188,7 @@ impl User<'_> {
             if s.write_all(request).is_err() {
                 return;
             }
-            let Some(bytes) = read_response(&mut s, &mut buf) else {
+            let Some(bytes) = http1::read_response(&mut s, &mut buf) else {
                 return;
             };
             self.finish(sent, 200, bytes);
@@ -340,36 +335,4 @@ fn collect(rx: Receiver<Sample>) -> u64 {
     }
     std::hint::black_box((&second, &stage));
     total.requests.max(n)
-}
-
-/// Reads one response with a `Content-Length` body; its body length, `None` on any error.
-fn read_response(s: &mut TcpStream, buf: &mut [u8]) -> Option<u64> {
-    let mut have = 0;
-    loop {
-        match s.read(&mut buf[have..]) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => have += n,
-        }
-        let Some(end) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") else {
-            if have == buf.len() {
-                return None;
-            }
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buf[..end]);
-        let len = head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })?;
-        let mut left = (end + 4 + len).saturating_sub(have);
-        let room = buf.len();
-        while left > 0 {
-            match s.read(&mut buf[..left.min(room)]) {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => left -= n,
-            }
-        }
-        return Some(len as u64);
-    }
 }

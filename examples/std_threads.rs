@@ -8,8 +8,11 @@
 //! Usage: `cargo run --release --example std_threads -- URL USERS SECONDS`
 //! (loopback URLs only; bounded by SECONDS). Prints one JSON line: requests, rps, p50_ms, p99_ms.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+#[path = "shared/http1.rs"]
+mod http1;
+
+use std::io::Write;
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -26,18 +29,10 @@ fn main() {
         eprintln!("USERS and SECONDS must be whole numbers");
         std::process::exit(2);
     };
-    let Some(rest) = url.strip_prefix("http://") else {
-        eprintln!("only http:// URLs");
-        std::process::exit(2);
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let addr = match authority.to_socket_addrs().map(|mut a| a.next()) {
-        Ok(Some(a)) if a.ip().is_loopback() => a,
-        _ => {
-            eprintln!("{authority}: loopback addresses only");
+    let (addr, authority, path) = match http1::loopback_target(url) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
             std::process::exit(2);
         }
     };
@@ -84,44 +79,10 @@ fn user(addr: std::net::SocketAddr, request: &[u8], stop: &AtomicBool) -> Histog
     let mut buf = vec![0u8; 16 * 1024];
     while !stop.load(Ordering::Relaxed) {
         let t0 = Instant::now();
-        if s.write_all(request).is_err() || !read_response(&mut s, &mut buf) {
+        if s.write_all(request).is_err() || http1::read_response(&mut s, &mut buf).is_none() {
             break;
         }
         let _ = h.record(t0.elapsed().as_micros().max(1) as u64);
     }
     h
-}
-
-/// Reads one response with a `Content-Length` body; false on any error or other framing.
-fn read_response(s: &mut TcpStream, buf: &mut [u8]) -> bool {
-    let mut have = 0;
-    loop {
-        match s.read(&mut buf[have..]) {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => have += n,
-        }
-        let Some(end) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") else {
-            if have == buf.len() {
-                return false;
-            }
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buf[..end]);
-        let Some(len) = head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
-        }) else {
-            return false;
-        };
-        let mut left = (end + 4 + len).saturating_sub(have);
-        let room = buf.len();
-        while left > 0 {
-            match s.read(&mut buf[..left.min(room)]) {
-                Ok(0) | Err(_) => return false,
-                Ok(n) => left -= n,
-            }
-        }
-        return true;
-    }
 }
