@@ -296,14 +296,7 @@ fn sigterm_behaves_like_ctrl_c() {
         .spawn()
         .unwrap();
     // Ready when it sends: the signal handler is installed before the run starts.
-    let t0 = Instant::now();
-    while srv.stats.requests.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "the run never started"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_server(&srv, 1);
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status =

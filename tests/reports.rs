@@ -384,14 +384,7 @@ fn ctrl_c_still_writes_every_file() {
         "outputs are created at the start"
     );
     // Interrupted once it has measured something: a second's worth of requests at 100 rps.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while srv.stats.requests.load(Ordering::SeqCst) < 100 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never sent 100 requests"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_server(&srv, 100);
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let (code, _, err) = finish(child);

@@ -363,15 +363,6 @@ fn a_full_stdout_pipe_only_delays_the_json() {
     let _ = std::io::stderr().flush();
 }
 
-/// Wait (bounded) until the embedded server has seen `n` requests.
-fn wait_for_server(srv: &qpsbench::serve::ServerHandle, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while srv.stats.requests.load(Ordering::SeqCst) < n {
-        assert!(Instant::now() < deadline, "the run never sent {n} requests");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn an_interrupted_run_with_a_failed_threshold_exits_130_and_keeps_the_thresholds() {
     let srv = server();

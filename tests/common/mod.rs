@@ -148,3 +148,16 @@ pub fn skip_outside_ci(why: &str) -> bool {
     eprintln!("skipped: {why}");
     true
 }
+
+/// Wait (at most 20 s, then fail) until the embedded server has seen `n` requests: the signal
+/// that a run under test has started sending, instead of a sleep that guesses.
+pub fn wait_for_server(srv: &ServerHandle, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while srv.stats.requests.load(std::sync::atomic::Ordering::SeqCst) < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never sent {n} requests"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
