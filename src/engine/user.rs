@@ -180,8 +180,8 @@ impl User {
         let traffic = &*self.traffic;
         let Some(uri) = p.uri.as_deref().filter(|_| p.is_valid()) else {
             // Placeholders rendered a URL or header value that cannot be sent.
-            let outcome = Outcome::Failure(crate::sample::FailureKind::Protocol);
-            if traffic.claim_failure(crate::sample::FailureKind::Protocol) {
+            let outcome = Outcome::Failure(FailureKind::Protocol);
+            if traffic.claim_failure(FailureKind::Protocol) {
                 let why = "a --data value made an invalid URL or header value".to_string();
                 traffic.keep_evidence(p, attempt, outcome, Some(why), Vec::new(), &[], 0);
             }
@@ -190,9 +190,9 @@ impl User {
         let opened = transport::connections_opened();
         let mut result = self.run_once(p, uri);
         // A kept-alive connection the server closed after its last response (without
-        // `Connection: close`) fails before any byte of a response: the request never reached
-        // the server. Sent again once, on a new connection, as curl and hyper do; a failure then
-        // is the server's. The normal path pays one thread-local read.
+        // `Connection: close`) fails before any byte of a response: the request almost surely
+        // never reached the server. Sent again once, on a new connection, as curl does; a
+        // failure then is the server's. The normal path pays one thread-local read.
         let mut reconnected = false;
         if let Ok(Err(e)) = &result
             && transport::connections_opened() == opened
@@ -217,7 +217,7 @@ impl User {
                 };
             }
             Err(_) => {
-                return Attempt::failed(Outcome::Failure(crate::sample::FailureKind::Protocol));
+                return Attempt::failed(Outcome::Failure(FailureKind::Protocol));
             }
         };
         let first_byte = Some(Instant::now());

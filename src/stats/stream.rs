@@ -10,23 +10,18 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::stats::hdr::{
-    Percentiles, add_histogram, decode_histogram, encode_histogram, new_histogram,
+    HIST_MAX_US, Percentiles, add_histogram, decode_histogram, encode_histogram, new_histogram,
+    round3,
 };
 use crate::stream::{EndReason, StreamStats, TokenSource};
 
-/// Largest value the histograms hold (microseconds, tokens or milli-tokens/s).
-const HIST_MAX: u64 = 3_600_000_000;
-
+/// Within the histograms' one upper bound (also for token counts and milli-tokens/s).
 fn clamp(v: u64) -> u64 {
-    v.min(HIST_MAX)
+    v.min(HIST_MAX_US)
 }
 
 fn micros(d: Duration) -> u64 {
     clamp(d.as_micros() as u64)
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1e3).round() / 1e3
 }
 
 /// Streaming statistics of one window (a second, a stage or the run).
