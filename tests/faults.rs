@@ -603,3 +603,29 @@ fn a_kept_alive_connection_the_server_closed_is_reconnected_not_failed() {
         assert_eq!(srv.accepted(), 1 + reconnects);
     }
 }
+
+#[test]
+fn a_reconnect_keeps_the_one_deadline_and_never_hides_a_broken_answer() {
+    // The second request on each connection is read, held 1.5 s and dropped: the resend gets
+    // only what is left of --timeout 2s, so no request takes longer than the deadline.
+    let srv = FaultServer::start(Mode::SlowThenCloseOnSecond(Duration::from_millis(1500)));
+    let (r, _) = timed_run(
+        &["--url", &srv.url(), "-c", "1", "-n", "3", "--timeout", "2s"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(r.total.requests, 3);
+    assert!(
+        r.total.latency_ms.max < 2000.0 + 10.0 + 60.0,
+        "{:?}",
+        r.total.latency_ms
+    );
+    // The start of a response head, then a close: a broken answer, not a dead connection.
+    let srv = FaultServer::start(Mode::CutHeadOnSecond);
+    let (r, _) = timed_run(
+        &["--url", &srv.url(), "-c", "1", "-n", "4"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(r.total.reconnects, 0, "{:?}", r.total);
+    assert_eq!(r.total.failures, 2, "{:?}", kinds(&r));
+    assert_eq!(srv.requests(), 4);
+}

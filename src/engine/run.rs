@@ -58,6 +58,7 @@ pub fn execute(
             gate: gate.clone(),
             tx: tx.clone(),
             agent: transport::agent(&agent_config, &connector, &resolver),
+            deadline: cfg.timeout + transport::DEADLINE_SLACK,
             llm: llm.clone(),
             traffic: traffic.clone(),
         };

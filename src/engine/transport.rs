@@ -155,14 +155,15 @@ impl Connector<()> for SharedConnector {
 }
 
 thread_local! {
-    /// Connections this thread opened: a user thread compares it before and after a request to
-    /// know whether the request went over a new connection or a kept-alive one.
-    static OPENED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// What this thread's connections did so far: (connections opened, reads that brought
+    /// input). A user thread compares it before and after a request: the same value means the
+    /// request went over a kept-alive connection and not one byte of a response came back.
+    static ACTIVITY: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
 }
 
-/// How many connections the calling thread has opened so far.
-pub fn connections_opened() -> u64 {
-    OPENED.with(std::cell::Cell::get)
+/// Connections the calling thread has opened and reads that brought it input, so far.
+pub fn connection_activity() -> (u64, u64) {
+    ACTIVITY.with(std::cell::Cell::get)
 }
 
 /// Connector that wraps the transport the default chain made.
@@ -178,7 +179,7 @@ impl Connector<Box<dyn Transport>> for ProbeWhenIdle {
         chained: Option<Box<dyn Transport>>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
         if chained.is_some() {
-            OPENED.with(|n| n.set(n.get() + 1));
+            ACTIVITY.with(|a| a.set((a.get().0 + 1, a.get().1)));
         }
         Ok(chained.map(|inner| IdleProbed {
             inner,
@@ -230,6 +231,9 @@ impl Transport for IdleProbed {
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
         let r = self.inner.await_input(timeout);
         self.last_read = coarse_now();
+        if let Ok(true) = r {
+            ACTIVITY.with(|a| a.set((a.get().0, a.get().1 + 1)));
+        }
         r
     }
 

@@ -58,6 +58,8 @@ pub struct User {
     pub tx: Sender<Event>,
     /// This user's own agent: one keep-alive connection pool.
     pub agent: Agent,
+    /// The one deadline of a whole request: `--timeout` plus its documented slack.
+    pub deadline: Duration,
     /// How event streams are read (`--stream`, `--content-path`, the API of `--openai`...).
     pub llm: Arc<LlmSetup>,
     /// Each next request, whole; think time, retries and where evidence goes.
@@ -155,16 +157,32 @@ impl User {
         }
     }
 
-    /// Build the request and send it, returning once the response head has arrived.
+    /// Build the request and send it, returning once the response head has arrived; `within`
+    /// replaces the agent's deadline for the whole request (a resend gets what is left).
     fn run_once(
         &self,
         p: &Prepared<'_>,
         uri: &ureq::http::Uri,
+        within: Option<Duration>,
     ) -> Result<Result<ureq::http::Response<ureq::Body>, ureq::Error>, ureq::http::Error> {
         let builder = p.builder(uri);
         match p.body.as_deref() {
-            Some(body) => builder.body(body).map(|req| self.agent.run(req)),
-            None => builder.body(()).map(|req| self.agent.run(req)),
+            Some(body) => builder.body(body).map(|req| self.run_within(req, within)),
+            None => builder.body(()).map(|req| self.run_within(req, within)),
+        }
+    }
+
+    fn run_within<S: ureq::AsSendBody>(
+        &self,
+        req: ureq::http::Request<S>,
+        within: Option<Duration>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        match within {
+            None => self.agent.run(req),
+            Some(left) => {
+                let req = self.agent.configure_request(req);
+                self.agent.run(req.timeout_global(Some(left)).build())
+            }
         }
     }
 
@@ -187,19 +205,23 @@ impl User {
             }
             return Attempt::failed(outcome);
         };
-        let opened = transport::connections_opened();
-        let mut result = self.run_once(p, uri);
+        let before = transport::connection_activity();
+        let mut result = self.run_once(p, uri, None);
         // A kept-alive connection the server closed after its last response (without
-        // `Connection: close`) fails before any byte of a response: the request almost surely
-        // never reached the server. Sent again once, on a new connection, as curl does; a
-        // failure then is the server's. The normal path pays one thread-local read.
+        // `Connection: close`) is found dead when the request over it is reset before one
+        // byte of a response came back (no new connection, no input: the same activity). It is
+        // sent again once on a new connection, as curl does, within what is left of the
+        // request's one deadline; a failure then is the server's. The server may have read the
+        // first send (a server that closes after reading a request, whatever its method): it is
+        // counted as a reconnect either way. The normal path pays one thread-local read.
         let mut reconnected = false;
         if let Ok(Err(e)) = &result
-            && transport::connections_opened() == opened
             && classify(e) == FailureKind::Reset
+            && transport::connection_activity() == before
+            && let Some(left) = self.deadline.checked_sub(sent.elapsed())
         {
             reconnected = true;
-            result = self.run_once(p, uri);
+            result = self.run_once(p, uri, Some(left));
         }
         let response = match result {
             Ok(Ok(r)) => r,

@@ -42,6 +42,12 @@ pub enum Mode {
     /// `200 OK`, body `ok`, with no `Connection: close`, then the connection is closed after its
     /// every `n`th request: a server that drops kept-alive connections without saying so.
     CloseAfter(u64),
+    /// On each connection: the first request answered in full; the second answered with the
+    /// start of a response head, then the connection closed.
+    CutHeadOnSecond,
+    /// On each connection: every request answered after `delay`, except the second, which is
+    /// read, held for `delay`, and then the connection closed without an answer.
+    SlowThenCloseOnSecond(Duration),
     /// On each connection, the first response to its 1st, 3rd, 5th ... request and the second
     /// to the others (keep-alive): a service whose first attempts fail.
     Alternate(&'static str, &'static str),
@@ -340,6 +346,22 @@ fn answer(stream: &mut TcpStream, inner: &Inner, nth: u64) -> bool {
             // Closed (a FIN, after the answer) without a word: the client finds out on its next
             // request over this connection.
             ok && !(nth + 1).is_multiple_of(*n)
+        }
+        Mode::CutHeadOnSecond => {
+            if nth == 1 {
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Le");
+                return false;
+            }
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .is_ok()
+        }
+        Mode::SlowThenCloseOnSecond(delay) => {
+            std::thread::sleep(*delay);
+            nth != 1
+                && stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    .is_ok()
         }
         Mode::Alternate(first, second) => {
             let response = if nth.is_multiple_of(2) { first } else { second };
