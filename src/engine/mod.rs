@@ -8,6 +8,7 @@
 //! - [`limiter`]: the `--rps` slot clock; [`transport`]: the ureq agent and its connector.
 
 pub mod gate;
+pub mod http1;
 pub mod limiter;
 pub mod run;
 pub mod stream_read;

@@ -11,6 +11,7 @@ use crate::collector::{self, CollectorSetup, Event, Measured, SecondSink};
 use crate::config::Config;
 use crate::engine::gate::Gate;
 use crate::engine::gate::control;
+use crate::engine::http1::Http1;
 use crate::engine::transport::{self, agent_config};
 use crate::engine::user;
 
@@ -58,6 +59,14 @@ pub fn execute(
             gate: gate.clone(),
             tx: tx.clone(),
             agent: transport::agent(&agent_config, &connector, &resolver),
+            http1: cfg.proxy.is_none().then(|| {
+                Http1::new(
+                    transport::output_buffer(cfg),
+                    cfg.timeout,
+                    resolver.clone(),
+                    agent_config.clone(),
+                )
+            }),
             deadline: cfg.timeout + transport::DEADLINE_SLACK,
             llm: llm.clone(),
             traffic: traffic.clone(),

@@ -192,7 +192,7 @@ impl Connector<Box<dyn Transport>> for ProbeWhenIdle {
 /// [`IdleProbed::is_open`] twice per request, so the probe's clock is read three times per
 /// request, where a millisecond more or less of idle time changes nothing.
 #[cfg(target_os = "linux")]
-fn coarse_now() -> Duration {
+pub(crate) fn coarse_now() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -204,7 +204,7 @@ fn coarse_now() -> Duration {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn coarse_now() -> Duration {
+pub(crate) fn coarse_now() -> Duration {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     START.get_or_init(Instant::now).elapsed()
 }
@@ -259,7 +259,7 @@ pub const MAX_RESPONSE_HEAD: usize = IO_BUFFER - 1;
 
 /// The output buffer for this run: [`OUT_BUFFER`], or more when the `-H` headers alone need
 /// more room (a request head must fit it whole).
-fn output_buffer(cfg: &RunSettings) -> usize {
+pub fn output_buffer(cfg: &RunSettings) -> usize {
     let t = &cfg.target;
     let head: usize = t.url.len()
         + t.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()

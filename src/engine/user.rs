@@ -1,5 +1,7 @@
-//! One simulated user: an OS thread with its own keep-alive ureq agent, sending requests one
+//! One simulated user: an OS thread with its own keep-alive connections, sending requests one
 //! after another while the ramp gate lets it, paced by the shared limiter when there is one.
+//! Plain `http://` requests go over the user's own connection ([`Http1`], ureq-proto); `https://`
+//! and proxied ones through its ureq agent.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -8,9 +10,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use ureq::Agent;
+use ureq::http::HeaderMap;
+use ureq::http::uri::Scheme;
 
 use crate::collector::Event;
 use crate::engine::gate::Gate;
+use crate::engine::http1::Http1;
 use crate::engine::stream_read::{StreamReader, is_event_stream};
 use crate::engine::transport;
 use crate::sample::{FailureKind, Outcome, Sample, Tag, classify, classify_io};
@@ -56,8 +61,10 @@ pub struct User {
     pub gate: Arc<Gate>,
     /// Where samples go: the collector.
     pub tx: Sender<Event>,
-    /// This user's own agent: one keep-alive connection pool.
+    /// This user's own agent, for `https://` and proxied requests: one keep-alive pool.
     pub agent: Agent,
+    /// This user's own connections for plain `http://` requests; `None` with `--proxy`.
+    pub http1: Option<Http1>,
     /// The one deadline of a whole request: `--timeout` plus its documented slack.
     pub deadline: Duration,
     /// How event streams are read (`--stream`, `--content-path`, the API of `--openai`...).
@@ -68,9 +75,10 @@ pub struct User {
 
 impl User {
     /// The thread body: runs until the run stops or the request budget is spent.
-    pub fn run(self) {
+    pub fn run(mut self) {
         // Made on the first event-stream response: plain runs never build one.
         let mut streams: Option<StreamReader> = None;
+        let mut http1 = self.http1.take();
         let gate = &*self.gate;
         let traffic = &*self.traffic;
         let mut rng = traffic.rng(self.index);
@@ -106,7 +114,7 @@ impl User {
                     bytes,
                     stream,
                     reconnected,
-                } = self.send(&prepared, attempt, &mut streams, sent, stage);
+                } = self.send(&prepared, attempt, &mut http1, &mut streams, sent, stage);
                 let end = Instant::now();
                 let ok = match outcome {
                     Outcome::Status(code) => traffic.is_ok(code),
@@ -191,6 +199,7 @@ impl User {
         &self,
         p: &Prepared<'_>,
         attempt: u16,
+        http1: &mut Option<Http1>,
         streams: &mut Option<StreamReader>,
         sent: Instant,
         stage: u32,
@@ -205,6 +214,43 @@ impl User {
             }
             return Attempt::failed(outcome);
         };
+        if let Some(http1) = http1
+            .as_mut()
+            .filter(|_| uri.scheme() == Some(&Scheme::HTTP))
+        {
+            return match http1.send(p, uri, sent + self.deadline) {
+                Ok(mut r) => {
+                    let first_byte = Some(Instant::now());
+                    let (outcome, bytes, stream) = self.read_body(
+                        p,
+                        attempt,
+                        r.status,
+                        &r.headers,
+                        &mut r.body,
+                        streams,
+                        sent,
+                        stage,
+                    );
+                    Attempt {
+                        outcome,
+                        first_byte,
+                        bytes,
+                        stream,
+                        reconnected: r.reconnected,
+                    }
+                }
+                Err(f) => {
+                    let outcome = Outcome::Failure(f.kind);
+                    if traffic.claim_failure(f.kind) {
+                        traffic.keep_evidence(p, attempt, outcome, Some(f.why), Vec::new(), &[], 0);
+                    }
+                    Attempt {
+                        reconnected: f.reconnected,
+                        ..Attempt::failed(outcome)
+                    }
+                }
+            };
+        }
         let before = transport::connection_activity();
         let mut result = self.run_once(p, uri, None);
         // A kept-alive connection the server closed after its last response (without
@@ -243,7 +289,17 @@ impl User {
             }
         };
         let first_byte = Some(Instant::now());
-        let (outcome, bytes, stream) = self.read_body(p, attempt, response, streams, sent, stage);
+        let (parts, mut body) = response.into_parts();
+        let (outcome, bytes, stream) = self.read_body(
+            p,
+            attempt,
+            parts.status.as_u16(),
+            &parts.headers,
+            &mut body.as_reader(),
+            streams,
+            sent,
+            stage,
+        );
         Attempt {
             outcome,
             first_byte,
@@ -257,11 +313,14 @@ impl User {
     /// `agent.run` (whose frames are deeper) has already touched, instead of resident heap: 4 KiB
     /// less memory per user.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn read_body(
         &self,
         p: &Prepared<'_>,
         attempt: u16,
-        mut response: ureq::http::Response<ureq::Body>,
+        status: u16,
+        response_headers: &HeaderMap,
+        reader: &mut impl Read,
         streams: &mut Option<StreamReader>,
         sent: Instant,
         stage: u32,
@@ -269,26 +328,23 @@ impl User {
         let traffic = &*self.traffic;
         let mut buf = [0u8; READ_BUF];
         let buf = &mut buf[..];
-        let status = response.status().as_u16();
         // Evidence: only while this status's quota is open (one atomic load otherwise).
         let capture = !traffic.is_ok(status) && traffic.claim_status(status);
         let headers = if capture {
-            traffic.header_lines(response.headers())
+            traffic.header_lines(response_headers)
         } else {
             Vec::new()
         };
-        if self.llm.stream.forced || is_event_stream(response.headers()) {
-            let reader =
+        if self.llm.stream.forced || is_event_stream(response_headers) {
+            let stream_reader =
                 streams.get_or_insert_with(|| StreamReader::new(self.llm.stream.format.clone()));
-            let mut body = response.body_mut().as_reader();
-            let read = reader.read(&mut body, buf, sent, stage, &self.tx);
-            let outcome = read.outcome(status, reader.has_terminator());
+            let read = stream_reader.read(reader, buf, sent, stage, &self.tx);
+            let outcome = read.outcome(status, stream_reader.has_terminator());
             if capture {
                 traffic.keep_evidence(p, attempt, outcome, None, headers, &[], read.bytes);
             }
             return (outcome, read.bytes, Some(read.stats));
         }
-        let mut reader = response.body_mut().as_reader();
         let mut bytes = 0u64;
         let mut kept = Vec::new();
         loop {
