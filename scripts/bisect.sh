@@ -43,6 +43,10 @@ text = open(path).read()
 if name == "qpsbench":
     total = json.loads(text)["total"]
     requests, rps = total["requests"], total["qps"]
+elif name == "oha":
+    j = json.loads(text)
+    requests = sum(j.get("statusCodeDistribution", {}).values()) + sum(j.get("errorDistribution", {}).values())
+    rps = j["summary"]["requestsPerSec"]
 else:
     line = json.loads(text.strip().splitlines()[-1])
     requests, rps = line["requests"], line["rps"]
@@ -61,7 +65,12 @@ for rep in $(seq "$REPS"); do
     measure "$step" "$BISECT" "$step" "$URL" "$USERS" "$SECONDS_" >> "$results"
   done
   measure qpsbench "$BIN" run --url "$URL" -c "$USERS" --duration "$SECONDS_" -q --json - >> "$results"
+  # The async peer, same target, same core, same perf stat: the row the targets compare with.
+  if command -v oha >/dev/null; then
+    measure oha oha -z "${SECONDS_}s" -c "$USERS" --no-tui --output-format json "$URL" >> "$results"
+  fi
 done
+command -v oha >/dev/null || echo "> oha is missing (cargo install --locked oha): no oha row" >&2
 
 python3 - "$results" "$USERS" "$SECONDS_" "$REPS" "$target" <<'PY'
 import statistics, sys
@@ -72,7 +81,7 @@ for line in open(path):
     req = int(req)
     rows.setdefault(name, []).append((float(clock) * 1e3 / req, (float(user)) * 1e6 / req,
                                        float(sys_) * 1e6 / req, float(ctx) / req, float(rps)))
-order = ["floor", "timestamps", "collector", "proto", "ureq", "agent", "traffic", "qpsbench"]
+order = ["floor", "timestamps", "collector", "proto", "ureq", "agent", "traffic", "qpsbench", "oha"]
 print(f"\n{users} users, {secs} s per run, median of {reps}; target {target}, client on CPU 1\n")
 print("| step | task-clock µs/req | user µs/req | sys µs/req | ctx switches/req | req/s | step adds µs |")
 print("|---|---|---|---|---|---|---|")
@@ -81,7 +90,7 @@ for name in order:
     if name not in rows:
         continue
     med = [statistics.median(v[i] for v in rows[name]) for i in range(5)]
-    add = "" if prev is None else f"{med[0] - prev:+.2f}"
+    add = "" if prev is None or name == "oha" else f"{med[0] - prev:+.2f}"
     print(f"| {name} | {med[0]:.2f} | {med[1]:.2f} | {med[2]:.2f} | {med[3]:.2f} | {med[4]:,.0f} | {add} |")
     prev = med[0]
 PY

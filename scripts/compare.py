@@ -217,9 +217,11 @@ def section_compare(args, target):
     print("|---|---|---|---|---|---|---|---|---|")
     for users in args.users:
         rows = {}
-        for name in present:
-            runs = []
-            for _ in range(args.reps):
+        # Repetitions interleave the clients (a, b, c, a, b, c ...), so that a slow spell of
+        # this shared machine lands on every client alike instead of on one client's runs.
+        all_runs = {name: [] for name in present}
+        for _ in range(args.reps):
+            for name in present:
                 argv, parse = clients(users, args.duration)[name]
                 out, cpu, rss, wall, tcpu = run_client(argv, args.duration, target)
                 try:
@@ -227,7 +229,9 @@ def section_compare(args, target):
                 except (ValueError, AttributeError, KeyError, TypeError) as e:
                     print(f"> {name} at {users} users: could not read its output ({e!r})", file=sys.stderr)
                     continue
-                runs.append((rps, p50, p99, cpu / max(reqs, 1) * 1000, rss / 1024, tcpu / wall * 100))
+                all_runs[name].append((rps, p50, p99, cpu / max(reqs, 1) * 1000, rss / 1024, tcpu / wall * 100))
+        for name in present:
+            runs = all_runs[name]
             if runs:
                 rows[name] = [statistics.median([r[i] for r in runs if r[i] is not None]) if any(r[i] is not None for r in runs) else None for i in range(6)]
         oha = rows.get("oha", [None] * 6)[3]

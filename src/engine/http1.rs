@@ -15,6 +15,7 @@
 //! [`DEADLINE_SLACK`](super::transport::DEADLINE_SLACK)); a socket timeout is set with a system
 //! call only when the value changes, which happens only when less than `--timeout` is left.
 
+use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -84,6 +85,8 @@ pub struct Http1 {
     idle: Vec<Conn>,
     /// The request head and body chunks, as `ureq-proto` writes them.
     out: Vec<u8>,
+    /// Each target's request when it is the same every time, made on first use.
+    requests: Vec<Option<Request<()>>>,
     /// Response bytes as read: the head, then body bytes not yet decoded.
     input: Vec<u8>,
     timeout: Duration,
@@ -126,6 +129,7 @@ impl Http1 {
     ) -> Self {
         Http1 {
             idle: Vec::with_capacity(MAX_IDLE),
+            requests: Vec::new(),
             out: vec![0; out_buffer],
             input: vec![0; IO_BUFFER],
             timeout,
@@ -151,19 +155,43 @@ impl Http1 {
         deadline: Instant,
     ) -> Result<Response<'a>, Failed> {
         let body: &[u8] = p.body.as_deref().unwrap_or(&[]);
-        let sets_length = p
-            .plan
-            .headers
-            .iter()
-            .any(|(n, _)| n == CONTENT_LENGTH || n == TRANSFER_ENCODING);
-        let build = || {
-            let mut builder = p.builder(uri);
-            if p.body.is_some() && !sets_length {
-                builder = builder.header(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        let length = p.body.is_some()
+            && !p
+                .plan
+                .headers
+                .iter()
+                .any(|(n, _)| n == CONTENT_LENGTH || n == TRANSFER_ENCODING);
+        let with_length = |mut req: Request<()>| {
+            if length {
+                req.headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
             }
-            builder.body(())
+            req
         };
-        self.send_request(&build, body, uri, deadline)
+        // A request whose URL and headers are the same every time (no placeholders, no
+        // rotated key or token) is built once per target and cloned: building it anew is
+        // most of the client's own work per request (header map growth, the builder's moves).
+        let same_every_time = matches!(p.uri, Some(Cow::Borrowed(_)))
+            && p.extra_headers.is_empty()
+            && p.key.is_none();
+        let mut made = None;
+        if same_every_time {
+            if self.requests.len() <= p.target {
+                self.requests.resize_with(p.target + 1, || None);
+            }
+            made = match &mut self.requests[p.target] {
+                Some(req) => Some(req.clone()),
+                slot => match p.builder(uri).body(()) {
+                    Ok(req) => Some(slot.insert(req).clone()),
+                    Err(_) => None,
+                },
+            };
+        }
+        let mut build = || match made.take() {
+            Some(req) => Ok(with_length(req)),
+            None => p.builder(uri).body(()).map(with_length),
+        };
+        self.send_request(&mut build, body, uri, deadline)
     }
 
     /// [`Http1::send`] of the request `build` makes (once per attempt), with `body`.
@@ -173,7 +201,7 @@ impl Http1 {
     /// As [`Http1::send`].
     pub fn send_request<'a>(
         &'a mut self,
-        build: &dyn Fn() -> Result<Request<()>, ureq::http::Error>,
+        build: &mut dyn FnMut() -> Result<Request<()>, ureq::http::Error>,
         body: &[u8],
         uri: &Uri,
         deadline: Instant,
@@ -311,7 +339,7 @@ impl Http1 {
     #[allow(clippy::type_complexity)]
     fn exchange(
         &mut self,
-        build: &dyn Fn() -> Result<Request<()>, ureq::http::Error>,
+        build: &mut dyn FnMut() -> Result<Request<()>, ureq::http::Error>,
         body: &[u8],
         mut conn: Conn,
         deadline: Instant,
@@ -737,7 +765,7 @@ mod tests {
 
     /// Send a GET (or a POST of `body`) and read the body: (status, body, reconnected).
     fn call(h: &mut Http1, uri: &Uri, body: &[u8]) -> Result<(u16, String, bool), Failed> {
-        let build = || {
+        let mut build = || {
             let b = Request::builder().uri(uri.clone());
             if body.is_empty() {
                 b.body(())
@@ -748,7 +776,7 @@ mod tests {
             }
         };
         let deadline = Instant::now() + Duration::from_secs(3);
-        let mut r = h.send_request(&build, body, uri, deadline)?;
+        let mut r = h.send_request(&mut build, body, uri, deadline)?;
         let mut text = String::new();
         r.body
             .read_to_string(&mut text)
@@ -922,9 +950,9 @@ ok";
     fn a_body_left_unread_closes_its_connection() {
         let (uri, rx) = server(2, |_, _| (ok("a body nobody reads"), false));
         let mut h = http1();
-        let build = || Request::builder().uri(uri.clone()).body(());
+        let mut build = || Request::builder().uri(uri.clone()).body(());
         let deadline = Instant::now() + Duration::from_secs(3);
-        let r = h.send_request(&build, b"", &uri, deadline).unwrap();
+        let r = h.send_request(&mut build, b"", &uri, deadline).unwrap();
         assert_eq!(r.status, 200);
         drop(r);
         assert_eq!(call(&mut h, &uri, b"").unwrap().0, 200);
@@ -938,11 +966,11 @@ ok";
             (ok("late"), false)
         });
         let mut h = http1();
-        let build = || Request::builder().uri(uri.clone()).body(());
+        let mut build = || Request::builder().uri(uri.clone()).body(());
         let start = Instant::now();
         let deadline = start + Duration::from_millis(300);
         let err = h
-            .send_request(&build, b"", &uri, deadline)
+            .send_request(&mut build, b"", &uri, deadline)
             .map(|_| ())
             .unwrap_err();
         assert_eq!(err.kind, FailureKind::Timeout, "{}", err.why);
