@@ -44,10 +44,10 @@ pub fn execute(
 ) -> anyhow::Result<RunResult> {
     let gate = Arc::new(Gate::new(cfg.rps, cfg.requests));
     let llm = Arc::new(cfg.llm.clone());
-    let traffic = Arc::new(crate::traffic::run::TrafficRun::new(
-        &cfg.traffic,
-        cfg.llm.rotation.clone(),
-    ));
+    let mut traffic = crate::traffic::run::TrafficRun::new(&cfg.traffic, cfg.llm.rotation.clone());
+    // Requests that are the same every time are written once, for every user to send as is.
+    traffic.write_wires(|request, body| crate::engine::http1::wire(request, body).ok());
+    let traffic = Arc::new(traffic);
     let (tx, rx) = crossbeam_channel::unbounded::<Event>();
     let agent_config = agent_config(cfg).map_err(anyhow::Error::msg)?;
     let connector = transport::SharedConnector::default();

@@ -17,11 +17,16 @@ use crate::stream::{ContentFormat, EndReason, ItlBatch, StreamClose, StreamMeter
 
 /// Is the response a `text/event-stream`?
 pub fn is_event_stream(headers: &HeaderMap) -> bool {
-    headers.get(CONTENT_TYPE).is_some_and(|v| {
-        v.as_bytes()
-            .get(..17)
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"text/event-stream"))
-    })
+    headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| is_event_stream_value(v.as_bytes()))
+}
+
+/// Is a `Content-Type` value `text/event-stream` (with or without parameters)?
+pub fn is_event_stream_value(value: &[u8]) -> bool {
+    value
+        .get(..17)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"text/event-stream"))
 }
 
 /// A user thread's stream reading state, reused from request to request.

@@ -3,6 +3,7 @@
 //! Plain `http://` requests go over the user's own connection ([`Http1`], ureq-proto); `https://`
 //! and proxied ones through its ureq agent.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,7 +16,7 @@ use ureq::http::uri::Scheme;
 
 use crate::collector::Event;
 use crate::engine::gate::Gate;
-use crate::engine::http1::Http1;
+use crate::engine::http1::{Body, Http1};
 use crate::engine::stream_read::{StreamReader, is_event_stream};
 use crate::engine::transport;
 use crate::sample::{FailureKind, Outcome, Sample, Tag, classify, classify_io};
@@ -241,7 +242,7 @@ impl User {
                         p,
                         attempt,
                         r.status,
-                        &r.headers,
+                        r.event_stream,
                         &mut r.body,
                         buf,
                         streams,
@@ -311,8 +312,11 @@ impl User {
             p,
             attempt,
             parts.status.as_u16(),
-            &parts.headers,
-            &mut body.as_reader(),
+            is_event_stream(&parts.headers),
+            &mut AgentBody {
+                headers: &parts.headers,
+                reader: body.as_reader(),
+            },
             buf,
             streams,
             sent,
@@ -336,8 +340,8 @@ impl User {
         p: &Prepared<'_>,
         attempt: u16,
         status: u16,
-        response_headers: &HeaderMap,
-        reader: &mut impl Read,
+        event_stream: bool,
+        reader: &mut impl ResponseBody,
         buf: &mut [u8],
         streams: &mut Option<StreamReader>,
         sent: Instant,
@@ -347,11 +351,11 @@ impl User {
         // Evidence: only while this status's quota is open (one atomic load otherwise).
         let capture = !traffic.is_ok(status) && traffic.claim_status(status);
         let headers = if capture {
-            traffic.header_lines(response_headers)
+            traffic.header_lines(&reader.headers())
         } else {
             Vec::new()
         };
-        if self.llm.stream.forced || is_event_stream(response_headers) {
+        if self.llm.stream.forced || event_stream {
             let stream_reader =
                 streams.get_or_insert_with(|| StreamReader::new(self.llm.stream.format.clone()));
             let read = stream_reader.read(reader, buf, sent, stage, &self.tx);
@@ -389,6 +393,36 @@ impl User {
             traffic.keep_evidence(p, attempt, outcome, None, headers, &kept, bytes);
         }
         (outcome, bytes, None)
+    }
+}
+
+/// A response body as [`User::read_body`] reads it, with its headers for the evidence.
+trait ResponseBody: Read {
+    /// The response headers; asked before the body is read.
+    fn headers(&self) -> Cow<'_, HeaderMap>;
+}
+
+impl ResponseBody for Body<'_> {
+    fn headers(&self) -> Cow<'_, HeaderMap> {
+        Body::headers(self)
+    }
+}
+
+/// A body the ureq agent reads, and the head it came with.
+struct AgentBody<'a> {
+    headers: &'a HeaderMap,
+    reader: ureq::BodyReader<'a>,
+}
+
+impl Read for AgentBody<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
+impl ResponseBody for AgentBody<'_> {
+    fn headers(&self) -> Cow<'_, HeaderMap> {
+        Cow::Borrowed(self.headers)
     }
 }
 

@@ -42,6 +42,25 @@ pub struct Prepared<'a> {
     pub key: Option<&'a HeaderValue>,
     /// The body: this logical request's prompt when prompts rotate, else the plan's.
     pub body: Option<Cow<'a, [u8]>>,
+    /// The request whole (method, URI, headers; no body), when it is the same every time: a
+    /// plan without placeholders in its URL or headers, and no rotated key or token. Made once
+    /// per run for all users, so that a user clones it instead of building it anew.
+    pub request: Option<&'a Request<()>>,
+    /// The request whole, head and body, written once for the run: when `request` is set and
+    /// the body is the plan's own (not a rotated prompt).
+    pub wire: Option<&'a Wire>,
+}
+
+/// A request written once for the run, head and body, to be sent as it is: the engine writes
+/// it ([`TrafficRun::write_wires`]), the traffic plan says when it applies ([`Prepared::wire`]).
+#[derive(Debug, Clone)]
+pub struct Wire {
+    /// The request's bytes.
+    pub bytes: Box<[u8]>,
+    /// The request says `Connection: close`.
+    pub close: bool,
+    /// It is a `HEAD` request (its response has no body).
+    pub head: bool,
 }
 
 impl Prepared<'_> {
@@ -142,6 +161,10 @@ pub struct TrafficRun {
     cfg: TrafficConfig,
     /// Per plan (target), the headers made once.
     auto_headers: Vec<AutoHeaders>,
+    /// Per plan, the whole request when its URL and headers have no placeholders.
+    requests: Vec<Option<Request<()>>>,
+    /// Per plan, that request written whole with the plan's body ([`TrafficRun::write_wires`]).
+    wires: Vec<Option<Wire>>,
     picker: Picker,
     seq: AtomicU64,
     auth_next: AtomicU64,
@@ -198,8 +221,35 @@ impl TrafficRun {
     /// (`--prompts`, `--api-key-file`) per logical request.
     pub fn new(cfg: &TrafficConfig, rotation: Option<Arc<Rotation>>) -> Self {
         let weights: Vec<u32> = cfg.requests.iter().map(|r| r.weight).collect();
+        let auto_headers: Vec<AutoHeaders> =
+            cfg.requests.iter().map(AutoHeaders::for_plan).collect();
+        let requests: Vec<Option<Request<()>>> = cfg
+            .requests
+            .iter()
+            .zip(&auto_headers)
+            .enumerate()
+            .map(|(target, (plan, auto))| match &plan.url {
+                UrlPlan::Static(uri) if plan.header_templates.is_empty() => Prepared {
+                    target,
+                    plan,
+                    uri: None,
+                    auto_headers: auto,
+                    extra_headers: Vec::new(),
+                    key: None,
+                    body: None,
+                    request: None,
+                    wire: None,
+                }
+                .builder(uri)
+                .body(())
+                .ok(),
+                _ => None,
+            })
+            .collect();
         TrafficRun {
-            auto_headers: cfg.requests.iter().map(AutoHeaders::for_plan).collect(),
+            auto_headers,
+            wires: vec![None; requests.len()],
+            requests,
             picker: Picker::new(&weights, cfg.order),
             seq: AtomicU64::new(0),
             auth_next: AtomicU64::new(0),
@@ -207,6 +257,19 @@ impl TrafficRun {
             cfg: cfg.clone(),
             start: std::sync::OnceLock::new(),
             rotation,
+        }
+    }
+
+    /// Write each plan's request whole, once, where it is the same every time (see
+    /// [`Prepared::wire`]): `write` gets the request and the plan's body. Before the run.
+    pub fn write_wires(&mut self, write: impl Fn(&Request<()>, Option<&[u8]>) -> Option<Wire>) {
+        for (i, request) in self.requests.iter().enumerate() {
+            let body = match &self.cfg.requests[i].body {
+                BodyPlan::None => None,
+                BodyPlan::Static(b) => Some(&b[..]),
+                BodyPlan::Template(_) => continue,
+            };
+            self.wires[i] = request.as_ref().and_then(|r| write(r, body));
         }
     }
 
@@ -259,6 +322,16 @@ impl TrafficRun {
             (None, BodyPlan::Static(b)) => Some(Cow::Borrowed(&b[..])),
             (None, BodyPlan::Template(t)) => Some(Cow::Owned(t.render(&vars, false))),
         };
+        let request = if extra_headers.is_empty() && key.is_none() {
+            self.requests[target].as_ref()
+        } else {
+            None
+        };
+        let own_body = body_turn.is_none() && !matches!(plan.body, BodyPlan::Template(_));
+        let wire = match request {
+            Some(_) if own_body => self.wires[target].as_ref(),
+            _ => None,
+        };
         Prepared {
             target,
             plan,
@@ -267,6 +340,8 @@ impl TrafficRun {
             extra_headers,
             key,
             body,
+            request,
+            wire,
         }
     }
 }
