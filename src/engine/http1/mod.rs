@@ -85,6 +85,9 @@ pub struct Http1 {
     idle: Idle,
     /// A request head (and body chunks) `ureq-proto` writes; scratch for the calls it is given.
     out: Vec<u8>,
+    /// The size `out` has once made: made on first use, since a request written once for the
+    /// run never needs it.
+    out_size: usize,
     /// Response bytes as read: the head, then body bytes not yet handed out.
     input: Vec<u8>,
     timeout: Duration,
@@ -124,7 +127,8 @@ impl Http1 {
     ) -> Self {
         Http1 {
             idle: Idle::default(),
-            out: vec![0; out_buffer],
+            out: Vec::new(),
+            out_size: out_buffer,
             input: vec![0; IO_BUFFER],
             timeout,
             resolver,
@@ -221,6 +225,13 @@ impl Http1 {
             event_stream,
             reconnected,
             body,
+        }
+    }
+
+    /// Make the output buffer, on first use.
+    fn make_out(&mut self) {
+        if self.out.is_empty() {
+            self.out = vec![0; self.out_size];
         }
     }
 
@@ -354,6 +365,7 @@ impl Http1 {
     ) -> Result<Call<RecvResponse>, Broken> {
         let call = Call::new(request).map_err(proto)?;
         let mut call = call.proceed();
+        self.make_out();
         let mut n = call.write(&mut self.out).map_err(|e| {
             let why = match e {
                 ureq_proto::Error::OutputOverflow => format!(
@@ -389,6 +401,7 @@ impl Http1 {
         let request = (out.build)().map_err(|e| broken(e.to_string()))?;
         let call = Call::new(request).map_err(proto)?;
         let mut call = call.proceed();
+        self.make_out();
         call.write(&mut self.out).map_err(proto)?;
         let mut body_call = match call.proceed().map_err(proto)? {
             Some(SendRequestResult::RecvResponse(c)) => return Ok(c),
