@@ -19,8 +19,10 @@
 //! - `traffic`: the request built from qpsbench's traffic plan (`TrafficRun::prepare` and
 //!   `Prepared::builder`: the headers made once per target), as a user thread does.
 //!
-//! Usage: `cargo run --release --example bisect -- STEP URL USERS SECONDS` (loopback only;
-//! bounded by SECONDS). Prints one JSON line: step, requests, rps.
+//! Usage: `cargo run --release --example bisect -- STEP URL USERS SECONDS [RPS]` (loopback
+//! only; bounded by SECONDS). With RPS (steps `floor` to `collector`), the users are paced as
+//! qpsbench's `--rps` paces them: slot n at start + n/RPS from one shared counter, each user
+//! sleeping until its slot — the floor of a paced run. Prints one JSON line: step, requests, rps.
 
 use std::cell::Cell;
 #[path = "shared/http1.rs"]
@@ -29,7 +31,7 @@ mod http1;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -48,12 +50,24 @@ const STEPS: [&str; 7] = [
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [step, url, users, seconds] = &args[..] else {
-        eprintln!(
-            "usage: bisect STEP URL USERS SECONDS (STEP: {})",
-            STEPS.join(", ")
-        );
-        std::process::exit(2);
+    let (step, url, users, seconds, rps) = match &args[..] {
+        [step, url, users, seconds] => (step, url, users, seconds, None),
+        [step, url, users, seconds, rps] => (step, url, users, seconds, Some(rps)),
+        _ => {
+            eprintln!(
+                "usage: bisect STEP URL USERS SECONDS [RPS] (STEP: {})",
+                STEPS.join(", ")
+            );
+            std::process::exit(2);
+        }
+    };
+    let rps: Option<f64> = match rps.map(|r| r.parse::<f64>()) {
+        None => None,
+        Some(Ok(r)) if r > 0.0 => Some(r),
+        Some(_) => {
+            eprintln!("RPS must be a positive number");
+            std::process::exit(2);
+        }
     };
     let Some(level) = STEPS.iter().position(|s| s == step) else {
         eprintln!("STEP is one of {}", STEPS.join(", "));
@@ -89,9 +103,10 @@ fn main() {
     let collector = std::thread::spawn(move || collect(rx));
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
+    let slots = Arc::new(AtomicU64::new(0));
     let handles: Vec<_> = (0..users)
         .map(|index| {
-            let (stop, tx) = (stop.clone(), tx.clone());
+            let (stop, tx, slots) = (stop.clone(), tx.clone(), slots.clone());
             let request = request.clone();
             let traffic = traffic.clone();
             let agent = match level {
@@ -112,6 +127,7 @@ fn main() {
                         stop: &stop,
                         count: Cell::new(0),
                         tx: &tx,
+                        pace: rps.map(|r| (start, r, &*slots)),
                     };
                     match agent {
                         None if level == 3 => ctx.proto(addr, &url),
@@ -145,6 +161,8 @@ struct User<'a> {
     /// Requests this user completed (its own counter: no shared cache line).
     count: Cell<u64>,
     tx: &'a Sender<Sample>,
+    /// With RPS: the run's start, the rate and the shared slot counter.
+    pace: Option<(Instant, f64, &'a AtomicU64)>,
 }
 
 impl User<'_> {
@@ -183,6 +201,14 @@ impl User<'_> {
         let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
         let mut buf = vec![0u8; 16 * 1024];
         while !self.stop.load(Ordering::Relaxed) {
+            if let Some((start, rate, slots)) = self.pace {
+                let n = slots.fetch_add(1, Ordering::Relaxed);
+                let slot = start + Duration::from_secs_f64(n as f64 / rate);
+                let now = Instant::now();
+                if slot > now {
+                    std::thread::sleep(slot - now);
+                }
+            }
             // The floor too reads the clock once per request (as std_threads does, for latency).
             let sent = Instant::now();
             if s.write_all(request).is_err() {

@@ -7,10 +7,12 @@
 # client on CPU 1; each client runs SECONDS, REPS times, interleaved; medians are printed.
 # Loopback only; every run is bounded by SECONDS. Do not run it while a build runs.
 #
-# Usage: scripts/bisect.sh [USERS] [SECONDS] [REPS]      (default 50 5 3)
+# Usage: scripts/bisect.sh [USERS] [SECONDS] [REPS] [RPS]      (default 50 5 3, no RPS)
+# With RPS every client is paced at RPS requests/s (qpsbench --rps, oha -q, bisect's floor steps
+# with their own slot clock); the steps from proto on are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-USERS=${1:-50}; SECONDS_=${2:-5}; REPS=${3:-3}
+USERS=${1:-50}; SECONDS_=${2:-5}; REPS=${3:-3}; RPS=${4:-}
 PORT=18099
 echo "> building the release binary and examples/bisect ..." >&2
 cargo build --release --bin qpsbench --example bisect >&2
@@ -58,16 +60,21 @@ PY
 }
 
 steps=(floor timestamps collector proto ureq agent traffic)
+pace_bisect=(); pace_qps=(); pace_oha=()
+if [ -n "$RPS" ]; then
+  steps=(floor timestamps collector)
+  pace_bisect=("$RPS"); pace_qps=(--rps "$RPS"); pace_oha=(-q "$RPS")
+fi
 results="$work/results"
 : > "$results"
 for rep in $(seq "$REPS"); do
   for step in "${steps[@]}"; do
-    measure "$step" "$BISECT" "$step" "$URL" "$USERS" "$SECONDS_" >> "$results"
+    measure "$step" "$BISECT" "$step" "$URL" "$USERS" "$SECONDS_" "${pace_bisect[@]}" >> "$results"
   done
-  measure qpsbench "$BIN" run --url "$URL" -c "$USERS" --duration "$SECONDS_" -q --json - >> "$results"
+  measure qpsbench "$BIN" run --url "$URL" -c "$USERS" --duration "$SECONDS_" "${pace_qps[@]}" -q --json - >> "$results"
   # The async peer, same target, same core, same perf stat: the row the targets compare with.
   if command -v oha >/dev/null; then
-    measure oha oha -z "${SECONDS_}s" -c "$USERS" --no-tui --output-format json "$URL" >> "$results"
+    measure oha oha -z "${SECONDS_}s" -c "$USERS" "${pace_oha[@]}" --no-tui --output-format json "$URL" >> "$results"
   fi
 done
 command -v oha >/dev/null || echo "> oha is missing (cargo install --locked oha): no oha row" >&2

@@ -311,6 +311,10 @@ pub fn agent_config(cfg: &RunSettings) -> Result<ureq::config::Config, String> {
         .timeout_connect(t)
         .timeout_per_read(t)
         .timeout_per_write(t)
+        // A request with `Expect: 100-continue` sends its body right after its head, as the
+        // plain-http path does (engine/http1/head.rs): waiting up to ureq's default second for
+        // a 100 that a server need not send would add that second to the measured latency.
+        .timeout_await_100(Some(Duration::ZERO))
         .proxy(proxy)
         .tls_config(
             TlsConfig::builder()

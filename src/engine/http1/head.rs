@@ -5,7 +5,10 @@ use std::mem::MaybeUninit;
 
 use ureq::http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use ureq::http::{HeaderMap, HeaderValue, Method, Request};
+use ureq_proto::client::state::RecvResponse;
 use ureq_proto::client::{Await100Result, Call, SendRequestResult};
+
+use super::failed::{Broken, broken};
 
 use crate::engine::stream_read::is_event_stream_value;
 use crate::traffic::run::Wire;
@@ -19,15 +22,11 @@ pub(super) const FAST_HEADERS: usize = 64;
 ///
 /// # Errors
 ///
-/// `ureq-proto`'s refusal of the request (an invalid head), as text.
+/// `ureq-proto`'s refusal of the request (an invalid head, a body longer or shorter than its
+/// `Content-Length`), as text.
 pub fn wire(request: &Request<()>, body: Option<&[u8]>) -> Result<Wire, String> {
     let close = asks_close(request.headers());
     let head = request.method() == Method::HEAD;
-    let finish = |bytes: &[u8]| Wire {
-        bytes: bytes.into(),
-        close,
-        head,
-    };
     let mut request = request.clone();
     if let Some(body) = body
         && !request.headers().contains_key(CONTENT_LENGTH)
@@ -37,32 +36,111 @@ pub fn wire(request: &Request<()>, body: Option<&[u8]>) -> Result<Wire, String> 
             .headers_mut()
             .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
-    let body = body.unwrap_or(&[]);
-    let mut out = vec![0u8; 64 * 1024 + body.len()];
-    let call = Call::new(request).map_err(|e| e.to_string())?;
-    let mut call = call.proceed();
-    let mut n = call.write(&mut out).map_err(|e| e.to_string())?;
-    let mut body_call = match call.proceed().map_err(|e| e.to_string())? {
-        Some(SendRequestResult::RecvResponse(_)) => return Ok(finish(&out[..n])),
-        Some(SendRequestResult::SendBody(c)) => c,
-        Some(SendRequestResult::Await100(c)) => match c.proceed().map_err(|e| e.to_string())? {
-            Await100Result::SendBody(c) => c,
-            Await100Result::RecvResponse(_) => return Ok(finish(&out[..n])),
-        },
-        None => return Err("the request could not be written".into()),
+    let mut bytes = Vec::new();
+    let mut scratch = vec![0u8; 64 * 1024];
+    let mut keep = |b: &[u8]| {
+        bytes.extend_from_slice(b);
+        Ok(())
     };
-    let mut sent = 0;
-    while !body_call.can_proceed() {
-        let (i, o) = body_call
-            .write(&body[sent..], &mut out[n..])
-            .map_err(|e| e.to_string())?;
-        if i == 0 && o == 0 {
-            return Err("the request body could not be written".into());
+    write_call(
+        request,
+        body.is_some(),
+        body.unwrap_or(&[]),
+        &mut scratch,
+        &mut keep,
+    )
+    .map_err(|(f, _)| f.why)?;
+    Ok(Wire {
+        bytes: bytes.into(),
+        close,
+        head,
+    })
+}
+
+/// Write `request` and its body with `ureq-proto` into `buf`, handing the bytes to `emit`
+/// whenever `buf` fills and at the end, and return the call waiting for the response. A body,
+/// even an empty one, is sent whatever the method (`has_body`), as ureq's agent does; the body
+/// follows the head at once, also after `Expect: 100-continue` (RFC 9110 §10.1.1 allows it;
+/// wrk, oha and vegeta do the same; the agent is configured alike).
+pub(super) fn write_call(
+    request: Request<()>,
+    has_body: bool,
+    body: &[u8],
+    buf: &mut [u8],
+    emit: &mut dyn FnMut(&[u8]) -> Result<(), Broken>,
+) -> Result<Call<RecvResponse>, Broken> {
+    let proto = |e: ureq_proto::Error| broken(e.to_string());
+    let mut call = Call::new(request).map_err(proto)?;
+    if has_body {
+        call.force_send_body();
+    }
+    let mut call = call.proceed();
+    let mut n = call.write(buf).map_err(proto)?;
+    if !call.can_proceed() {
+        let why = format!(
+            "the request head is larger than the {}-byte output buffer",
+            buf.len()
+        );
+        return Err(broken(why));
+    }
+    let mut body_call = match call.proceed().map_err(proto)? {
+        Some(SendRequestResult::RecvResponse(c)) => {
+            emit(&buf[..n])?;
+            return Ok(c);
         }
+        Some(SendRequestResult::SendBody(c)) => c,
+        Some(SendRequestResult::Await100(c)) => match c.proceed().map_err(proto)? {
+            Await100Result::SendBody(c) => c,
+            Await100Result::RecvResponse(c) => {
+                emit(&buf[..n])?;
+                return Ok(c);
+            }
+        },
+        None => return Err(broken("the request could not be written".into())),
+    };
+    let mut sent = 0usize;
+    while !body_call.can_proceed() {
+        let rest = &body[sent..];
+        // As much of the body as fits what is left of `buf` once framed (chunk sizes).
+        let take = body_call.calculate_max_input(buf.len() - n).min(rest.len());
+        if take == 0 && !rest.is_empty() {
+            if n == 0 {
+                return Err(proto(ureq_proto::Error::OutputOverflow));
+            }
+            emit(&buf[..n])?;
+            n = 0;
+            continue;
+        }
+        let (i, o) = body_call
+            .write(&rest[..take], &mut buf[n..])
+            .map_err(proto)?;
         sent += i;
         n += o;
+        if i == 0 && o == 0 && !body_call.can_proceed() {
+            // No progress: the buffer is full (send what is waiting and go on), or nothing
+            // more can be written at all.
+            if n > 0 {
+                emit(&buf[..n])?;
+                n = 0;
+                continue;
+            }
+            let why = if rest.is_empty() {
+                format!(
+                    "the body ({} bytes) is shorter than the request's Content-Length",
+                    body.len()
+                )
+            } else {
+                ureq_proto::Error::OutputOverflow.to_string()
+            };
+            return Err(broken(why));
+        }
     }
-    Ok(finish(&out[..n]))
+    if n > 0 {
+        emit(&buf[..n])?;
+    }
+    body_call
+        .proceed()
+        .ok_or_else(|| broken("the request body could not be written".into()))
 }
 
 /// A response head as `httparse` gave it: what the fast path needs of it.
@@ -100,6 +178,7 @@ pub(super) fn fast_head(input: &[u8], method_is_head: bool) -> Result<Option<Fas
     let mut content_length = None;
     let mut close = false;
     let mut event_stream = false;
+    let mut seen_type = false;
     for h in response.headers.iter() {
         let name = h.name.as_bytes();
         if name.eq_ignore_ascii_case(b"content-length") {
@@ -115,8 +194,10 @@ pub(super) fn fast_head(input: &[u8], method_is_head: bool) -> Result<Option<Fas
             return Err(Slow);
         } else if name.eq_ignore_ascii_case(b"connection") {
             close |= has_token(h.value, b"close");
-        } else if name.eq_ignore_ascii_case(b"content-type") {
-            event_stream |= is_event_stream_value(h.value);
+        } else if name.eq_ignore_ascii_case(b"content-type") && !seen_type {
+            // The first one counts, as a header map's `get` reads it on the other path.
+            seen_type = true;
+            event_stream = is_event_stream_value(h.value);
         }
     }
     let no_body = method_is_head || status == 204 || status == 304;

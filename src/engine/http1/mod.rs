@@ -23,6 +23,7 @@
 //! call only when the value changes, which happens only when less than `--timeout` is left.
 
 mod body;
+mod failed;
 mod head;
 mod socket;
 #[cfg(test)]
@@ -35,8 +36,8 @@ use ureq::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use ureq::http::{HeaderValue, Method, Request, Uri};
 use ureq::unversioned::resolver::Resolver;
 use ureq::unversioned::transport::NextTimeout;
-use ureq_proto::client::state::{RecvResponse, SendBody};
-use ureq_proto::client::{Await100Result, Call, RecvResponseResult, SendRequestResult};
+use ureq_proto::client::state::RecvResponse;
+use ureq_proto::client::{Call, RecvResponseResult};
 
 use crate::engine::stream_read::is_event_stream;
 use crate::engine::transport::{CachedResolver, IO_BUFFER, MAX_RESPONSE_HEAD, coarse_now};
@@ -45,40 +46,11 @@ use crate::traffic::run::{Prepared, Wire};
 
 pub use body::Body;
 use body::{Framing, Parsed};
+pub use failed::Failed;
+use failed::{Broken, broken, proto};
 pub use head::wire;
-use head::{Slow, asks_close, fast_head};
+use head::{Slow, asks_close, fast_head, write_call};
 use socket::{Conn, Idle, open, read_before, timed_out, write_before};
-
-/// A request that got no response: why, as a failure kind and a message for the evidence.
-#[derive(Debug)]
-pub struct Failed {
-    pub kind: FailureKind,
-    pub why: String,
-    /// It was sent again on a new connection: the kept-alive one was dead.
-    pub reconnected: bool,
-}
-
-impl Failed {
-    fn io(e: &io::Error, reconnected: bool) -> Self {
-        Failed {
-            kind: classify_io(e),
-            why: e.to_string(),
-            reconnected,
-        }
-    }
-
-    fn protocol(why: String, reconnected: bool) -> Self {
-        Failed {
-            kind: FailureKind::Protocol,
-            why,
-            reconnected,
-        }
-    }
-}
-
-/// A failure of one exchange, and whether the connection was found dead before any byte of a
-/// response arrived (then the request is sent again on a new connection).
-type Broken = (Failed, bool);
 
 /// One user's connections and buffers, reused from request to request.
 pub struct Http1 {
@@ -104,6 +76,8 @@ pub struct Outgoing<'r> {
     pub build: &'r mut dyn FnMut() -> Result<Request<()>, ureq::http::Error>,
     /// The body.
     pub body: &'r [u8],
+    /// There is a body, even an empty one: it is sent whatever the method (as ureq does).
+    pub has_body: bool,
 }
 
 /// A response whose head has arrived; its body is read through [`Response::body`].
@@ -174,6 +148,7 @@ impl Http1 {
             wire: p.wire,
             build: &mut build,
             body,
+            has_body: p.body.is_some(),
         };
         self.send_request(&mut out, uri, deadline)
     }
@@ -299,7 +274,7 @@ impl Http1 {
                 let request = (out.build)().map_err(|e| broken(e.to_string()))?;
                 method_is_head = request.method() == Method::HEAD;
                 conn.close |= asks_close(request.headers());
-                let call = self.write_request(request, out.body, &mut conn, deadline)?;
+                let call = self.write_request(request, out, &mut conn, deadline)?;
                 pending = Some(call);
             }
         }
@@ -359,70 +334,24 @@ impl Http1 {
     fn write_request(
         &mut self,
         request: Request<()>,
-        body: &[u8],
+        out: &Outgoing<'_>,
         conn: &mut Conn,
         deadline: Instant,
     ) -> Result<Call<RecvResponse>, Broken> {
-        let call = Call::new(request).map_err(proto)?;
-        let mut call = call.proceed();
         self.make_out();
-        let mut n = call.write(&mut self.out).map_err(|e| {
-            let why = match e {
-                ureq_proto::Error::OutputOverflow => format!(
-                    "the request head is larger than the {}-byte output buffer",
-                    self.out.len()
-                ),
-                e => e.to_string(),
-            };
-            broken(why)
-        })?;
-        let call = match call.proceed().map_err(proto)? {
-            Some(SendRequestResult::RecvResponse(c)) => c,
-            Some(SendRequestResult::SendBody(c)) => {
-                self.write_body(c, body, &mut n, conn, deadline)?
-            }
-            Some(SendRequestResult::Await100(c)) => match c.proceed().map_err(proto)? {
-                // The body follows the head at once: a load generator does not wait for 100.
-                Await100Result::SendBody(c) => self.write_body(c, body, &mut n, conn, deadline)?,
-                Await100Result::RecvResponse(c) => c,
-            },
-            None => return Err(stuck()),
-        };
-        if n > 0 {
-            write_before(&mut conn.stream, &self.out[..n], deadline).map_err(write_failed)?;
-        }
-        Ok(call)
+        let stream = &mut conn.stream;
+        let mut send = |bytes: &[u8]| write_before(stream, bytes, deadline).map_err(write_failed);
+        write_call(request, out.has_body, out.body, &mut self.out, &mut send)
     }
 
     /// A call for a request that was sent as its bytes written once ([`wire`]), brought to where
-    /// it waits for the response: the same request written again into scratch, its body
-    /// accounted for without being copied.
+    /// it waits for the response: the same request written again, into scratch.
     fn rewrite_request(&mut self, out: &mut Outgoing<'_>) -> Result<Call<RecvResponse>, Broken> {
         let request = (out.build)().map_err(|e| broken(e.to_string()))?;
-        let call = Call::new(request).map_err(proto)?;
-        let mut call = call.proceed();
         self.make_out();
-        call.write(&mut self.out).map_err(proto)?;
-        let mut body_call = match call.proceed().map_err(proto)? {
-            Some(SendRequestResult::RecvResponse(c)) => return Ok(c),
-            Some(SendRequestResult::SendBody(c)) => c,
-            Some(SendRequestResult::Await100(c)) => match c.proceed().map_err(proto)? {
-                Await100Result::SendBody(c) => c,
-                Await100Result::RecvResponse(c) => return Ok(c),
-            },
-            None => return Err(stuck()),
-        };
-        let mut sent = 0;
-        while !body_call.can_proceed() {
-            let (i, o) = body_call
-                .write(&out.body[sent..], &mut self.out)
-                .map_err(proto)?;
-            if i == 0 && o == 0 {
-                return Err(stuck());
-            }
-            sent += i;
-        }
-        body_call.proceed().ok_or_else(stuck)
+        write_call(request, out.has_body, out.body, &mut self.out, &mut |_| {
+            Ok(())
+        })
     }
 
     /// The response head parsed and framed by `ureq-proto` (its first `have` bytes are read).
@@ -497,45 +426,6 @@ impl Http1 {
         };
         Ok((conn, parsed))
     }
-
-    /// Append the body to the head in the output buffer, sending the buffer whenever it fills;
-    /// `n` is how much of the buffer is waiting to be sent.
-    fn write_body(
-        &mut self,
-        mut call: Call<SendBody>,
-        body: &[u8],
-        n: &mut usize,
-        conn: &mut Conn,
-        deadline: Instant,
-    ) -> Result<Call<RecvResponse>, Broken> {
-        let mut sent = 0usize;
-        loop {
-            let (i, o) = call
-                .write(&body[sent..], &mut self.out[*n..])
-                .map_err(proto)?;
-            sent += i;
-            *n += o;
-            if call.can_proceed() {
-                break;
-            }
-            if i == 0 && o == 0 || *n == self.out.len() {
-                if *n == 0 {
-                    return Err(proto(ureq_proto::Error::OutputOverflow));
-                }
-                write_before(&mut conn.stream, &self.out[..*n], deadline).map_err(write_failed)?;
-                *n = 0;
-            }
-        }
-        call.proceed().ok_or_else(stuck)
-    }
-}
-
-fn proto(e: ureq_proto::Error) -> Broken {
-    broken(e.to_string())
-}
-
-fn broken(why: String) -> Broken {
-    (Failed::protocol(why, false), false)
 }
 
 /// The state machine could not go on where it always can (a response head was read).

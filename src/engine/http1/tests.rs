@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
 use ureq::http::HeaderMap;
-use ureq::http::header::CONNECTION;
+use ureq::http::header::{CONNECTION, TRANSFER_ENCODING};
 
 /// A raw server: for each request on each connection, `answer(connection, request number
 /// on it)` gives the bytes to send back and whether to close after them. It reports every
@@ -108,6 +108,7 @@ fn call(mode: Mode, h: &mut Http1, uri: &Uri, body: &[u8]) -> Result<(u16, Strin
         wire: wired.as_ref(),
         build: &mut build,
         body,
+        has_body: !body.is_empty(),
     };
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut r = h.send_request(&mut out, uri, deadline)?;
@@ -316,6 +317,7 @@ fn a_body_left_unread_closes_its_connection() {
             wire: None,
             build: &mut build,
             body: b"",
+            has_body: false,
         };
         let deadline = Instant::now() + Duration::from_secs(3);
         let r = h.send_request(&mut out, &uri, deadline).unwrap();
@@ -338,6 +340,7 @@ fn silence_is_a_timeout_within_the_deadline() {
         wire: None,
         build: &mut build,
         body: b"",
+        has_body: false,
     };
     let start = Instant::now();
     let deadline = start + Duration::from_millis(300);
@@ -365,6 +368,7 @@ fn call_request(
         wire: wired.as_ref(),
         build: &mut build,
         body: b"",
+        has_body: false,
     };
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut r = h.send_request(&mut out, req.uri(), deadline)?;
@@ -467,4 +471,102 @@ fn unusual_framing_goes_to_ureq_proto_and_is_read_as_it_reads_it() {
         );
         assert_eq!(third.unwrap_err(), FailureKind::Protocol, "{mode:?}");
     }
+}
+
+/// Decode a chunked body (the test's own decoder: an independent witness of the framing).
+fn unchunk(mut bytes: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = bytes
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a size line");
+        let size = usize::from_str_radix(std::str::from_utf8(&bytes[..line_end]).unwrap(), 16)
+            .expect("a hex size");
+        bytes = &bytes[line_end + 2..];
+        if size == 0 {
+            assert_eq!(bytes, b"\r\n", "the last chunk ends the body");
+            return body;
+        }
+        body.extend_from_slice(&bytes[..size]);
+        assert_eq!(&bytes[size..size + 2], b"\r\n");
+        bytes = &bytes[size + 2..];
+    }
+}
+
+/// Write `request` with `body` through a `buf_len` buffer; the bytes as they would be sent.
+fn written(request: Request<()>, body: &[u8], buf_len: usize) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let mut buf = vec![0u8; buf_len];
+    let mut keep = |b: &[u8]| {
+        bytes.extend_from_slice(b);
+        Ok(())
+    };
+    head::write_call(request, true, body, &mut buf, &mut keep).map_err(|(f, _)| f.why)?;
+    Ok(bytes)
+}
+
+#[test]
+fn a_chunked_request_body_larger_than_the_buffer_is_framed_whole() {
+    let body: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    for buf_len in [8 * 1024, 1024, 64] {
+        let req = Request::post("http://h.test/up")
+            .header(TRANSFER_ENCODING, "chunked")
+            .body(())
+            .unwrap();
+        let bytes = written(req, &body, buf_len).unwrap();
+        let head_end = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(unchunk(&bytes[head_end..]), body, "buffer of {buf_len}");
+    }
+    // Through the written-once path as well.
+    let req = Request::post("http://h.test/up")
+        .header(TRANSFER_ENCODING, "chunked")
+        .body(())
+        .unwrap();
+    let w = wire(&req, Some(&body)).unwrap();
+    let head_end = w.bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(unchunk(&w.bytes[head_end..]), body);
+}
+
+#[test]
+fn a_body_is_sent_whatever_the_method_and_a_short_one_is_refused() {
+    // HEAD (or CONNECT) with a body: sent with its length, as ureq's agent sends it.
+    let req = Request::head("http://h.test/").body(()).unwrap();
+    let w = wire(&req, Some(b"xyz")).unwrap();
+    let text = String::from_utf8(w.bytes.to_vec()).unwrap();
+    assert!(text.starts_with("HEAD / HTTP/1.1\r\n"), "{text}");
+    assert!(text.contains("content-length: 3\r\n") && text.ends_with("\r\n\r\nxyz"));
+    assert!(w.head, "its response has no body");
+    // A Content-Length the body does not fill: said so, before anything waits for it.
+    let req = Request::post("http://h.test/")
+        .header(CONTENT_LENGTH, "5")
+        .body(())
+        .unwrap();
+    let why = written(req, b"abc", 1024).unwrap_err();
+    assert!(
+        why.contains("shorter than the request's Content-Length"),
+        "{why}"
+    );
+}
+
+#[test]
+fn only_the_first_content_type_says_event_stream() {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\
+                 Content-Type: text/event-stream\r\nContent-Length: 0\r\n\r\n";
+    assert!(
+        !head::fast_head(head, false)
+            .ok()
+            .flatten()
+            .unwrap()
+            .event_stream
+    );
+    let head = b"HTTP/1.1 200 OK\r\ncontent-type: Text/Event-Stream; charset=utf-8\r\n\
+                 Content-Length: 0\r\n\r\n";
+    assert!(
+        head::fast_head(head, false)
+            .ok()
+            .flatten()
+            .unwrap()
+            .event_stream
+    );
 }
