@@ -128,6 +128,38 @@ fn rate_limit_never_exceeds_the_target() {
 }
 
 #[test]
+fn a_timed_paced_run_sends_exactly_rate_times_duration_at_most() {
+    // Slots 0 .. R·d − 1 fall inside the run; slot R·d is due at its very end and was sent
+    // whenever the user woke before the controller stopped it (151 of 150, 3 of 2). A loaded
+    // machine may send fewer (slots it could not reach in time); never more.
+    let srv = server();
+    let r = run(&[
+        "--url",
+        &srv.url(),
+        "--rps",
+        "50",
+        "--duration",
+        "3",
+        "-c",
+        "5",
+    ]);
+    let served = srv.stats.requests.load(Ordering::SeqCst);
+    assert!(
+        served <= 150,
+        "the server counted {served} for 50 rps × 3 s"
+    );
+    assert!(served >= 100, "liveness: {served}");
+    assert_eq!(r.total.requests, served);
+    for _ in 0..4 {
+        let srv = server();
+        let r = run(&["--url", &srv.url(), "--rps", "2", "--duration", "1"]);
+        let served = srv.stats.requests.load(Ordering::SeqCst);
+        assert!(served <= 2, "the server counted {served} for 2 rps × 1 s");
+        assert_eq!(r.total.requests, served);
+    }
+}
+
+#[test]
 fn slow_server_with_rate_shows_lag_in_response_time() {
     // 2 users, each request 100 ms: at most 20 rps can be sent, the target is 50.
     let srv = server();

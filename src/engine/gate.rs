@@ -25,6 +25,8 @@ pub struct Gate {
     pub started: AtomicU64,
     /// The `--rps` slot clock.
     pub limiter: Option<Limiter>,
+    /// When a timed run ends (its start + `--duration` or the schedule's length), once known.
+    end: std::sync::OnceLock<Instant>,
     budget: Option<u64>,
     issued: AtomicU64,
     /// Held while `active` or `stop` changes, so that no waiting user misses the wake-up.
@@ -41,6 +43,7 @@ impl Gate {
             stage: AtomicU32::new(0),
             started: AtomicU64::new(0),
             limiter: rps.map(|r| Limiter::new(r, Instant::now())),
+            end: std::sync::OnceLock::new(),
             budget,
             issued: AtomicU64::new(0),
             lock: Mutex::new(()),
@@ -62,6 +65,17 @@ impl Gate {
                 self.opened.wait(&mut guard);
             }
         }
+    }
+
+    /// The run ends at `at` (a timed run; set once, before users are admitted).
+    pub fn set_end(&self, at: Instant) {
+        let _ = self.end.set(at);
+    }
+
+    /// Is a slot due at `slot` inside the run? A slot due at or after its end is never sent, so
+    /// that a timed run at `--rps R` sends exactly R × duration requests (slots 0 .. R·d − 1).
+    pub fn in_run(&self, slot: Instant) -> bool {
+        self.end.get().is_none_or(|end| slot < *end)
     }
 
     /// Take one request from the `--requests` budget; false when it is spent.

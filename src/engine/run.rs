@@ -91,6 +91,9 @@ pub fn execute(
 
     let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
     let start = Instant::now();
+    if let Some(length) = cfg.schedule.end() {
+        gate.set_end(start + length);
+    }
     traffic.start_clock(start);
     let started_at = std::time::SystemTime::now();
     let setup = CollectorSetup {

@@ -104,6 +104,9 @@ impl User {
             }
             let scheduled = gate.limiter.as_ref().map(|l| l.acquire());
             if let Some(slot) = scheduled {
+                if !gate.in_run(slot) {
+                    return;
+                }
                 let now = Instant::now();
                 if slot > now {
                     std::thread::sleep(slot - now);
