@@ -97,11 +97,11 @@ pub struct RunArgs {
 
     /// Global target rate in requests per second, shared by all users (open model).
     /// Without it each user sends its next request as soon as the last one is answered.
-    #[arg(short = 'r', long, value_name = "R", value_parser = parse_rate, allow_negative_numbers = true)]
+    #[arg(short = 'r', long, value_name = "R", value_parser = parse_rate, allow_hyphen_values = true)]
     pub rps: Option<f64>,
 
     /// How long to run: 10 (seconds), 30s, 5m, 1h [default: 10s unless --requests is given].
-    #[arg(short = 'z', long, value_name = "D", value_parser = parse_duration, allow_negative_numbers = true)]
+    #[arg(short = 'z', long, value_name = "D", value_parser = parse_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
 
     /// Stop after exactly N requests in total (10k and 1M work).
@@ -113,16 +113,16 @@ pub struct RunArgs {
     pub ramp: Option<RampSpec>,
 
     /// Length of each --ramp stage: 10s, 1m.
-    #[arg(long, value_name = "D", value_parser = parse_duration, requires = "ramp")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, requires = "ramp", allow_hyphen_values = true)]
     pub step: Option<Duration>,
 
     /// Start --users linearly over this time, then hold them for --duration.
-    #[arg(long, value_name = "D", value_parser = parse_duration, conflicts_with = "ramp")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, conflicts_with = "ramp", allow_hyphen_values = true)]
     pub ramp_up: Option<Duration>,
 
     /// Per-request timeout: one deadline for connecting, sending, waiting for the response head
     /// and reading the body together (each single read or write within it, too).
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "30s")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "30s", allow_hyphen_values = true)]
     pub timeout: Duration,
 
     /// HTTP method.
@@ -217,7 +217,7 @@ pub struct LlmArgs {
 
     /// Most output tokens per answer (max_tokens of the OpenAI body, {max_tokens} of a
     /// template).
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub max_tokens: Option<u64>,
 }
 
@@ -244,7 +244,7 @@ pub struct TrafficArgs {
     pub targets_order: TargetsOrderArg,
 
     /// Seed of every random choice (--targets-order random, think time, retry jitter).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
 
     /// Authorization values, rotated round-robin across requests: the first column of a CSV or
@@ -259,7 +259,7 @@ pub struct TrafficArgs {
     pub data: Option<PathBuf>,
 
     /// Pause after each of a user's requests: D, or D1..D2 for a uniformly random pause.
-    #[arg(long, value_name = "D|D1..D2", value_parser = crate::traffic::policy::parse_think_time)]
+    #[arg(long, value_name = "D|D1..D2", value_parser = crate::traffic::policy::parse_think_time, allow_hyphen_values = true)]
     pub think_time: Option<crate::traffic::policy::ThinkTime>,
 
     /// Statuses that count as success, e.g. 200-299,304 [default: 200-399]; any other status is
@@ -269,11 +269,16 @@ pub struct TrafficArgs {
 
     /// Retry a request up to N times on 429/500/502/503/504 and connection failures (refused,
     /// reset, timeout). Every attempt is measured.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub retries: u32,
 
     /// First retry backoff; doubles each retry (capped at 30s), with jitter.
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "100ms")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "100ms", allow_hyphen_values = true)]
     pub retry_backoff: Duration,
 
     /// Thresholds checked after the run; exit code 1 when one fails:
@@ -317,23 +322,28 @@ pub struct ServeArgs {
     pub addr: SocketAddr,
 
     /// Delay added to every response on '/'.
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0", allow_hyphen_values = true)]
     pub delay: Duration,
 
     /// Uniform random extra delay in [0, D] on '/'.
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0", allow_hyphen_values = true)]
     pub jitter: Duration,
 
     /// Fraction of requests on '/' answered with 500 (0 to 1).
-    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
     pub error_rate: f64,
 
     /// Server worker threads [default: number of CPUs].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<usize>,
 
     /// Chat routes: request -> first token.
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "50ms", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "50ms", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)", allow_hyphen_values = true)]
     pub first_token: Duration,
 
     /// Chat routes: tokens per answer (a request's max_tokens or ?tokens=N lowers it).
@@ -346,11 +356,11 @@ pub struct ServeArgs {
     pub tokens: u32,
 
     /// Chat routes: time between tokens.
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "10ms", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "10ms", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)", allow_hyphen_values = true)]
     pub token_interval: Duration,
 
     /// Chat routes: uniform random extra in [0, D] added to every token's wait.
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "0", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)", allow_hyphen_values = true)]
     pub token_jitter: Duration,
 
     /// Chat routes: when to send token usage (on-request: OpenAI streams only with
@@ -377,7 +387,7 @@ pub enum UsageArg {
 #[derive(Debug, Args, Clone)]
 pub struct DemoArgs {
     /// Length of each of the four ramp stages (0, 4, 8, 16 users).
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "2.5s")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "2.5s", allow_hyphen_values = true)]
     pub step: Duration,
 
     /// No per-second lines.

@@ -172,6 +172,11 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     rate_inner(text).map_err(one_line)
 }
 
+/// The lowest `--rps`: one request every 1,000 s. The slot clock counts picoseconds in a `u64`
+/// (engine/limiter.rs): at this rate 18,000 slots fit, 208 days of them; a lower rate overflowed
+/// it and was not paced at all (`--rps 1e-8` sent 87,193 requests in 2 s).
+pub const MIN_RATE: f64 = 0.001;
+
 fn rate_inner(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let (digits, mult) = match t.chars().last() {
@@ -179,9 +184,10 @@ fn rate_inner(text: &str) -> Result<f64, String> {
         _ => (t, 1.0),
     };
     match digits.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 && r * mult <= 10_000_000.0 => Ok(r * mult),
+        Ok(r) if r.is_finite() && r * mult >= MIN_RATE && r * mult <= 10_000_000.0 => Ok(r * mult),
         Ok(_) => Err(format!(
-            "'{text}' is not a usable rate: it must be above 0 and at most 10M requests per second"
+            "'{text}' is not a usable rate: it must be at least 0.001 (one request every 1,000 s) \
+             and at most 10M requests per second"
         )),
         Err(_) => Err(format!(
             "'{text}' is not a rate: write requests per second, e.g. 200"
@@ -366,7 +372,8 @@ mod tests {
         assert_eq!(parse_rate("200"), Ok(200.0));
         assert_eq!(parse_rate("0.5"), Ok(0.5));
         assert_eq!(parse_rate("10k"), Ok(10_000.0));
-        for bad in ["0", "-1", "x", "nan", "inf", "1e300"] {
+        assert_eq!(parse_rate("0.001"), Ok(MIN_RATE));
+        for bad in ["0", "-1", "x", "nan", "inf", "1e300", "1e-8", "0.0009"] {
             assert!(parse_rate(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -87,11 +87,31 @@ pub fn parse_url(url: &str) -> Result<Uri, UsageError> {
         None => return bad(format!("--url '{shown}' has no scheme: write http://...")),
     }
     match uri.host() {
-        Some(h) if !h.is_empty() => Ok(uri),
-        _ => bad(format!(
-            "--url '{shown}' has no host: write e.g. http://127.0.0.1:8080/"
-        )),
+        Some(h) if !h.is_empty() => {}
+        _ => {
+            return bad(format!(
+                "--url '{shown}' has no host: write e.g. http://127.0.0.1:8080/"
+            ));
+        }
     }
+    // The URI parser takes any digits as a port; a port beyond 65535 (or 0) was then sent to
+    // the scheme's default port or failed every connect.
+    let host_port = uri
+        .authority()
+        .map_or("", |a| a.as_str())
+        .rsplit('@')
+        .next()
+        .unwrap_or("");
+    if let Some((_, port)) = host_port.rsplit_once(':')
+        && !port.contains(']')
+        && !port.is_empty()
+        && !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return bad(format!(
+            "--url '{shown}': port {port} is not a TCP port: it must be 1 to 65535"
+        ));
+    }
+    Ok(uri)
 }
 
 /// `Name: value` into a header pair.
