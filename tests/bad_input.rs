@@ -28,6 +28,10 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let dir_path = d.to_str().unwrap().to_string();
+    // One file, two spellings.
+    let same_a = format!("{dir_path}/r.json");
+    let same_b = format!("{dir_path}/./sub/../r.json");
+    std::fs::create_dir(d.join("sub")).unwrap();
 
     // A real report to damage, from a real (tiny) run against a second server.
     let other = common::server();
@@ -166,6 +170,7 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "-n", "1", "--hdr-log", ""], vec!["--hdr-log", "needs a file name"]),
         (vec!["--url", &url, "-n", "1", "--csv", "x.csv", "--csv-series", "x.csv"], vec!["--csv", "--csv-series", "x.csv"]),
         (vec!["--url", &url, "-n", "1", "--json", "-", "--html", "-"], vec!["--json", "--html", "stdout"]),
+        (vec!["--url", &url, "-n", "1", "--json", &same_a, "--html", &same_b], vec!["--json", "--html", "both write"]),
         // the other files a run reads, and the flags of their features
         (vec!["--targets", &targets_bad, "-n", "1"], vec!["--targets", "targets.txt:2"]),
         (vec!["--targets", &targets_missing, "-n", "1"], vec!["--targets", "no-targets.txt"]),

@@ -77,7 +77,7 @@ pub fn outputs_from_args(a: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> 
             "-" => Dest::Stdout,
             path => Dest::File(path.into()),
         };
-        if let Some(other) = out.iter().find(|o| o.dest == dest) {
+        if let Some(other) = out.iter().find(|o| same_place(&o.dest, &dest)) {
             let what = match &dest {
                 Dest::Stdout => "stdout ('-')".to_string(),
                 Dest::File(p) => format!("the file {}", p.display()),
@@ -91,6 +91,32 @@ pub fn outputs_from_args(a: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> 
         out.push(OutputSpec { format, dest });
     }
     Ok(out)
+}
+
+/// Do two destinations write to the same place? Paths are compared as the file system resolves
+/// them (`./r.json`, `r.json`, `dir/../r.json` and a symlink to it are one file), as far as the
+/// directories exist; otherwise as written.
+fn same_place(a: &Dest, b: &Dest) -> bool {
+    match (a, b) {
+        (Dest::Stdout, Dest::Stdout) => true,
+        (Dest::File(a), Dest::File(b)) => {
+            a == b || resolved(a).is_some_and(|r| Some(r) == resolved(b))
+        }
+        _ => false,
+    }
+}
+
+/// Where a path points: the file itself when it exists, else its resolved directory and name.
+fn resolved(path: &std::path::Path) -> Option<PathBuf> {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return Some(p);
+    }
+    let name = path.file_name()?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    std::fs::canonicalize(dir).ok().map(|d| d.join(name))
 }
 
 #[cfg(test)]
@@ -118,6 +144,19 @@ mod tests {
         );
         let err = outputs_from_args(&args(Some("x"), None, Some("x"))).unwrap_err();
         assert!(err.0.contains("both write to the file x"), "{err}");
+        // The same file by another spelling (existing or not yet).
+        for (one, other) in [
+            ("r.json", "./r.json"),
+            ("src/../r.json", "r.json"),
+            ("Cargo.toml", "./src/../Cargo.toml"),
+        ] {
+            let err = outputs_from_args(&args(Some(one), None, Some(other))).unwrap_err();
+            assert!(
+                err.0.contains("--json and --html both write to"),
+                "{one} {other}: {err}"
+            );
+        }
+        assert!(outputs_from_args(&args(Some("a/r.json"), None, Some("b/r.json"))).is_ok());
         let err = outputs_from_args(&args(None, Some(""), None)).unwrap_err();
         assert!(err.0.contains("--csv needs a file name"), "{err}");
     }
