@@ -23,9 +23,9 @@ Metrics:
 Streaming (text/event-stream responses, or every response with --stream):
   TTFT             send start -> first event that carries content
   ITL              gap between consecutive content events (per event, as vLLM defines it)
-  TPOT             (end - TTFT) / (output tokens - 1), complete answers only
+  TPOT             (last token - first token) / (output tokens - 1), complete answers only
   tokens           output tokens: the server's usage when sent, else content events counted
-  tokens/s         per request: tokens / (end - send start); output tokens/s: tokens of the
+  tokens/s         per request: tokens / (last token - send start); output tokens/s: tokens of the
                    streams that ended in a window / its length
   stream failures  'stream': cut before its end event; 'stream_error': an error event
 

@@ -146,6 +146,9 @@ impl StreamRead {
             EndReason::Timeout => Outcome::Failure(FailureKind::Timeout),
             EndReason::Cut => Outcome::Failure(FailureKind::StreamCut),
             EndReason::Closed if has_terminator => Outcome::Failure(FailureKind::StreamCut),
+            // A complete answer (its terminating event came) stays complete whatever the
+            // connection does after it (a timeout or a reset while the body's end is awaited).
+            EndReason::Done if !self.oversized => Outcome::Status(status),
             EndReason::Done | EndReason::Closed => match self.io_failure {
                 Some(kind) => Outcome::Failure(kind),
                 None if self.oversized => Outcome::Failure(FailureKind::Protocol),
@@ -188,6 +191,29 @@ mod tests {
             gaps += batch.len();
         }
         assert_eq!(gaps, 39);
+    }
+
+    #[test]
+    fn a_complete_answer_is_not_failed_by_what_follows_it() {
+        let read = |end, io_failure| StreamRead {
+            bytes: 10,
+            stats: StreamStats {
+                end,
+                ..StreamStats::default()
+            },
+            io_failure,
+            oversized: false,
+        };
+        let timed_out = read(EndReason::Done, Some(FailureKind::Timeout));
+        assert_eq!(timed_out.outcome(200, true), Outcome::Status(200));
+        let reset = read(EndReason::Done, Some(FailureKind::Reset));
+        assert_eq!(reset.outcome(200, true), Outcome::Status(200));
+        // Without its terminating event, the same is a failure.
+        let cut = read(EndReason::Closed, Some(FailureKind::Reset));
+        assert_eq!(
+            cut.outcome(200, false),
+            Outcome::Failure(FailureKind::Reset)
+        );
     }
 
     #[test]

@@ -40,11 +40,11 @@ pub struct StreamBucket {
     pub ttft: Histogram<u64>,
     /// Gaps between consecutive content events, µs (one value per gap).
     pub itl: Histogram<u64>,
-    /// (end - TTFT) / (tokens - 1), µs; complete answers with 2 tokens or more.
+    /// (last token - first token) / (tokens - 1), µs; complete answers with 2 tokens or more.
     pub tpot: Histogram<u64>,
     /// Output tokens per streamed response.
     pub tokens: Histogram<u64>,
-    /// Output tokens / (end - send start) per complete answer, in milli-tokens per second.
+    /// Output tokens / (last token - send start) per complete answer, in milli-tokens per second.
     pub tokens_per_s: Histogram<u64>,
 }
 
@@ -305,11 +305,11 @@ pub struct StreamReport {
     pub ttft_ms: Percentiles,
     /// Inter-token latency: gap between consecutive content events (per gap).
     pub itl_ms: Percentiles,
-    /// Time per output token: (end - TTFT) / (tokens - 1); complete answers only.
+    /// Time per output token: (last token - first token) / (tokens - 1); complete answers only.
     pub tpot_ms: Percentiles,
     /// Output tokens per streamed response (a count, not milliseconds).
     pub tokens_per_request: Percentiles,
-    /// Output tokens / (end - send start) per complete answer (tokens per second).
+    /// Output tokens / (last token - send start) per complete answer (tokens per second).
     pub tokens_per_s: Percentiles,
     /// The histograms the values above come from, for exact merging.
     pub hdr: StreamHistograms,

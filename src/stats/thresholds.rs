@@ -36,7 +36,7 @@ pub const EXTRA_METRICS: &[ExtraMetric] = &[
     ("output-tokens-per-s", Unit::Number, |r| {
         r.stream.as_ref().map(|s| s.output_tokens_per_s)
     }),
-    // Per complete answer: output tokens / (end - send start); mean, median and slowest.
+    // Per complete answer: output tokens / (last token - send start); mean, median and slowest.
     ("tokens-per-s", Unit::Number, |r| {
         per_answer_rate(r, |p| p.mean)
     }),

@@ -99,7 +99,8 @@ impl TokenSource {
 pub struct StreamStats {
     /// Send start → first content event (none when no content arrived).
     pub ttft: Option<Duration>,
-    /// First content event → end of the request (zero without content).
+    /// First content event → last content event (zero without content): what the server
+    /// does after the answer's last token (a usage chunk, `[DONE]`, a slow close) is not in it.
     pub generation: Duration,
     /// Send start → end of the request.
     pub total: Duration,
@@ -137,7 +138,8 @@ impl StreamStats {
         }
     }
 
-    /// Time per output token after the first: (end − TTFT) / (tokens − 1); needs 2 tokens.
+    /// Time per output token after the first: (last token − first token) / (tokens − 1), as
+    /// vLLM's TPOT over the answer's own span; needs 2 tokens.
     pub fn tpot(&self) -> Option<Duration> {
         self.ttft?;
         let tokens = self.tokens();
@@ -150,9 +152,14 @@ impl StreamStats {
         ))
     }
 
-    /// Output tokens per second of the whole request (send start → end).
+    /// Output tokens per second of the answer: tokens / (send start → last token); without
+    /// content, over the whole request (0 tokens).
     pub fn tokens_per_sec(&self) -> Option<f64> {
-        let secs = self.total.as_secs_f64();
+        let span = match self.ttft {
+            Some(ttft) => ttft + self.generation,
+            None => self.total,
+        };
+        let secs = span.as_secs_f64();
         (secs > 0.0).then(|| self.tokens() as f64 / secs)
     }
 
@@ -264,9 +271,10 @@ impl StreamTimer {
         };
         StreamStats {
             ttft: self.first.map(|f| f.saturating_duration_since(self.sent)),
-            generation: self
-                .first
-                .map_or(Duration::ZERO, |f| end.saturating_duration_since(f)),
+            generation: match (self.first, self.last) {
+                (Some(first), Some(last)) => last.saturating_duration_since(first),
+                _ => Duration::ZERO,
+            },
             total: end.saturating_duration_since(self.sent),
             content_events: self.content_events,
             content_bytes: self.content_bytes,
@@ -486,11 +494,13 @@ mod tests {
         );
         assert_eq!(s.itl_mean(), Some(ms(8)));
         assert_eq!(s.itl_max(), Some(ms(10)));
-        assert_eq!(s.generation, ms(50));
+        // The last token at 90 ms, the end at 100 ms: the answer spans 50..90 ms.
+        assert_eq!(s.generation, ms(40));
         assert_eq!(s.total, ms(100));
-        // (100 - 50) / (6 - 1)
-        assert_eq!(s.tpot(), Some(ms(10)));
-        assert_eq!(s.tokens_per_sec(), Some(60.0));
+        // (90 - 50) / (6 - 1)
+        assert_eq!(s.tpot(), Some(ms(8)));
+        // 6 tokens over send start → last token (90 ms).
+        assert!((s.tokens_per_sec().unwrap() - 6.0 / 0.09).abs() < 1e-9);
         assert_eq!(s.end, EndReason::Closed);
     }
 
@@ -518,9 +528,37 @@ mod tests {
         let s = timer.finish(t0 + ms(110), StreamClose::Eof);
         assert_eq!((s.tokens(), s.token_source()), (11, TokenSource::Usage));
         assert_eq!(s.usage_tokens, Some(11));
-        assert_eq!(s.tpot(), Some(ms(10)));
+        // 11 tokens between 10 and 20 ms; the usage, [DONE] and the close at 110 ms are after
+        // the answer and stretch nothing.
+        assert_eq!(s.tpot(), Some(ms(1)));
+        assert!((s.tokens_per_sec().unwrap() - 11.0 / 0.02).abs() < 1e-9);
         assert_eq!(s.end, EndReason::Done);
         assert_eq!(TokenSource::Usage.key(), "usage");
+    }
+
+    #[test]
+    fn what_the_server_does_after_the_last_token_stretches_nothing() {
+        // The case: 10 tokens 20 ms apart, then 500 ms until the usage and [DONE].
+        let t0 = Instant::now();
+        let mut timer = StreamTimer::new(t0);
+        let mut none = |_| {};
+        for i in 0..10u64 {
+            timer.record(t0 + ms(100 + 20 * i), content(1), &mut none);
+        }
+        let after = EventInfo {
+            usage_tokens: Some(10),
+            done: true,
+            ..EventInfo::default()
+        };
+        timer.record(t0 + ms(780), after, &mut none);
+        let s = timer.finish(t0 + ms(781), StreamClose::Eof);
+        assert_eq!(s.tpot(), Some(ms(20)), "(280 − 100) / 9");
+        assert!((s.tokens_per_sec().unwrap() - 10.0 / 0.28).abs() < 1e-9);
+        assert_eq!(
+            s.total,
+            ms(781),
+            "the request's own latency still runs to its end"
+        );
     }
 
     #[test]
