@@ -374,14 +374,30 @@ fn ctrl_c_still_writes_every_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Every file exists (empty) right away, before the run has produced anything.
+    // Every path is checked at the start by a temporary file beside it; no report path holds
+    // anything before its report is whole.
+    let temporaries = |dir: &Path| -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.starts_with('.') && name.ends_with(".tmp")
+            })
+            .count()
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !paths.iter().all(|p| p.exists()) && std::time::Instant::now() < deadline {
+    while temporaries(dir.path()) < paths.len() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
+    assert_eq!(
+        temporaries(dir.path()),
+        paths.len(),
+        "each output checked at the start"
+    );
     assert!(
-        paths.iter().all(|p| p.exists()),
-        "outputs are created at the start"
+        paths.iter().all(|p| !p.exists()),
+        "no report before it is whole"
     );
     // Interrupted once it has measured something: a second's worth of requests at 100 rps.
     wait_for_server(&srv, 100);
@@ -396,6 +412,11 @@ fn ctrl_c_still_writes_every_file() {
             p.display()
         );
     }
+    assert_eq!(
+        temporaries(dir.path()),
+        0,
+        "every temporary file renamed into place"
+    );
     let v = read_json(&paths[0]);
     assert_eq!(v["interrupted"], true);
     assert!(v["total"]["requests"].as_u64().unwrap() > 50);
@@ -640,4 +661,114 @@ fn merge_refuses_what_does_not_fit_together() {
     assert_eq!(code, 2, "{err}");
     let (code, _, err) = qps(&["report", "/nonexistent/r.json", "--html", "x.html"]);
     assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn one_report_that_cannot_be_written_loses_neither_the_others_nor_the_summary() {
+    // Issue 13, item 12: --json on a device that takes no bytes, the others on a disk.
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("r.html");
+    let csv = dir.path().join("r.csv");
+    let (code, out, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "-n",
+        "20",
+        "-c",
+        "2",
+        "--json",
+        "/dev/full",
+        "--html",
+        html.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains("--json /dev/full"), "{err}");
+    assert!(out.contains("Requests:"), "the summary is printed: {out}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.trim_end().ends_with("</html>"),
+        "the HTML report is whole"
+    );
+    let table = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        table.lines().count() >= 2,
+        "the CSV report is written: {table}"
+    );
+    assert_eq!(srv.stats.requests.load(Ordering::SeqCst), 20);
+}
+
+#[test]
+fn reports_can_go_to_stdout_by_name_and_to_a_fifo() {
+    // Issue 13, item 13: pipes and FIFOs refused the truncate and seek of a regular file.
+    let srv = server();
+    let (code, out, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "-n",
+        "10",
+        "-q",
+        "--json",
+        "/dev/stdout",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("stdout holds the JSON report alone");
+    assert_eq!(v["total"]["requests"], 10);
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("report.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        skip_outside_ci("mkfifo is not available");
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let (code, _, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "-n",
+        "10",
+        "-q",
+        "--csv",
+        fifo.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let table = reader.join().unwrap();
+    assert!(
+        table.starts_with("stage,") && table.lines().count() >= 2,
+        "{table}"
+    );
+}
+
+#[test]
+fn a_killed_run_leaves_the_previous_report_as_it_was() {
+    // Issue 13, items 14 and 15: report files were truncated when the run started, so a run
+    // killed before its end (kill -9, out of memory) left them empty and the last report lost.
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("last.json");
+    std::fs::write(&path, "{\"previous\": true}").unwrap();
+    let child = bin()
+        .args(["--url", &srv.url(), "-z", "20", "-c", "2", "-q", "--json"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = child;
+    wait_for_server(&srv, 10);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\"previous\": true}",
+        "the previous report is untouched"
+    );
 }

@@ -23,15 +23,17 @@ pub fn write_report(report: &Report, exports: &mut ExportManager, code: i32) -> 
     }
 }
 
+/// The summary is printed whatever happens to the report files: a report that cannot be
+/// written is named after it, and the others are written.
 fn write_outputs(report: &Report, exports: &mut ExportManager) -> io::Result<()> {
     let text = summary::render(report);
     if exports.writes_stdout() {
-        io::stderr().lock().write_all(text.as_bytes())?;
-        exports.write(report)
+        let printed = io::stderr().lock().write_all(text.as_bytes());
+        exports.write(report).and(printed)
     } else {
-        exports.write(report)?;
+        let written = exports.write(report);
         let mut out = io::stdout().lock();
-        out.write_all(text.as_bytes())?;
-        out.flush()
+        let printed = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        written.and(printed)
     }
 }

@@ -74,7 +74,8 @@ pub fn outputs_from_args(a: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> 
                     format.flag()
                 )));
             }
-            "-" => Dest::Stdout,
+            // The process's own stdout by any of its names: the text summary then goes to stderr.
+            "-" | "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => Dest::Stdout,
             path => Dest::File(path.into()),
         };
         if let Some(other) = out.iter().find(|o| same_place(&o.dest, &dest)) {

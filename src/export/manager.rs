@@ -1,41 +1,64 @@
-//! The opened outputs of one command: every file is created before the run starts (a bad path
-//! fails in the first second, not after a long soak), and rewritten whole when the report is
-//! ready.
+//! The outputs of one command, checked before the run starts (a bad path fails in the first
+//! second, not after a long soak) and written when the report is ready, each complete or not at
+//! all.
+//!
+//! A report file is written to a temporary file beside it (`.NAME.PID.tmp`, created before the
+//! run, which is how the path is checked) and renamed over it only once whole: a run killed
+//! (`kill -9`, out of memory) or interrupted twice while writing leaves the previous report at
+//! that path as it was, never a truncated one. A path that is not a regular file — a pipe, a
+//! FIFO, `/dev/stdout`, a process substitution, a device — is opened before the run and written
+//! as a stream, without truncating or seeking (which pipes refuse). One report that cannot be
+//! written does not stop the others.
 
-use std::fs::File;
-use std::io::{self, Seek, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use super::{Exporter, csv, hdr_log, html, json};
 use crate::config::output::{Dest, Format, OutputSpec};
 use crate::error::UsageError;
 use crate::report::Report;
 
+/// Where one output goes.
+enum Sink {
+    Stdout,
+    /// Not a regular file: written in place as a stream.
+    Stream(File),
+    /// A regular file (or one not there yet), replaced by renaming `tmp` over it.
+    Replace {
+        path: PathBuf,
+        tmp: PathBuf,
+        file: Option<File>,
+    },
+}
+
 /// The opened outputs of one command.
 pub struct ExportManager {
-    outputs: Vec<(OutputSpec, Option<File>)>,
+    outputs: Vec<(OutputSpec, Sink)>,
 }
 
 impl ExportManager {
-    /// Create every output file now (empty), so that a bad path is reported before any work.
+    /// Check every output now: a temporary file beside each report file, or the stream opened.
+    /// Nothing at the report paths is touched yet.
     ///
     /// # Errors
     ///
-    /// When a file cannot be created (a missing directory, no permission); the message names the
-    /// flag and the path. The files created before it stay, empty.
+    /// When a path cannot be written (a missing directory, no permission, a directory); the
+    /// message names the flag and the path.
     pub fn open(specs: &[OutputSpec]) -> Result<Self, UsageError> {
         let mut outputs = Vec::with_capacity(specs.len());
         for spec in specs {
-            let file = match &spec.dest {
-                Dest::Stdout => None,
-                Dest::File(path) => Some(File::create(path).map_err(|e| {
+            let sink = match &spec.dest {
+                Dest::Stdout => Sink::Stdout,
+                Dest::File(path) => open_file(path).map_err(|e| {
                     UsageError(format!(
                         "{} {}: cannot create the file: {e}",
                         spec.format.flag(),
                         path.display()
                     ))
-                })?),
+                })?,
             };
-            outputs.push((spec.clone(), file));
+            outputs.push((spec.clone(), sink));
         }
         Ok(ExportManager { outputs })
     }
@@ -45,40 +68,118 @@ impl ExportManager {
         self.outputs.iter().any(|(s, _)| s.dest == Dest::Stdout)
     }
 
-    /// Write every file output (replacing what it held), then any stdout output. Stops at the
-    /// first error; a broken stdout pipe comes back as `io::ErrorKind::BrokenPipe`.
+    /// Write every file output, then any stdout output. A failing output does not stop the
+    /// others; a broken stdout pipe alone comes back as `io::ErrorKind::BrokenPipe`.
     ///
     /// # Errors
     ///
-    /// When a format cannot serialize the report, or truncating, writing or syncing a file or
-    /// writing stdout fails; a file's message names the flag and the path, with the OS error kind.
+    /// When a format cannot serialize the report, or writing, syncing or renaming a file or
+    /// writing stdout fails; the message names the flag and the path of every output that
+    /// failed, with the OS error.
     pub fn write(&mut self, report: &Report) -> io::Result<()> {
-        for (spec, file) in &mut self.outputs {
-            let Some(file) = file else { continue };
-            let bytes = serialize(spec.format, report)?;
+        let mut failed: Vec<io::Error> = Vec::new();
+        for (spec, sink) in &mut self.outputs {
             let path = match &spec.dest {
                 Dest::File(p) => p.display().to_string(),
-                Dest::Stdout => unreachable!("files only"),
+                Dest::Stdout => continue,
             };
             let with_path = |e: io::Error| {
                 io::Error::new(e.kind(), format!("{} {path}: {e}", spec.format.flag()))
             };
-            file.set_len(0).map_err(with_path)?;
-            file.rewind().map_err(with_path)?;
-            file.write_all(&bytes).map_err(with_path)?;
-            file.sync_all().map_err(with_path)?;
+            let written = serialize(spec.format, report).and_then(|bytes| match sink {
+                Sink::Stdout => Ok(()),
+                Sink::Stream(file) => file.write_all(&bytes).and_then(|()| file.flush()),
+                Sink::Replace { path, tmp, file } => replace(path, tmp, file, &bytes),
+            });
+            if let Err(e) = written {
+                failed.push(with_path(e));
+            }
         }
-        for (spec, file) in &self.outputs {
-            if file.is_some() {
+        for (spec, sink) in &self.outputs {
+            if !matches!(sink, Sink::Stdout) {
                 continue;
             }
-            let bytes = serialize(spec.format, report)?;
-            let mut out = io::stdout().lock();
-            out.write_all(&bytes)?;
-            out.flush()?;
+            let written = serialize(spec.format, report).and_then(|bytes| {
+                let mut out = io::stdout().lock();
+                out.write_all(&bytes)?;
+                out.flush()
+            });
+            if let Err(e) = written {
+                failed.push(e);
+            }
         }
-        Ok(())
+        match failed.len() {
+            0 => Ok(()),
+            1 => Err(failed.remove(0)),
+            _ => {
+                let kind = failed[0].kind();
+                let all: Vec<String> = failed.iter().map(ToString::to_string).collect();
+                Err(io::Error::new(kind, all.join("; ")))
+            }
+        }
     }
+}
+
+impl Drop for ExportManager {
+    /// A temporary file never renamed into place (the run failed, or was stopped) is removed.
+    fn drop(&mut self) {
+        for (_, sink) in &mut self.outputs {
+            if let Sink::Replace {
+                tmp, file: Some(_), ..
+            } = sink
+            {
+                let _ = std::fs::remove_file(tmp);
+            }
+        }
+    }
+}
+
+/// The sink of a file destination: a stream for what is not a regular file, else a temporary
+/// file beside it.
+fn open_file(path: &Path) -> io::Result<Sink> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_dir() {
+            return Err(io::Error::other("it is a directory"));
+        }
+        if !meta.is_file() {
+            let file = OpenOptions::new().write(true).open(path)?;
+            return Ok(Sink::Stream(file));
+        }
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("no file name"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let file = File::create(&tmp)?;
+    Ok(Sink::Replace {
+        path: path.to_path_buf(),
+        tmp,
+        file: Some(file),
+    })
+}
+
+/// Write `bytes` to the temporary file, make them durable, and rename it over `path`. On failure
+/// the temporary file is removed and `path` keeps what it held.
+fn replace(path: &Path, tmp: &Path, file: &mut Option<File>, bytes: &[u8]) -> io::Result<()> {
+    let Some(mut f) = file.take() else {
+        return Err(io::Error::other("already written"));
+    };
+    let result = f
+        .write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| std::fs::rename(tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    result
 }
 
 /// The bytes of `report` in `format`; an error names the format's flag.
