@@ -78,9 +78,11 @@ impl Redactor {
         is_secret_header(name) || self.is_secret_name(name)
     }
 
+    /// A header or query parameter name whose value is secret: the built-in rules of
+    /// [`is_secret_header`] (`api_key`, `token`, `password`, ...) or a name given to `--redact`.
     fn is_secret_name(&self, name: &str) -> bool {
         let name = name.trim();
-        self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+        is_secret_header(name) || self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
     }
 
     /// `Name: value` with a secret value replaced by `***`.
@@ -92,29 +94,11 @@ impl Redactor {
         }
     }
 
-    /// A URL with its password and the query values named by `--redact` masked.
+    /// A URL with its password and its secret query values (by the built-in name rules or
+    /// `--redact`) masked.
     pub fn url(&self, url: &str) -> String {
-        let masked = mask_url(url);
-        let Some((head, rest)) = masked.split_once('?') else {
-            return self.text(&masked);
-        };
-        let (query, fragment) = match rest.split_once('#') {
-            Some((q, f)) => (q, Some(f)),
-            None => (rest, None),
-        };
-        let query: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if self.is_secret_name(k) => format!("{k}=***"),
-                _ => pair.to_string(),
-            })
-            .collect();
-        let mut out = format!("{head}?{}", query.join("&"));
-        if let Some(f) = fragment {
-            out.push('#');
-            out.push_str(f);
-        }
-        self.text(&out)
+        let masked = mask_query(&mask_url(url), |k| self.is_secret_name(k));
+        self.text(&masked)
     }
 
     /// Free text with every known secret value replaced by `***`.
@@ -170,8 +154,38 @@ pub fn mask_header_arg(h: &str) -> String {
     }
 }
 
-/// Mask the password of `user:password@host` in a URL.
+/// The values of the query parameters `is_secret` names replaced by `***`.
+fn mask_query(url: &str, is_secret: impl Fn(&str) -> bool) -> String {
+    let Some((head, rest)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let (query, fragment) = match rest.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (rest, None),
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if is_secret(k) => format!("{k}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    let mut out = format!("{head}?{}", query.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+/// Mask the password of `user:password@host` in a URL, and the values of query parameters
+/// whose names look secret (the rules of [`is_secret_header`]: `api_key`, `access_token`, ...).
 pub fn mask_url(url: &str) -> String {
+    mask_query(&mask_password(url), is_secret_header)
+}
+
+/// Mask the password of `user:password@host` in a URL.
+fn mask_password(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
@@ -189,6 +203,23 @@ pub fn mask_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_looking_query_values_are_masked_by_name_without_redact() {
+        let r = Redactor::new(&[]);
+        assert_eq!(
+            r.url("http://h/p?api_key=abc123&x=1&access_token=t0k&Signature=s1g#f"),
+            "http://h/p?api_key=***&x=1&access_token=***&Signature=***#f"
+        );
+        assert_eq!(
+            mask_url("http://u:pw@h/?password=p&q=1"),
+            "http://u:***@h/?password=***&q=1"
+        );
+        assert_eq!(
+            mask_url("http://h/?page=2&sort=asc"),
+            "http://h/?page=2&sort=asc"
+        );
+    }
 
     #[test]
     fn urls_headers_and_text_are_masked() {

@@ -632,6 +632,60 @@ fn secrets_appear_in_no_output() {
 }
 
 #[test]
+fn secret_looking_query_parameters_are_masked_without_redact() {
+    // Issue 13, item 17: `?api_key=X` was shown in clear unless `--redact api_key` was given,
+    // while a header named X-Api-Key was masked by default. The same name rules now apply.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let srv = server();
+    let targets = write(
+        d,
+        "t.txt",
+        &format!(
+            "GET {0}/status/500?api_key=SECRET-Q-1111&page=1\n\n\
+             GET {0}/status/200?session_id=SECRET-Q-2222&Signature=SECRET-Q-3333\n",
+            srv.url()
+        ),
+    );
+    let json = d.join("r.json");
+    let html = d.join("r.html");
+    let csv = d.join("r.csv");
+    let url = format!("{}/status/503?access_token=SECRET-Q-4444&page=2", srv.url());
+    for args in [
+        vec!["--targets", s(&targets), "-n", "20"],
+        vec!["--url", &url, "-n", "10"],
+    ] {
+        let mut all = args.clone();
+        all.extend([
+            "-c",
+            "2",
+            "--json",
+            s(&json),
+            "--html",
+            s(&html),
+            "--csv",
+            s(&csv),
+        ]);
+        let (code, out, err) = qps(&all);
+        assert_eq!(code, 0, "{err}");
+        let files = [&json, &csv, &html].map(|p| std::fs::read_to_string(p).unwrap());
+        for (name, text) in [
+            ("stdout", &out),
+            ("stderr", &err),
+            ("json", &files[0]),
+            ("csv", &files[1]),
+            ("html", &files[2]),
+        ] {
+            assert!(!text.contains("SECRET"), "{name} leaks a secret:\n{text}");
+        }
+        assert!(
+            files[0].contains("=***"),
+            "the masked parameter is shown masked"
+        );
+    }
+}
+
+#[test]
 fn relative_targets_need_a_base_url() {
     let dir = tempfile::tempdir().unwrap();
     let t = write(dir.path(), "t.txt", "GET /status/200\n");
