@@ -442,8 +442,23 @@ pub fn parse_run_args(argv: &[String]) -> Result<RunArgs, String> {
 /// Subcommand names, to tell `qpsbench --url ...` (implicit `run`) from `qpsbench serve`.
 pub const SUBCOMMANDS: &[&str] = &["run", "serve", "demo", "merge", "report", "help"];
 
-/// Insert `run` when the first argument is a flag other than help or version.
+/// Insert `run` when the first argument is a flag other than help or version, and take a URL
+/// given as the first argument (`qpsbench http://host/ -c 10`, `qpsbench run http://host/`, as
+/// wrk, hey, oha and ab take it) as `--url`.
 pub fn with_default_subcommand(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let is_url = |a: Option<&std::ffi::OsString>| {
+        a.and_then(|a| a.to_str())
+            .is_some_and(|a| !a.starts_with('-') && a.contains("://"))
+    };
+    if is_url(argv.get(1)) {
+        argv.insert(1, "run".into());
+        argv.insert(2, "--url".into());
+        return argv;
+    }
+    if argv.get(1).and_then(|a| a.to_str()) == Some("run") && is_url(argv.get(2)) {
+        argv.insert(2, "--url".into());
+        return argv;
+    }
     if let Some(first) = argv.get(1).and_then(|a| a.to_str()) {
         let is_meta = matches!(first, "-h" | "--help" | "-V" | "--version");
         if first.starts_with('-') && !is_meta && !SUBCOMMANDS.contains(&first) {
@@ -470,6 +485,24 @@ mod tests {
             other => panic!("expected run, got {other:?}"),
         }
         assert!(parse(&["qpsbench", "serve", "--addr", "127.0.0.1:0"]).is_ok());
+    }
+
+    #[test]
+    fn a_url_first_is_the_url_of_a_run() {
+        for argv in [
+            &["qpsbench", "http://127.0.0.1:8080/x", "-c", "3"][..],
+            &["qpsbench", "run", "http://127.0.0.1:8080/x", "-c", "3"][..],
+        ] {
+            match parse(argv).unwrap().command {
+                Command::Run(a) => {
+                    assert_eq!(a.url.as_deref(), Some("http://127.0.0.1:8080/x"));
+                    assert_eq!(a.users, Some(3));
+                }
+                other => panic!("expected run, got {other:?}"),
+            }
+        }
+        // A URL given twice is an error, not a silent choice.
+        assert!(parse(&["qpsbench", "http://a/", "--url", "http://b/"]).is_err());
     }
 
     #[test]

@@ -50,7 +50,18 @@ fn clap_error(e: clap::Error) -> i32 {
                 .collect();
             let line = one_line(first.join(" "));
             let line = line.strip_prefix("error: ").unwrap_or(&line);
-            eprintln!("error: {line} (see qpsbench --help)");
+            // clap's suggestion for a typo ("a similar argument exists: '--duration'") stays
+            // on the line.
+            let tip = rendered
+                .find("\n\n  tip:")
+                .map(|at| &rendered[at + 2..])
+                .and_then(|t| t.split("\n\n").next())
+                .map(|t| one_line(t.trim().to_string()))
+                .filter(|t| t.contains("similar"));
+            match tip {
+                Some(tip) => eprintln!("error: {line}; {tip} (see qpsbench --help)"),
+                None => eprintln!("error: {line} (see qpsbench --help)"),
+            }
             exit::USAGE
         }
     }

@@ -109,6 +109,8 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["run", "--url", "http://127.0.0.1:99999/"], vec!["--url", "port 99999", "65535"]),
         (vec!["run", "--url", "http://u:p@[::1]:0/"], vec!["--url", "port 0"]),
         (vec!["run", "-c", "2"], vec!["--url"]),
+        // a typo keeps clap's suggestion on its one line
+        (vec!["--url", &url, "--duratoin", "2"], vec!["--duratoin", "'--duration'"]),
         // users, rate, counts, durations
         (vec!["--url", &url, "--users", "0"], vec!["--users", "at least 1"]),
         (vec!["--url", &url, "--users", "-3"], vec!["--users"]),
