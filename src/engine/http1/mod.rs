@@ -264,19 +264,31 @@ impl Http1 {
         // The request, and the call that wrote it when it was not written once for the run.
         let mut pending = None;
         let method_is_head;
-        match out.wire {
+        let sent = match out.wire {
             Some(wire) => {
-                write_before(&mut conn.stream, &wire.bytes, deadline).map_err(write_failed)?;
                 method_is_head = wire.head;
                 conn.close |= wire.close;
+                write_before(&mut conn.stream, &wire.bytes, deadline).map_err(write_failed)
             }
             None => {
                 let request = (out.build)().map_err(|e| broken(e.to_string()))?;
                 method_is_head = request.method() == Method::HEAD;
                 conn.close |= asks_close(request.headers());
-                let call = self.write_request(request, out, &mut conn, deadline)?;
-                pending = Some(call);
+                self.write_request(request, out, &mut conn, deadline)
+                    .map(|call| pending = Some(call))
             }
+        };
+        // A server may answer before it has taken the whole request (a 413 to a large upload)
+        // and close: the send then fails with a reset or a broken pipe, and the answer waits in
+        // the socket. It is read and recorded, as curl does; a connection reset with no answer
+        // is the send's failure, as before (and a dead kept-alive one is sent again).
+        let mut early: Option<Broken> = None;
+        if let Err((failed, dead)) = sent {
+            if failed.kind != FailureKind::Reset {
+                return Err((failed, dead));
+            }
+            conn.close = true;
+            early = Some((failed, dead));
         }
         // Read until the head parses.
         let mut have = 0usize;
@@ -286,6 +298,9 @@ impl Http1 {
                 return Err(broken(why));
             }
             match read_before(&mut conn, &mut self.input[have..], self.timeout, deadline) {
+                Ok(0) if have == 0 && early.is_some() => {
+                    return Err(early.take().unwrap_or_else(stuck));
+                }
                 Ok(0) => {
                     let e = io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -294,6 +309,9 @@ impl Http1 {
                     return Err((Failed::io(&e, false), have == 0));
                 }
                 Ok(n) => have += n,
+                Err(_) if have == 0 && early.is_some() => {
+                    return Err(early.take().unwrap_or_else(stuck));
+                }
                 Err(e) => {
                     let dead = have == 0 && classify_io(&e) == FailureKind::Reset;
                     return Err((Failed::io(&e, false), dead));

@@ -570,3 +570,33 @@ fn only_the_first_content_type_says_event_stream() {
             .event_stream
     );
 }
+
+#[test]
+fn an_answer_before_the_whole_upload_is_read_and_recorded() {
+    // Issue 13, item 3: a server answers 413 to an 8 MB POST before reading its body, and
+    // closes (a reset, since the body is unread). The send fails; the answer is the result.
+    for mode in MODES {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let uri: Uri = format!("http://{}/up", l.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            s.write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!")
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            drop(r);
+            drop(s);
+        });
+        let body = vec![b'u'; 8 << 20];
+        let mut h = http1();
+        let (status, text, _) = call(mode, &mut h, &uri, &body).unwrap();
+        assert_eq!((status, text.as_str()), (413, "big!"), "{mode:?}");
+        server.join().unwrap();
+    }
+}
