@@ -268,6 +268,15 @@ fn rfc3339_inner(text: &str) -> Result<SystemTime, String> {
     })
 }
 
+/// `n` and its noun, singular for one: `1 user`, `3 users`, `0 users`.
+pub fn count_of(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,6 +385,13 @@ mod tests {
         for bad in ["0", "-1", "x", "nan", "inf", "1e300", "1e-8", "0.0009"] {
             assert!(parse_rate(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn counts_take_the_singular_for_one() {
+        assert_eq!(count_of(1, "user", "users"), "1 user");
+        assert_eq!(count_of(0, "user", "users"), "0 users");
+        assert_eq!(count_of(3, "late slot", "late slots"), "3 late slots");
     }
 
     #[test]

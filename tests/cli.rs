@@ -336,6 +336,16 @@ fn demo_runs_the_ramp_against_its_own_server() {
             .starts_with("http://127.0.0.1:")
     );
     assert!(err.contains("demo:"));
+    // "The same run by hand" is the same run: its timeout is the run's (issue 13).
+    let by_hand = err
+        .lines()
+        .find(|l| l.contains("qpsbench run --url"))
+        .expect("the by-hand command");
+    let timeout_s = v["config"]["timeout_s"].as_f64().unwrap();
+    assert!(
+        by_hand.contains(&format!("--timeout {timeout_s}s")),
+        "{by_hand} (the run's timeout is {timeout_s} s)"
+    );
 }
 
 #[test]

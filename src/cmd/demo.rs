@@ -47,7 +47,7 @@ fn plain_demo(args: DemoArgs) -> Result<i32, Error> {
         "demo: embedded target at {url} (2 ms delay + up to 3 ms jitter, 1% of answers are 500);\n\
          demo: ramp 0 -> 4 -> 8 -> 16 users, {step} per stage. The same run by hand:\n\
          demo:   qpsbench serve --addr {} --delay 2ms --jitter 3ms --error-rate 0.01 &\n\
-         demo:   qpsbench run --url {url} --ramp 0,4,8,16 --step {step}",
+         demo:   qpsbench run --url {url} --ramp 0,4,8,16 --step {step} --timeout {DEMO_TIMEOUT}",
         server.addr,
     );
     let code = cfg.and_then(|cfg| run_config(&cfg, Some(&preface)));
@@ -81,7 +81,8 @@ fn llm_demo(args: DemoArgs) -> Result<i32, Error> {
          demo: ramp 1 -> 4 -> 8 users, {step} per stage. The same run by hand:\n\
          demo:   qpsbench serve --addr {} --first-token {}ms --tokens {} --token-interval {}ms \
          --token-jitter {}ms &\n\
-         demo:   qpsbench run --url {url} --openai qpsbench-sim --ramp 1,4,8 --step {step}",
+         demo:   qpsbench run --url {url} --openai qpsbench-sim --ramp 1,4,8 --step {step} \
+         --timeout {DEMO_TIMEOUT}",
         llm.first_token.as_millis(),
         llm.tokens,
         llm.interval.as_millis(),
@@ -108,6 +109,9 @@ fn start(cfg: ServeConfig) -> Result<ServerHandle, Error> {
 
 /// The demo's run: `qpsbench run` with `flags`, the demo's `--step`, a 10 s timeout, and its
 /// `--quiet` and output flags, parsed and checked as the command line is.
+/// The demos' `--timeout`, in the run and in the command printed as "the same run by hand".
+const DEMO_TIMEOUT: &str = "10s";
+
 fn run_args(args: &DemoArgs, flags: &[&str]) -> Result<Config, Error> {
     let mut argv: Vec<String> = ["qpsbench", "run"]
         .iter()
@@ -119,7 +123,7 @@ fn run_args(args: &DemoArgs, flags: &[&str]) -> Result<Config, Error> {
         "--step".into(),
         format!("{}ns", args.step.as_nanos()),
         "--timeout".into(),
-        "10s".into(),
+        DEMO_TIMEOUT.into(),
     ]);
     if args.quiet {
         argv.push("--quiet".into());

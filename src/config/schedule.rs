@@ -36,7 +36,11 @@ impl Stage {
     /// A name for results rows.
     pub fn name(&self, index: usize) -> String {
         match self.shape {
-            Shape::Hold(n) => format!("{}: {n} users", index + 1),
+            Shape::Hold(n) => format!(
+                "{}: {}",
+                index + 1,
+                crate::parse::count_of(n as u64, "user", "users")
+            ),
             Shape::Linear(n) => format!("{}: ramp-up to {n}", index + 1),
         }
     }
@@ -196,6 +200,10 @@ mod tests {
         assert_eq!(sch.next_change_after(s(0.0)), Some(s(10.0)));
         assert_eq!(sch.next_change_after(s(35.0)), Some(s(40.0)));
         assert_eq!(sch.stages()[2].name(2), "3: 8 users");
+        assert_eq!(
+            Schedule::steps(&[1], Duration::from_secs(1)).stages()[0].name(0),
+            "1: 1 user"
+        );
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub fn header(cfg: &Config) -> String {
             None => format!("ramp {}", users.join(",")),
         }
     } else {
-        let mut s = format!("{} users", cfg.users);
+        let mut s = crate::parse::count_of(cfg.users as u64, "user", "users");
         if let Some(end) = cfg.schedule.end() {
             s.push_str(&format!(", {}", format_duration(end)));
         }

@@ -60,9 +60,10 @@ pub fn render(r: &Report) -> String {
     if let (Some(target), Some(late), Some(lag)) = (t.target_rps, t.late_slots, t.max_lag_ms) {
         let _ = writeln!(
             out,
-            "Rate:           target {target} req/s, achieved {:.1} req/s; {late} late slots \
+            "Rate:           target {target} req/s, achieved {:.1} req/s; {} \
              (sent >1 ms after their slot), largest lag {lag:.3} ms",
-            t.qps
+            t.qps,
+            crate::parse::count_of(late, "late slot", "late slots")
         );
     }
 

@@ -94,10 +94,10 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {
         }
         if first.stages.len() != r.stages.len() {
             return bad(format!(
-                "{first_name} has {} stages and {name} has {}: merge runs of the same schedule \
+                "{first_name} has {} and {name} has {}: merge runs of the same schedule \
                  (--ramp / --ramp-up)",
-                first.stages.len(),
-                r.stages.len()
+                crate::parse::count_of(first.stages.len() as u64, "stage", "stages"),
+                crate::parse::count_of(r.stages.len() as u64, "stage", "stages")
             ));
         }
         if a.rps.is_some() != b.rps.is_some() {
@@ -232,7 +232,10 @@ fn merge_targets(reports: &[&Report]) -> Result<Vec<crate::stats::rows::StageRep
 /// Stage names carry their user count ("2: 4 users"); the merged stage has the sum.
 fn merged_stage_name(name: &str, users: usize) -> String {
     match name.split_once(": ") {
-        Some((index, rest)) if rest.ends_with(" users") => format!("{index}: {users} users"),
+        Some((index, rest)) if rest.ends_with(" users") || rest.ends_with(" user") => format!(
+            "{index}: {}",
+            crate::parse::count_of(users as u64, "user", "users")
+        ),
         _ => name.to_string(),
     }
 }
