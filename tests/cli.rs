@@ -422,3 +422,27 @@ fn broken_pipe_is_quiet() {
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_run_where_every_request_failed_says_so_first() {
+    // Issue 13: nothing listening gave exit 0 and a summary headed by a high qps and fast
+    // "latencies", with nothing saying that no request was answered.
+    let url = format!("http://127.0.0.1:{}/", closed_port());
+    let (code, out, err) = qps(&["--url", &url, "-n", "20", "-c", "2", "-q"]);
+    assert_eq!(code, 0, "failures are results: {err}");
+    let at = out.find("EVERY REQUEST FAILED").expect("said plainly");
+    assert!(
+        at < out.find("Latency").unwrap(),
+        "said before the tables: {out}"
+    );
+    assert!(
+        out.contains("20 of 20") && out.contains("connect: 20"),
+        "{out}"
+    );
+    assert!(out.contains("refused"), "and why: {out}");
+    // A healthy run does not say it.
+    let srv = server();
+    let (code, out, _) = qps(&["--url", &srv.url(), "-n", "20", "-c", "2", "-q"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("EVERY REQUEST FAILED"), "{out}");
+}

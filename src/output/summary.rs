@@ -21,6 +21,24 @@ pub fn render(r: &Report) -> String {
         r.elapsed_s,
         if r.interrupted { " (interrupted)" } else { "" }
     );
+    let t = &r.total;
+    if t.requests > 0 && t.failures == t.requests {
+        // Failures are results (exit 0), but a table of fast "latencies" and a high qps must
+        // not read as a healthy service: say first that nothing was answered, and why.
+        let kinds = counts_line(&t.failure_kinds);
+        let why = r
+            .evidence
+            .iter()
+            .find_map(|e| e.error.as_deref())
+            .map(|e| format!("; first: {e}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "\nEVERY REQUEST FAILED: {} of {}, no response ({kinds}{why}). The figures below \
+             time the failures, not the service.",
+            t.failures, t.requests
+        );
+    }
     let _ = writeln!(out, "\nLatency (ms, send start -> last body byte):");
     table(&mut out, r, |s| &s.latency_ms);
     if r.total.target_rps.is_some() {
@@ -33,7 +51,6 @@ pub fn render(r: &Report) -> String {
         });
     }
 
-    let t = &r.total;
     let _ = writeln!(out);
     let _ = writeln!(out, "Status codes:   {}", counts_line(&t.status_counts));
     let _ = writeln!(out, "Failures:       {}", counts_line(&t.failure_kinds));
