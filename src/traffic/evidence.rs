@@ -133,15 +133,20 @@ pub fn summary(kept: &[Evidence]) -> String {
         "\nEvidence (first {PER_KIND} of each error status and failure kind, secrets masked):\n"
     );
     for e in kept {
+        // The URL once: the target's name already ends with it unless placeholders made it.
+        let url = if e.target.ends_with(e.url.as_str()) {
+            String::new()
+        } else {
+            format!(": {}", e.url)
+        };
         let _ = writeln!(
             out,
-            "  [{}] {} at {} (+{:.3}s), attempt {}: {}",
+            "  [{}] {} at {} (+{:.3}s), attempt {}{url}",
             e.kind(),
             e.target,
             e.time,
             e.elapsed_s,
             e.attempt,
-            e.url
         );
         if let Some(err) = &e.error {
             let _ = writeln!(out, "    error: {err}");
@@ -170,6 +175,27 @@ pub fn summary(kept: &[Evidence]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_shows_a_url_once_unless_placeholders_made_it() {
+        let e = |target: &str, url: &str| Evidence {
+            time: "2026-11-30T00:00:00.000Z".into(),
+            elapsed_s: 0.5,
+            target: target.into(),
+            url: url.into(),
+            attempt: 1,
+            status: None,
+            failure: Some("connect".into()),
+            error: Some("Connection refused".into()),
+            headers: Vec::new(),
+            body: String::new(),
+            body_truncated: false,
+        };
+        let plain = summary(&[e("GET http://h:1/a", "http://h:1/a")]);
+        assert_eq!(plain.matches("http://h:1/a").count(), 1, "{plain}");
+        let rendered = summary(&[e("GET http://h:1/{{id}}", "http://h:1/7")]);
+        assert!(rendered.contains("attempt 1: http://h:1/7"), "{rendered}");
+    }
 
     #[test]
     fn quotas_close_after_a_few() {

@@ -30,7 +30,9 @@ pub(super) fn read_before(
 ) -> io::Result<usize> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err(timed_out("waiting for the response"));
+        return Err(timed_out(
+            "waiting for the response: the request's --timeout deadline passed",
+        ));
     }
     let want = left.min(timeout);
     if conn.read_timeout != want {
@@ -41,7 +43,10 @@ pub(super) fn read_before(
         match conn.stream.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                return Err(timed_out("reading the response"));
+                return Err(timed_out(&format!(
+                    "reading the response: nothing arrived for {}",
+                    crate::parse::format_duration(want)
+                )));
             }
             r => return r,
         }

@@ -349,6 +349,14 @@ fn silence_is_a_timeout_within_the_deadline() {
         .map(|_| ())
         .unwrap_err();
     assert_eq!(err.kind, FailureKind::Timeout, "{}", err.why);
+    // It says what timed out and after how long.
+    assert!(
+        err.why
+            .contains("reading the response: nothing arrived for 3")
+            || err.why.contains("deadline passed"),
+        "{}",
+        err.why
+    );
     let took = start.elapsed();
     assert!(took >= Duration::from_millis(300), "{took:?}");
 }
