@@ -101,6 +101,18 @@ impl Redactor {
         self.text(&masked)
     }
 
+    /// Free text with every known secret value, and each of `extra` (this request's own
+    /// secrets: a rendered or rotated credential), replaced by `***`.
+    pub fn text_with(&self, text: &str, extra: &[String]) -> String {
+        let mut out = self.text(text);
+        for e in extra {
+            if e.len() >= MIN_LITERAL && out.contains(e.as_str()) {
+                out = out.replace(e.as_str(), "***");
+            }
+        }
+        out
+    }
+
     /// Free text with every known secret value replaced by `***`.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();

@@ -443,3 +443,78 @@ fn a_run_whose_report_cannot_be_written_exits_1_with_one_line() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(srv.stats.requests.load(Ordering::SeqCst), 5);
 }
+
+#[test]
+fn a_secret_the_server_echoes_back_is_masked_in_every_form_it_was_sent() {
+    // Issue 13, item 16: a server echoing request headers into its error body showed the
+    // --api-key of --openai, and a Bearer token rendered from --data, in clear in the evidence.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/chat/completions", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Read, Write};
+        for conn in l.incoming().take(16) {
+            let Ok(mut s) = conn else { break };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            let _ = r.read_exact(&mut body);
+            let echo = format!("you sent:\n{head}");
+            let _ = write!(
+                s,
+                "HTTP/1.1 500 Oops\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{echo}",
+                echo.len()
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tokens.csv");
+    std::fs::write(&data, "token\nTOKEN-FROM-DATA-1\nTOKEN-FROM-DATA-2\n").unwrap();
+    let (json, html) = (dir.path().join("r.json"), dir.path().join("r.html"));
+    let runs: [&[&str]; 2] = [
+        &["--openai", "m", "--api-key", "SK-APIKEY-SECRET-9"],
+        &[
+            "-H",
+            "Authorization: Bearer {{token}}",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+    ];
+    for extra in runs {
+        let mut args = vec!["--url", &url, "-n", "4", "-c", "1"];
+        args.extend_from_slice(extra);
+        args.extend([
+            "--json",
+            json.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ]);
+        let (code, out, err) = qps(&args);
+        assert_eq!(code, 0, "{err}");
+        let (j, h) = (read(&json), read(&html));
+        assert!(
+            j.contains("you sent"),
+            "the echo is in the evidence: {j:.400}"
+        );
+        for (name, text) in [
+            ("stdout", &out),
+            ("stderr", &err),
+            ("json", &j),
+            ("html", &h),
+        ] {
+            for secret in ["SK-APIKEY-SECRET-9", "TOKEN-FROM-DATA"] {
+                assert!(!text.contains(secret), "{extra:?}: {name} shows {secret}");
+            }
+        }
+    }
+}

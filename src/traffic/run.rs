@@ -370,7 +370,36 @@ impl TrafficRun {
         total: u64,
     ) {
         let r = &self.evidence.redactor;
+        // This request's own secrets, in every form it sent them: a credential rendered from
+        // --data, a rotated key, an --api-key; the value and the token after its scheme
+        // (`Bearer K` and `K`), longest first, so that a server echoing one back shows `***`.
+        let mut secrets: Vec<String> = Vec::new();
+        let mut add = |v: &HeaderValue| {
+            let v = String::from_utf8_lossy(v.as_bytes()).trim().to_string();
+            if let Some((_, token)) = v.split_once(' ') {
+                secrets.push(token.trim().to_string());
+            }
+            secrets.push(v);
+        };
+        for (name, value) in &p.plan.headers {
+            if r.is_secret_header(name.as_str()) {
+                add(value);
+            }
+        }
+        for (name, value) in &p.extra_headers {
+            if let Some(value) = value
+                && r.is_secret_header(name.as_str())
+            {
+                add(value);
+            }
+        }
+        if let Some(key) = p.key {
+            add(key);
+        }
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         let (body, body_truncated) = self.evidence.body_text(body, total);
+        let body = r.text_with(&body, &secrets);
+        let headers: Vec<String> = headers.iter().map(|h| r.text_with(h, &secrets)).collect();
         let url = match &p.uri {
             Some(u) => r.url(&u.to_string()),
             None => "(placeholders made an invalid URL)".to_string(),
@@ -390,7 +419,7 @@ impl TrafficRun {
             attempt: u32::from(attempt) + 1,
             status,
             failure,
-            error: error.map(|e| r.text(&e)),
+            error: error.map(|e| r.text_with(&e, &secrets)),
             headers,
             body,
             body_truncated,
