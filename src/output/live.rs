@@ -46,7 +46,25 @@ pub fn print_second(r: &SecondReport) {
 /// The line that opens a run.
 pub fn header(cfg: &Config) -> String {
     let stages = cfg.schedule.stages();
-    let shape = if stages.len() > 1 {
+    let ramp_up = match stages {
+        [up, hold] => match (up.shape, up.len) {
+            (crate::config::schedule::Shape::Linear(n), Some(len)) => Some((n, len, hold.len)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let shape = if let Some((n, len, hold)) = ramp_up {
+        // `--ramp-up`: say it as it is, not as the two stages it is made of.
+        let mut s = format!(
+            "ramp-up to {} over {}",
+            crate::parse::count_of(n as u64, "user", "users"),
+            format_duration(len)
+        );
+        if let Some(hold) = hold {
+            s.push_str(&format!(", then {}", format_duration(hold)));
+        }
+        s
+    } else if stages.len() > 1 {
         let users: Vec<String> = stages.iter().map(|s| s.users().to_string()).collect();
         match cfg.schedule.end() {
             Some(end) => format!("ramp {} over {}", users.join(","), format_duration(end)),
@@ -88,6 +106,23 @@ pub fn header(cfg: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(args: &[&str]) -> Config {
+        let mut argv = vec!["qpsbench", "run", "--url", "http://127.0.0.1:9/"];
+        argv.extend_from_slice(args);
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        Config::try_from(crate::cli::parse_run_args(&argv).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_header_says_the_load_shape_in_words() {
+        let h = header(&config(&["-c", "8", "--ramp-up", "2s", "-z", "6"]));
+        assert!(h.contains("ramp-up to 8 users over 2s, then 6s"), "{h}");
+        let h = header(&config(&["-c", "1", "-z", "3"]));
+        assert!(h.contains("| 1 user, 3s"), "{h}");
+        let h = header(&config(&["--ramp", "0,4", "--step", "1s"]));
+        assert!(h.contains("ramp 0,4 over 2s"), "{h}");
+    }
 
     #[test]
     fn second_line_has_every_field() {
