@@ -398,6 +398,43 @@ fn a_dead_proxy_is_a_connect_failure() {
 // Open files
 
 #[test]
+fn users_beyond_the_map_count_are_refused_before_the_start() {
+    // Issue 13, item 10: 16,500 users aborted the process (exit 134, "failed to set up
+    // alternative stack guard page") on a machine whose vm.max_map_count is 65,530: every
+    // thread takes 4 maps. The run is refused first, naming the limit.
+    let Some(max) = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+    else {
+        skip_outside_ci("no /proc/sys/vm/max_map_count");
+        return;
+    };
+    let users = max / 4 + 100;
+    if users > 100_000 {
+        skip_outside_ci("vm.max_map_count is too large to exceed with --users");
+        return;
+    }
+    let srv = server();
+    let users = users.to_string();
+    let (code, out, err) = qps_with(&["--url", &srv.url(), "-c", &users, "-z", "1"], &[], None);
+    if err.contains("open files") {
+        skip_outside_ci("the open-file limit is lower than the map count here");
+        return;
+    }
+    assert_eq!(code, 2, "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with(&format!("error: {users} users need about"))
+            && lines[0].contains("vm.max_map_count")
+            && lines[0].contains("sysctl -w"),
+        "{err}"
+    );
+    assert!(out.is_empty());
+    assert_eq!(srv.stats.snapshot().requests, 0);
+}
+
+#[test]
 fn users_beyond_the_open_file_limit_are_refused_before_the_start() {
     let srv = server();
     let t0 = Instant::now();

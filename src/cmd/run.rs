@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::Receiver;
 
-use super::limits::check_open_files;
+use super::limits::{check_open_files, check_thread_limits};
 use super::write::write_report;
 use crate::cli::RunArgs;
 use crate::config::Config;
@@ -36,6 +36,7 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
     // First: from here on Ctrl-C ends the run with a summary instead of killing the process.
     let interrupt = interrupt_channel();
     check_open_files(cfg.users)?;
+    check_thread_limits(cfg.users)?;
     // Open every report file before the run: a bad path fails now, not after a long soak.
     let mut exports = ExportManager::open(&cfg.outputs)?;
     if let Some(p) = preface {
