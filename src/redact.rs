@@ -97,7 +97,7 @@ impl Redactor {
     /// A URL with its password and its secret query values (by the built-in name rules or
     /// `--redact`) masked.
     pub fn url(&self, url: &str) -> String {
-        let masked = mask_query(&mask_url(url), |k| self.is_secret_name(k));
+        let masked = mask_query(&mask_password(url), |k| self.is_secret_name(k));
         self.text(&masked)
     }
 

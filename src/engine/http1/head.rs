@@ -28,14 +28,7 @@ pub fn wire(request: &Request<()>, body: Option<&[u8]>) -> Result<Wire, String> 
     let close = asks_close(request.headers());
     let head = request.method() == Method::HEAD;
     let mut request = request.clone();
-    if let Some(body) = body
-        && !request.headers().contains_key(CONTENT_LENGTH)
-        && !request.headers().contains_key(TRANSFER_ENCODING)
-    {
-        request
-            .headers_mut()
-            .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    }
+    frame_body(&mut request, body);
     let mut bytes = Vec::new();
     let mut scratch = vec![0u8; 64 * 1024];
     let mut keep = |b: &[u8]| {
@@ -55,6 +48,19 @@ pub fn wire(request: &Request<()>, body: Option<&[u8]>) -> Result<Wire, String> 
         close,
         head,
     })
+}
+
+/// Give a request with a body its `Content-Length`, unless it frames the body itself
+/// (`Content-Length` or `Transfer-Encoding` among its headers).
+pub(super) fn frame_body(request: &mut Request<()>, body: Option<&[u8]>) {
+    if let Some(body) = body
+        && !request.headers().contains_key(CONTENT_LENGTH)
+        && !request.headers().contains_key(TRANSFER_ENCODING)
+    {
+        request
+            .headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
 }
 
 /// Write `request` and its body with `ureq-proto` into `buf`, handing the bytes to `emit`

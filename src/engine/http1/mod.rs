@@ -32,8 +32,7 @@ mod tests;
 use std::io;
 use std::time::{Duration, Instant};
 
-use ureq::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use ureq::http::{HeaderValue, Method, Request, Uri};
+use ureq::http::{Method, Request, Uri};
 use ureq::unversioned::resolver::Resolver;
 use ureq::unversioned::transport::NextTimeout;
 use ureq_proto::client::state::RecvResponse;
@@ -49,7 +48,7 @@ use body::{Framing, Parsed};
 pub use failed::Failed;
 use failed::{Broken, broken, proto};
 pub use head::wire;
-use head::{Slow, asks_close, fast_head, write_call};
+use head::{Slow, asks_close, fast_head, frame_body, write_call};
 use socket::{Conn, Idle, open, read_before, timed_out, write_before};
 
 /// One user's connections and buffers, reused from request to request.
@@ -127,21 +126,14 @@ impl Http1 {
         deadline: Instant,
     ) -> Result<Response<'a>, Failed> {
         let body: &[u8] = p.body.as_deref().unwrap_or(&[]);
-        let length = p.body.is_some()
-            && !p
-                .plan
-                .headers
-                .iter()
-                .any(|(n, _)| n == CONTENT_LENGTH || n == TRANSFER_ENCODING);
+        // Built only when the request was not written once for the run (or to read an unusual
+        // answer): nothing here runs for a written-once request.
         let mut build = || {
             let mut req = match p.request {
                 Some(req) => req.clone(),
                 None => p.builder(uri).body(())?,
             };
-            if length {
-                req.headers_mut()
-                    .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-            }
+            frame_body(&mut req, p.body.as_deref());
             Ok(req)
         };
         let mut out = Outgoing {
@@ -447,13 +439,12 @@ impl Http1 {
 }
 
 /// The state machine could not go on where it always can (a response head was read).
-fn stuck() -> (Failed, bool) {
-    let why = "the HTTP/1.1 exchange could not proceed".to_string();
-    (Failed::protocol(why, false), false)
+fn stuck() -> Broken {
+    broken("the HTTP/1.1 exchange could not proceed".to_string())
 }
 
 /// A failed write: a reset or broken pipe means the connection was dead before any response.
-fn write_failed(e: io::Error) -> (Failed, bool) {
+fn write_failed(e: io::Error) -> Broken {
     let dead = classify_io(&e) == FailureKind::Reset;
     (Failed::io(&e, false), dead)
 }

@@ -7,8 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
-use ureq::http::HeaderMap;
-use ureq::http::header::{CONNECTION, TRANSFER_ENCODING};
+use ureq::http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use ureq::http::{HeaderMap, HeaderValue};
 
 /// A raw server: for each request on each connection, `answer(connection, request number
 /// on it)` gives the bytes to send back and whether to close after them. It reports every
