@@ -772,3 +772,67 @@ fn a_killed_run_leaves_the_previous_report_as_it_was() {
         "the previous report is untouched"
     );
 }
+
+/// Issue 13, item 2: a ramp stage of 0 users sends nothing, so it has no latency: `-` in every
+/// column of the text and HTML tables, empty CSV cells (never 0, which an average would count),
+/// `null` with a count of 0 in the JSON.
+#[test]
+fn a_stage_without_requests_has_no_latency_in_any_output() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = files(dir.path(), "ramp");
+    let url = format!("{}/", srv.url());
+    let mut args: Vec<String> = ["--url", &url, "--ramp", "0,2", "--step", "1s", "--quiet"]
+        .map(String::from)
+        .to_vec();
+    args.extend(output_args(&paths));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = qps(&args);
+    assert_eq!(code, 0, "{err}");
+    let [json, csv, _, html, _] = &paths;
+
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("1: 0 users"))
+        .expect("stage row");
+    let cells: Vec<&str> = row.split_whitespace().skip(3).collect();
+    // users, requests, time, qps, err%, fail%, then avg min p50 p90 p95 p99 p99.9 max.
+    assert_eq!(cells[..3], ["0", "0", "1.0s"][..], "{row}");
+    assert_eq!(cells[6..], ["-"; 8], "{row}");
+
+    let v = read_json(json);
+    assert_valid(&v, "ramp report");
+    let stage = &v["stages"][0];
+    assert_eq!(stage["requests"], 0);
+    for key in ["latency_ms", "ttfb_ms"] {
+        assert_eq!(stage[key]["count"], 0, "{key}");
+        assert!(
+            stage[key]["p50"].is_null() && stage[key]["max"].is_null(),
+            "{key}: {}",
+            stage[key]
+        );
+    }
+    assert!(v["stages"][1]["latency_ms"]["count"].as_u64().unwrap() > 0);
+    let first = &v["seconds"][0];
+    assert_eq!(first["requests"], 0, "{first}");
+    assert!(
+        first["p50_ms"].is_null() && first["max_ms"].is_null(),
+        "{first}"
+    );
+
+    let table = std::fs::read_to_string(csv).unwrap();
+    let header: Vec<&str> = table.lines().next().unwrap().split(',').collect();
+    let zero: Vec<&str> = table.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(zero[0], "1: 0 users", "{table}");
+    for (name, value) in header.iter().zip(&zero) {
+        if name.ends_with("_ms") {
+            assert_eq!(*value, "", "{name} in:\n{table}");
+        }
+    }
+
+    let h = std::fs::read_to_string(html).unwrap();
+    assert!(
+        h.contains("<td class=\"l\">1: 0 users</td><td>0</td><td>0</td>"),
+        "stage row in the HTML"
+    );
+}

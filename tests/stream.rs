@@ -544,3 +544,124 @@ fn html_and_summary_name_the_model_escaped() {
     );
     assert!(text.contains("1 prompt; 0 API keys"), "{text}");
 }
+
+/// Issue 13, item 2: a stream whose only event is an error carries no token, so TTFT, ITL,
+/// TPOT and tokens/s were never measured. Every output says so (`-`, an empty CSV cell, `null`
+/// with a count of 0) instead of 0, and a threshold on them says no answer carried content.
+#[test]
+fn metrics_never_measured_are_absent_not_zero() {
+    let srv = llm_server(UsageMode::OnRequest);
+    // `error_after=0`: the server sends an error object and [DONE] before any content.
+    let url = format!("{}/v1/chat/completions?error_after=0", srv.url());
+    let dir = tempfile::tempdir().unwrap();
+    let file = |n: &str| dir.path().join(n).display().to_string();
+    let (json, csv, series, html) = (file("r.json"), file("r.csv"), file("s.csv"), file("r.html"));
+    let (code, out, err) = qps(&[
+        "--url",
+        &url,
+        "--openai",
+        "m",
+        "-c",
+        "1",
+        "-n",
+        "2",
+        "--quiet",
+        "--fail-on",
+        "ttft-p99<1s,tpot-p99<30ms,p99<10s",
+        "--json",
+        &json,
+        "--csv",
+        &csv,
+        "--csv-series",
+        &series,
+        "--html",
+        &html,
+    ]);
+    assert_eq!(
+        code, 1,
+        "a streaming threshold with nothing measured fails: {out}{err}"
+    );
+    assert_eq!(srv.stats.snapshot().requests, 2, "the server's own count");
+
+    // Text: the TTFT, ITL, TPOT and tokens/s rows are all `-`; the tokens row is a real 0.
+    for metric in ["TTFT", "ITL", "TPOT", "tokens/s"] {
+        let row = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(metric))
+            .unwrap_or_else(|| panic!("no {metric} row in:\n{out}"));
+        let cells: Vec<&str> = row.split_whitespace().skip(1).collect();
+        assert_eq!(cells, ["-"; 7], "{metric}: {row}");
+    }
+    assert!(!out.contains("0.000 ms"), "{out}");
+    let verdict = out.lines().find(|l| l.contains("ttft-p99<1s:")).unwrap();
+    assert!(
+        verdict.contains("FAILED") && verdict.contains("no answer carried content"),
+        "{verdict}"
+    );
+    assert!(
+        !verdict.contains("text/event-stream"),
+        "the responses were event streams: {verdict}"
+    );
+
+    // JSON: null values with a count of 0, valid against the schema, and the same after merge.
+    let v: Value = serde_json::from_str(&read(Path::new(&json))).unwrap();
+    assert_valid(&v, "report with unmeasured metrics");
+    let st = &v["total"]["stream"];
+    assert_eq!(st["streams"], 2);
+    for key in ["ttft_ms", "itl_ms", "tpot_ms", "tokens_per_s"] {
+        assert_eq!(st[key]["count"], 0, "{key}: {}", st[key]);
+        for stat in ["min", "mean", "p50", "p99", "max"] {
+            assert!(st[key][stat].is_null(), "{key}.{stat}: {}", st[key]);
+        }
+    }
+    assert_eq!(st["tokens_per_request"]["count"], 2);
+    assert_eq!(st["tokens_per_request"]["max"], 0.0);
+    let second = &v["seconds"][0]["stream"];
+    assert!(
+        second["ttft_p50_ms"].is_null() && second["itl_p99_ms"].is_null(),
+        "{second}"
+    );
+    let t = &v["thresholds"][0];
+    assert!(t["measured"].is_null(), "{t}");
+    assert!(
+        t["unmeasured"]
+            .as_str()
+            .unwrap()
+            .contains("no answer carried content"),
+        "{t}"
+    );
+    let merged = file("m.json");
+    let (code, _, err) = qps(&["merge", &json, &json, "--json", &merged]);
+    assert_eq!(code, 0, "{err}");
+    let m: Value = serde_json::from_str(&read(Path::new(&merged))).unwrap();
+    assert_valid(&m, "merged report");
+    assert_eq!(m["total"]["stream"]["ttft_ms"]["count"], 0);
+    assert!(m["total"]["stream"]["ttft_ms"]["p50"].is_null());
+
+    // CSV: empty cells (never 0) under every TTFT column, in the stage table and the series.
+    let table = read(Path::new(&csv));
+    let header: Vec<&str> = table.lines().next().unwrap().split(',').collect();
+    let total: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("total,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    assert_eq!(header.len(), total.len(), "{table}");
+    for (name, value) in header.iter().zip(&total) {
+        if name.starts_with("ttft_") || name.starts_with("tpot_") || name.starts_with("itl_") {
+            assert_eq!(*value, "", "{name} in:\n{table}");
+        }
+    }
+    let s = read(Path::new(&series));
+    let header: Vec<&str> = s.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = s.lines().nth(1).unwrap().split(',').collect();
+    let ttft = header.iter().position(|h| *h == "ttft_p50_ms").unwrap();
+    assert_eq!(row[ttft], "", "{s}");
+
+    // HTML: the cards and the stage table say `-`.
+    let h = read(Path::new(&html));
+    assert!(h.contains("<b>-</b><span>p50 TTFT</span>"), "TTFT card");
+    assert!(h.contains("<b>-</b><span>p50 TPOT</span>"), "TPOT card");
+    assert!(!h.contains("<b>0.000 ms</b>"), "a 0 card");
+}

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::Exporter;
 use crate::report::Report;
+use crate::stats::hdr::Percentiles;
 
 /// The per-stage table a performance report uses; times in milliseconds, rates as fractions.
 pub struct StageTable;
@@ -28,7 +29,8 @@ impl Exporter for StageTable {
             .chain(std::iter::once(&r.total))
             .chain(&r.targets)
         {
-            let p = &s.latency_ms;
+            let p = s.latency_ms.measured();
+            let v = |pick: fn(&Percentiles) -> f64| number(p.map(pick));
             let _ = writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
@@ -38,14 +40,14 @@ impl Exporter for StageTable {
                 s.qps,
                 s.error_rate,
                 s.failure_rate,
-                p.mean,
-                p.min,
-                p.max,
-                p.p90,
-                p.p95,
-                p.p99,
-                p.p50,
-                p.p999,
+                v(|p| p.mean),
+                v(|p| p.min),
+                v(|p| p.max),
+                v(|p| p.p90),
+                v(|p| p.p95),
+                v(|p| p.p99),
+                v(|p| p.p50),
+                v(|p| p.p999),
                 s.duration_s,
                 s.ok,
                 s.errors,
@@ -80,14 +82,20 @@ impl Exporter for Series {
                 s.ok,
                 s.errors,
                 s.failures,
-                s.p50_ms,
-                s.p90_ms,
-                s.p99_ms,
-                s.max_ms
+                number(s.p50_ms),
+                number(s.p90_ms),
+                number(s.p99_ms),
+                number(s.max_ms)
             );
         }
         Ok(super::csv_stream::extend_series(out, r).into_bytes())
     }
+}
+
+/// A number, or an empty cell when nothing was measured (a spreadsheet's average and pandas'
+/// `read_csv` both skip an empty cell; a 0 would be averaged in, a `-` would make the column text).
+pub(super) fn number(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| v.to_string())
 }
 
 /// One CSV field, quoted when it must be (RFC 4180).

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::csv::number;
 use crate::report::Report;
 use crate::stats::hdr::Percentiles;
 use crate::stats::rows::StageReport;
@@ -69,8 +70,14 @@ pub fn extend_stage_table(csv: String, r: &Report) -> String {
                         st.streams, st.output_tokens, st.output_tokens_per_s, st.token_source
                     );
                     for p in ps {
-                        for v in [p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.max] {
-                            let _ = write!(out, ",{v}");
+                        match p.measured() {
+                            Some(p) => {
+                                for v in [p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.max] {
+                                    let _ = write!(out, ",{v}");
+                                }
+                            }
+                            // Never measured (e.g. TPOT without a complete answer): empty cells.
+                            None => out.push_str(&",".repeat(STATS.len())),
                         }
                     }
                     for e in crate::stream::EndReason::ALL {
@@ -108,10 +115,10 @@ pub fn extend_series(csv: String, r: &Report) -> String {
                         st.streams,
                         st.output_tokens,
                         st.output_tokens_per_s,
-                        st.ttft_p50_ms,
-                        st.ttft_p99_ms,
-                        st.itl_p50_ms,
-                        st.itl_p99_ms
+                        number(st.ttft_p50_ms),
+                        number(st.ttft_p99_ms),
+                        number(st.itl_p50_ms),
+                        number(st.itl_p99_ms)
                     );
                 }
                 None => out.push_str(",0,0,0,,,,"),

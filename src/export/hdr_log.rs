@@ -37,7 +37,7 @@ impl Exporter for HdrLog {
                 "{:.3},{:.3},{:.3},{}",
                 (s.second - 1) as f64,
                 s.interval_s,
-                s.max_ms,
+                s.max_ms.unwrap_or(0.0),
                 s.hdr_latency_us
             );
         }

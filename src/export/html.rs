@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::Exporter;
-use super::svg::{Chart, Line, esc};
+use super::svg::{Chart, Line, esc, ms_card};
 use crate::report::Report;
 use crate::stats::hdr::{Percentiles, decode_histogram};
 use crate::stats::rows::{SecondReport, StageReport};
@@ -135,14 +135,15 @@ pub fn render(r: &Report) -> String {
 }
 
 fn cards(h: &mut String, t: &StageReport) {
+    let latency = t.latency_ms.measured();
     let items = [
         (t.requests.to_string(), "requests"),
         (format!("{:.1}", t.qps), "requests / s"),
         (format!("{:.2}%", t.error_rate * 100.0), "error rate"),
         (format!("{:.2}%", t.failure_rate * 100.0), "failure rate"),
-        (format!("{:.3} ms", t.latency_ms.p50), "p50 latency"),
-        (format!("{:.3} ms", t.latency_ms.p99), "p99 latency"),
-        (format!("{:.3} ms", t.latency_ms.max), "max latency"),
+        (ms_card(latency.map(|p| p.p50)), "p50 latency"),
+        (ms_card(latency.map(|p| p.p99)), "p99 latency"),
+        (ms_card(latency.map(|p| p.max)), "max latency"),
     ];
     h.push_str("<div class=\"cards\">");
     for (value, label) in items {
@@ -219,14 +220,13 @@ fn throughput_chart(r: &Report) -> Chart {
 
 fn latency_chart(r: &Report) -> Chart {
     // Windows without answers have no latency: leave them out rather than draw zeros.
-    let pts = |f: &dyn Fn(&SecondReport) -> f64| -> Vec<(f64, f64)> {
+    let pts = |f: &dyn Fn(&SecondReport) -> Option<f64>| -> Vec<(f64, f64)> {
         chart_windows(r)
             .iter()
-            .filter(|s| s.requests > 0)
-            .map(|s| (window_end(s), f(s)))
+            .filter_map(|s| f(s).map(|v| (window_end(s), v)))
             .collect()
     };
-    let line = |name: &str, color, f: &dyn Fn(&SecondReport) -> f64, dashed| Line {
+    let line = |name: &str, color, f: &dyn Fn(&SecondReport) -> Option<f64>, dashed| Line {
         name: name.into(),
         color,
         points: pts(f),
@@ -356,8 +356,8 @@ fn stage_table(h: &mut String, r: &Report, pick: impl Fn(&StageReport) -> Option
             s.error_rate * 100.0,
             s.failure_rate * 100.0
         );
-        match pick(s) {
-            Some(p) if s.requests > 0 => {
+        match pick(s).and_then(Percentiles::measured) {
+            Some(p) => {
                 for v in [p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.p999, p.max] {
                     let _ = write!(h, "<td>{v:.3}</td>");
                 }

@@ -4,9 +4,10 @@
 
 use std::fmt::Write as _;
 
-use super::svg::{Chart, Line, esc};
+use super::svg::{Chart, Line, esc, ms_card};
 use crate::output::stream_summary::{metrics, request_words, token_source_words};
 use crate::report::Report;
+use crate::stats::hdr::{Percentiles, cell};
 use crate::stats::rows::{SecondReport, StageReport};
 
 const TTFT_COLOR: &str = "#1f77b4";
@@ -29,13 +30,10 @@ pub fn section(h: &mut String, r: &Report) {
             format!("{:.1}", st.output_tokens_per_s),
             "output tokens / s",
         ),
-        (format!("{:.3} ms", st.ttft_ms.p50), "p50 TTFT"),
-        (format!("{:.3} ms", st.itl_ms.p50), "p50 ITL"),
-        (format!("{:.3} ms", st.tpot_ms.p50), "p50 TPOT"),
-        (
-            format!("{:.1}", st.tokens_per_request.p50),
-            "p50 tokens / request",
-        ),
+        (ms_card(p50(&st.ttft_ms)), "p50 TTFT"),
+        (ms_card(p50(&st.itl_ms)), "p50 ITL"),
+        (ms_card(p50(&st.tpot_ms)), "p50 TPOT"),
+        (cell(p50(&st.tokens_per_request), 1), "p50 tokens / request"),
     ];
     h.push_str("<div class=\"cards\">");
     for (value, label) in cards {
@@ -94,8 +92,13 @@ pub fn section(h: &mut String, r: &Report) {
                 );
             }
             let _ = write!(h, "<td class=\"l\">{}</td>", esc(metric));
-            for v in [p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.max] {
-                let _ = write!(h, "<td>{v:.3}</td>");
+            match p.measured() {
+                Some(p) => {
+                    for v in [p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.max] {
+                        let _ = write!(h, "<td>{v:.3}</td>");
+                    }
+                }
+                None => h.push_str("<td colspan=\"7\">-</td>"),
             }
             h.push_str("</tr>\n");
         }
@@ -136,14 +139,12 @@ fn latency_chart(r: &Report) -> Chart {
     let ttft = |s: &SecondReport, p99: bool| {
         s.stream
             .as_ref()
-            .filter(|st| st.streams > 0)
-            .map(|st| if p99 { st.ttft_p99_ms } else { st.ttft_p50_ms })
+            .and_then(|st| if p99 { st.ttft_p99_ms } else { st.ttft_p50_ms })
     };
     let itl = |s: &SecondReport, p99: bool| {
         s.stream
             .as_ref()
-            .filter(|st| st.gaps > 0)
-            .map(|st| if p99 { st.itl_p99_ms } else { st.itl_p50_ms })
+            .and_then(|st| if p99 { st.itl_p99_ms } else { st.itl_p50_ms })
     };
     let line = |name: &str, color, points, dashed| Line {
         name: name.into(),
@@ -220,3 +221,7 @@ number of content events</dd>\
 <dt>tokens/s</dt><dd>per request: output tokens / (end &minus; send start), complete answers \
 only; output tokens/s: all output tokens of the responses that ended in a window / its \
 length</dd></dl>\n";
+
+fn p50(p: &Percentiles) -> Option<f64> {
+    p.measured().map(|p| p.p50)
+}

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::svg::esc;
 use crate::report::Report;
+use crate::stats::hdr::{Percentiles, cell};
 
 /// Append the sections that apply to `r` (nothing for a plain run).
 pub fn section(h: &mut String, r: &Report) {
@@ -13,16 +14,13 @@ pub fn section(h: &mut String, r: &Report) {
         h.push_str("<h2 id=\"thresholds\">Thresholds (--fail-on)</h2>\n<table><tr>\
                     <th class=\"l\">threshold</th><th>result</th><th class=\"l\">measured</th></tr>");
         for t in &r.thresholds {
-            let line = t.line();
-            let measured = line
-                .rsplit_once(" (")
-                .map_or("", |(_, m)| m.trim_end_matches(')'));
+            let measured = t.measured_words();
             let _ = write!(
                 h,
                 "<tr><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
                 esc(&t.expression),
                 if t.passed { "passed" } else { "<b>FAILED</b>" },
-                esc(measured)
+                esc(&measured)
             );
         }
         h.push_str("</table>\n");
@@ -35,7 +33,8 @@ pub fn section(h: &mut String, r: &Report) {
                     <th class=\"l\">status codes</th></tr>\n",
         );
         for t in &r.targets {
-            let p = &t.latency_ms;
+            let p = t.latency_ms.measured();
+            let v = |pick: fn(&Percentiles) -> f64| cell(p.map(pick), 3);
             let codes: Vec<String> = t
                 .status_counts
                 .iter()
@@ -45,31 +44,32 @@ pub fn section(h: &mut String, r: &Report) {
             let _ = writeln!(
                 h,
                 "<tr><td class=\"l\">{}</td><td>{}</td><td>{:.1}</td><td>{:.2}</td><td>{:.2}</td>\
-                 <td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td>\
+                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
                  <td class=\"l\">{}</td></tr>",
                 esc(&t.name),
                 t.requests,
                 t.qps,
                 t.error_rate * 100.0,
                 t.failure_rate * 100.0,
-                p.mean,
-                p.p50,
-                p.p90,
-                p.p99,
-                p.max,
+                v(|p| p.mean),
+                v(|p| p.p50),
+                v(|p| p.p90),
+                v(|p| p.p99),
+                v(|p| p.max),
                 esc(&codes.join("  "))
             );
         }
         h.push_str("</table>\n");
     }
     if let Some(rt) = &r.retries {
-        let p = &rt.latency_ms;
+        let p = rt.latency_ms.measured();
+        let v = |pick: fn(&Percentiles) -> f64| cell(p.map(pick), 3);
         let _ = writeln!(
             h,
             "<h2 id=\"retries\">Retries</h2><p>--retries {}, backoff from {} ms: {} attempts for \
              {} logical requests ({} retries; {} requests needed one). Final outcome: {} ok, {} \
              HTTP errors, {} failures. Latency per logical request (ms, backoff included): avg \
-             {:.3}, p50 {:.3}, p99 {:.3}, max {:.3}.</p>",
+             {}, p50 {}, p99 {}, max {}.</p>",
             rt.max_retries,
             rt.backoff_ms,
             rt.attempts,
@@ -79,10 +79,10 @@ pub fn section(h: &mut String, r: &Report) {
             rt.ok,
             rt.errors,
             rt.failures,
-            p.mean,
-            p.p50,
-            p.p99,
-            p.max
+            v(|p| p.mean),
+            v(|p| p.p50),
+            v(|p| p.p99),
+            v(|p| p.max)
         );
     }
     if !r.evidence.is_empty() {

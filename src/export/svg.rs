@@ -12,6 +12,11 @@ const BOTTOM: f64 = 48.0;
 /// Above this many points a series is drawn as a bare line (no hover dots).
 const MAX_DOTS: usize = 300;
 
+/// A card's value in milliseconds, or `-` when nothing was measured.
+pub fn ms_card(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.3} ms"))
+}
+
 /// Escape text for HTML and SVG (element content and quoted attributes).
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

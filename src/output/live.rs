@@ -13,8 +13,8 @@ pub fn format_second(r: &SecondReport) -> String {
         r.second,
         r.users,
         r.requests,
-        ms(r.p50_ms, r.requests),
-        ms(r.p99_ms, r.requests),
+        ms(r.p50_ms),
+        ms(r.p99_ms),
         r.errors,
         r.failures
     );
@@ -23,19 +23,15 @@ pub fn format_second(r: &SecondReport) -> String {
         // Streaming runs: time to first token, inter-token latency, output tokens/s.
         Some(st) => format!(
             "{line} | ttft p50 {:>9} | itl p50 {:>9} | tok/s {:>8.1}",
-            ms(st.ttft_p50_ms, st.streams),
-            ms(st.itl_p50_ms, st.gaps),
+            ms(st.ttft_p50_ms),
+            ms(st.itl_p50_ms),
             st.output_tokens_per_s
         ),
     }
 }
 
-fn ms(v: f64, n: u64) -> String {
-    if n == 0 {
-        "-".into()
-    } else {
-        format!("{v:.2} ms")
-    }
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.2} ms"))
 }
 
 /// Print one second on stderr (ignoring a closed stderr).
@@ -134,10 +130,10 @@ mod tests {
             ok: 1200,
             errors: 30,
             failures: 4,
-            p50_ms: 0.5,
-            p90_ms: 1.0,
-            p99_ms: 2.25,
-            max_ms: 9.0,
+            p50_ms: Some(0.5),
+            p90_ms: Some(1.0),
+            p99_ms: Some(2.25),
+            max_ms: Some(9.0),
             hdr_latency_us: String::new(),
             stream: None,
         };
@@ -162,7 +158,7 @@ mod tests {
             crate::stats::stream::StreamBucket::new().second(std::time::Duration::from_secs(1)),
         );
         let mut st = streamed.stream.take().unwrap();
-        (st.streams, st.gaps, st.ttft_p50_ms, st.itl_p50_ms) = (4, 76, 51.5, 10.25);
+        (st.streams, st.gaps, st.ttft_p50_ms, st.itl_p50_ms) = (4, 76, Some(51.5), Some(10.25));
         st.output_tokens_per_s = 80.0;
         streamed.stream = Some(st);
         let line = format_second(&streamed);

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use crate::output::counts_line;
 use crate::report::Report;
-use crate::stats::hdr::Percentiles;
+use crate::stats::hdr::{Percentiles, cell};
 use crate::stats::rows::StageReport;
 use crate::stats::stream::StreamReport;
 
@@ -55,11 +55,15 @@ pub fn render(out: &mut String, r: &Report) {
             } else {
                 ("", String::new())
             };
-            let _ = writeln!(
-                out,
-                "{name:<name_w$} {streams:>8} {metric:<8} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
-                p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.max
-            );
+            let _ = write!(out, "{name:<name_w$} {streams:>8} {metric:<8}");
+            // Never measured (no content, no complete answer): `-`, not 0.
+            let values = p
+                .measured()
+                .map(|p| [p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.max]);
+            for i in 0..7 {
+                let _ = write!(out, " {:>9}", cell(values.map(|v| v[i]), 3));
+            }
+            out.push('\n');
         }
     }
 }

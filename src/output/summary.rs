@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use crate::output::counts_line;
 use crate::report::Report;
-use crate::stats::hdr::Percentiles;
+use crate::stats::hdr::{Percentiles, cell};
 use crate::stats::rows::StageReport;
 
 const BAR_WIDTH: usize = 40;
@@ -158,14 +158,11 @@ fn table(out: &mut String, r: &Report, pick: impl Fn(&StageReport) -> &Percentil
             s.error_rate * 100.0,
             s.failure_rate * 100.0
         );
-        if s.requests == 0 {
-            let _ = writeln!(out, " {:>8}", "-");
-            continue;
+        // A row without a measured value (a 0-user stage) shows `-` in every column.
+        let row = p.table_row();
+        for i in 0..8 {
+            let _ = write!(out, " {:>8}", cell(row.map(|v| v[i]), 3));
         }
-        let _ = writeln!(
-            out,
-            " {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
-            p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.p999, p.max
-        );
+        out.push('\n');
     }
 }

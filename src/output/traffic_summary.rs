@@ -1,6 +1,7 @@
 //! The summary's tail for real-traffic runs: a row per target, retries, evidence, thresholds
 //! (last, where a CI log reader looks).
 
+use crate::stats::hdr::{Percentiles, cell};
 use std::fmt::Write as _;
 
 use crate::report::Report;
@@ -27,7 +28,8 @@ pub fn render(out: &mut String, r: &Report) {
         let all: u64 = r.targets.iter().map(|t| t.requests).sum::<u64>().max(1);
         for t in &r.targets {
             let name: String = t.name.chars().take(60).collect();
-            let p = &t.latency_ms;
+            let p = t.latency_ms.measured();
+            let v = |pick: fn(&Percentiles) -> f64| cell(p.map(pick), 3);
             let codes: Vec<String> = t
                 .status_counts
                 .iter()
@@ -36,16 +38,16 @@ pub fn render(out: &mut String, r: &Report) {
                 .collect();
             let _ = writeln!(
                 out,
-                "{name:<name_w$} {:>9} {:>7.2} {:>10.1} {:>7.2} {:>7.2} {:>8.3} {:>8.3} {:>8.3} {:>8.3}  {}",
+                "{name:<name_w$} {:>9} {:>7.2} {:>10.1} {:>7.2} {:>7.2} {:>8} {:>8} {:>8} {:>8}  {}",
                 t.requests,
                 t.requests as f64 * 100.0 / all as f64,
                 t.qps,
                 t.error_rate * 100.0,
                 t.failure_rate * 100.0,
-                p.mean,
-                p.p50,
-                p.p99,
-                p.max,
+                v(|p| p.mean),
+                v(|p| p.p50),
+                v(|p| p.p99),
+                v(|p| p.max),
                 codes.join("  ")
             );
         }

@@ -17,7 +17,7 @@ use crate::stats::rows::{SecondReport, StageReport};
 const HISTOGRAM_BINS: usize = 10;
 
 /// Version of the report layout; `merge` and `report` read only this one.
-pub const REPORT_FORMAT: u32 = 1;
+pub const REPORT_FORMAT: u32 = 2;
 
 /// A complete report: what `--json` writes and `merge` / `report` read back.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -25,24 +25,65 @@ pub struct ThresholdResult {
     /// True when the measured value satisfies the threshold; false when it does not or
     /// nothing was measured.
     pub passed: bool,
+    /// Why nothing was measured, in words (only when `measured` is `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmeasured: Option<String>,
 }
 
 impl ThresholdResult {
     /// `p99<300ms: passed (measured 12.3 ms)`.
     pub fn line(&self) -> String {
         let verdict = if self.passed { "passed" } else { "FAILED" };
-        let metric = Metric::parse(&self.metric);
-        let unit = metric.map_or(Unit::Number, |m| m.unit());
-        let measured = match self.measured {
-            None if metric.is_some_and(|m| m.needs_stream()) => format!(
-                "nothing measured: {} is a streaming metric and no streamed answer gave it; \
-                 it needs text/event-stream responses (or --stream)",
-                self.metric
-            ),
-            None => "nothing measured".to_string(),
-            Some(v) => format!("measured {}", show(unit, v)),
-        };
-        format!("{}: {verdict} ({measured})", self.expression)
+        format!("{}: {verdict} ({})", self.expression, self.measured_words())
+    }
+
+    /// `measured 12.3 ms`, or `nothing measured: WHY`.
+    pub fn measured_words(&self) -> String {
+        let unit = Metric::parse(&self.metric).map_or(Unit::Number, |m| m.unit());
+        match (self.measured, &self.unmeasured) {
+            (Some(v), _) => format!("measured {}", show(unit, v)),
+            (None, Some(why)) => format!("nothing measured: {why}"),
+            (None, None) => "nothing measured".to_string(),
+        }
+    }
+}
+
+/// Why `metric` has no value in `row`, in words a user can act on.
+fn why_unmeasured(name: &str, row: Option<&StageReport>) -> String {
+    let Some(row) = row else {
+        return "no such stage".into();
+    };
+    if row.requests == 0 {
+        return "no request completed".into();
+    }
+    if row.ttfb_ms.count == 0 {
+        return "no response arrived (every request failed)".into();
+    }
+    let Some(st) = row.stream.as_ref().filter(|st| st.streams > 0) else {
+        return format!(
+            "{name} is a streaming metric and no response was an event stream; it needs \
+             text/event-stream responses or --stream"
+        );
+    };
+    let ends: Vec<String> = st
+        .end_reasons
+        .iter()
+        .map(|(k, n)| format!("{k}: {n}"))
+        .collect();
+    let ends = ends.join(", ");
+    if st.ttft_ms.count == 0 {
+        return format!(
+            "{} event stream{} arrived but no answer carried content (stream ends: {ends})",
+            st.streams,
+            if st.streams == 1 { "" } else { "s" }
+        );
+    }
+    if name.starts_with("itl") {
+        "no answer carried two content events, so there was no gap between tokens".into()
+    } else if name.starts_with("tpot") {
+        format!("no complete answer carried 2 tokens or more (stream ends: {ends})")
+    } else {
+        format!("no streamed answer was complete (stream ends: {ends})")
     }
 }
 
@@ -70,6 +111,9 @@ pub fn evaluate(
             };
             let measured = row.and_then(|r| t.metric.measure(r));
             ThresholdResult {
+                unmeasured: measured
+                    .is_none()
+                    .then(|| why_unmeasured(&t.metric_name, row)),
                 expression: t.text.clone(),
                 stage: t.stage,
                 metric: t.metric_name.clone(),
@@ -104,7 +148,7 @@ pub fn summary(results: &[ThresholdResult]) -> String {
 mod tests {
     use super::*;
     #[test]
-    fn a_streaming_threshold_with_nothing_streamed_says_why() {
+    fn a_threshold_with_nothing_measured_says_why() {
         let r = ThresholdResult {
             expression: "ttft-p99<1s".into(),
             stage: None,
@@ -113,15 +157,15 @@ mod tests {
             limit: 1000.0,
             measured: None,
             passed: false,
+            unmeasured: Some("no answer carried content".into()),
         };
-        assert!(
-            r.line()
-                .contains("FAILED (nothing measured: ttft-p99 is a streaming metric"),
-            "{}",
-            r.line()
+        assert_eq!(
+            r.line(),
+            "ttft-p99<1s: FAILED (nothing measured: no answer carried content)"
         );
+        // A saved report without the reason still reads.
         let r = ThresholdResult {
-            metric: "p99".into(),
+            unmeasured: None,
             ..r
         };
         assert!(

@@ -62,9 +62,16 @@ pub fn round6(x: f64) -> f64 {
 }
 
 /// The summary of one histogram, in the unit its field's name gives (`latency_ms`:
-/// milliseconds; `tokens_per_s`: tokens per second). All zero when there were no samples.
+/// milliseconds; `tokens_per_s`: tokens per second), with how many values it summarizes.
+///
+/// A summary of no values has no values: `count` is 0 and the JSON report writes every other
+/// field as `null` (the text and HTML outputs show `-`, the CSV an empty cell), so that a metric
+/// that was never measured is never read as 0.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(into = "PercentilesJson", try_from = "PercentilesJson")]
 pub struct Percentiles {
+    /// Values summarized (requests, gaps, answers...); 0 when nothing was measured.
+    pub count: u64,
     /// Smallest value.
     pub min: f64,
     /// Arithmetic mean.
@@ -84,31 +91,122 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
+    /// The summary of nothing: `count` 0.
+    pub const NONE: Percentiles = Percentiles {
+        count: 0,
+        min: 0.0,
+        mean: 0.0,
+        p50: 0.0,
+        p90: 0.0,
+        p95: 0.0,
+        p99: 0.0,
+        p999: 0.0,
+        max: 0.0,
+    };
+
     /// Summarize a microsecond histogram in milliseconds.
     pub fn of(h: &Histogram<u64>) -> Self {
+        Percentiles::scaled(h, 1e3)
+    }
+
+    /// Summarize a histogram with each value divided by `divisor` (1 for plain counts).
+    pub fn scaled(h: &Histogram<u64>, divisor: f64) -> Self {
         if h.is_empty() {
-            return Percentiles {
-                min: 0.0,
-                mean: 0.0,
-                p50: 0.0,
-                p90: 0.0,
-                p95: 0.0,
-                p99: 0.0,
-                p999: 0.0,
-                max: 0.0,
-            };
+            return Percentiles::NONE;
         }
-        let ms = |us: u64| round3(us as f64 / 1e3);
+        let v = |x: u64| round3(x as f64 / divisor);
         Percentiles {
-            min: ms(h.min()),
-            mean: round3(h.mean() / 1e3),
-            p50: ms(h.value_at_quantile(0.50)),
-            p90: ms(h.value_at_quantile(0.90)),
-            p95: ms(h.value_at_quantile(0.95)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            max: ms(h.max()),
+            count: h.len(),
+            min: v(h.min()),
+            mean: round3(h.mean() / divisor),
+            p50: v(h.value_at_quantile(0.50)),
+            p90: v(h.value_at_quantile(0.90)),
+            p95: v(h.value_at_quantile(0.95)),
+            p99: v(h.value_at_quantile(0.99)),
+            p999: v(h.value_at_quantile(0.999)),
+            max: v(h.max()),
         }
+    }
+
+    /// The summary, or `None` when nothing was measured.
+    pub fn measured(&self) -> Option<&Percentiles> {
+        (self.count > 0).then_some(self)
+    }
+
+    /// mean, min, p50, p90, p95, p99, p99.9, max (the tables' order); `None` without values.
+    pub fn table_row(&self) -> Option<[f64; 8]> {
+        self.measured()
+            .map(|p| [p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.p999, p.max])
+    }
+}
+
+/// A number of a table cell with `decimals` decimals, or `-` when nothing was measured.
+pub fn cell(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+/// [`Percentiles`] as the JSON report writes it: `null` values when `count` is 0.
+#[derive(Serialize, Deserialize)]
+struct PercentilesJson {
+    count: u64,
+    min: Option<f64>,
+    mean: Option<f64>,
+    p50: Option<f64>,
+    p90: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+    p999: Option<f64>,
+    max: Option<f64>,
+}
+
+impl From<Percentiles> for PercentilesJson {
+    fn from(p: Percentiles) -> Self {
+        let v = |x: f64| (p.count > 0).then_some(x);
+        PercentilesJson {
+            count: p.count,
+            min: v(p.min),
+            mean: v(p.mean),
+            p50: v(p.p50),
+            p90: v(p.p90),
+            p95: v(p.p95),
+            p99: v(p.p99),
+            p999: v(p.p999),
+            max: v(p.max),
+        }
+    }
+}
+
+impl TryFrom<PercentilesJson> for Percentiles {
+    type Error = String;
+
+    fn try_from(j: PercentilesJson) -> Result<Self, String> {
+        if j.count == 0 {
+            return Ok(Percentiles::NONE);
+        }
+        let (
+            Some(min),
+            Some(mean),
+            Some(p50),
+            Some(p90),
+            Some(p95),
+            Some(p99),
+            Some(p999),
+            Some(max),
+        ) = (j.min, j.mean, j.p50, j.p90, j.p95, j.p99, j.p999, j.max)
+        else {
+            return Err(format!("a summary of {} values with a null value", j.count));
+        };
+        Ok(Percentiles {
+            count: j.count,
+            min,
+            mean,
+            p50,
+            p90,
+            p95,
+            p99,
+            p999,
+            max,
+        })
     }
 }
 

@@ -106,14 +106,14 @@ pub struct SecondReport {
     pub errors: u64,
     /// Client-side failures: no complete response.
     pub failures: u64,
-    /// Median latency (send start -> last body byte), milliseconds.
-    pub p50_ms: f64,
-    /// 90th percentile latency, milliseconds.
-    pub p90_ms: f64,
-    /// 99th percentile latency, milliseconds.
-    pub p99_ms: f64,
-    /// Slowest latency, milliseconds.
-    pub max_ms: f64,
+    /// Median latency (send start -> last body byte), milliseconds; `null` in a second without requests.
+    pub p50_ms: Option<f64>,
+    /// 90th percentile latency, milliseconds; `null` in a second without requests.
+    pub p90_ms: Option<f64>,
+    /// 99th percentile latency, milliseconds; `null` in a second without requests.
+    pub p99_ms: Option<f64>,
+    /// Slowest latency, milliseconds; `null` in a second without requests.
+    pub max_ms: Option<f64>,
     /// This window's latency histogram (microseconds), encoded by [`encode_histogram`](super::hdr::encode_histogram).
     pub hdr_latency_us: String,
     /// TTFT, ITL and output tokens of this second: only once responses are streamed.

@@ -155,7 +155,7 @@ impl StreamBucket {
     /// The streaming part of a results row for a window `duration` long.
     pub fn report(&self, duration: Duration) -> StreamReport {
         let secs = duration.as_secs_f64();
-        let mut tokens = scaled(&self.tokens, 1.0);
+        let mut tokens = Percentiles::scaled(&self.tokens, 1.0);
         // The mean from the exact sum (the histogram's mean is within its precision).
         if self.streams > 0 {
             tokens.mean = round3(self.output_tokens as f64 / self.streams as f64);
@@ -180,7 +180,7 @@ impl StreamBucket {
             itl_ms: Percentiles::of(&self.itl),
             tpot_ms: Percentiles::of(&self.tpot),
             tokens_per_request: tokens,
-            tokens_per_s: scaled(&self.tokens_per_s, 1e3),
+            tokens_per_s: Percentiles::scaled(&self.tokens_per_s, 1e3),
             hdr: StreamHistograms {
                 ttft_us: encode_histogram(&self.ttft),
                 itl_us: encode_histogram(&self.itl),
@@ -232,10 +232,10 @@ impl StreamBucket {
                 0.0
             },
             gaps: self.itl.len(),
-            ttft_p50_ms: ttft.p50,
-            ttft_p99_ms: ttft.p99,
-            itl_p50_ms: itl.p50,
-            itl_p99_ms: itl.p99,
+            ttft_p50_ms: ttft.measured().map(|p| p.p50),
+            ttft_p99_ms: ttft.measured().map(|p| p.p99),
+            itl_p50_ms: itl.measured().map(|p| p.p50),
+            itl_p99_ms: itl.measured().map(|p| p.p99),
             hdr_ttft_us: encode_histogram(&self.ttft),
             hdr_itl_us: encode_histogram(&self.itl),
         }
@@ -262,24 +262,6 @@ pub fn token_source(from_usage: u64, from_events: u64) -> &'static str {
         (false, true) => "events",
         (true, true) => "mixed",
         (false, false) => "none",
-    }
-}
-
-/// Summary of a histogram of plain numbers, each value divided by `divisor`.
-fn scaled(h: &Histogram<u64>, divisor: f64) -> Percentiles {
-    if h.is_empty() {
-        return Percentiles::of(h);
-    }
-    let v = |x: u64| round3(x as f64 / divisor);
-    Percentiles {
-        min: v(h.min()),
-        mean: round3(h.mean() / divisor),
-        p50: v(h.value_at_quantile(0.50)),
-        p90: v(h.value_at_quantile(0.90)),
-        p95: v(h.value_at_quantile(0.95)),
-        p99: v(h.value_at_quantile(0.99)),
-        p999: v(h.value_at_quantile(0.999)),
-        max: v(h.max()),
     }
 }
 
@@ -341,14 +323,14 @@ pub struct SecondStream {
     pub output_tokens_per_s: f64,
     /// Inter-token gaps measured in this window.
     pub gaps: u64,
-    /// Median TTFT of the streams that ended in this window, milliseconds.
-    pub ttft_p50_ms: f64,
-    /// 99th percentile TTFT, milliseconds.
-    pub ttft_p99_ms: f64,
-    /// Median ITL of the gaps measured in this window, milliseconds.
-    pub itl_p50_ms: f64,
-    /// 99th percentile ITL of the gaps measured in this window, milliseconds.
-    pub itl_p99_ms: f64,
+    /// Median TTFT of the streams that ended in this window, milliseconds; `null` when nothing was measured.
+    pub ttft_p50_ms: Option<f64>,
+    /// 99th percentile TTFT, milliseconds; `null` when nothing was measured.
+    pub ttft_p99_ms: Option<f64>,
+    /// Median ITL of the gaps measured in this window, milliseconds; `null` when nothing was measured.
+    pub itl_p50_ms: Option<f64>,
+    /// 99th percentile ITL of the gaps measured in this window, milliseconds; `null` when nothing was measured.
+    pub itl_p99_ms: Option<f64>,
     /// This second's TTFT histogram (microseconds), encoded for merging.
     pub hdr_ttft_us: String,
     /// This second's ITL histogram (microseconds), encoded for merging.

@@ -53,13 +53,7 @@ pub const EXTRA_METRICS: &[ExtraMetric] = &[
 
 /// A statistic of per-answer tokens/s; `None` without a complete streamed answer.
 fn per_answer_rate(r: &StageReport, pick: fn(&Percentiles) -> f64) -> Option<f64> {
-    let s = r.stream.as_ref()?;
-    (decoded_len(&s.hdr.tokens_per_s_milli) > 0).then(|| pick(&s.tokens_per_s))
-}
-
-/// How many values an encoded histogram holds (0 when it cannot be read).
-fn decoded_len(encoded: &str) -> u64 {
-    crate::stats::hdr::decode_histogram(encoded).map_or(0, |h| h.len())
+    r.stream.as_ref()?.tokens_per_s.measured().map(pick)
 }
 
 /// A family of latency-like figures with the same percentile suffixes as `p99`:
@@ -86,16 +80,13 @@ const FAMILIES: &[(&str, Family)] = &[
 impl Family {
     /// The family's percentiles in a row; `None` when a streaming family has nothing measured.
     fn of(self, r: &StageReport) -> Option<&Percentiles> {
-        let s = match self {
-            Family::Ttfb => return (decoded_len(&r.hdr.ttfb_us) > 0).then_some(&r.ttfb_ms),
-            Family::Ttft | Family::Itl | Family::Tpot => r.stream.as_ref()?,
+        let p = match self {
+            Family::Ttfb => &r.ttfb_ms,
+            Family::Ttft => &r.stream.as_ref()?.ttft_ms,
+            Family::Itl => &r.stream.as_ref()?.itl_ms,
+            Family::Tpot => &r.stream.as_ref()?.tpot_ms,
         };
-        let (p, hist) = match self {
-            Family::Ttft => (&s.ttft_ms, &s.hdr.ttft_us),
-            Family::Itl => (&s.itl_ms, &s.hdr.itl_us),
-            _ => (&s.tpot_ms, &s.hdr.tpot_us),
-        };
-        (decoded_len(hist) > 0).then_some(p)
+        p.measured()
     }
 }
 
@@ -167,7 +158,7 @@ impl Metric {
             return None;
         }
         match self {
-            Metric::Latency(i) => Some((LATENCY[*i].1)(&row.latency_ms)),
+            Metric::Latency(i) => row.latency_ms.measured().map(LATENCY[*i].1),
             Metric::ErrorRate => Some(row.error_rate),
             Metric::FailureRate => Some(row.failure_rate),
             Metric::Qps => Some(row.qps),
