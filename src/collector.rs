@@ -14,6 +14,11 @@ use crate::stream::ItlBatch;
 /// How long the collector naps when the channel is empty.
 const POLL_NAP: Duration = Duration::from_millis(1);
 
+/// A last window shorter than this is added to the second before it rather than reported on
+/// its own: a rate over a sliver of time (the few milliseconds in which a timed run's in-flight
+/// requests drain) is noise, not a measurement.
+pub const SHORTEST_LAST_WINDOW: Duration = Duration::from_millis(500);
+
 /// What flows to the collector.
 #[derive(Debug)]
 pub enum Event {
@@ -84,6 +89,7 @@ pub fn collect(rx: Receiver<Event>, setup: CollectorSetup) -> Measured {
             })
             .collect(),
         second: Bucket::new(false),
+        closed: Bucket::new(false),
         second_index: 0,
         seconds: Vec::new(),
         received: 0,
@@ -160,6 +166,8 @@ struct Collector {
     total: Bucket,
     stages: Vec<StageWindow>,
     second: Bucket,
+    /// The last closed second's window, kept for [`SHORTEST_LAST_WINDOW`].
+    closed: Bucket,
     second_index: u64,
     seconds: Vec<SecondReport>,
     received: u64,
@@ -222,6 +230,7 @@ impl Collector {
                 sink(&row);
             }
             self.seconds.push(row);
+            std::mem::swap(&mut self.closed, &mut self.second);
             self.second.clear();
             self.second_index += 1;
         }
@@ -229,10 +238,28 @@ impl Collector {
 
     fn finish(mut self, end: Instant, interrupted: bool) -> Measured {
         self.close_seconds_until(end);
-        // The last, partial window: without it the series would miss the run's tail.
+        // The last, partial window: without it the series would miss the run's tail. One rule
+        // for every output (they all render these rows): a window of half a second or more is
+        // its own row, its rates over its own length; a shorter one with something in it is
+        // added to the second before it, which then lasts 1 to 1.5 s.
         let window_start = self.setup.start + Duration::from_secs(self.second_index);
         let partial = end.saturating_duration_since(window_start);
-        if self.second.requests > 0 || partial >= Duration::from_millis(1) {
+        let fold = partial < SHORTEST_LAST_WINDOW && !self.seconds.is_empty();
+        if fold && self.second.requests > 0 {
+            let last = self.seconds.pop().expect("not empty");
+            // Two windows of one run: the same shape, so adding cannot fail.
+            let _ = self.closed.add(&self.second);
+            let mut row = SecondReport::from_bucket(
+                last.second,
+                Duration::from_secs(1) + partial,
+                last.users,
+                &self.closed,
+            );
+            if !self.setup.second_histograms {
+                row.drop_histograms();
+            }
+            self.seconds.push(row);
+        } else if !fold && (self.second.requests > 0 || partial >= Duration::from_millis(1)) {
             let users = self.users_before(end);
             let mut row =
                 SecondReport::from_bucket(self.second_index + 1, partial, users, &self.second);
@@ -340,5 +367,88 @@ mod tests {
         assert_eq!(second.output_tokens, 6);
         // No per-request storage: the histograms hold counts, the values are exact to 0.1%.
         assert_eq!(total.itl.max(), total.itl.highest_equivalent(12_000));
+    }
+
+    fn setup(start: Instant) -> CollectorSetup {
+        let (done, _) = crossbeam_channel::bounded(1);
+        CollectorSetup {
+            start,
+            schedule: Schedule::steps(&[4], Duration::from_secs(60)),
+            stages: 1,
+            paced: false,
+            requests_limit: None,
+            done,
+            on_second: None,
+            second_histograms: true,
+            traffic: crate::stats::traffic::TrafficStats {
+                targets: Vec::new(),
+                retry: None,
+                finished: 0,
+            },
+        }
+    }
+
+    /// Run the collector over `n` samples ending at each of `ends_ms` (ms after the start) and a
+    /// stop at `stop_ms`.
+    fn series(ends_ms: &[(u64, u64)], stop_ms: u64) -> Measured {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let start = Instant::now();
+        for &(at_ms, n) in ends_ms {
+            for _ in 0..n {
+                let end = start + Duration::from_millis(at_ms);
+                tx.send(Event::Sample(Sample {
+                    stage: 0,
+                    scheduled: None,
+                    sent: end - Duration::from_micros(100),
+                    first_byte: Some(end),
+                    end,
+                    outcome: Outcome::Status(200),
+                    bytes: 2,
+                    stream: None,
+                    tag: Default::default(),
+                }))
+                .unwrap();
+            }
+        }
+        tx.send(Event::Stop {
+            at: start + Duration::from_millis(stop_ms),
+            interrupted: false,
+        })
+        .unwrap();
+        collect(rx, setup(start))
+    }
+
+    /// Issue 13, item 5: the few milliseconds after a timed run's end, in which its in-flight
+    /// requests drain, are not a window of their own (a rate over 3 ms is noise: 10 requests
+    /// there read as 3,333 req/s); they are added to the second before, which then lasts 1.003 s.
+    #[test]
+    fn a_short_last_window_is_added_to_the_second_before_it() {
+        let m = series(&[(500, 100), (1500, 100), (2500, 100), (3002, 10)], 3003);
+        let rows: Vec<(u64, f64, u64)> = m
+            .seconds
+            .iter()
+            .map(|s| (s.second, s.interval_s, s.requests))
+            .collect();
+        assert_eq!(rows, [(1, 1.0, 100), (2, 1.0, 100), (3, 1.003, 110)]);
+        assert_eq!(m.total.requests, 310);
+        // The folded row's percentiles come from both windows' histograms.
+        let h = crate::stats::hdr::decode_histogram(&m.seconds[2].hdr_latency_us).unwrap();
+        assert_eq!(h.len(), 110);
+    }
+
+    /// A last window of half a second or more is its own row, its length its own.
+    #[test]
+    fn a_long_last_window_is_its_own_row() {
+        let m = series(&[(500, 100), (1500, 100), (1700, 30)], 1700);
+        let rows: Vec<(u64, f64, u64)> = m
+            .seconds
+            .iter()
+            .map(|s| (s.second, s.interval_s, s.requests))
+            .collect();
+        assert_eq!(rows, [(1, 1.0, 100), (2, 0.7, 130)]);
+        // And a run shorter than half a second keeps its only window.
+        let m = series(&[(100, 5)], 120);
+        assert_eq!(m.seconds.len(), 1);
+        assert_eq!((m.seconds[0].interval_s, m.seconds[0].requests), (0.12, 5));
     }
 }

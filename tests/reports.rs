@@ -133,7 +133,7 @@ fn every_format_is_written_and_adds_up() {
         "--url",
         &srv.url(),
         "-n",
-        "600",
+        "700",
         "-c",
         "3",
         "--rps",
@@ -153,7 +153,7 @@ fn every_format_is_written_and_adds_up() {
     let [json, csv, series, html, hlog] = &paths;
     let v = read_json(json);
     let total = v["total"]["requests"].as_u64().unwrap();
-    assert_eq!(total, 600);
+    assert_eq!(total, 700);
 
     let csv = std::fs::read_to_string(csv).unwrap();
     let mut lines = csv.lines();
@@ -168,7 +168,7 @@ fn every_format_is_written_and_adds_up() {
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 2, "one stage and the total: {csv}");
     assert_eq!(rows[1][0], "total");
-    assert_eq!(rows[1][2], "600");
+    assert_eq!(rows[1][2], "700");
     assert_eq!(
         rows[1][11].parse::<f64>().unwrap(),
         v["total"]["latency_ms"]["p99"].as_f64().unwrap()
@@ -185,7 +185,7 @@ fn every_format_is_written_and_adds_up() {
     let in_series: u64 = lines
         .map(|l| l.split(',').nth(4).unwrap().parse::<u64>().unwrap())
         .sum();
-    assert_eq!(in_series, 600);
+    assert_eq!(in_series, 700);
 
     // The interval log reads back with the hdrhistogram crate: one histogram per second,
     // together holding every request.
@@ -216,8 +216,11 @@ fn every_format_is_written_and_adds_up() {
     }
     let seconds = v["seconds"].as_array().unwrap();
     assert_eq!(intervals as usize, seconds.len());
-    assert!(intervals >= 2, "600 requests at 400/s span two windows");
-    assert_eq!(counted, 600);
+    assert!(
+        intervals >= 2,
+        "700 requests at 400/s span two windows (1.75 s)"
+    );
+    assert_eq!(counted, 700);
     let base_ms = base_time.expect("BaseTime header").as_millis() as u64;
     assert_eq!(base_ms, v["started_at_unix_ms"].as_u64().unwrap());
 
@@ -835,4 +838,81 @@ fn a_stage_without_requests_has_no_latency_in_any_output() {
         h.contains("<td class=\"l\">1: 0 users</td><td>0</td><td>0</td>"),
         "stage row in the HTML"
     );
+}
+
+/// Issue 13, item 5: one rule for the last, partial second in every output. A timed run ends
+/// with the few milliseconds in which its in-flight requests drain; that sliver is added to the
+/// second before it (a rate over 3 ms read as twice the real rate), so the JSON, the CSV series
+/// and the HDR log have the same windows, none shorter than half a second, and they still add
+/// up to the total.
+#[test]
+fn the_last_partial_second_follows_one_rule_in_every_output() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = files(dir.path(), "tail");
+    let url = format!("{}/", srv.url());
+    let mut args: Vec<String> = ["--url", &url, "-c", "2", "-z", "2", "--quiet"]
+        .map(String::from)
+        .to_vec();
+    args.extend(output_args(&paths));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = qps(&args);
+    assert_eq!(code, 0, "{err}");
+    let [json, _, series, _, hlog] = &paths;
+
+    let v = read_json(json);
+    assert_valid(&v, "timed run");
+    let seconds = v["seconds"].as_array().unwrap();
+    assert_eq!(
+        seconds.len(),
+        2,
+        "two seconds, the drain inside the second: {seconds:?}"
+    );
+    let interval = |s: &Value| s["interval_s"].as_f64().unwrap();
+    assert_eq!(interval(&seconds[0]), 1.0);
+    let last = interval(&seconds[1]);
+    assert!(
+        (1.0..1.5).contains(&last),
+        "the drain is added to second 2: {last}"
+    );
+    let in_series: u64 = seconds
+        .iter()
+        .map(|s| s["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(in_series, v["total"]["requests"].as_u64().unwrap());
+
+    // The CSV series: the same windows, each rate over its own length.
+    let csv = std::fs::read_to_string(series).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), seconds.len(), "{csv}");
+    for (row, s) in rows.iter().zip(seconds) {
+        let (requests, len) = (s["requests"].as_f64().unwrap(), interval(s));
+        assert_eq!(row[2].parse::<f64>().unwrap(), len, "{csv}");
+        let rps: f64 = row[5].parse().unwrap();
+        assert!(
+            (rps - requests / len).abs() < 0.01,
+            "rps {rps} for {requests} in {len} s"
+        );
+        assert_eq!(
+            row[3], "2",
+            "users: the drain is not a 0-user window: {csv}"
+        );
+    }
+
+    // The HDR interval log: the same windows again.
+    let log = std::fs::read_to_string(hlog).unwrap();
+    let lengths: Vec<f64> = log
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with('"'))
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    let want: Vec<f64> = seconds
+        .iter()
+        .map(|s| (interval(s) * 1e3).round() / 1e3)
+        .collect();
+    assert_eq!(lengths, want, "{log}");
 }

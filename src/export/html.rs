@@ -157,15 +157,6 @@ fn cards(h: &mut String, t: &StageReport) {
     h.push_str("</div>\n");
 }
 
-/// The windows to chart: a short partial window at the end would show a spike or a dip that is
-/// only noise, so it is left out (it stays in the tables and files).
-fn chart_windows(r: &Report) -> &[SecondReport] {
-    match r.seconds.split_last() {
-        Some((last, rest)) if !rest.is_empty() && last.interval_s < 0.5 => rest,
-        _ => &r.seconds,
-    }
-}
-
 /// End of each window in seconds since the start (the last may be partial).
 fn window_end(s: &SecondReport) -> f64 {
     (s.second - 1) as f64 + s.interval_s
@@ -181,10 +172,7 @@ fn per_s(n: u64, interval_s: f64) -> f64 {
 
 fn throughput_chart(r: &Report) -> Chart {
     let pts = |f: &dyn Fn(&SecondReport) -> f64| -> Vec<(f64, f64)> {
-        chart_windows(r)
-            .iter()
-            .map(|s| (window_end(s), f(s)))
-            .collect()
+        r.seconds.iter().map(|s| (window_end(s), f(s))).collect()
     };
     Chart {
         id: "chart-qps",
@@ -221,7 +209,7 @@ fn throughput_chart(r: &Report) -> Chart {
 fn latency_chart(r: &Report) -> Chart {
     // Windows without answers have no latency: leave them out rather than draw zeros.
     let pts = |f: &dyn Fn(&SecondReport) -> Option<f64>| -> Vec<(f64, f64)> {
-        chart_windows(r)
+        r.seconds
             .iter()
             .filter_map(|s| f(s).map(|v| (window_end(s), v)))
             .collect()
@@ -250,7 +238,7 @@ fn latency_chart(r: &Report) -> Chart {
 
 fn errors_chart(r: &Report) -> Chart {
     let pts = |f: &dyn Fn(&SecondReport) -> u64| -> Vec<(f64, f64)> {
-        chart_windows(r)
+        r.seconds
             .iter()
             .map(|s| (window_end(s), per_s(f(s), s.interval_s)))
             .collect()

@@ -118,20 +118,13 @@ pub fn section(h: &mut String, r: &Report) {
     h.push_str(DEFINITIONS);
 }
 
-fn windows(r: &Report) -> &[SecondReport] {
-    match r.seconds.split_last() {
-        Some((last, rest)) if !rest.is_empty() && last.interval_s < 0.5 => rest,
-        _ => &r.seconds,
-    }
-}
-
 fn window_end(s: &SecondReport) -> f64 {
     (s.second - 1) as f64 + s.interval_s
 }
 
 fn latency_chart(r: &Report) -> Chart {
     let pts = |f: &dyn Fn(&SecondReport) -> Option<f64>| -> Vec<(f64, f64)> {
-        windows(r)
+        r.seconds
             .iter()
             .filter_map(|s| f(s).map(|v| (window_end(s), v)))
             .collect()
@@ -174,7 +167,7 @@ fn latency_chart(r: &Report) -> Chart {
 
 fn tokens_chart(r: &Report) -> Chart {
     let pts = |f: &dyn Fn(&SecondReport) -> f64| -> Vec<(f64, f64)> {
-        windows(r).iter().map(|s| (window_end(s), f(s))).collect()
+        r.seconds.iter().map(|s| (window_end(s), f(s))).collect()
     };
     let per_s = |n: u64, s: &SecondReport| {
         if s.interval_s > 0.0 {

@@ -94,7 +94,9 @@ pub struct StageReport {
 pub struct SecondReport {
     /// Seconds since the start at the end of this window.
     pub second: u64,
-    /// Length of the window in seconds: 1, except for the last, partial window of a run.
+    /// Length of the window in seconds: 1, except the last window of a run, which is the run's
+    /// remainder: its own row when 0.5 s or longer (or the run's only window), else added to the
+    /// second before it (which then lasts up to 1.5 s). Rates are over this length.
     pub interval_s: f64,
     /// Users admitted at the start of the window.
     pub users: usize,
