@@ -63,6 +63,12 @@ struct TlsServer {
 
 impl TlsServer {
     fn start() -> Self {
+        TlsServer::answering(OK_ANSWER, false)
+    }
+
+    /// Every request answered with `answer`; with `early`, as soon as its head is read (its
+    /// body left unread) and the connection then closed.
+    fn answering(answer: &'static [u8], early: bool) -> Self {
         use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
         let certified =
             rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
@@ -94,7 +100,9 @@ impl TlsServer {
                         Ok((tcp, _)) => {
                             let config = config.clone();
                             let answered = answered.clone();
-                            std::thread::spawn(move || serve_tls(tcp, config, &answered));
+                            std::thread::spawn(move || {
+                                serve_tls(tcp, config, &answered, answer, early)
+                            });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(2)),
                     }
@@ -119,7 +127,15 @@ impl Drop for TlsServer {
     }
 }
 
-fn serve_tls(tcp: TcpStream, config: Arc<rustls::ServerConfig>, answered: &AtomicU64) {
+const OK_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+fn serve_tls(
+    tcp: TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    answered: &AtomicU64,
+    answer: &[u8],
+    early: bool,
+) {
     let _ = tcp.set_nonblocking(false);
     // Bounded: an idle connection ends after a while.
     let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
@@ -139,10 +155,12 @@ fn serve_tls(tcp: TcpStream, config: Arc<rustls::ServerConfig>, answered: &Atomi
         answered.fetch_add(1, Ordering::SeqCst);
         let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
         buf.drain(..end);
-        if tls
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            .is_err()
-        {
+        if tls.write_all(answer).and_then(|()| tls.flush()).is_err() {
+            return;
+        }
+        if early {
+            // Close with the body unread: the kernel resets the connection.
+            std::thread::sleep(Duration::from_millis(50));
             return;
         }
     }
@@ -180,6 +198,49 @@ fn a_self_signed_target_is_a_tls_failure_unless_insecure() {
     assert_eq!(r.total.ok, 6, "{:?}", r.total.failure_kinds);
     assert!(r.config.insecure);
     assert_eq!(srv.answered.load(Ordering::SeqCst), 6);
+}
+
+/// Issue 13, item 3 on the https path (ureq's agent): a server that answers 413 to an 8 MB
+/// upload before reading it, and closes, is recorded as the 413 it sent, not as a reset.
+#[test]
+fn an_early_answer_to_a_large_https_upload_is_recorded() {
+    let srv = TlsServer::answering(
+        b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!",
+        true,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("upload.bin");
+    std::fs::write(&body, vec![b'u'; 8 << 20]).unwrap();
+    let url = format!("https://127.0.0.1:{}/up", srv.addr.port());
+    let body = format!("@{}", body.display());
+    let r = run(&[
+        "--url",
+        &url,
+        "-X",
+        "POST",
+        "-d",
+        &body,
+        "-n",
+        "3",
+        "-c",
+        "1",
+        "--timeout",
+        "10s",
+        "--insecure",
+    ]);
+    assert_eq!(r.total.requests, 3);
+    assert_eq!(
+        r.total.status_counts.get("413"),
+        Some(&3),
+        "{:?} {:?}",
+        r.total.status_counts,
+        r.total.failure_kinds
+    );
+    assert_eq!(
+        srv.answered.load(Ordering::SeqCst),
+        3,
+        "the server's own count"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! How each user's agent talks to the network: ureq's default connector chain (TCP, proxy, TLS),
-//! with one change to its connection pool's liveness probe.
+//! with one change to its connection pool's liveness probe and one to a failed send (an answer
+//! that arrived while the request was still being sent is read, see [`SharedConnector`]).
 //!
 //! ureq probes a pooled connection every time it is returned to the pool and again when it is
 //! taken out (a non-blocking read between two `ioctl`s): 6 of the 8 system calls of a keep-alive
@@ -26,7 +27,8 @@ use ureq::http::uri::{Authority, Scheme};
 use ureq::tls::TlsConfig;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, TcpConnector, Transport,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector,
+    TcpConnector, Transport,
 };
 
 use crate::config::Config as RunSettings;
@@ -127,12 +129,19 @@ impl Resolver for CachedResolver {
 /// TLS connector, and with it its own rustls configuration and parsed root store on its first
 /// https connection: CPU at start-up and memory for every user. Connection pools stay per agent.
 ///
-/// A plain `http://` connection without a proxy goes straight to ureq's TCP connector: the
-/// default chain (SOCKS check, CONNECT proxy, TCP, rustls, two TLS-provider checks) nests a
-/// frame per link, and each frame's stack pages are touched once by the stack probes and stay
-/// resident in every user thread for the whole run.
+/// ureq's default chain as this build has it (CONNECT proxy, TCP, rustls; no SOCKS, no other
+/// TLS provider), with [`KeepAnswer`] between TCP and TLS. A plain `http://` connection without
+/// a proxy goes straight to TCP (and [`KeepAnswer`]): every link nests a frame, and each frame's
+/// stack pages are touched once by the stack probes and stay resident in every user thread.
 #[derive(Debug, Clone, Default)]
-pub struct SharedConnector(Arc<(DefaultConnector, TcpConnector)>);
+pub struct SharedConnector(Arc<Connectors>);
+
+#[derive(Debug, Default)]
+struct Connectors {
+    proxy: ConnectProxyConnector,
+    tcp: TcpConnector,
+    tls: RustlsConnector,
+}
 
 impl Connector<()> for SharedConnector {
     type Out = Box<dyn Transport>;
@@ -142,15 +151,101 @@ impl Connector<()> for SharedConnector {
         details: &ConnectionDetails,
         chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
+        let c = &*self.0;
         let plain = details.uri.scheme() == Some(&Scheme::HTTP) && details.config.proxy().is_none();
-        if plain && chained.is_none() {
-            return Ok(self
-                .0
-                .1
-                .connect(details, None::<()>)?
-                .map(|t| Box::new(t) as Box<dyn Transport>));
+        let tunnel = if plain {
+            None
+        } else {
+            c.proxy.connect(details, chained)?
+        };
+        let tcp = c.tcp.connect(details, tunnel)?;
+        let guarded = KeepAnswer.connect(details, tcp)?;
+        if plain {
+            return Ok(guarded.map(|t| Box::new(t) as Box<dyn Transport>));
         }
-        self.0.0.connect(details, chained)
+        Ok(c.tls
+            .connect(details, guarded)?
+            .map(|t| Box::new(t) as Box<dyn Transport>))
+    }
+}
+
+/// Reads an answer that arrives while the request is still being sent. A server may answer
+/// before it has taken the whole request (a 413 to a large upload) and close; the send then
+/// fails with a broken pipe or a reset, and the answer waits in the socket. Below TLS, the rest
+/// of the request is dropped, so that the TLS layer's pending records do not fail its next
+/// read, and the answer is read, as curl does (and as the plain-http client does, see
+/// `engine/http1`). When no answer comes, the send's failure is the result, as before (and a
+/// dead kept-alive connection is sent again by the user).
+#[derive(Debug)]
+struct KeepAnswer;
+
+impl<In: Transport> Connector<In> for KeepAnswer {
+    type Out = AnswerKept<In>;
+
+    fn connect(
+        &self,
+        _details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(|inner| AnswerKept {
+            inner,
+            send_failed: None,
+            broken: false,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct AnswerKept<T> {
+    inner: T,
+    /// Why the send failed, until an answer is read (then forgotten) or none comes.
+    send_failed: Option<ureq::Error>,
+    /// The send failed: the rest of the request goes nowhere, the connection is not reused.
+    broken: bool,
+}
+
+/// A send that failed because the server closed or reset the connection.
+fn closed_while_sending(e: &ureq::Error) -> bool {
+    matches!(e, ureq::Error::Io(io) if matches!(
+        io.kind(),
+        std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+    ))
+}
+
+impl<T: Transport> Transport for AnswerKept<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.inner.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        if self.broken {
+            return Ok(());
+        }
+        match self.inner.transmit_output(amount, timeout) {
+            Err(e) if closed_while_sending(&e) => {
+                self.broken = true;
+                self.send_failed = Some(e);
+                Ok(())
+            }
+            r => r,
+        }
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let r = self.inner.await_input(timeout);
+        match (r, self.send_failed.take()) {
+            (Ok(true), _) => Ok(true),
+            (_, Some(failed)) => Err(failed),
+            (r, None) => r,
+        }
+    }
+
+    fn is_open(&mut self) -> bool {
+        !self.broken && self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
     }
 }
 
