@@ -4,12 +4,19 @@
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use qpsbench::cli::{Cli, with_default_subcommand};
+use qpsbench::cli::{Cli, SUBCOMMANDS, with_default_subcommand};
 use qpsbench::error::{Error, exit};
 use qpsbench::parse::one_line;
 
 fn main() {
     let argv = with_default_subcommand(std::env::args_os().collect());
+    // Where the flags of the command line are described: `qpsbench run --help` for a run.
+    let help = match argv.get(1).and_then(|a| a.to_str()) {
+        Some(sub) if sub != "help" && SUBCOMMANDS.contains(&sub) => {
+            format!("qpsbench {sub} --help")
+        }
+        _ => "qpsbench --help".to_string(),
+    };
     let code = match Cli::try_parse_from(argv) {
         Ok(cli) => qpsbench::cmd::dispatch(cli.command).unwrap_or_else(|e| {
             match &e {
@@ -18,13 +25,13 @@ fn main() {
             }
             e.exit_code()
         }),
-        Err(e) => clap_error(e),
+        Err(e) => clap_error(e, &help),
     };
     std::process::exit(code);
 }
 
 /// Help and version print as clap renders them; every other parse error becomes one line.
-fn clap_error(e: clap::Error) -> i32 {
+fn clap_error(e: clap::Error, help: &str) -> i32 {
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
@@ -59,8 +66,8 @@ fn clap_error(e: clap::Error) -> i32 {
                 .map(|t| one_line(t.trim().to_string()))
                 .filter(|t| t.contains("similar"));
             match tip {
-                Some(tip) => eprintln!("error: {line}; {tip} (see qpsbench --help)"),
-                None => eprintln!("error: {line} (see qpsbench --help)"),
+                Some(tip) => eprintln!("error: {line}; {tip} (see {help})"),
+                None => eprintln!("error: {line} (see {help})"),
             }
             exit::USAGE
         }

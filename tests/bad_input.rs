@@ -110,7 +110,9 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["run", "--url", "http://u:p@[::1]:0/"], vec!["--url", "port 0"]),
         (vec!["run", "-c", "2"], vec!["--url"]),
         // a typo keeps clap's suggestion on its one line
-        (vec!["--url", &url, "--duratoin", "2"], vec!["--duratoin", "'--duration'"]),
+        (vec!["--url", &url, "--duratoin", "2"], vec!["--duratoin", "'--duration'", "see qpsbench run --help"]),
+        // the help pointer names the subcommand whose flags were given
+        (vec!["serve", "--bogus"], vec!["--bogus", "see qpsbench serve --help"]),
         // users, rate, counts, durations
         (vec!["--url", &url, "--users", "0"], vec!["--users", "at least 1"]),
         (vec!["--url", &url, "--users", "-3"], vec!["--users"]),

@@ -75,7 +75,7 @@ pub fn header(cfg: &Config) -> String {
     };
     let requests = cfg
         .requests
-        .map(|n| format!(", {n} requests"))
+        .map(|n| format!(", {}", crate::parse::count_of(n, "request", "requests")))
         .unwrap_or_default();
     let rate = cfg
         .rps

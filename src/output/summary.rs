@@ -15,10 +15,15 @@ pub fn render(r: &Report) -> String {
     let c = &r.config;
     let _ = writeln!(
         out,
-        "\nSummary: {} {} for {:.1}s{}",
+        "\nSummary: {} {} for {}{}",
         c.method,
         c.url,
-        r.elapsed_s,
+        // A run shorter than a second in milliseconds (not "0.0s").
+        if r.elapsed_s < 1.0 {
+            format!("{:.0} ms", r.elapsed_s * 1e3)
+        } else {
+            format!("{:.1}s", r.elapsed_s)
+        },
         if r.interrupted { " (interrupted)" } else { "" }
     );
     let t = &r.total;
@@ -62,16 +67,16 @@ pub fn render(r: &Report) -> String {
     if r.in_flight_at_end > 0 {
         let _ = writeln!(
             out,
-            "In flight:      {} requests were still waiting at the end (not counted above)",
-            r.in_flight_at_end
+            "In flight:      {} still waiting at the end (not counted above)",
+            crate::parse::count_of(r.in_flight_at_end, "request was", "requests were")
         );
     }
     if t.reconnects > 0 {
         let _ = writeln!(
             out,
-            "Reconnects:     {} requests found their kept-alive connection closed by the server \
-             and were sent again on a new one (counted once above)",
-            t.reconnects
+            "Reconnects:     {} kept-alive connection closed by the server and sent again on \
+             a new one (counted once above)",
+            crate::parse::count_of(t.reconnects, "request found its", "requests found their")
         );
     }
     if let (Some(target), Some(late), Some(lag)) = (t.target_rps, t.late_slots, t.max_lag_ms) {
