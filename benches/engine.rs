@@ -7,16 +7,44 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use qpsbench::engine::limiter::Limiter;
+use qpsbench::engine::limiter::{Arrival, Limiter, RateStage};
 use qpsbench::sample::{Outcome, Sample};
 use qpsbench::stats::bucket::Bucket;
 use qpsbench::stats::hdr::new_histogram;
 
 fn limiter(c: &mut Criterion) {
-    let lim = Limiter::new(1e6, Instant::now());
+    let one = |rate| RateStage {
+        start: Duration::ZERO,
+        len: None,
+        rate,
+    };
     let mut g = c.benchmark_group("limiter");
     g.throughput(Throughput::Elements(1));
+    let lim = Limiter::new(&[one(1e6)], Arrival::Constant);
+    lim.start(Instant::now());
     g.bench_function("acquire", |b| b.iter(|| black_box(lim.acquire())));
+    // Five rate stages: the slot's stage is found by a binary search.
+    let stages: Vec<RateStage> = (0..5u32)
+        .map(|i| RateStage {
+            start: Duration::from_secs(u64::from(i) * 1000),
+            len: (i < 4).then_some(Duration::from_secs(1000)),
+            rate: 1e6,
+        })
+        .collect();
+    let lim = Limiter::new(&stages, Arrival::Constant);
+    lim.start(Instant::now());
+    g.bench_function("acquire, 5 rate stages", |b| {
+        b.iter(|| black_box(lim.acquire()))
+    });
+    let lim = Limiter::new(
+        &[one(1e6)],
+        Arrival::Gamma {
+            shape: 1.0,
+            seed: 1,
+        },
+    );
+    lim.start(Instant::now());
+    g.bench_function("acquire, poisson", |b| b.iter(|| black_box(lim.acquire())));
     g.finish();
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::parse::{parse_count, parse_duration, parse_ramp, parse_rate, parse_rfc3339};
+use crate::parse::{parse_count, parse_duration, parse_ramp, parse_rates, parse_rfc3339};
 
 /// Text shown after `--help`: what every number in the output means.
 pub const METRICS_HELP: &str = "\
@@ -95,10 +95,27 @@ pub struct RunArgs {
     #[arg(short = 'c', long, value_name = "N", allow_negative_numbers = true)]
     pub users: Option<usize>,
 
-    /// Global target rate in requests per second, shared by all users (open model).
-    /// Without it each user sends its next request as soon as the last one is answered.
-    #[arg(short = 'r', long, value_name = "R", value_parser = parse_rate, allow_hyphen_values = true)]
-    pub rps: Option<f64>,
+    /// Global target rate in requests per second, shared by all users (open model); or one per
+    /// stage (100,200,400 or 100..1000:100, each stage lasting --step; --users caps the
+    /// concurrency, or with --ramp the lists pair up). Without it each user sends its next
+    /// request as soon as the last one is answered.
+    #[arg(short = 'r', long, value_name = "R", value_parser = parse_rate_spec, allow_hyphen_values = true)]
+    pub rps: Option<RateSpec>,
+
+    /// How --rps slots are spread: constant (evenly, 1/R apart) or poisson (random gaps of mean
+    /// 1/R; see --burstiness). Reproducible with --seed.
+    #[arg(long, value_enum, value_name = "PROCESS", requires = "rps")]
+    pub arrival: Option<ArrivalArg>,
+
+    /// Gaps between --rps slots from a gamma distribution of this shape and mean 1/R: 1 is a
+    /// Poisson process, below 1 burstier, above 1 more regular (as vLLM's --burstiness).
+    #[arg(
+        long,
+        value_name = "K",
+        requires = "rps",
+        allow_negative_numbers = true
+    )]
+    pub burstiness: Option<f64>,
 
     /// How long to run: 10 (seconds), 30s, 5m, 1h [default: 10s unless --requests is given].
     #[arg(short = 'z', long, value_name = "D", value_parser = parse_duration, allow_hyphen_values = true)]
@@ -112,8 +129,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "STAGES", value_parser = parse_ramp_spec, requires = "step")]
     pub ramp: Option<RampSpec>,
 
-    /// Length of each --ramp stage: 10s, 1m.
-    #[arg(long, value_name = "D", value_parser = parse_duration, requires = "ramp", allow_hyphen_values = true)]
+    /// Length of each --ramp stage, or of each --rps rate stage: 10s, 1m.
+    #[arg(long, value_name = "D", value_parser = parse_duration, allow_hyphen_values = true)]
     pub step: Option<Duration>,
 
     /// Start --users linearly over this time, then hold them for --duration.
@@ -304,6 +321,23 @@ pub enum TargetsOrderArg {
     Random,
     /// In file order, weights ignored.
     RoundRobin,
+}
+
+/// Target rates, one or one per stage, as parsed from `--rps` (one value for clap).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateSpec(pub Vec<f64>);
+
+fn parse_rate_spec(text: &str) -> Result<RateSpec, String> {
+    parse_rates(text).map(RateSpec)
+}
+
+/// `--arrival`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArrivalArg {
+    /// Evenly spaced slots.
+    Constant,
+    /// A Poisson process: exponential gaps (gamma of shape --burstiness, 1 by default).
+    Poisson,
 }
 
 /// Users per ramp stage, as parsed from `--ramp` (a newtype so clap takes it as one value).
@@ -514,7 +548,7 @@ mod tests {
     #[test]
     fn ramp_needs_a_step() {
         assert!(parse(&["qpsbench", "--url", "http://x/", "--ramp", "1,2"]).is_err());
-        assert!(parse(&["qpsbench", "--url", "http://x/", "--step", "1s"]).is_err());
+        // --step alone parses; the configuration refuses it (it needs --ramp or --rps stages).
         assert!(
             parse(&[
                 "qpsbench",

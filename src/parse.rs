@@ -195,6 +195,63 @@ fn rate_inner(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Parse `--rps`: one rate (`200`, `1.5k`), or a target rate per stage: a list (`100,200,400`)
+/// and ranges (`100..1000:100`, rising or falling), each rate as for one.
+///
+/// # Errors
+///
+/// When a rate is not a usable rate (see [`parse_rate`]), a part is empty, a range is malformed
+/// or has step 0, or there are more than [`MAX_RAMP_STAGES`] rates.
+pub fn parse_rates(text: &str) -> Result<Vec<f64>, String> {
+    rates_inner(text).map_err(one_line)
+}
+
+fn rates_inner(text: &str) -> Result<Vec<f64>, String> {
+    let mut rates = Vec::new();
+    for part in text.split(',') {
+        let p = part.trim();
+        if p.is_empty() {
+            return Err(format!(
+                "'{text}' has an empty rate: write one rate per stage, e.g. 100,200,400 or \
+                 100..1000:100"
+            ));
+        }
+        let Some((range, step)) = p.split_once(':') else {
+            rates.push(rate_inner(p)?);
+            continue;
+        };
+        let (a, b) = range.split_once("..").ok_or_else(|| {
+            format!("'{p}' is not a range of rates: write START..END:STEP, e.g. 100..1000:100")
+        })?;
+        let (a, b, step) = (rate_inner(a)?, rate_inner(b)?, rate_inner(step)?);
+        // Count first: 1..10M:0.001 must not be built to be refused.
+        let n = ((b - a).abs() / step + 1e-9).floor() as usize + 1;
+        if rates.len() + n > MAX_RAMP_STAGES {
+            return Err(format!(
+                "'{text}' has more than {MAX_RAMP_STAGES} rates: use a larger step or --step"
+            ));
+        }
+        let dir = if b >= a { 1.0 } else { -1.0 };
+        rates.extend((0..n).map(|k| a + dir * step * k as f64));
+    }
+    if rates.len() > MAX_RAMP_STAGES {
+        return Err(format!(
+            "'{text}' has more than {MAX_RAMP_STAGES} rates: use a larger step or --step"
+        ));
+    }
+    Ok(rates)
+}
+
+/// A rate for headers and row names: `400`, `2.5`, `0.001`.
+pub fn format_rate(r: f64) -> String {
+    if r.fract() == 0.0 {
+        format!("{r:.0}")
+    } else {
+        let s = format!("{r:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 /// Render a duration compactly for tables and headers: `250ms`, `2.5s`, `5m`, `1h30m`.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();

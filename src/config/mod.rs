@@ -7,9 +7,9 @@ pub mod schedule;
 pub mod target;
 pub mod traffic;
 
-use crate::cli::{RampSpec, RunArgs};
+use crate::cli::{ArrivalArg, RampSpec, RunArgs};
 use crate::config::output::{OutputSpec, outputs_from_args};
-use crate::config::schedule::Schedule;
+use crate::config::schedule::{Arrival, Schedule};
 use crate::config::target::Target;
 use crate::config::target::parse_target;
 use crate::error::UsageError;
@@ -37,7 +37,8 @@ pub struct Config {
     pub schedule: Schedule,
     /// Threads to spawn: the most users the schedule ever runs.
     pub users: usize,
-    pub rps: Option<f64>,
+    /// How `--rps` slots are spread (the rates are the schedule's, per stage).
+    pub arrival: Arrival,
     /// Stop after exactly this many requests.
     pub requests: Option<u64>,
     pub timeout: Duration,
@@ -90,6 +91,14 @@ impl TryFrom<RunArgs> for Config {
         if let Some(u) = a.users {
             check_users(u, "--users")?;
         }
+        let rates: &[f64] = a.rps.as_ref().map_or(&[], |r| &r.0);
+        let rate_stages = rates.len() > 1;
+        if a.step.is_some() && a.ramp.is_none() && !rate_stages {
+            return bad(
+                "--step is the length of each --ramp stage or --rps rate stage: give --ramp \
+                 0,4,8 or --rps 100,200,400 with it",
+            );
+        }
         let schedule = if let Some(RampSpec(stages)) = &a.ramp {
             let step = a.step.unwrap_or_default();
             if a.users.is_some() {
@@ -107,7 +116,35 @@ impl TryFrom<RunArgs> for Config {
                 return bad("--step must be above 0: write e.g. --step 10s");
             }
             check_users(stages.iter().copied().max().unwrap_or(0), "--ramp")?;
+            if rate_stages && rates.len() != stages.len() {
+                return bad(format!(
+                    "--rps has {} rates and --ramp {} stages: give one rate, or one per stage",
+                    rates.len(),
+                    stages.len()
+                ));
+            }
             Schedule::steps(stages, step)
+        } else if rate_stages {
+            if a.ramp_up.is_some() {
+                return bad(
+                    "--ramp-up does not go with several --rps rates: the rate stages shape the \
+                     load (start with a low rate)",
+                );
+            }
+            if a.duration.is_some() {
+                return bad(
+                    "--duration does not go with several --rps rates: the run lasts rates x \
+                     --step (repeat the last rate to hold it longer)",
+                );
+            }
+            let Some(step) = a.step.filter(|s| !s.is_zero()) else {
+                return bad(
+                    "--rps with several rates needs --step, the length of each rate stage: \
+                     write e.g. --step 30s",
+                );
+            };
+            let users = a.users.unwrap_or(DEFAULT_USERS);
+            Schedule::steps(&vec![users; rates.len()], step)
         } else if let Some(ramp_up) = a.ramp_up {
             if ramp_up.is_zero() {
                 return bad("--ramp-up must be above 0: write e.g. --ramp-up 30s");
@@ -117,6 +154,7 @@ impl TryFrom<RunArgs> for Config {
         } else {
             Schedule::fixed(a.users.unwrap_or(DEFAULT_USERS), hold(&a))
         };
+        let schedule = schedule.with_rates(rates).map_err(UsageError)?;
         if let Some(p) = &a.proxy {
             ureq::Proxy::new(p).map_err(|e| {
                 UsageError(format!("--proxy '{}' is not a proxy URL: {e}", mask_url(p)))
@@ -133,6 +171,7 @@ impl TryFrom<RunArgs> for Config {
             &a.headers,
             a.body.is_some(),
         )?;
+        let arrival = arrival(&a, traffic.seed)?;
         let fail_on = match &a.traffic.fail_on {
             Some(spec) => parse_thresholds(spec, schedule.stages().len()).map_err(UsageError)?,
             None => Vec::new(),
@@ -141,7 +180,7 @@ impl TryFrom<RunArgs> for Config {
             users: schedule.max_users(),
             target,
             schedule,
-            rps: a.rps,
+            arrival,
             requests: a.requests,
             timeout: a.timeout,
             insecure: a.insecure,
@@ -155,6 +194,35 @@ impl TryFrom<RunArgs> for Config {
         })
     }
 }
+
+/// `--arrival` and `--burstiness`: constant slots unless either asks for random gaps.
+fn arrival(a: &RunArgs, seed: u64) -> Result<Arrival, UsageError> {
+    let shape = match (a.arrival, a.burstiness) {
+        (Some(ArrivalArg::Constant), Some(_)) => {
+            return bad(
+                "--burstiness shapes random gaps: it goes with --arrival poisson, not constant",
+            );
+        }
+        (Some(ArrivalArg::Constant), None) | (None, None) => return Ok(Arrival::Constant),
+        (_, k) => k.unwrap_or(1.0),
+    };
+    if !(MIN_BURSTINESS..=MAX_BURSTINESS).contains(&shape) {
+        return bad(format!(
+            "--burstiness {shape} is outside {MIN_BURSTINESS}..{MAX_BURSTINESS}: 1 is a \
+             Poisson process, below 1 burstier, above 1 more regular"
+        ));
+    }
+    // Its own stream of the run's seed: the same --seed gives the same schedule.
+    Ok(Arrival::Gamma {
+        shape,
+        seed: seed ^ 0x9e37_79b9_7f4a_7c15,
+    })
+}
+
+/// The burstiest gamma shape: one gap in a thousand is then 10^4 times the mean or longer.
+pub const MIN_BURSTINESS: f64 = 0.01;
+/// The most regular gamma shape: gaps within about 10% of the mean.
+pub const MAX_BURSTINESS: f64 = 1000.0;
 
 /// How long a non-ramp run holds its users: --duration, else open-ended when --requests bounds
 /// the run, else the default.

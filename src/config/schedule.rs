@@ -15,7 +15,7 @@ pub enum Shape {
 }
 
 /// One stage of the schedule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
     /// Users over the stage.
     pub shape: Shape,
@@ -23,6 +23,19 @@ pub struct Stage {
     pub start: Duration,
     /// Length; `None` for an open-ended last stage (a run bounded by `--requests` only).
     pub len: Option<Duration>,
+    /// `--rps`: the stage's target rate, requests per second (open model); `None`: each user
+    /// sends its next request when the last is answered (closed model).
+    pub rate: Option<f64>,
+}
+
+/// How `--rps` send slots are spread in time (`--arrival`, `--burstiness`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arrival {
+    /// Evenly spaced slots, 1/R apart (wrk2's and oha's schedule).
+    Constant,
+    /// Gaps drawn from a gamma distribution of this shape and mean 1/R, from this seed: shape 1
+    /// is a Poisson process, below 1 burstier, above 1 more regular (vLLM's `--burstiness`).
+    Gamma { shape: f64, seed: u64 },
 }
 
 impl Stage {
@@ -33,21 +46,26 @@ impl Stage {
         }
     }
 
-    /// A name for results rows.
-    pub fn name(&self, index: usize) -> String {
-        match self.shape {
-            Shape::Hold(n) => format!(
-                "{}: {}",
+    /// A name for results rows: `2: 8 users`, `2: ramp-up to 8`, with a rate stage's target
+    /// (`2: 8 users, 400 req/s`) when `rate_stages` (the schedule's rates differ by stage).
+    pub fn name(&self, index: usize, rate_stages: bool) -> String {
+        let users = match self.shape {
+            Shape::Hold(n) => crate::parse::count_of(n as u64, "user", "users"),
+            Shape::Linear(n) => format!("ramp-up to {n}"),
+        };
+        match self.rate.filter(|_| rate_stages) {
+            Some(r) => format!(
+                "{}: {users}, {} req/s",
                 index + 1,
-                crate::parse::count_of(n as u64, "user", "users")
+                crate::parse::format_rate(r)
             ),
-            Shape::Linear(n) => format!("{}: ramp-up to {n}", index + 1),
+            None => format!("{}: {users}", index + 1),
         }
     }
 }
 
 /// The whole run as a list of back-to-back stages.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     stages: Vec<Stage>,
 }
@@ -60,6 +78,7 @@ impl Schedule {
                 shape: Shape::Hold(users),
                 start: Duration::ZERO,
                 len: hold,
+                rate: None,
             }],
         }
     }
@@ -73,6 +92,7 @@ impl Schedule {
                 shape: Shape::Hold(u),
                 start: step * i as u32,
                 len: Some(step),
+                rate: None,
             })
             .collect();
         Schedule { stages }
@@ -85,11 +105,13 @@ impl Schedule {
                 shape: Shape::Linear(users),
                 start: Duration::ZERO,
                 len: Some(ramp_up),
+                rate: None,
             },
             Stage {
                 shape: Shape::Hold(users),
                 start: ramp_up,
                 len: hold,
+                rate: None,
             },
         ];
         Schedule { stages }
@@ -98,6 +120,57 @@ impl Schedule {
     /// The stages, in order.
     pub fn stages(&self) -> &[Stage] {
         &self.stages
+    }
+
+    /// Pace the stages: one rate for every stage, or one per stage.
+    ///
+    /// # Errors
+    ///
+    /// When there is more than one rate and not one per stage.
+    pub fn with_rates(mut self, rates: &[f64]) -> Result<Self, String> {
+        match rates {
+            [] => {}
+            [r] => self.stages.iter_mut().for_each(|s| s.rate = Some(*r)),
+            _ if rates.len() == self.stages.len() => {
+                for (s, r) in self.stages.iter_mut().zip(rates) {
+                    s.rate = Some(*r);
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "--rps has {} rates and the schedule {} stages: give one rate, or one per stage",
+                    rates.len(),
+                    self.stages.len()
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Is the run paced by `--rps` (open model)?
+    pub fn paced(&self) -> bool {
+        self.stages.iter().any(|s| s.rate.is_some())
+    }
+
+    /// Do the stages have different target rates?
+    pub fn rate_stages(&self) -> bool {
+        self.stages.windows(2).any(|w| w[0].rate != w[1].rate)
+    }
+
+    /// The target rate of the whole run: the one rate, or with rate stages the mean over the
+    /// schedule's length (the slots it asks for / its length); `None` when not paced.
+    pub fn target_rate(&self) -> Option<f64> {
+        let first = self.stages.first()?.rate?;
+        if !self.rate_stages() {
+            return Some(first);
+        }
+        let (mut slots, mut secs) = (0.0, 0.0);
+        for s in &self.stages {
+            let len = s.len?.as_secs_f64();
+            slots += s.rate.unwrap_or(0.0) * len;
+            secs += len;
+        }
+        (secs > 0.0).then(|| slots / secs)
     }
 
     /// Most users active at any time: how many threads to spawn.
@@ -199,9 +272,9 @@ mod tests {
         assert_eq!(at(40.0), (3, 0));
         assert_eq!(sch.next_change_after(s(0.0)), Some(s(10.0)));
         assert_eq!(sch.next_change_after(s(35.0)), Some(s(40.0)));
-        assert_eq!(sch.stages()[2].name(2), "3: 8 users");
+        assert_eq!(sch.stages()[2].name(2, false), "3: 8 users");
         assert_eq!(
-            Schedule::steps(&[1], Duration::from_secs(1)).stages()[0].name(0),
+            Schedule::steps(&[1], Duration::from_secs(1)).stages()[0].name(0, false),
             "1: 1 user"
         );
     }

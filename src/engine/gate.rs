@@ -10,7 +10,8 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::collector::Event;
 use crate::config::Config;
-use crate::engine::limiter::Limiter;
+use crate::config::schedule::{Arrival, Schedule};
+use crate::engine::limiter::{Limiter, RateStage};
 
 /// State every user thread and the controller share.
 #[derive(Debug)]
@@ -35,14 +36,27 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// Gate state for a run with an optional rate and request budget.
-    pub fn new(rps: Option<f64>, budget: Option<u64>) -> Self {
+    /// Gate state for a run of `schedule` (paced when its stages have rates) with an optional
+    /// request budget.
+    pub fn new(schedule: &Schedule, arrival: Arrival, budget: Option<u64>) -> Self {
+        let limiter = schedule.paced().then(|| {
+            let stages: Vec<RateStage> = schedule
+                .stages()
+                .iter()
+                .map(|s| RateStage {
+                    start: s.start,
+                    len: s.len,
+                    rate: s.rate.unwrap_or(crate::parse::MIN_RATE),
+                })
+                .collect();
+            Limiter::new(&stages, arrival)
+        });
         Gate {
             stop: AtomicBool::new(false),
             active: AtomicUsize::new(0),
             stage: AtomicU32::new(0),
             started: AtomicU64::new(0),
-            limiter: rps.map(|r| Limiter::new(r, Instant::now())),
+            limiter,
             end: std::sync::OnceLock::new(),
             budget,
             issued: AtomicU64::new(0),
@@ -64,6 +78,14 @@ impl Gate {
             if !self.stop.load(Ordering::Relaxed) && index >= self.active.load(Ordering::Relaxed) {
                 self.opened.wait(&mut guard);
             }
+        }
+    }
+
+    /// The run starts at `start`: the `--rps` clock's slot 0 (set once, before users are
+    /// admitted).
+    pub fn set_start(&self, start: Instant) {
+        if let Some(l) = &self.limiter {
+            l.start(start);
         }
     }
 

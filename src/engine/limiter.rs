@@ -1,53 +1,217 @@
-//! The shared rate limiter: one atomic clock of send slots for all users.
+//! The shared rate limiter: one clock of send slots for all users.
 //!
-//! Slot *n* is due at `origin + n / rate` (an absolute schedule, as in wrk2 and oha), so the
-//! rate never drifts with sleep overshoot. The next free slot lives in one `AtomicU64` counted in
-//! picoseconds since `base`: taking a slot is a single `fetch_add`, and the picosecond grain keeps
-//! the rounding error of the interval below 1e-7 of the rate up to 10M requests per second.
-//! When users cannot keep up, slots fall behind the clock; nothing here skips them, so the lag
-//! shows up in the results instead of a silently lower rate.
+//! The schedule is absolute (as in wrk2 and oha): slot *n* has one due time, fixed when the run
+//! starts, so the rate never drifts with sleep overshoot, and when users cannot keep up the
+//! slots fall behind the clock; nothing here skips them, so the lag shows up in the results
+//! instead of a silently lower rate.
+//!
+//! - Constant arrivals (the default): a stage of rate *R* starting at *s* holds the slots due at
+//!   `s + k / R` for every `k` with `k / R` < the stage's length. Taking a slot is a single
+//!   `fetch_add` on the slot index; its due time is computed from the index in picoseconds, so
+//!   the rounding error of the interval stays below 1e-7 of the rate up to 10M requests/s.
+//! - Gamma arrivals (`--arrival poisson`, `--burstiness K`): slot *n* is due at the sum of the
+//!   first *n* gaps, each drawn from a gamma distribution of shape *K* and mean 1/R (R the rate
+//!   of the stage the previous slot is in); K = 1 is a Poisson process, K < 1 burstier, as
+//!   vLLM's `--burstiness`. The gaps come from one generator seeded by `--seed`, taken under a
+//!   lock, so the same seed gives the same schedule.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+pub use crate::config::schedule::Arrival;
+
+const PS_PER_NS: u128 = 1_000;
+const PS_PER_S: f64 = 1e12;
+
+/// One stage of the rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateStage {
+    /// Offset of the stage from the start of the run.
+    pub start: Duration,
+    /// Length; `None` for an open-ended last stage.
+    pub len: Option<Duration>,
+    /// Target rate, requests per second.
+    pub rate: f64,
+}
+
+/// A stage as the clock uses it.
+#[derive(Debug)]
+struct Plan {
+    start_ps: u128,
+    interval_ps: u128,
+    rate: f64,
+    /// Index of the stage's first slot (constant arrivals).
+    first_slot: u64,
+    /// Slots in the stage; `u64::MAX` for an open-ended one.
+    slots: u64,
+}
 
 /// The shared slot clock.
 #[derive(Debug)]
 pub struct Limiter {
-    base: Instant,
-    interval_ps: u64,
-    next_ps: AtomicU64,
+    /// The start of the run: slot times are offsets from it.
+    base: OnceLock<Instant>,
+    plan: Vec<Plan>,
+    /// Constant arrivals: the index of the next free slot.
+    next_slot: AtomicU64,
+    /// Gamma arrivals: the next slot's offset and the generator of gaps.
+    random: Option<Mutex<Gaps>>,
 }
 
-const PS_PER_NS: u64 = 1_000;
+#[derive(Debug)]
+struct Gaps {
+    next_ps: u128,
+    shape: f64,
+    rng: fastrand::Rng,
+}
 
 impl Limiter {
-    /// A limiter for `rate` requests per second whose first slot is at `base`.
-    pub fn new(rate: f64, base: Instant) -> Self {
-        let interval_ps = (1e12 / rate).round().max(1.0) as u64;
+    /// A limiter for `stages` (back to back, in order; at least one). The clock starts at
+    /// [`Limiter::start`].
+    pub fn new(stages: &[RateStage], arrival: Arrival) -> Self {
+        let mut first_slot = 0u64;
+        let plan = stages
+            .iter()
+            .map(|s| {
+                let interval_ps = (PS_PER_S / s.rate).round().max(1.0) as u128;
+                let slots = s.len.map_or(u64::MAX, |len| {
+                    let len_ps = len.as_nanos() * PS_PER_NS;
+                    u64::try_from(len_ps.div_ceil(interval_ps)).unwrap_or(u64::MAX)
+                });
+                let p = Plan {
+                    start_ps: s.start.as_nanos() * PS_PER_NS,
+                    interval_ps,
+                    rate: s.rate,
+                    first_slot,
+                    slots,
+                };
+                first_slot = first_slot.saturating_add(slots);
+                p
+            })
+            .collect();
         Limiter {
-            base,
-            interval_ps,
-            next_ps: AtomicU64::new(0),
+            base: OnceLock::new(),
+            plan,
+            next_slot: AtomicU64::new(0),
+            random: match arrival {
+                Arrival::Constant => None,
+                Arrival::Gamma { shape, seed } => Some(Mutex::new(Gaps {
+                    next_ps: 0,
+                    shape,
+                    rng: fastrand::Rng::with_seed(seed),
+                })),
+            },
         }
     }
 
-    /// Time between two slots.
-    pub fn interval(&self) -> Duration {
-        Duration::from_nanos(self.interval_ps / PS_PER_NS)
+    /// Start the clock: slot 0 is due at `at` (set once; later calls change nothing).
+    pub fn start(&self, at: Instant) {
+        let _ = self.base.set(at);
+    }
+
+    fn base(&self) -> Instant {
+        *self.base.get_or_init(Instant::now)
     }
 
     /// Take the next slot and return when it is due.
     pub fn acquire(&self) -> Instant {
-        let ps = self.next_ps.fetch_add(self.interval_ps, Ordering::Relaxed);
-        self.base + Duration::from_nanos(ps / PS_PER_NS)
+        self.acquire_slot().0
+    }
+
+    /// Take the next slot: when it is due and the index of the stage it belongs to (a slot
+    /// sent late still counts in its own stage).
+    pub fn acquire_slot(&self) -> (Instant, u32) {
+        let (ps, stage) = match &self.random {
+            None => self.due_ps(self.next_slot.fetch_add(1, Ordering::Relaxed)),
+            Some(gaps) => {
+                let mut g = gaps.lock();
+                let due = g.next_ps;
+                let stage = self.stage_at_ps(due);
+                let shape = g.shape;
+                let gap_s = gamma(&mut g.rng, shape) / (shape * self.plan[stage].rate);
+                g.next_ps = due + (gap_s * PS_PER_S).round() as u128;
+                (due, stage)
+            }
+        };
+        let at =
+            self.base() + Duration::from_nanos(u64::try_from(ps / PS_PER_NS).unwrap_or(u64::MAX));
+        (at, stage as u32)
+    }
+
+    /// The offset of constant slot `n`, in picoseconds, and its stage.
+    fn due_ps(&self, n: u64) -> (u128, usize) {
+        let i = self.plan.partition_point(|p| p.first_slot <= n) - 1;
+        let p = &self.plan[i];
+        // Past the last stage's slots (a timed run's end): beyond every stage.
+        let k = u128::from((n - p.first_slot).min(p.slots));
+        (p.start_ps + k * p.interval_ps, i)
+    }
+
+    /// Index of the stage running at offset `ps`.
+    fn stage_at_ps(&self, ps: u128) -> usize {
+        self.plan
+            .partition_point(|p| p.start_ps <= ps)
+            .saturating_sub(1)
+    }
+
+    /// Time between two slots of the first stage (the mean gap for gamma arrivals).
+    pub fn interval(&self) -> Duration {
+        Duration::from_nanos((self.plan[0].interval_ps / PS_PER_NS) as u64)
     }
 
     /// Move the schedule forward to `at` if it is behind it. Called when users become active
-    /// after a stretch with none (the start of a run that opens with a 0-user stage), so slots
-    /// nobody could take are not sent in one burst.
+    /// after a stretch with none (the start of a run, or after a 0-user stage), so slots nobody
+    /// could take are not sent in one burst. The slot due at or just before `at` is kept (at
+    /// most one interval late), so that the run's first slot is never skipped.
     pub fn restart_at(&self, at: Instant) {
-        let ps = at.saturating_duration_since(self.base).as_nanos() as u64 * PS_PER_NS;
-        self.next_ps.fetch_max(ps, Ordering::Relaxed);
+        let ps = at.saturating_duration_since(self.base()).as_nanos() * PS_PER_NS;
+        match &self.random {
+            None => {
+                let p = &self.plan[self.stage_at_ps(ps)];
+                let k = (ps - p.start_ps) / p.interval_ps;
+                let k = u64::try_from(k).unwrap_or(u64::MAX).min(p.slots);
+                self.next_slot
+                    .fetch_max(p.first_slot.saturating_add(k), Ordering::Relaxed);
+            }
+            Some(gaps) => {
+                let mut g = gaps.lock();
+                g.next_ps = g.next_ps.max(ps);
+            }
+        }
+    }
+}
+
+/// A standard normal value (Box–Muller).
+fn normal(rng: &mut fastrand::Rng) -> f64 {
+    let u1 = 1.0 - rng.f64(); // (0, 1]: ln is finite
+    let u2 = rng.f64();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A gamma-distributed value of `shape` and scale 1 (mean `shape`): Marsaglia and Tsang, "A
+/// simple method for generating gamma variables" (ACM TOMS 26(3), 2000); for a shape below 1,
+/// `gamma(shape + 1) * U^(1 / shape)` (their section 6).
+fn gamma(rng: &mut fastrand::Rng, shape: f64) -> f64 {
+    if shape < 1.0 {
+        let u = 1.0 - rng.f64();
+        return gamma(rng, shape + 1.0) * u.powf(1.0 / shape);
+    }
+    let d = shape - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    loop {
+        let x = normal(rng);
+        let v = 1.0 + c * x;
+        if v <= 0.0 {
+            continue;
+        }
+        let v = v * v * v;
+        let u = 1.0 - rng.f64();
+        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+            return d * v;
+        }
     }
 }
 
@@ -55,10 +219,22 @@ impl Limiter {
 mod tests {
     use super::*;
 
+    fn constant(rate: f64) -> Limiter {
+        Limiter::new(
+            &[RateStage {
+                start: Duration::ZERO,
+                len: None,
+                rate,
+            }],
+            Arrival::Constant,
+        )
+    }
+
     #[test]
     fn slots_are_evenly_spaced_from_the_base() {
         let base = Instant::now();
-        let lim = Limiter::new(200.0, base);
+        let lim = constant(200.0);
+        lim.start(base);
         assert_eq!(lim.interval(), Duration::from_millis(5));
         for n in 0..1000u32 {
             assert_eq!(lim.acquire() - base, Duration::from_millis(5) * n);
@@ -68,7 +244,8 @@ mod tests {
     #[test]
     fn no_drift_for_rates_that_do_not_divide_a_second() {
         let base = Instant::now();
-        let lim = Limiter::new(3.0, base);
+        let lim = constant(3.0);
+        lim.start(base);
         let mut last = base;
         for _ in 0..=3000 {
             last = lim.acquire();
@@ -76,7 +253,8 @@ mod tests {
         // Slot 3000 at 3 rps is due at 1000 s, within a nanosecond of rounding.
         let off = (last - base).as_secs_f64();
         assert!((off - 1000.0).abs() < 1e-6, "slot 3000 at {off}");
-        let lim = Limiter::new(30_000.0, base);
+        let lim = constant(30_000.0);
+        lim.start(base);
         for _ in 0..30_000 {
             lim.acquire();
         }
@@ -85,9 +263,21 @@ mod tests {
     }
 
     #[test]
+    fn the_lowest_rate_does_not_overflow() {
+        let base = Instant::now();
+        let lim = constant(crate::parse::MIN_RATE);
+        lim.start(base);
+        for n in 0..100_000u64 {
+            let due = lim.acquire() - base;
+            assert_eq!(due, Duration::from_secs(1000 * n), "slot {n}");
+        }
+    }
+
+    #[test]
     fn restart_skips_only_slots_in_the_past() {
         let base = Instant::now();
-        let lim = Limiter::new(10.0, base);
+        let lim = constant(10.0);
+        lim.start(base);
         lim.restart_at(base + Duration::from_secs(2));
         assert_eq!(lim.acquire() - base, Duration::from_secs(2));
         assert_eq!(lim.acquire() - base, Duration::from_millis(2100));
@@ -99,7 +289,8 @@ mod tests {
     #[test]
     fn concurrent_takers_get_distinct_slots() {
         let base = Instant::now();
-        let lim = std::sync::Arc::new(Limiter::new(1000.0, base));
+        let lim = std::sync::Arc::new(constant(1000.0));
+        lim.start(base);
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let lim = lim.clone();
@@ -114,5 +305,96 @@ mod tests {
         all.sort();
         let expected: Vec<Duration> = (0..1000).map(Duration::from_millis).collect();
         assert_eq!(all, expected);
+    }
+
+    /// Rate stages: each stage's slots at its own rate from its own start, exactly
+    /// rate x length of them (hand-computed: 10/s for 1 s, then 4/s for 1 s, then 20/s).
+    #[test]
+    fn each_stage_has_its_rate_from_its_start() {
+        let stages = [
+            RateStage {
+                start: Duration::ZERO,
+                len: Some(Duration::from_secs(1)),
+                rate: 10.0,
+            },
+            RateStage {
+                start: Duration::from_secs(1),
+                len: Some(Duration::from_secs(1)),
+                rate: 4.0,
+            },
+            RateStage {
+                start: Duration::from_secs(2),
+                len: Some(Duration::from_millis(500)),
+                rate: 20.0,
+            },
+        ];
+        let base = Instant::now();
+        let lim = Limiter::new(&stages, Arrival::Constant);
+        lim.start(base);
+        let got: Vec<u64> = (0..24)
+            .map(|_| (lim.acquire() - base).as_millis() as u64)
+            .collect();
+        let mut want: Vec<u64> = (0..10).map(|k| k * 100).collect();
+        want.extend((0..4).map(|k| 1000 + k * 250));
+        want.extend((0..10).map(|k| 2000 + k * 50));
+        assert_eq!(got, want);
+        // After the last stage's slots: at its end, never inside the run.
+        assert_eq!(lim.acquire() - base, Duration::from_millis(2500));
+        // A restart in the middle of stage 2 takes the slot due at or just before it.
+        let lim = Limiter::new(&stages, Arrival::Constant);
+        lim.start(base);
+        lim.restart_at(base + Duration::from_millis(1300));
+        assert_eq!(lim.acquire() - base, Duration::from_millis(1250));
+        // One just after the start keeps slot 0.
+        let lim = Limiter::new(&stages, Arrival::Constant);
+        lim.start(base);
+        lim.restart_at(base + Duration::from_micros(30));
+        assert_eq!(lim.acquire() - base, Duration::ZERO);
+    }
+
+    fn gaps(shape: f64, seed: u64, n: usize) -> Vec<f64> {
+        let base = Instant::now();
+        let lim = Limiter::new(
+            &[RateStage {
+                start: Duration::ZERO,
+                len: None,
+                rate: 100.0,
+            }],
+            Arrival::Gamma { shape, seed },
+        );
+        lim.start(base);
+        let times: Vec<f64> = (0..=n)
+            .map(|_| (lim.acquire() - base).as_secs_f64())
+            .collect();
+        times.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    fn mean_cv(v: &[f64]) -> (f64, f64) {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
+        (mean, var.sqrt() / mean)
+    }
+
+    /// Gamma gaps of shape K have mean 1/R and a coefficient of variation of 1/sqrt(K): 1 for
+    /// Poisson arrivals, 2 for K = 0.25, 0.5 for K = 4 (200,000 gaps: within 2%).
+    #[test]
+    fn gamma_gaps_have_the_mean_and_spread_of_their_shape() {
+        for (shape, cv_want) in [(1.0, 1.0), (0.25, 2.0), (4.0, 0.5)] {
+            let (mean, cv) = mean_cv(&gaps(shape, 7, 200_000));
+            assert!(
+                (mean - 0.01).abs() < 0.0002,
+                "shape {shape}: mean gap {mean}"
+            );
+            assert!(
+                (cv - cv_want).abs() < 0.02 * cv_want,
+                "shape {shape}: cv {cv}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_schedule() {
+        assert_eq!(gaps(1.0, 42, 1000), gaps(1.0, 42, 1000));
+        assert_ne!(gaps(1.0, 42, 1000), gaps(1.0, 43, 1000));
     }
 }

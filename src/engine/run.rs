@@ -42,7 +42,7 @@ pub fn execute(
     interrupt: &Receiver<()>,
     on_second: Option<SecondSink>,
 ) -> anyhow::Result<RunResult> {
-    let gate = Arc::new(Gate::new(cfg.rps, cfg.requests));
+    let gate = Arc::new(Gate::new(&cfg.schedule, cfg.arrival, cfg.requests));
     let llm = Arc::new(cfg.llm.clone());
     let mut traffic = crate::traffic::run::TrafficRun::new(&cfg.traffic, cfg.llm.rotation.clone());
     // Requests that are the same every time are written once, for every user to send as is.
@@ -91,6 +91,7 @@ pub fn execute(
 
     let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
     let start = Instant::now();
+    gate.set_start(start);
     if let Some(length) = cfg.schedule.end() {
         gate.set_end(start + length);
     }
@@ -100,12 +101,12 @@ pub fn execute(
         start,
         schedule: cfg.schedule.clone(),
         stages: cfg.schedule.stages().len(),
-        paced: cfg.rps.is_some(),
+        paced: cfg.schedule.paced(),
         requests_limit: cfg.requests,
         done: done_tx,
         on_second,
         second_histograms: cfg.keeps_second_histograms(),
-        traffic: crate::stats::traffic::TrafficStats::new(&cfg.traffic, cfg.rps.is_some()),
+        traffic: crate::stats::traffic::TrafficStats::new(&cfg.traffic, cfg.schedule.paced()),
     };
     let collector = std::thread::Builder::new()
         .name("collector".into())

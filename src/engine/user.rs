@@ -102,7 +102,8 @@ impl User {
             if !gate.take_budget() {
                 return;
             }
-            let scheduled = gate.limiter.as_ref().map(|l| l.acquire());
+            let paced = gate.limiter.as_ref().map(|l| l.acquire_slot());
+            let scheduled = paced.map(|(at, _)| at);
             if let Some(slot) = scheduled {
                 if !gate.in_run(slot) {
                     return;
@@ -115,7 +116,8 @@ impl User {
                     return;
                 }
             }
-            let stage = gate.stage.load(Ordering::Relaxed);
+            // A paced request belongs to the stage of its slot; else to the stage now running.
+            let stage = paced.map_or_else(|| gate.stage.load(Ordering::Relaxed), |(_, s)| s);
             // Chosen once per logical request: every retry resends it as it is.
             let prepared = traffic.prepare(self.index, &mut rng);
             let mut attempt: u16 = 0;

@@ -402,7 +402,19 @@ fn config_table(h: &mut String, r: &Report) {
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
-        ("target rate (req/s)", opt(c.rps.map(|v| v.to_string()))),
+        (
+            "target rate (req/s)",
+            if c.stage_rps.is_empty() {
+                opt(c.rps.map(|v| v.to_string()))
+            } else {
+                let rates: Vec<String> = c.stage_rps.iter().map(|v| v.to_string()).collect();
+                format!("{} by stage", rates.join(", "))
+            },
+        ),
+        (
+            "arrivals",
+            c.arrival.clone().unwrap_or_else(|| "constant".into()),
+        ),
         ("duration (s)", opt(c.duration_s.map(|v| v.to_string()))),
         ("request budget", opt(c.requests.map(|v| v.to_string()))),
         ("timeout (s)", c.timeout_s.to_string()),

@@ -34,6 +34,35 @@ fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.2} ms"))
 }
 
+/// The pacing of a run in words: `target 400 req/s`, `target 100, 200, 400 req/s by stage`,
+/// with `, poisson arrivals` when slots are random.
+fn rate_words(cfg: &Config) -> String {
+    let s = &cfg.schedule;
+    let Some(rate) = s.target_rate() else {
+        return "no rate limit (closed loop)".to_string();
+    };
+    let mut words = if s.rate_stages() {
+        let rates: Vec<String> = s
+            .stages()
+            .iter()
+            .filter_map(|st| st.rate.map(crate::parse::format_rate))
+            .collect();
+        format!("target {} req/s by stage", rates.join(", "))
+    } else {
+        format!("target {} req/s", crate::parse::format_rate(rate))
+    };
+    match cfg.arrival {
+        crate::config::schedule::Arrival::Constant => {}
+        crate::config::schedule::Arrival::Gamma { shape: 1.0, .. } => {
+            words.push_str(", poisson arrivals");
+        }
+        crate::config::schedule::Arrival::Gamma { shape, .. } => {
+            words.push_str(&format!(", gamma arrivals (burstiness {shape})"));
+        }
+    }
+    words
+}
+
 /// Print one second on stderr (ignoring a closed stderr).
 pub fn print_second(r: &SecondReport) {
     let _ = writeln!(std::io::stderr().lock(), "{}", format_second(r));
@@ -77,11 +106,7 @@ pub fn header(cfg: &Config) -> String {
         .requests
         .map(|n| format!(", {}", crate::parse::count_of(n, "request", "requests")))
         .unwrap_or_default();
-    let rate = cfg
-        .rps
-        .map_or("no rate limit (closed loop)".to_string(), |r| {
-            format!("target {r} req/s")
-        });
+    let rate = rate_words(cfg);
     let proxy = match &cfg.proxy {
         Some(p) => format!("proxy {}", crate::redact::mask_url(p)),
         None => "no proxy".into(),

@@ -87,6 +87,9 @@ pub fn render(r: &Report) -> String {
             t.qps,
             crate::parse::count_of(late, "late slot", "late slots")
         );
+        if r.stages.len() > 1 {
+            rate_by_stage(&mut out, r);
+        }
     }
 
     super::stream_summary::render(&mut out, r);
@@ -116,6 +119,37 @@ pub fn render(r: &Report) -> String {
     }
     super::traffic_summary::render(&mut out, r);
     out
+}
+
+/// Each paced stage's target and achieved rate, late slots and largest lag.
+fn rate_by_stage(out: &mut String, r: &Report) {
+    let name_w = r
+        .stages
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "\nRate by stage:\n{:<name_w$} {:>12} {:>14} {:>10} {:>16}",
+        "stage", "target req/s", "achieved req/s", "late slots", "largest lag ms"
+    );
+    for s in &r.stages {
+        let (Some(target), Some(late), Some(lag)) = (s.target_rps, s.late_slots, s.max_lag_ms)
+        else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "{:<name_w$} {:>12} {:>14.1} {:>10} {:>16.3}",
+            s.name,
+            crate::parse::format_rate(target),
+            s.qps,
+            late,
+            lag
+        );
+    }
 }
 
 fn table(out: &mut String, r: &Report, pick: impl Fn(&StageReport) -> &Percentiles) {

@@ -166,8 +166,14 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
             duration_s = duration_s.max(s.duration_s);
             users += s.users;
         }
-        let name = merged_stage_name(&stage.name, users);
-        stages.push(b.report(&name, users, Duration::from_secs_f64(duration_s), rps));
+        // Each run's target for this stage (rate stages differ by stage); together, their sum.
+        let target = reports
+            .iter()
+            .map(|r| r.stages[i].target_rps)
+            .sum::<Option<f64>>()
+            .map(|v| (v * 1e6).round() / 1e6);
+        let name = merged_stage_name(&stage.name, users, target);
+        stages.push(b.report(&name, users, Duration::from_secs_f64(duration_s), target));
     }
 
     let (series_start_ms, seconds) = merge_seconds(&reports)?;
@@ -229,14 +235,23 @@ fn merge_targets(reports: &[&Report]) -> Result<Vec<crate::stats::rows::StageRep
     Ok(rows)
 }
 
-/// Stage names carry their user count ("2: 4 users"); the merged stage has the sum.
-fn merged_stage_name(name: &str, users: usize) -> String {
-    match name.split_once(": ") {
-        Some((index, rest)) if rest.ends_with(" users") || rest.ends_with(" user") => format!(
-            "{index}: {}",
-            crate::parse::count_of(users as u64, "user", "users")
-        ),
-        _ => name.to_string(),
+/// Stage names carry their user count and, for rate stages, their target ("2: 4 users" or
+/// "2: 4 users, 100 req/s"); the merged stage has the sums.
+fn merged_stage_name(name: &str, users: usize, target: Option<f64>) -> String {
+    let Some((index, rest)) = name.split_once(": ") else {
+        return name.to_string();
+    };
+    let (who, rate) = match rest.split_once(", ") {
+        Some((who, rate)) if rate.ends_with(" req/s") => (who, Some(rate)),
+        _ => (rest, None),
+    };
+    if !(who.ends_with(" users") || who.ends_with(" user")) {
+        return name.to_string();
+    }
+    let who = crate::parse::count_of(users as u64, "user", "users");
+    match (rate, target) {
+        (Some(_), Some(t)) => format!("{index}: {who}, {} req/s", crate::parse::format_rate(t)),
+        _ => format!("{index}: {who}"),
     }
 }
 
@@ -318,6 +333,15 @@ fn merged_config(reports: &[&Report], rps: Option<f64>) -> RunConfig {
         })
         .collect();
     c.rps = rps;
+    c.stage_rps = (0..first.stage_rps.len())
+        .map(|i| {
+            let sum: f64 = reports
+                .iter()
+                .map(|r| r.config.stage_rps.get(i).copied().unwrap_or(0.0))
+                .sum();
+            (sum * 1e6).round() / 1e6
+        })
+        .collect();
     c.requests = reports.iter().map(|r| r.config.requests).sum();
     c.duration_s = reports
         .iter()

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::config::schedule::Arrival;
 use crate::engine::run::RunResult;
 use crate::stats::hdr::{HistogramBin, latency_bins};
 use crate::stats::rows::{SecondReport, StageReport};
@@ -80,9 +81,15 @@ pub struct RunConfig {
     pub users: usize,
     /// Users of each stage (one entry when there is no ramp).
     pub stage_users: Vec<usize>,
-    /// `--rps`: the target rate of the whole run.
+    /// `--rps`: the target rate of the whole run (with rate stages, their mean over the run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rps: Option<f64>,
+    /// `--rps` rate stages: the target rate of each stage (absent with one rate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stage_rps: Vec<f64>,
+    /// `--arrival`: how the slots were spread, `poisson` or `gamma(K)`; absent for constant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival: Option<String>,
     /// Planned length of the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f64>,
@@ -110,6 +117,7 @@ impl RunConfig {
     /// The displayable configuration of a run.
     pub fn of(cfg: &Config) -> Self {
         let t = &cfg.target;
+        let stages = cfg.schedule.stages();
         RunConfig {
             url: match &cfg.traffic.targets_file {
                 Some(file) => format!("targets {}", file),
@@ -127,7 +135,17 @@ impl RunConfig {
             body_bytes: t.body.as_ref().map_or(0, |b| b.len()),
             users: cfg.users,
             stage_users: cfg.schedule.stages().iter().map(|s| s.users()).collect(),
-            rps: cfg.rps,
+            rps: cfg.schedule.target_rate(),
+            stage_rps: if cfg.schedule.rate_stages() {
+                stages.iter().filter_map(|s| s.rate).collect()
+            } else {
+                Vec::new()
+            },
+            arrival: match cfg.arrival {
+                Arrival::Constant => None,
+                Arrival::Gamma { shape: 1.0, .. } => Some("poisson".into()),
+                Arrival::Gamma { shape, .. } => Some(format!("gamma({shape})")),
+            },
             duration_s: cfg.schedule.end().map(|d| d.as_secs_f64()),
             requests: cfg.requests,
             timeout_s: cfg.timeout.as_secs_f64(),
@@ -149,6 +167,7 @@ impl Report {
         let run_end = m.end;
         let elapsed = run_end.saturating_duration_since(run.start);
         let stages = cfg.schedule.stages();
+        let rate_stages = cfg.schedule.rate_stages();
         let stage_reports = stages
             .iter()
             .zip(&m.stages)
@@ -163,12 +182,17 @@ impl Report {
                         .min(run_end)
                         .saturating_duration_since(s),
                 };
-                window
-                    .bucket
-                    .report(&stage.name(i), stage.users(), duration, cfg.rps)
+                window.bucket.report(
+                    &stage.name(i, rate_stages),
+                    stage.users(),
+                    duration,
+                    stage.rate,
+                )
             })
             .collect();
-        let total = m.total.report("total", cfg.users, elapsed, cfg.rps);
+        let total = m
+            .total
+            .report("total", cfg.users, elapsed, cfg.schedule.target_rate());
         let targets = m
             .traffic
             .targets

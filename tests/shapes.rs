@@ -1,0 +1,156 @@
+//! Load shapes (issue 14): rate stages and the arrival process, checked at the server: a raw
+//! loopback server that timestamps every request head (tests/common/fault.rs). Every run is
+//! bounded by its stages or a request count.
+
+mod common;
+#[path = "common/fault.rs"]
+mod fault;
+
+use common::run;
+use fault::{FaultServer, Mode};
+
+/// Seconds between consecutive request arrivals at the server, in arrival order.
+fn arrival_gaps(srv: &FaultServer) -> Vec<f64> {
+    let mut at: Vec<_> = srv.received().iter().map(|r| r.at).collect();
+    at.sort();
+    at.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect()
+}
+
+fn mean_cv(v: &[f64]) -> (f64, f64) {
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
+    (mean, var.sqrt() / mean)
+}
+
+/// `--rps 100,200,400 --step 2s`: each stage sends its own rate, counted by the server in each
+/// stage's window (within 2%), and each stage row says its target and achieved rate.
+#[test]
+fn rate_stages_achieve_each_stage_rate_at_the_server() {
+    let srv = FaultServer::start(Mode::Ok);
+    let url = format!("{}/", srv.url());
+    let r = run(&[
+        "--url",
+        &url,
+        "--rps",
+        "100,200,400",
+        "--step",
+        "2s",
+        "-c",
+        "4",
+    ]);
+    let rates = [100.0, 200.0, 400.0];
+    assert_eq!(r.stages.len(), 3);
+    assert_eq!(r.config.stage_rps, rates);
+    // The server's own count per 2 s window from the first request (slot 0 is due at the start).
+    let mut at: Vec<_> = srv.received().iter().map(|r| r.at).collect();
+    at.sort();
+    let first = at[0];
+    for (i, rate) in rates.iter().enumerate() {
+        let (lo, hi) = (2.0 * i as f64, 2.0 * (i + 1) as f64);
+        let seen = at
+            .iter()
+            .map(|t| (*t - first).as_secs_f64())
+            .filter(|t| (lo..hi).contains(t))
+            .count() as f64;
+        let want = rate * 2.0;
+        assert!(
+            (seen - want).abs() <= want * 0.02,
+            "stage {}: server saw {seen}, want {want}",
+            i + 1
+        );
+        let s = &r.stages[i];
+        assert_eq!(s.target_rps, Some(*rate), "{}", s.name);
+        assert_eq!(
+            s.requests as f64, want,
+            "{}: every slot of the stage, in its own row",
+            s.name
+        );
+        assert!(s.name.ends_with(&format!("{rate} req/s")), "{}", s.name);
+        assert!(s.late_slots.is_some());
+    }
+    assert_eq!(srv.requests(), 1400, "exactly rate x step per stage");
+    // The run's target is the schedule's mean: 1400 slots over 6 s.
+    let target = r.total.target_rps.unwrap();
+    assert!((target - 1400.0 / 6.0).abs() < 1e-9, "{target}");
+    // The JSON report of a rate-stage run is one the schema describes.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/report.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let v = serde_json::to_value(&r).unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&v)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+/// With --ramp the lists pair up: stage N runs ramp[N] users at rps[N].
+#[test]
+fn ramp_and_rate_stages_pair_up() {
+    let srv = FaultServer::start(Mode::Ok);
+    let url = format!("{}/", srv.url());
+    let r = run(&[
+        "--url", &url, "--ramp", "1,3", "--rps", "20,60", "--step", "1s",
+    ]);
+    let rows: Vec<(usize, u64, Option<f64>)> = r
+        .stages
+        .iter()
+        .map(|s| (s.users, s.requests, s.target_rps))
+        .collect();
+    assert_eq!(rows, [(1, 20, Some(20.0)), (3, 60, Some(60.0))]);
+    assert_eq!(srv.requests(), 80);
+}
+
+/// Run 2,000 requests at `rate` with `--arrival arrival` and return the mean and coefficient
+/// of variation of the gaps between their arrivals at the server.
+fn gaps_at_the_server(arrival: &str, rate: f64) -> (f64, f64) {
+    let srv = FaultServer::start(Mode::Ok);
+    let url = format!("{}/", srv.url());
+    let rate_arg = rate.to_string();
+    let r = run(&[
+        "--url",
+        &url,
+        "--rps",
+        &rate_arg,
+        "-n",
+        "2000",
+        "-c",
+        "8",
+        "--arrival",
+        arrival,
+        "--seed",
+        "11",
+    ]);
+    assert_eq!(r.total.requests, 2000);
+    let (mean, cv) = mean_cv(&arrival_gaps(&srv));
+    assert!(
+        (mean - 1.0 / rate).abs() < 0.1 / rate,
+        "{arrival}: mean gap {mean} s at {rate}/s"
+    );
+    (mean, cv)
+}
+
+/// `--arrival poisson`: the gaps the server sees between 2,000 requests have a coefficient of
+/// variation near 1 (an exponential's).
+#[test]
+fn poisson_arrivals_are_random_at_the_server() {
+    let (_, cv) = gaps_at_the_server("poisson", 400.0);
+    assert!(
+        (0.9..=1.1).contains(&cv),
+        "poisson: coefficient of variation {cv}"
+    );
+}
+
+/// Constant slots are regular at the server: a coefficient of variation below 0.1 (at 200/s,
+/// so that a loaded machine's scheduling jitter of a few hundred microseconds stays below it).
+#[test]
+fn constant_arrivals_are_regular_at_the_server() {
+    let (_, cv) = gaps_at_the_server("constant", 200.0);
+    assert!(cv < 0.1, "constant: coefficient of variation {cv}");
+}
