@@ -72,22 +72,6 @@ fn rate_stages_achieve_each_stage_rate_at_the_server() {
     // The run's target is the schedule's mean: 1400 slots over 6 s.
     let target = r.total.target_rps.unwrap();
     assert!((target - 1400.0 / 6.0).abs() < 1e-9, "{target}");
-    // The JSON report of a rate-stage run is one the schema describes.
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/docs/report.schema.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let v = serde_json::to_value(&r).unwrap();
-    let errors: Vec<String> = jsonschema::validator_for(&schema)
-        .unwrap()
-        .iter_errors(&v)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
 /// With --ramp the lists pair up: stage N runs ramp[N] users at rps[N].
@@ -105,6 +89,31 @@ fn ramp_and_rate_stages_pair_up() {
         .collect();
     assert_eq!(rows, [(1, 20, Some(20.0)), (3, 60, Some(60.0))]);
     assert_eq!(srv.requests(), 80);
+
+    // The JSON report of a rate-stage run is one the schema describes.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json").display().to_string();
+    let (code, _, err) = common::qps(&[
+        "--url", &url, "--rps", "20,40", "--step", "500ms", "-c", "2", "--json", &json, "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/report.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["config"]["stage_rps"], serde_json::json!([20.0, 40.0]));
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&v)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
 /// Run 2,000 requests at `rate` with `--arrival arrival` and return the mean and coefficient
