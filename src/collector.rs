@@ -260,7 +260,10 @@ impl Collector {
             }
             self.seconds.push(row);
         } else if !fold && (self.second.requests > 0 || partial >= Duration::from_millis(1)) {
-            let users = self.users_before(end);
+            // The users the schedule ran in this window: a timed run's window ends after the
+            // schedule (its in-flight requests drain), where the schedule has none.
+            let schedule_end = self.setup.schedule.end().map(|d| self.setup.start + d);
+            let users = self.users_before(schedule_end.map_or(end, |e| e.min(end)));
             let mut row =
                 SecondReport::from_bucket(self.second_index + 1, partial, users, &self.second);
             if !self.setup.second_histograms {
@@ -391,6 +394,14 @@ mod tests {
     /// Run the collector over `n` samples ending at each of `ends_ms` (ms after the start) and a
     /// stop at `stop_ms`.
     fn series(ends_ms: &[(u64, u64)], stop_ms: u64) -> Measured {
+        series_of(
+            Schedule::steps(&[4], Duration::from_secs(60)),
+            ends_ms,
+            stop_ms,
+        )
+    }
+
+    fn series_of(schedule: Schedule, ends_ms: &[(u64, u64)], stop_ms: u64) -> Measured {
         let (tx, rx) = crossbeam_channel::unbounded();
         let start = Instant::now();
         for &(at_ms, n) in ends_ms {
@@ -415,7 +426,13 @@ mod tests {
             interrupted: false,
         })
         .unwrap();
-        collect(rx, setup(start))
+        collect(
+            rx,
+            CollectorSetup {
+                schedule,
+                ..setup(start)
+            },
+        )
     }
 
     /// Issue 13, item 5: the few milliseconds after a timed run's end, in which its in-flight
@@ -446,6 +463,12 @@ mod tests {
             .map(|s| (s.second, s.interval_s, s.requests))
             .collect();
         assert_eq!(rows, [(1, 1.0, 100), (2, 0.7, 130)]);
+        // A timed run of 1.7 s whose requests drain until 1.704 s: its last window ran 4 users
+        // (the schedule has none after its end, but the window is the schedule's).
+        let timed = Schedule::fixed(4, Some(Duration::from_millis(1700)));
+        let m = series_of(timed, &[(500, 100), (1500, 100), (1703, 30)], 1704);
+        let users: Vec<usize> = m.seconds.iter().map(|s| s.users).collect();
+        assert_eq!(users, [4, 4]);
         // And a run shorter than half a second keeps its only window.
         let m = series(&[(100, 5)], 120);
         assert_eq!(m.seconds.len(), 1);

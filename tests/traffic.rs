@@ -209,6 +209,35 @@ fn data_rows_reach_the_server_in_turn() {
     assert_eq!(srv.stats.header_count("u,3-0"), 100);
 }
 
+/// Issue 13 (a regression of the port check): a port or a whole URL taken from `--data` is
+/// checked as it will be sent (the first row), not as a stand-in `0`, and reaches the server.
+#[test]
+fn a_port_or_url_from_the_data_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server();
+    let port = srv.addr.port();
+    let ports = write(dir.path(), "p.csv", &format!("p\n{port}\n"));
+    let r = run(&[
+        "--url",
+        "http://127.0.0.1:{{p}}/",
+        "--data",
+        s(&ports),
+        "-n",
+        "3",
+        "-c",
+        "1",
+    ]);
+    assert_eq!(r.total.ok, 3, "{:?}", r.total.failure_kinds);
+    let urls = write(
+        dir.path(),
+        "u.csv",
+        &format!("url\n{}/status/204\n", srv.url()),
+    );
+    let r = run(&["--url", "{{url}}", "--data", s(&urls), "-n", "3", "-c", "1"]);
+    assert_eq!(r.total.status_counts.get("204"), Some(&3));
+    assert_eq!(srv.stats.snapshot().requests, 6, "the server's own count");
+}
+
 #[test]
 fn think_time_slows_a_user() {
     let srv = server();

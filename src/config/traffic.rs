@@ -17,17 +17,24 @@ use crate::traffic::retry::RetryPolicy;
 use crate::traffic::targets::{EntryBody, TargetsOrder};
 use crate::traffic::template::{Template, Vars};
 
-/// Placeholders replaced by a stand-in, so that a URL with `{{...}}` can be checked as a URL.
-fn stand_in(text: &str, columns: &[String]) -> String {
+/// Placeholders replaced by stand-ins, so that a URL with `{{...}}` can be checked as a URL:
+/// the `--data` file's first row (a port or a whole URL from the data is checked as it will be
+/// sent), `1` for `{{user}}` and `{{seq}}` and for columns without a row.
+fn stand_in(text: &str, columns: &[String], first_row: Option<&[String]>) -> String {
+    let ones = vec!["1".to_string(); columns.len()];
     match Template::compile(text.as_bytes(), columns) {
-        Ok(t) if !t.is_static() => String::from_utf8_lossy(&t.render(
-            &Vars {
-                user: 0,
-                seq: 0,
-                row: &vec!["0".to_string(); columns.len()],
-            },
-            true,
-        ))
+        Ok(t) if !t.is_static() => String::from_utf8_lossy(
+            &t.render(
+                &Vars {
+                    user: 1,
+                    seq: 1,
+                    row: first_row
+                        .filter(|r| r.len() == columns.len())
+                        .unwrap_or(&ones),
+                },
+                true,
+            ),
+        )
         .into_owned(),
         _ => text.to_string(),
     }
@@ -54,12 +61,13 @@ fn data_columns(args: &TrafficArgs) -> Result<(Option<Arc<DataSet>>, Vec<String>
 /// [`crate::traffic::targets::load`]), or the URL of its first entry is relative.
 pub fn main_url(url: Option<&str>, args: &TrafficArgs) -> Result<String, UsageError> {
     if let Some(u) = url {
-        let columns = match &args.data {
-            // The columns are only needed to recognise placeholders; errors come later.
-            Some(p) => DataSet::load(p).map(|d| d.columns).unwrap_or_default(),
-            None => Vec::new(),
-        };
-        return Ok(stand_in(u, &columns));
+        // The columns are needed to recognise placeholders; errors come later.
+        let data = args.data.as_ref().and_then(|p| DataSet::load(p).ok());
+        let columns = data.as_ref().map(|d| d.columns.clone()).unwrap_or_default();
+        let first = data
+            .as_ref()
+            .and_then(|d| d.rows.first().map(Vec::as_slice));
+        return Ok(stand_in(u, &columns, first));
     }
     let Some(path) = &args.targets else {
         return bad(
@@ -115,11 +123,17 @@ fn unknown(where_: &str, name: &str, columns: &[String]) -> UsageError {
     ))
 }
 
-fn url_plan(url: &str, columns: &[String], where_: &str) -> Result<UrlPlan, UsageError> {
+fn url_plan(
+    url: &str,
+    columns: &[String],
+    data: Option<&DataSet>,
+    where_: &str,
+) -> Result<UrlPlan, UsageError> {
     let t =
         Template::compile(url.as_bytes(), columns).map_err(|e| unknown(where_, &e.0, columns))?;
-    let checked =
-        parse_url(&stand_in(url, columns)).map_err(|e| UsageError(format!("{where_}: {e}")))?;
+    let first = data.and_then(|d| d.rows.first().map(Vec::as_slice));
+    let checked = parse_url(&stand_in(url, columns, first))
+        .map_err(|e| UsageError(format!("{where_}: {e}")))?;
     Ok(if t.is_static() {
         UrlPlan::Static(checked)
     } else {
@@ -216,7 +230,7 @@ pub fn setup(
                 e.url.clone()
             };
             redactor.add_url_literals(&url);
-            let url_plan = url_plan(&url, &columns, &at(e.line))?;
+            let url_plan = url_plan(&url, &columns, data.as_deref(), &at(e.line))?;
             let mut headers: Vec<(HeaderName, HeaderValue)> = target
                 .headers
                 .iter()
@@ -270,7 +284,7 @@ pub fn setup(
         }
     } else {
         redactor.add_url_literals(&target.url);
-        let url = url_plan(&target.url, &columns, "--url")?;
+        let url = url_plan(&target.url, &columns, data.as_deref(), "--url")?;
         let url = match url {
             // The main target's URI may carry LLM-flag changes: prefer it when static.
             UrlPlan::Static(_) => UrlPlan::Static(target.uri.clone()),
