@@ -88,11 +88,15 @@ pub struct OutputArgs {
 pub struct RunArgs {
     /// Target URL (http:// or https://); may hold {{column}} placeholders (see --data). With
     /// --targets it is optional: the base of entries whose URL starts with '/'.
-    #[arg(short = 'u', long, required_unless_present = "targets")]
+    #[arg(short = 'u', long, required_unless_present_any = ["targets", "url_last"])]
     pub url: Option<String>,
 
+    /// The target URL given without --url, after the flags (as wrk, hey, oha and ab take it).
+    #[arg(value_name = "URL", conflicts_with = "url")]
+    pub url_last: Option<String>,
+
     /// Concurrent users, one OS thread each [default: 10].
-    #[arg(short = 'c', long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(short = 'c', long, value_name = "N", value_parser = parse_users, allow_negative_numbers = true)]
     pub users: Option<usize>,
 
     /// Global target rate in requests per second, shared by all users (open model); or one per
@@ -126,7 +130,7 @@ pub struct RunArgs {
     pub requests: Option<u64>,
 
     /// Users per stage, each stage lasting --step: 0,4,8,16 or 50..200:50.
-    #[arg(long, value_name = "STAGES", value_parser = parse_ramp_spec, requires = "step")]
+    #[arg(long, value_name = "STAGES", value_parser = parse_ramp_spec, requires = "step", allow_hyphen_values = true)]
     pub ramp: Option<RampSpec>,
 
     /// Length of each --ramp stage, or of each --rps rate stage: 10s, 1m.
@@ -261,7 +265,7 @@ pub struct TrafficArgs {
     pub targets_order: TargetsOrderArg,
 
     /// Seed of every random choice (--targets-order random, think time, retry jitter).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = parse_seed, allow_negative_numbers = true)]
     pub seed: Option<u64>,
 
     /// Authorization values, rotated round-robin across requests: the first column of a CSV or
@@ -321,6 +325,23 @@ pub enum TargetsOrderArg {
     Random,
     /// In file order, weights ignored.
     RoundRobin,
+}
+
+/// `--users`: a whole number (its range is checked with the schedule).
+fn parse_users(text: &str) -> Result<usize, String> {
+    text.trim().parse().map_err(|_| {
+        format!("'{text}' is not a number of users: write a whole number of 1 or more, e.g. 10")
+    })
+}
+
+/// `--seed`: any unsigned 64-bit number.
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "'{text}' is not a seed: write a whole number from 0 to {}",
+            u64::MAX
+        )
+    })
 }
 
 /// Target rates, one or one per stage, as parsed from `--rps` (one value for clap).
@@ -543,6 +564,16 @@ mod tests {
     fn the_clap_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_url_after_the_flags_is_the_url_of_a_run() {
+        let cli = parse(&["qpsbench", "-n", "2", "http://127.0.0.1:9/"]).unwrap();
+        match cli.command {
+            Command::Run(a) => assert_eq!(a.url_last.as_deref(), Some("http://127.0.0.1:9/")),
+            other => panic!("expected run, got {other:?}"),
+        }
+        assert!(parse(&["qpsbench", "--url", "http://a/", "http://b/"]).is_err());
     }
 
     #[test]

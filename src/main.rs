@@ -58,13 +58,22 @@ fn clap_error(e: clap::Error, help: &str) -> i32 {
             let line = one_line(first.join(" "));
             let line = line.strip_prefix("error: ").unwrap_or(&line);
             // clap's suggestion for a typo ("a similar argument exists: '--duration'") stays
-            // on the line.
-            let tip = rendered
-                .find("\n\n  tip:")
-                .map(|at| &rendered[at + 2..])
-                .and_then(|t| t.split("\n\n").next())
-                .map(|t| one_line(t.trim().to_string()))
-                .filter(|t| t.contains("similar"));
+            // on the line; the flags other tools use for what qpsbench names otherwise get the
+            // right name (clap's nearest spelling of --threads is --stream).
+            let peer = e
+                .get(clap::error::ContextKind::InvalidArg)
+                .and_then(|v| match v {
+                    clap::error::ContextValue::String(s) => peer_flag(s),
+                    _ => None,
+                });
+            let tip = peer.map(str::to_string).or_else(|| {
+                rendered
+                    .find("\n\n  tip:")
+                    .map(|at| &rendered[at + 2..])
+                    .and_then(|t| t.split("\n\n").next())
+                    .map(|t| one_line(t.trim().to_string()))
+                    .filter(|t| t.contains("similar"))
+            });
             match tip {
                 Some(tip) => eprintln!("error: {line}; {tip} (see {help})"),
                 None => eprintln!("error: {line} (see {help})"),
@@ -72,4 +81,18 @@ fn clap_error(e: clap::Error, help: &str) -> i32 {
             exit::USAGE
         }
     }
+}
+
+/// What a flag of wrk, hey, oha, ab, vegeta or k6 is called here, as a tip.
+fn peer_flag(arg: &str) -> Option<&'static str> {
+    let name = arg.split('=').next().unwrap_or(arg);
+    Some(match name {
+        "--threads" | "--connections" | "--concurrency" | "--vus" | "--workers" => {
+            "tip: qpsbench runs one thread per user: use '--users N'"
+        }
+        "--rate" | "--qps" | "--rps-limit" => "tip: the target rate is '--rps R'",
+        "--requests-per-second" => "tip: the target rate is '--rps R'",
+        "--time" | "--timelimit" => "tip: the run's length is '--duration D'",
+        _ => return None,
+    })
 }

@@ -22,9 +22,14 @@ fn duration_inner(text: &str) -> Result<Duration, String> {
         return Err("empty duration: write e.g. 10 (seconds), 30s, 500ms, 5m or 1h".into());
     }
     if let Ok(secs) = t.parse::<f64>() {
-        if !secs.is_finite() || secs < 0.0 {
+        if secs < 0.0 {
             return Err(format!(
-                "'{text}' is not a duration: it must be zero or more seconds"
+                "'{text}' is not a duration: a duration cannot be negative (write e.g. 30s)"
+            ));
+        }
+        if !secs.is_finite() {
+            return Err(format!(
+                "'{text}' is not a duration: write e.g. 10 (seconds), 30s, 500ms, 5m or 1h"
             ));
         }
         if secs > 365.0 * 86_400.0 {
@@ -181,6 +186,7 @@ fn rate_inner(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let (digits, mult) = match t.chars().last() {
         Some('k' | 'K') => (&t[..t.len() - 1], 1_000.0),
+        Some('M') => (&t[..t.len() - 1], 1_000_000.0),
         _ => (t, 1.0),
     };
     match digits.parse::<f64>() {
@@ -438,6 +444,11 @@ mod tests {
         assert_eq!(parse_rate("200"), Ok(200.0));
         assert_eq!(parse_rate("0.5"), Ok(0.5));
         assert_eq!(parse_rate("10k"), Ok(10_000.0));
+        assert_eq!(
+            parse_rate("10M"),
+            Ok(10_000_000.0),
+            "the largest rate, as its message writes it"
+        );
         assert_eq!(parse_rate("0.001"), Ok(MIN_RATE));
         for bad in ["0", "-1", "x", "nan", "inf", "1e300", "1e-8", "0.0009"] {
             assert!(parse_rate(bad).is_err(), "{bad} should be rejected");

@@ -134,6 +134,41 @@ impl FailureKind {
     }
 }
 
+/// A ureq error in words for evidence: a timeout says what timed out and which limit ran out
+/// (ureq's own text is `timeout: connect`, also for a TLS handshake that stalled).
+pub fn describe(err: &ureq::Error, timeout: std::time::Duration) -> String {
+    use ureq::Timeout as T;
+    let t = crate::parse::format_duration(timeout);
+    let ureq::Error::Timeout(kind) = err else {
+        return err.to_string();
+    };
+    match kind {
+        T::Global | T::PerCall => {
+            format!("timed out: the whole request took longer than --timeout {t}")
+        }
+        T::Connect => format!(
+            "timed out connecting: the connection (TCP, proxy, TLS handshake) took longer than \
+             --timeout {t}"
+        ),
+        T::Resolve => format!("timed out resolving the host name after {t}"),
+        T::PerRead | T::RecvResponse | T::RecvBody => {
+            format!("timed out reading the response: nothing arrived for {t}")
+        }
+        T::PerWrite | T::SendRequest | T::SendBody | T::Await100 => {
+            format!("timed out sending the request: nothing could be written for {t}")
+        }
+        _ => err.to_string(),
+    }
+}
+
+/// An I/O error in words for evidence (a wrapped ureq timeout as [`describe`] says it).
+pub fn describe_io(io: &std::io::Error, timeout: std::time::Duration) -> String {
+    match io.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+        Some(u) => describe(u, timeout),
+        None => io.to_string(),
+    }
+}
+
 /// Classify a ureq error into a failure kind.
 pub fn classify(err: &ureq::Error) -> FailureKind {
     use ureq::Error as E;

@@ -113,6 +113,12 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "--duratoin", "2"], vec!["--duratoin", "'--duration'", "see qpsbench run --help"]),
         // the help pointer names the subcommand whose flags were given
         (vec!["serve", "--bogus"], vec!["--bogus", "see qpsbench serve --help"]),
+        // wrk's, hey's and k6's names for what qpsbench calls --users get the right tip
+        (vec!["--url", &url, "--threads", "4"], vec!["--threads", "'--users N'"]),
+        (vec!["--url", &url, "http://127.0.0.1:2/"], vec!["--url", "[URL]"]),
+        (vec!["--url", &url, "--ramp", "-1,2", "--step", "1s"], vec!["--ramp", "'-1' is not a number of users"]),
+        (vec!["--url", &url, "--seed", "-1"], vec!["--seed", "not a seed"]),
+        (vec!["--url", &url, "-c", "-1"], vec!["--users", "not a number of users"]),
         // users, rate, counts, durations
         (vec!["--url", &url, "--users", "0"], vec!["--users", "at least 1"]),
         (vec!["--url", &url, "--users", "-3"], vec!["--users"]),

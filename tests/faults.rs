@@ -326,6 +326,13 @@ fn a_trickled_body_beyond_the_timeout_is_a_timeout() {
     assert!(took >= Duration::from_millis(1490), "{took:?}");
     // A byte or two arrived before the deadline.
     assert!(r.total.bytes >= 2, "{:?}", r.total);
+    // The evidence names the limit that ran out: the request's deadline, not a silence (a byte
+    // arrived every second, so "nothing arrived for ..." would be false).
+    let why = r.evidence[0].error.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("the whole request took longer than --timeout 1.5s"),
+        "{why}"
+    );
 }
 
 #[test]

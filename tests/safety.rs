@@ -243,6 +243,43 @@ fn an_early_answer_to_a_large_https_upload_is_recorded() {
     );
 }
 
+/// A TLS handshake that never completes (the server accepts and says nothing) is a timeout
+/// whose evidence says the connection took longer than --timeout (ureq says `timeout: connect`).
+#[test]
+fn a_stalled_tls_handshake_says_which_limit_ran_out() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let hold = std::thread::spawn(move || {
+        let held: Vec<TcpStream> = l.incoming().take(2).filter_map(Result::ok).collect();
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(held);
+    });
+    let url = format!("https://127.0.0.1:{port}/");
+    let r = run(&[
+        "--url",
+        &url,
+        "-n",
+        "2",
+        "-c",
+        "2",
+        "--timeout",
+        "300ms",
+        "--insecure",
+    ]);
+    assert_eq!(
+        r.total.failure_kinds.get("timeout"),
+        Some(&2),
+        "{:?}",
+        r.total.failure_kinds
+    );
+    let why = r.evidence[0].error.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("timed out connecting") && why.contains("--timeout 300ms"),
+        "{why}"
+    );
+    hold.join().unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Proxies
 

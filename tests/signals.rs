@@ -457,3 +457,38 @@ fn a_second_ctrl_c_exits_at_once() {
         .unwrap();
     assert!(err.contains("interrupted again: exiting now"), "{err}");
 }
+
+/// `timeout -s INT` signals the process and its group: one request to stop arrives twice within
+/// microseconds. It is one interrupt: the run stops with its summary and reports (exit 130), it
+/// does not "exit at once" without them.
+#[test]
+fn two_signals_at_once_are_one_interrupt() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let mut child = bin()
+        .args(["--url", &srv.url(), "-c", "2", "-z", "30", "-q", "--json"])
+        .arg(&json)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_server(&srv, 20);
+    for _ in 0..2 {
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        // Apart enough not to merge into one pending signal, as the two of `timeout` do not.
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    let status = wait_with_deadline(&mut child, Duration::from_secs(20)).expect("the run stopped");
+    assert_eq!(status.code(), Some(130));
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["interrupted"], true);
+    let served = srv.stats.snapshot().requests;
+    let counted = report["total"]["requests"].as_u64().unwrap();
+    assert!(
+        counted > 0 && counted <= served,
+        "report {counted}, server {served}"
+    );
+}

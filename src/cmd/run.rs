@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
@@ -71,17 +71,26 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
     }
 }
 
+/// A second interrupt sooner than this after the first is the same one: `timeout -s INT` and a
+/// shell's job control signal both the process and its group, so one request to stop arrives
+/// twice within microseconds; a person presses Ctrl-C again far later than this.
+const SAME_INTERRUPT: Duration = Duration::from_millis(250);
+
 /// The receiver that the first Ctrl-C (or SIGTERM) sends to; the second exits at once.
 fn interrupt_channel() -> Receiver<()> {
     static RX: OnceLock<Receiver<()>> = OnceLock::new();
     RX.get_or_init(|| {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        static PRESSES: AtomicUsize = AtomicUsize::new(0);
+        static FIRST: OnceLock<Instant> = OnceLock::new();
         let installed = ctrlc::set_handler(move || {
-            if PRESSES.fetch_add(1, Ordering::SeqCst) >= 1 {
+            if let Some(first) = FIRST.get() {
+                if first.elapsed() < SAME_INTERRUPT {
+                    return;
+                }
                 let _ = writeln!(io::stderr(), "\ninterrupted again: exiting now");
                 std::process::exit(exit::INTERRUPTED);
             }
+            let _ = FIRST.set(Instant::now());
             // Sent before it is said: whoever reads the message (the run, or the exit code
             // once the reports are written) must find the interrupt already there.
             let _ = tx.try_send(());

@@ -71,7 +71,10 @@ impl Config {
 impl TryFrom<RunArgs> for Config {
     type Error = UsageError;
 
-    fn try_from(a: RunArgs) -> Result<Self, UsageError> {
+    fn try_from(mut a: RunArgs) -> Result<Self, UsageError> {
+        if a.url.is_none() {
+            a.url = a.url_last.take();
+        }
         let url = crate::config::traffic::main_url(a.url.as_deref(), &a.traffic)?;
         let mut target = parse_target(&url, &a.method, &a.headers, a.body.as_deref())?;
         if let Some(given) = &a.url {

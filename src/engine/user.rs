@@ -299,7 +299,7 @@ impl User {
                 if let Outcome::Failure(kind) = outcome
                     && traffic.claim_failure(kind)
                 {
-                    let why = Some(e.to_string());
+                    let why = Some(crate::sample::describe(&e, self.timeout()));
                     traffic.keep_evidence(p, attempt, outcome, why, Vec::new(), &[], 0);
                 }
                 return Attempt {
@@ -334,6 +334,12 @@ impl User {
             stream,
             reconnected,
         }
+    }
+
+    /// `--timeout`: the deadline without its slack.
+    fn timeout(&self) -> Duration {
+        self.deadline
+            .saturating_sub(crate::engine::transport::DEADLINE_SLACK)
     }
 
     /// Reads the response body to its end, through `buf`: the user's own buffer, made once
@@ -386,7 +392,7 @@ impl User {
                     if let Outcome::Failure(kind) = outcome
                         && traffic.claim_failure(kind)
                     {
-                        let why = Some(e.to_string());
+                        let why = Some(crate::sample::describe_io(&e, self.timeout()));
                         traffic.keep_evidence(p, attempt, outcome, why, headers, &kept, bytes);
                     }
                     return (outcome, bytes, None);

@@ -15,8 +15,10 @@ pub fn render(out: &mut String, r: &Report) {
     };
     let _ = writeln!(
         out,
-        "\nStreaming: {} streamed responses, {} output tokens, {:.1} output tokens/s over the run",
-        total.streams, total.output_tokens, total.output_tokens_per_s
+        "\nStreaming: {}, {}, {:.1} output tokens/s over the run",
+        crate::parse::count_of(total.streams, "streamed response", "streamed responses"),
+        crate::parse::count_of(total.output_tokens, "output token", "output tokens"),
+        total.output_tokens_per_s
     );
     if let Some(llm) = &r.config.llm {
         let _ = writeln!(out, "LLM requests:   {}", request_words(llm));

@@ -61,8 +61,13 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "Failures:       {}", counts_line(&t.failure_kinds));
     let _ = writeln!(
         out,
-        "Requests:       {} completed ({} ok, {} HTTP errors, {} failures), {:.1} req/s, {:.1} ok/s",
-        t.requests, t.ok, t.errors, t.failures, t.qps, t.ok_per_s
+        "Requests:       {} completed ({} ok, {}, {}), {:.1} req/s, {:.1} ok/s",
+        t.requests,
+        t.ok,
+        crate::parse::count_of(t.errors, "HTTP error", "HTTP errors"),
+        crate::parse::count_of(t.failures, "failure", "failures"),
+        t.qps,
+        t.ok_per_s
     );
     if r.in_flight_at_end > 0 {
         let _ = writeln!(
@@ -83,7 +88,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             out,
             "Rate:           target {target} req/s, achieved {:.1} req/s; {} \
-             (sent >1 ms after their slot), largest lag {lag:.3} ms",
+             (sent >1 ms after its slot), largest lag {lag:.3} ms",
             t.qps,
             crate::parse::count_of(late, "late slot", "late slots")
         );

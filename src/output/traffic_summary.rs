@@ -66,8 +66,10 @@ pub fn render(out: &mut String, r: &Report) {
         );
         let _ = writeln!(
             out,
-            "Final outcome per logical request: {} ok, {} HTTP errors, {} failures",
-            rt.ok, rt.errors, rt.failures
+            "Final outcome per logical request: {} ok, {}, {}",
+            rt.ok,
+            crate::parse::count_of(rt.errors, "HTTP error", "HTTP errors"),
+            crate::parse::count_of(rt.failures, "failure", "failures")
         );
         let p = &rt.latency_ms;
         if rt.requests > 0 {

@@ -43,10 +43,19 @@ pub(super) fn read_before(
         match conn.stream.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                return Err(timed_out(&format!(
-                    "reading the response: nothing arrived for {}",
-                    crate::parse::format_duration(want)
-                )));
+                // Which limit ran out: the read's own (--timeout of silence) or the request's
+                // one deadline (a response that trickled in for longer than --timeout).
+                return Err(timed_out(&if want < timeout {
+                    format!(
+                        "reading the response: the whole request took longer than --timeout {}",
+                        crate::parse::format_duration(timeout)
+                    )
+                } else {
+                    format!(
+                        "reading the response: nothing arrived for {}",
+                        crate::parse::format_duration(want)
+                    )
+                }));
             }
             r => return r,
         }

@@ -353,6 +353,9 @@ fn silence_is_a_timeout_within_the_deadline() {
     assert!(
         err.why
             .contains("reading the response: nothing arrived for ")
+            || err
+                .why
+                .contains("the whole request took longer than --timeout")
             || err.why.contains("deadline passed"),
         "{}",
         err.why
