@@ -377,8 +377,8 @@ fn ctrl_c_still_writes_every_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Every path is checked at the start by a temporary file beside it; no report path holds
-    // anything before its report is whole.
+    // Every path is checked at the start (a temporary file beside it, created and removed);
+    // during the run no report path and no temporary file holds anything.
     let temporaries = |dir: &Path| -> usize {
         std::fs::read_dir(dir)
             .unwrap()
@@ -389,21 +389,17 @@ fn ctrl_c_still_writes_every_file() {
             })
             .count()
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while temporaries(dir.path()) < paths.len() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(
-        temporaries(dir.path()),
-        paths.len(),
-        "each output checked at the start"
-    );
+    // Interrupted once it has measured something: a second's worth of requests at 100 rps.
+    wait_for_server(&srv, 100);
     assert!(
         paths.iter().all(|p| !p.exists()),
         "no report before it is whole"
     );
-    // Interrupted once it has measured something: a second's worth of requests at 100 rps.
-    wait_for_server(&srv, 100);
+    assert_eq!(
+        temporaries(dir.path()),
+        0,
+        "nothing for a kill -9 to leave behind"
+    );
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let (code, _, err) = finish(child);
@@ -915,4 +911,54 @@ fn the_last_partial_second_follows_one_rule_in_every_output() {
         .map(|s| (interval(s) * 1e3).round() / 1e3)
         .collect();
     assert_eq!(lengths, want, "{log}");
+}
+
+/// A symbolic link to a report stays a link (its target gets the new report), an old report's
+/// permissions are kept, and a FIFO that nobody reads is refused before the run (opening it
+/// would wait for ever), one line, exit 2.
+#[test]
+fn links_permissions_and_unread_fifos() {
+    use std::os::unix::fs::PermissionsExt;
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.json");
+    std::fs::write(&target, "old").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let url = srv.url();
+    let link_s = link.display().to_string();
+    let (code, _, err) = qps(&["--url", &url, "-n", "3", "-q", "--json", &link_s]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(read_json(&target)["total"]["requests"], 3);
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let before = srv.stats.snapshot().requests;
+    let fifo_s = fifo.display().to_string();
+    let mut child = bin()
+        .args(["--url", &url, "-n", "3", "-q", "--json", &fifo_s])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_with_deadline(&mut child, Duration::from_secs(10))
+        .expect("an unread FIFO must not hang the run");
+    assert_eq!(status.code(), Some(2));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("no process is reading this FIFO"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(srv.stats.snapshot().requests, before, "no request sent");
 }

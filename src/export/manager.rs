@@ -2,16 +2,20 @@
 //! second, not after a long soak) and written when the report is ready, each complete or not at
 //! all.
 //!
-//! A report file is written to a temporary file beside it (`.NAME.PID.tmp`, created before the
-//! run, which is how the path is checked) and renamed over it only once whole: a run killed
-//! (`kill -9`, out of memory) or interrupted twice while writing leaves the previous report at
-//! that path as it was, never a truncated one. A path that is not a regular file — a pipe, a
-//! FIFO, `/dev/stdout`, a process substitution, a device — is opened before the run and written
-//! as a stream, without truncating or seeking (which pipes refuse). One report that cannot be
+//! A report file is written to a temporary file beside it (`.NAME.PID.tmp`, created and removed
+//! once before the run, which is how the path is checked, then created again when the report is
+//! ready) and renamed over it only once whole: a run killed (`kill -9`, out of memory) or
+//! interrupted twice while writing leaves the previous report at that path as it was, never a
+//! truncated one, and a run killed before its end leaves no temporary file. A symbolic link
+//! stays a link (its target is replaced) and an old file's permissions are kept. A path that is
+//! not a regular file — a pipe, a FIFO, `/dev/stdout`, a process substitution, a device — is
+//! opened before the run and written as a stream, without truncating or seeking (which pipes
+//! refuse); a FIFO that no process reads is refused before the run. One report that cannot be
 //! written does not stop the others.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use super::{Exporter, csv, hdr_log, html, json};
@@ -24,11 +28,15 @@ enum Sink {
     Stdout,
     /// Not a regular file: written in place as a stream.
     Stream(File),
-    /// A regular file (or one not there yet), replaced by renaming `tmp` over it.
+    /// A regular file (or one not there yet), replaced by renaming `tmp` over it. `tmp` exists
+    /// only while the report is written (it was created and removed once when the outputs were
+    /// opened, to check the place), so a run killed before its end leaves nothing behind.
     Replace {
         path: PathBuf,
         tmp: PathBuf,
-        file: Option<File>,
+        /// The old file's permissions, kept by the new one.
+        permissions: Option<std::fs::Permissions>,
+        written: bool,
     },
 }
 
@@ -89,7 +97,12 @@ impl ExportManager {
             let written = serialize(spec.format, report).and_then(|bytes| match sink {
                 Sink::Stdout => Ok(()),
                 Sink::Stream(file) => file.write_all(&bytes).and_then(|()| file.flush()),
-                Sink::Replace { path, tmp, file } => replace(path, tmp, file, &bytes),
+                Sink::Replace {
+                    path,
+                    tmp,
+                    permissions,
+                    written,
+                } => replace(path, tmp, permissions.as_ref(), written, &bytes),
             });
             if let Err(e) = written {
                 failed.push(with_path(e));
@@ -120,31 +133,33 @@ impl ExportManager {
     }
 }
 
-impl Drop for ExportManager {
-    /// A temporary file never renamed into place (the run failed, or was stopped) is removed.
-    fn drop(&mut self) {
-        for (_, sink) in &mut self.outputs {
-            if let Sink::Replace {
-                tmp, file: Some(_), ..
-            } = sink
-            {
-                let _ = std::fs::remove_file(tmp);
-            }
-        }
-    }
-}
-
 /// The sink of a file destination: a stream for what is not a regular file, else a temporary
 /// file beside it.
 fn open_file(path: &Path) -> io::Result<Sink> {
-    if let Ok(meta) = std::fs::metadata(path) {
+    // A symbolic link stays a link: the file it points to is the one replaced.
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(target) => target,
+            Err(_) => {
+                let target = std::fs::read_link(path)?;
+                path.parent().unwrap_or(Path::new(".")).join(target)
+            }
+        },
+        _ => path.to_path_buf(),
+    };
+    let mut permissions = None;
+    if let Ok(meta) = std::fs::metadata(&path) {
         if meta.is_dir() {
             return Err(io::Error::other("it is a directory"));
         }
+        if meta.file_type().is_fifo() {
+            return open_fifo(&path).map(Sink::Stream);
+        }
         if !meta.is_file() {
-            let file = OpenOptions::new().write(true).open(path)?;
+            let file = OpenOptions::new().write(true).open(&path)?;
             return Ok(Sink::Stream(file));
         }
+        permissions = Some(meta.permissions());
     }
     let name = path
         .file_name()
@@ -158,24 +173,73 @@ fn open_file(path: &Path) -> io::Result<Sink> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    let file = File::create(&tmp)?;
+    // The place is checked now, before the run: the report is written whole, beside the file.
+    File::create(&tmp).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot create a file in {} (a report is written whole to a temporary file \
+                 beside it, then renamed): {e}",
+                dir.display()
+            ),
+        )
+    })?;
+    let _ = std::fs::remove_file(&tmp);
     Ok(Sink::Replace {
-        path: path.to_path_buf(),
+        path,
         tmp,
-        file: Some(file),
+        permissions,
+        written: false,
     })
 }
 
-/// Write `bytes` to the temporary file, make them durable, and rename it over `path`. On failure
-/// the temporary file is removed and `path` keeps what it held.
-fn replace(path: &Path, tmp: &Path, file: &mut Option<File>, bytes: &[u8]) -> io::Result<()> {
-    let Some(mut f) = file.take() else {
+/// Open a FIFO for writing only when a process reads it (opening it would otherwise wait for
+/// one, before the run, for ever), then make writes to it block as for any stream.
+fn open_fifo(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => io::Error::other(
+                "no process is reading this FIFO: start its reader first (e.g. cat FIFO &)",
+            ),
+            _ => e,
+        })?;
+    // SAFETY: F_GETFL/F_SETFL on a descriptor this function owns.
+    unsafe {
+        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+        if flags < 0 || libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) < 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(file)
+}
+
+/// Write `bytes` to a temporary file beside `path` (with the old file's permissions), make
+/// them durable, and rename it over `path`. On failure the temporary file is removed and `path`
+/// keeps what it held. A report is written once.
+fn replace(
+    path: &Path,
+    tmp: &Path,
+    permissions: Option<&std::fs::Permissions>,
+    written: &mut bool,
+    bytes: &[u8],
+) -> io::Result<()> {
+    if std::mem::replace(written, true) {
         return Err(io::Error::other("already written"));
-    };
-    let result = f
-        .write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .and_then(|()| std::fs::rename(tmp, path));
+    }
+    let result = File::create(tmp).and_then(|mut f| {
+        if let Some(p) = permissions {
+            f.set_permissions(p.clone())?;
+        }
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(tmp, path)
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(tmp);
     }
