@@ -31,17 +31,12 @@ impl Redactor {
         &self.names
     }
 
-    /// Remember a secret value; for `Scheme token` values the token alone is remembered too.
+    /// Remember a secret value in every form a server may echo it in (see [`forms`]).
     pub fn add_literal(&mut self, value: &str) {
-        let value = value.trim();
-        let mut add = |v: &str| {
-            if v.len() >= MIN_LITERAL && !self.literals.iter().any(|l| l == v) {
-                self.literals.push(v.to_string());
+        for v in forms(value) {
+            if v.len() >= MIN_LITERAL && !self.literals.contains(&v) {
+                self.literals.push(v);
             }
-        };
-        add(value);
-        if let Some((_, token)) = value.split_once(' ') {
-            add(token.trim());
         }
         self.literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
     }
@@ -52,9 +47,15 @@ impl Redactor {
         if let Some(rest) = url.split_once("://").map(|(_, r)| r) {
             let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
             if let Some(at) = rest[..auth_end].rfind('@')
-                && let Some((_, password)) = rest[..at].split_once(':')
+                && let Some((user, password)) = rest[..at].split_once(':')
             {
                 self.add_literal(password);
+                // Sent as `Authorization: Basic base64(user:password)` (RFC 7617), decoded.
+                let basic = format!("{}:{}", percent_decode(user), percent_decode(password));
+                self.add_literal(&base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    basic,
+                ));
             }
         }
         let values: Vec<String> = self.secret_query_values(url).map(str::to_string).collect();
@@ -113,9 +114,10 @@ impl Redactor {
         out
     }
 
-    /// Free text with every known secret value replaced by `***`.
+    /// Free text with every known secret value replaced by `***`, and the value of every
+    /// `name=value` whose name is secret (an echoed URL's `?token=abc`, whatever its length).
     pub fn text(&self, text: &str) -> String {
-        let mut out = text.to_string();
+        let mut out = mask_query_in_text(text, |k| self.is_secret_name(k));
         for l in &self.literals {
             if out.contains(l.as_str()) {
                 out = out.replace(l.as_str(), "***");
@@ -123,6 +125,101 @@ impl Redactor {
         }
         out
     }
+}
+
+/// A secret in every form a request carried it or a server may echo it back in: as it is, the
+/// token after its scheme (`Bearer K` and `K`), percent-encoded (a query string, a form body,
+/// an echoed URL) and JSON-escaped (an echoed JSON body).
+pub fn forms(value: &str) -> Vec<String> {
+    let value = value.trim();
+    let mut plain = vec![value.to_string()];
+    if let Some((_, token)) = value.split_once(' ') {
+        plain.push(token.trim().to_string());
+    }
+    let mut all = Vec::with_capacity(plain.len() * 3);
+    for v in plain {
+        let encoded = percent_encode(&v);
+        let escaped = serde_json::to_string(&v)
+            .map(|q| q[1..q.len() - 1].to_string())
+            .unwrap_or_default();
+        for f in [v, encoded, escaped] {
+            if !f.is_empty() && !all.contains(&f) {
+                all.push(f);
+            }
+        }
+    }
+    all
+}
+
+/// Percent-encode every byte outside RFC 3986's unreserved set.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decode `%XX` escapes (invalid ones are kept as they are).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Free text with the value of each `name=value` whose name `is_secret` replaced by `***`: the
+/// name is the run of name characters before `=`, the value runs to the next `&`, space, quote,
+/// `<`, `>`, `,`, `;` or line end.
+fn mask_query_in_text(text: &str, is_secret: impl Fn(&str) -> bool) -> String {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%');
+    let is_end = |c: char| {
+        matches!(
+            c,
+            '&' | ' ' | '"' | '\'' | '<' | '>' | ',' | ';' | '\n' | '\r' | '\t' | '#'
+        )
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(eq) = rest.find('=') {
+        let (before, after) = rest.split_at(eq);
+        let name_start = before
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_name(*c))
+            .last()
+            .map_or(before.len(), |(i, _)| i);
+        let name = &before[name_start..];
+        out.push_str(before);
+        out.push('=');
+        let after = &after[1..];
+        let value_len = after.find(is_end).unwrap_or(after.len());
+        if !name.is_empty() && value_len > 0 && is_secret(&percent_decode(name)) {
+            out.push_str("***");
+            rest = &after[value_len..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Header names whose values are secrets: never printed, never written to a report.

@@ -518,3 +518,103 @@ fn a_secret_the_server_echoes_back_is_masked_in_every_form_it_was_sent() {
         }
     }
 }
+
+/// Issue 13, item 16's kind, found by a new user's check: a URL password, sent as
+/// `Authorization: Basic base64(user:password)`, short secret-looking query values, and a
+/// credential echoed back percent-encoded or JSON-escaped were shown in clear in the evidence.
+#[test]
+fn a_secret_echoed_in_a_derived_form_is_masked() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    // Percent-encoding as the server does it (every byte outside the unreserved set).
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        for conn in l.incoming().take(16) {
+            let Ok(mut s) = conn else { break };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let auth = head
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+                .unwrap_or("")
+                .to_string();
+            let line = head.lines().next().unwrap_or("").to_string();
+            let echo = format!(
+                "line {line}\nraw {auth}\nencoded {}\njson {}\n",
+                encode(&auth),
+                serde_json::to_string(&auth).unwrap()
+            );
+            let _ = write!(
+                s,
+                "HTTP/1.1 500 Oops\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{echo}",
+                echo.len()
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tokens.csv");
+    std::fs::write(&data, "token\n\"TOKa+b/c=XY\"\"Z9\"\n").unwrap();
+    let json = dir.path().join("r.json");
+    let with_password =
+        format!("http://usr:PASSW0RD@127.0.0.1:{port}/x?mytoken=QT4&X-Amz-Signature=QS5&page=2");
+    let plain = format!("http://127.0.0.1:{port}/x");
+    let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "usr:PASSW0RD");
+    let runs: [(Vec<&str>, Vec<&str>); 2] = [
+        (
+            vec!["--url", &with_password],
+            vec!["PASSW0RD", &basic, "QT4", "QS5"],
+        ),
+        (
+            vec![
+                "--url",
+                &plain,
+                "-H",
+                "Authorization: Bearer {{token}}",
+                "--data",
+                data.to_str().unwrap(),
+            ],
+            vec![
+                "TOKa+b/c=XY\"Z9",
+                "TOKa%2Bb%2Fc%3DXY%22Z9",
+                "TOKa+b/c=XY\\\"Z9",
+            ],
+        ),
+    ];
+    for (args, secrets) in runs {
+        let mut args = args.clone();
+        args.extend(["-n", "2", "-c", "1", "--json", json.to_str().unwrap()]);
+        let (code, out, err) = qps(&args);
+        assert_eq!(code, 0, "{err}");
+        let j = read(&json);
+        assert!(
+            j.contains("encoded "),
+            "the echo is in the evidence: {j:.300}"
+        );
+        if secrets.contains(&"QT4") {
+            assert!(j.contains("page=2"), "a plain query value stays: {j:.600}");
+        }
+        for (name, text) in [("stdout", &out), ("json", &j)] {
+            for secret in &secrets {
+                assert!(!text.contains(secret), "{name} shows {secret}");
+            }
+        }
+    }
+}

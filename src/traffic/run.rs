@@ -370,16 +370,13 @@ impl TrafficRun {
         total: u64,
     ) {
         let r = &self.evidence.redactor;
-        // This request's own secrets, in every form it sent them: a credential rendered from
-        // --data, a rotated key, an --api-key; the value and the token after its scheme
-        // (`Bearer K` and `K`), longest first, so that a server echoing one back shows `***`.
+        // This request's own secrets, in every form it sent them or a server may echo them: a
+        // credential rendered from --data, a rotated key, an --api-key; the value, the token
+        // after its scheme, percent-encoded and JSON-escaped (`redact::forms`), longest first,
+        // so that a server echoing one back shows `***`.
         let mut secrets: Vec<String> = Vec::new();
         let mut add = |v: &HeaderValue| {
-            let v = String::from_utf8_lossy(v.as_bytes()).trim().to_string();
-            if let Some((_, token)) = v.split_once(' ') {
-                secrets.push(token.trim().to_string());
-            }
-            secrets.push(v);
+            secrets.extend(crate::redact::forms(&String::from_utf8_lossy(v.as_bytes())));
         };
         for (name, value) in &p.plan.headers {
             if r.is_secret_header(name.as_str()) {
