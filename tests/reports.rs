@@ -795,9 +795,10 @@ fn a_stage_without_requests_has_no_latency_in_any_output() {
         .find(|l| l.starts_with("1: 0 users"))
         .expect("stage row");
     let cells: Vec<&str> = row.split_whitespace().skip(3).collect();
-    // users, requests, time, qps, err%, fail%, then avg min p50 p90 p95 p99 p99.9 max.
-    assert_eq!(cells[..3], ["0", "0", "1.0s"][..], "{row}");
-    assert_eq!(cells[6..], ["-"; 8], "{row}");
+    // users, requests, time, qps, err%, fail%, then avg min p50 p90 p95 p99 p99.9 max: a rate
+    // of 0 per second was measured, an error rate of no requests was not.
+    assert_eq!(cells[..4], ["0", "0", "1.0s", "0.0"][..], "{row}");
+    assert_eq!(cells[4..], ["-"; 10], "{row}");
 
     let v = read_json(json);
     assert_valid(&v, "ramp report");
@@ -812,6 +813,11 @@ fn a_stage_without_requests_has_no_latency_in_any_output() {
         );
     }
     assert!(v["stages"][1]["latency_ms"]["count"].as_u64().unwrap() > 0);
+    assert!(
+        stage["error_rate"].is_null() && stage["failure_rate"].is_null(),
+        "{stage}"
+    );
+    assert_eq!(stage["qps"], 0.0);
     let first = &v["seconds"][0];
     assert_eq!(first["requests"], 0, "{first}");
     assert!(
@@ -824,7 +830,7 @@ fn a_stage_without_requests_has_no_latency_in_any_output() {
     let zero: Vec<&str> = table.lines().nth(1).unwrap().split(',').collect();
     assert_eq!(zero[0], "1: 0 users", "{table}");
     for (name, value) in header.iter().zip(&zero) {
-        if name.ends_with("_ms") {
+        if name.ends_with("_ms") || name.ends_with("_rate") {
             assert_eq!(*value, "", "{name} in:\n{table}");
         }
     }

@@ -85,8 +85,13 @@ pub fn extend_stage_table(csv: String, r: &Report) -> String {
                         let _ = write!(out, ",{n}");
                     }
                 }
-                // A stage without streams: empty cells.
-                _ => out.push_str(&",".repeat(header.matches(',').count())),
+                // A stage without streams: counts of 0 (as the series writes them), and empty
+                // cells for what was not measured.
+                _ => {
+                    out.push_str(",0,0,0,none");
+                    out.push_str(&",".repeat(METRICS.len() * STATS.len()));
+                    out.push_str(&",0".repeat(crate::stream::EndReason::ALL.len()));
+                }
             }
         }
         out.push('\n');

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::Exporter;
 use super::svg::{Chart, Line, esc, ms_card};
 use crate::report::Report;
-use crate::stats::hdr::{Percentiles, decode_histogram};
+use crate::stats::hdr::{Percentiles, decode_histogram, percent};
 use crate::stats::rows::{SecondReport, StageReport};
 
 /// The HTML report.
@@ -139,8 +139,16 @@ fn cards(h: &mut String, t: &StageReport) {
     let items = [
         (t.requests.to_string(), "requests"),
         (format!("{:.1}", t.qps), "requests / s"),
-        (format!("{:.2}%", t.error_rate * 100.0), "error rate"),
-        (format!("{:.2}%", t.failure_rate * 100.0), "failure rate"),
+        (
+            t.error_rate
+                .map_or("-".into(), |v| format!("{:.2}%", v * 100.0)),
+            "error rate",
+        ),
+        (
+            t.failure_rate
+                .map_or("-".into(), |v| format!("{:.2}%", v * 100.0)),
+            "failure rate",
+        ),
         (ms_card(latency.map(|p| p.p50)), "p50 latency"),
         (ms_card(latency.map(|p| p.p99)), "p99 latency"),
         (ms_card(latency.map(|p| p.max)), "max latency"),
@@ -335,14 +343,14 @@ fn stage_table(h: &mut String, r: &Report, pick: impl Fn(&StageReport) -> Option
         let _ = write!(
             h,
             "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td>\
-             <td>{:.2}</td><td>{:.2}</td>",
+             <td>{}</td><td>{}</td>",
             esc(&s.name),
             s.users,
             s.requests,
             s.duration_s,
             s.qps,
-            s.error_rate * 100.0,
-            s.failure_rate * 100.0
+            percent(s.error_rate),
+            percent(s.failure_rate)
         );
         match pick(s).and_then(Percentiles::measured) {
             Some(p) => {

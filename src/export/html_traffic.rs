@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::svg::esc;
 use crate::report::Report;
-use crate::stats::hdr::{Percentiles, cell};
+use crate::stats::hdr::{Percentiles, cell, percent};
 
 /// Append the sections that apply to `r` (nothing for a plain run).
 pub fn section(h: &mut String, r: &Report) {
@@ -43,14 +43,14 @@ pub fn section(h: &mut String, r: &Report) {
                 .collect();
             let _ = writeln!(
                 h,
-                "<tr><td class=\"l\">{}</td><td>{}</td><td>{:.1}</td><td>{:.2}</td><td>{:.2}</td>\
+                "<tr><td class=\"l\">{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td>\
                  <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
                  <td class=\"l\">{}</td></tr>",
                 esc(&t.name),
                 t.requests,
                 t.qps,
-                t.error_rate * 100.0,
-                t.failure_rate * 100.0,
+                percent(t.error_rate),
+                percent(t.failure_rate),
                 v(|p| p.mean),
                 v(|p| p.p50),
                 v(|p| p.p90),

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use crate::output::counts_line;
 use crate::report::Report;
-use crate::stats::hdr::{Percentiles, cell};
+use crate::stats::hdr::{Percentiles, cell, percent};
 use crate::stats::rows::StageReport;
 
 const BAR_WIDTH: usize = 40;
@@ -193,14 +193,14 @@ fn table(out: &mut String, r: &Report, pick: impl Fn(&StageReport) -> &Percentil
         let p = pick(s);
         let _ = write!(
             out,
-            "{:<name_w$} {:>6} {:>9} {:>7.1}s {:>10.1} {:>7.2} {:>7.2}",
+            "{:<name_w$} {:>6} {:>9} {:>7.1}s {:>10.1} {:>7} {:>7}",
             s.name,
             s.users,
             s.requests,
             s.duration_s,
             s.qps,
-            s.error_rate * 100.0,
-            s.failure_rate * 100.0
+            percent(s.error_rate),
+            percent(s.failure_rate)
         );
         // A row without a measured value (a 0-user stage) shows `-` in every column.
         let row = p.table_row();

@@ -38,12 +38,12 @@ pub fn render(out: &mut String, r: &Report) {
                 .collect();
             let _ = writeln!(
                 out,
-                "{name:<name_w$} {:>9} {:>7.2} {:>10.1} {:>7.2} {:>7.2} {:>8} {:>8} {:>8} {:>8}  {}",
+                "{name:<name_w$} {:>9} {:>7.2} {:>10.1} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}  {}",
                 t.requests,
                 t.requests as f64 * 100.0 / all as f64,
                 t.qps,
-                t.error_rate * 100.0,
-                t.failure_rate * 100.0,
+                crate::stats::hdr::percent(t.error_rate),
+                crate::stats::hdr::percent(t.failure_rate),
                 v(|p| p.mean),
                 v(|p| p.p50),
                 v(|p| p.p99),

@@ -281,8 +281,8 @@ impl Bucket {
             ok_per_s: round3(per_s(self.ok)),
             errors: self.errors,
             failures: self.failures,
-            error_rate: round6(frac(self.errors)),
-            failure_rate: round6(frac(self.failures)),
+            error_rate: (self.requests > 0).then(|| round6(frac(self.errors))),
+            failure_rate: (self.requests > 0).then(|| round6(frac(self.failures))),
             bytes: self.bytes,
             reconnects: self.reconnects,
             status_counts: self
@@ -392,7 +392,7 @@ mod tests {
         assert_eq!(r.status_counts.get("503"), Some(&1));
         assert_eq!(r.failure_kinds.get("timeout"), Some(&1));
         assert_eq!(r.failure_kinds.get("connect"), Some(&1));
-        assert!((r.error_rate - 2.0 / 12.0).abs() < 1e-6);
+        assert!((r.error_rate.unwrap() - 2.0 / 12.0).abs() < 1e-6);
         assert!(r.target_rps.is_none() && r.response_time_ms.is_none());
     }
 

@@ -140,6 +140,11 @@ impl Percentiles {
     }
 }
 
+/// A fraction as a percent with 2 decimals for a table cell, or `-` without requests.
+pub fn percent(v: Option<f64>) -> String {
+    cell(v.map(|v| v * 100.0), 2)
+}
+
 /// A number of a table cell with `decimals` decimals, or `-` when nothing was measured.
 pub fn cell(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))

@@ -46,10 +46,10 @@ pub struct StageReport {
     pub errors: u64,
     /// Client-side failures: no complete response.
     pub failures: u64,
-    /// errors / requests, a fraction from 0 to 1 (not a percent); 0 without requests.
-    pub error_rate: f64,
-    /// failures / requests, a fraction from 0 to 1 (not a percent); 0 without requests.
-    pub failure_rate: f64,
+    /// errors / requests, a fraction from 0 to 1 (not a percent); `null` without requests.
+    pub error_rate: Option<f64>,
+    /// failures / requests, a fraction from 0 to 1 (not a percent); `null` without requests.
+    pub failure_rate: Option<f64>,
     /// Response body bytes received.
     pub bytes: u64,
     /// Requests sent again, once, on a new connection because the kept-alive one they were

@@ -155,12 +155,17 @@ impl Metric {
     /// The metric's value in `row`, in its [`Unit`]; `None` when the row does not have it.
     pub fn measure(&self, row: &StageReport) -> Option<f64> {
         if row.requests == 0 {
-            return None;
+            // A window without requests has a rate: 0 per second (a 0-user stage). Nothing
+            // else is measured in it.
+            return match self {
+                Metric::Qps => (row.duration_s > 0.0).then_some(row.qps),
+                _ => None,
+            };
         }
         match self {
             Metric::Latency(i) => row.latency_ms.measured().map(LATENCY[*i].1),
-            Metric::ErrorRate => Some(row.error_rate),
-            Metric::FailureRate => Some(row.failure_rate),
+            Metric::ErrorRate => row.error_rate,
+            Metric::FailureRate => row.failure_rate,
             Metric::Qps => Some(row.qps),
             Metric::Family(f, i) => f.of(row).map(LATENCY[*i].1),
             Metric::Extra(m) => (m.2)(row),
