@@ -665,3 +665,66 @@ fn metrics_never_measured_are_absent_not_zero() {
     assert!(h.contains("<b>-</b><span>p50 TPOT</span>"), "TPOT card");
     assert!(!h.contains("<b>0.000 ms</b>"), "a 0 card");
 }
+
+/// Issue 13, item 1's kind (found by a new user's check): a server that sends `[DONE]` and then
+/// holds the connection open for 1.5 s. The answer was complete at `[DONE]`; its latency ends
+/// there, not when the server lets go.
+#[test]
+fn an_answer_ends_at_its_terminating_event() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/chat/completions", l.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let (mut s, _) = l.accept().unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        r.read_exact(&mut body).unwrap();
+        s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        for i in 0..5 {
+            let chunk = format!(
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"t{i}\"}}}}]}}\n\n"
+            );
+            s.write_all(chunk.as_bytes()).unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        s.write_all(b"data: [DONE]\n\n").unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+    });
+    let r = run(&[
+        "--url",
+        &url,
+        "--openai",
+        "m",
+        "-c",
+        "1",
+        "-n",
+        "1",
+        "--timeout",
+        "10s",
+    ]);
+    server.join().unwrap();
+    assert_eq!(r.total.ok, 1, "{:?}", r.total.failure_kinds);
+    let st = r.total.stream.as_ref().unwrap();
+    assert_eq!(
+        (st.output_tokens, st.end_reasons.get("done")),
+        (5, Some(&1))
+    );
+    let latency = r.total.latency_ms.max;
+    assert!(
+        latency < 1000.0,
+        "the answer ended at [DONE], ~50 ms in: latency {latency} ms"
+    );
+}

@@ -46,6 +46,8 @@ pub struct StreamRead {
     pub io_failure: Option<FailureKind>,
     /// A line or event was larger than the parser's bound (dropped).
     pub oversized: bool,
+    /// When the terminating event (`[DONE]`, `message_end`) was read, if it was.
+    pub answered: Option<Instant>,
 }
 
 impl StreamReader {
@@ -71,6 +73,7 @@ impl StreamReader {
         let mut bytes = 0u64;
         let mut oversized = false;
         let mut io_failure = None;
+        let mut answered = None;
         let close = loop {
             let result = body.read(buf);
             let at = Instant::now();
@@ -85,6 +88,9 @@ impl StreamReader {
                 Ok(n) => {
                     bytes += n as u64;
                     oversized |= meter.feed(at, &buf[..n], &mut on_itl).is_err();
+                    if answered.is_none() && meter.saw_done() {
+                        answered = Some(at);
+                    }
                 }
                 Err(e) => {
                     let kind = classify_io(&e);
@@ -122,6 +128,7 @@ impl StreamReader {
             stats,
             io_failure,
             oversized,
+            answered,
         }
     }
 
@@ -203,6 +210,7 @@ mod tests {
             },
             io_failure,
             oversized: false,
+            answered: None,
         };
         let timed_out = read(EndReason::Done, Some(FailureKind::Timeout));
         assert_eq!(timed_out.outcome(200, true), Outcome::Status(200));

@@ -39,6 +39,9 @@ struct Attempt {
     stream: Option<StreamStats>,
     /// It was sent again on a new connection: the kept-alive one was dead.
     reconnected: bool,
+    /// When an event stream's terminating event arrived: the answer's end, whatever the server
+    /// does with the connection after it.
+    answered: Option<Instant>,
 }
 
 impl Attempt {
@@ -50,6 +53,7 @@ impl Attempt {
             bytes: 0,
             stream: None,
             reconnected: false,
+            answered: None,
         }
     }
 }
@@ -132,8 +136,11 @@ impl User {
                     bytes,
                     stream,
                     reconnected,
+                    answered,
                 } = self.send(&prepared, attempt, &mut own, sent, stage);
-                let end = Instant::now();
+                // A streamed answer ends at its terminating event: a server that holds the
+                // connection open after it (or closes it late) stretches nothing.
+                let end = answered.unwrap_or_else(Instant::now);
                 let ok = match outcome {
                     Outcome::Status(code) => traffic.is_ok(code),
                     Outcome::Failure(_) => false,
@@ -243,7 +250,7 @@ impl User {
             return match http1.send(p, uri, sent + self.deadline) {
                 Ok(mut r) => {
                     let first_byte = Some(Instant::now());
-                    let (outcome, bytes, stream) = self.read_body(
+                    let (outcome, bytes, stream, answered) = self.read_body(
                         p,
                         attempt,
                         r.status,
@@ -260,6 +267,7 @@ impl User {
                         bytes,
                         stream,
                         reconnected: r.reconnected,
+                        answered,
                     }
                 }
                 Err(f) => {
@@ -313,7 +321,7 @@ impl User {
         };
         let first_byte = Some(Instant::now());
         let (parts, mut body) = response.into_parts();
-        let (outcome, bytes, stream) = self.read_body(
+        let (outcome, bytes, stream, answered) = self.read_body(
             p,
             attempt,
             parts.status.as_u16(),
@@ -333,6 +341,7 @@ impl User {
             bytes,
             stream,
             reconnected,
+            answered,
         }
     }
 
@@ -357,7 +366,7 @@ impl User {
         streams: &mut Option<StreamReader>,
         sent: Instant,
         stage: u32,
-    ) -> (Outcome, u64, Option<StreamStats>) {
+    ) -> (Outcome, u64, Option<StreamStats>, Option<Instant>) {
         let traffic = &*self.traffic;
         // Evidence: only while this status's quota is open (one atomic load otherwise).
         let capture = !traffic.is_ok(status) && traffic.claim_status(status);
@@ -374,7 +383,7 @@ impl User {
             if capture {
                 traffic.keep_evidence(p, attempt, outcome, None, headers, &[], read.bytes);
             }
-            return (outcome, read.bytes, Some(read.stats));
+            return (outcome, read.bytes, Some(read.stats), read.answered);
         }
         let mut bytes = 0u64;
         let mut kept = Vec::new();
@@ -395,7 +404,7 @@ impl User {
                         let why = Some(crate::sample::describe_io(&e, self.timeout()));
                         traffic.keep_evidence(p, attempt, outcome, why, headers, &kept, bytes);
                     }
-                    return (outcome, bytes, None);
+                    return (outcome, bytes, None, None);
                 }
             }
         }
@@ -403,7 +412,7 @@ impl User {
         if capture {
             traffic.keep_evidence(p, attempt, outcome, None, headers, &kept, bytes);
         }
-        (outcome, bytes, None)
+        (outcome, bytes, None, None)
     }
 }
 

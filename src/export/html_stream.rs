@@ -208,11 +208,12 @@ const DEFINITIONS: &str = "<h2>Streaming definitions</h2><dl class=\"defs\">\
 <dt>TTFB</dt><dd>send start &rarr; response head received</dd>\
 <dt>TTFT</dt><dd>send start &rarr; first stream event that carries content</dd>\
 <dt>ITL</dt><dd>gap between consecutive content events (per event, as vLLM defines it)</dd>\
-<dt>TPOT</dt><dd>(end &minus; TTFT) / (output tokens &minus; 1); complete answers only</dd>\
+<dt>TPOT</dt><dd>(last content token &minus; first content token) / (output tokens &minus; 1); \
+complete answers of 2 tokens or more</dd>\
 <dt>tokens</dt><dd>output tokens per response: the server&#39;s usage when it sends one, else the \
 number of content events</dd>\
-<dt>tokens/s</dt><dd>per request: output tokens / (end &minus; send start), complete answers \
-only; output tokens/s: all output tokens of the responses that ended in a window / its \
+<dt>tokens/s</dt><dd>per request: output tokens / (last content token &minus; send start), \
+complete answers only; output tokens/s: all output tokens of the responses that ended in a window / its \
 length</dd></dl>\n";
 
 fn p50(p: &Percentiles) -> Option<f64> {

@@ -436,6 +436,11 @@ impl StreamMeter {
         timer.finish(end, close)
     }
 
+    /// A terminating event has been seen in this request.
+    pub fn saw_done(&self) -> bool {
+        self.timer.saw_done()
+    }
+
     /// Content events so far in this request.
     pub fn content_events(&self) -> u32 {
         self.timer.content_events()
