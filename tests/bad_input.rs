@@ -115,6 +115,7 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["serve", "--bogus"], vec!["--bogus", "see qpsbench serve --help"]),
         // wrk's, hey's and k6's names for what qpsbench calls --users get the right tip
         (vec!["--url", &url, "--threads", "4"], vec!["--threads", "'--users N'"]),
+        (vec!["--url", &url, "--proxy", "http://127.0.0.1:99999"], vec!["--proxy", "port 99999"]),
         (vec!["--url", &url, "http://127.0.0.1:2/"], vec!["--url", "[URL]"]),
         (vec!["--url", &url, "--ramp", "-1,2", "--step", "1s"], vec!["--ramp", "'-1' is not a number of users"]),
         (vec!["--url", &url, "--seed", "-1"], vec!["--seed", "not a seed"]),

@@ -638,6 +638,7 @@ fn merge_refuses_what_does_not_fit_together() {
         (vec![p(&plain), p(&other_format)], "report format 99"),
         (vec![p(&plain), p(&paced)], "paced by --rps"),
         (vec![p(&plain), p(&ramp)], "stages"),
+        (vec![p(&plain), p(&plain)], "are the same run"),
         (vec![p(&plain), p(&not_report)], "not a qpsbench report"),
         (vec![p(&not_json)], "not JSON"),
         (vec![p(&damaged)], "not base64"),

@@ -630,8 +630,14 @@ fn metrics_never_measured_are_absent_not_zero() {
             .contains("no answer carried content"),
         "{t}"
     );
+    // A second run of the same shape, merged with the first.
+    let second = file("r2.json");
+    let (code, _, err) = qps(&[
+        "--url", &url, "--openai", "m", "-c", "1", "-n", "2", "--quiet", "--json", &second,
+    ]);
+    assert_eq!(code, 0, "{err}");
     let merged = file("m.json");
-    let (code, _, err) = qps(&["merge", &json, &json, "--json", &merged]);
+    let (code, _, err) = qps(&["merge", &json, &second, "--json", &merged]);
     assert_eq!(code, 0, "{err}");
     let m: Value = serde_json::from_str(&read(Path::new(&merged))).unwrap();
     assert_valid(&m, "merged report");

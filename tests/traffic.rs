@@ -787,8 +787,13 @@ fn reports_with_every_traffic_section_match_the_schema() {
         assert!(v.get(key).is_some(), "no {key}");
     }
     assert_eq!(v["config"]["traffic"]["targets"][1]["name"], "missing");
-    // Saved reports read back and merge, target rows included.
-    let (code, _, err) = qps(&["merge", s(&json), s(&json), "--json", s(&merged)]);
+    // Saved reports read back and merge, target rows included: with the same run as measured
+    // by a second machine that started a millisecond later (one run twice is refused).
+    let mut twin = v.clone();
+    twin["started_at_unix_ms"] = (v["started_at_unix_ms"].as_u64().unwrap() + 1).into();
+    let twin_path = json.with_file_name("twin.json");
+    std::fs::write(&twin_path, twin.to_string()).unwrap();
+    let (code, _, err) = qps(&["merge", s(&json), s(&twin_path), "--json", s(&merged)]);
     assert_eq!(code, 0, "{err}");
     let m: Value = serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
     assert_eq!(

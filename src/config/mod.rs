@@ -11,7 +11,7 @@ use crate::cli::{ArrivalArg, RampSpec, RunArgs};
 use crate::config::output::{OutputSpec, outputs_from_args};
 use crate::config::schedule::{Arrival, Schedule};
 use crate::config::target::Target;
-use crate::config::target::parse_target;
+use crate::config::target::{bad_port, parse_target};
 use crate::error::UsageError;
 use crate::error::bad;
 use crate::redact::mask_url;
@@ -162,6 +162,14 @@ impl TryFrom<RunArgs> for Config {
             ureq::Proxy::new(p).map_err(|e| {
                 UsageError(format!("--proxy '{}' is not a proxy URL: {e}", mask_url(p)))
             })?;
+            // As for --url: ureq takes port 99999 and fails every connect.
+            let authority = p.split_once("://").map_or(p.as_str(), |(_, r)| r);
+            if let Some(port) = bad_port(authority.split(['/', '?', '#']).next().unwrap_or("")) {
+                return bad(format!(
+                    "--proxy '{}': port {port} is not a TCP port: it must be 1 to 65535",
+                    mask_url(p)
+                ));
+            }
         }
         let outputs = outputs_from_args(&a.outputs)?;
         if let Some(at) = a.start_at {

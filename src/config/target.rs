@@ -96,22 +96,21 @@ pub fn parse_url(url: &str) -> Result<Uri, UsageError> {
     }
     // The URI parser takes any digits as a port; a port beyond 65535 (or 0) was then sent to
     // the scheme's default port or failed every connect.
-    let host_port = uri
-        .authority()
-        .map_or("", |a| a.as_str())
-        .rsplit('@')
-        .next()
-        .unwrap_or("");
-    if let Some((_, port)) = host_port.rsplit_once(':')
-        && !port.contains(']')
-        && !port.is_empty()
-        && !port.parse::<u16>().is_ok_and(|p| p > 0)
-    {
+    if let Some(port) = bad_port(uri.authority().map_or("", |a| a.as_str())) {
         return bad(format!(
             "--url '{shown}': port {port} is not a TCP port: it must be 1 to 65535"
         ));
     }
     Ok(uri)
+}
+
+/// The port of a URL authority (`user:pw@host:port`) when it is not a TCP port (0, or beyond
+/// 65535, which URI parsers take): `None` when it is one or there is none.
+pub fn bad_port(authority: &str) -> Option<&str> {
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let (_, port) = host_port.rsplit_once(':')?;
+    (!port.contains(']') && !port.is_empty() && !port.parse::<u16>().is_ok_and(|p| p > 0))
+        .then_some(port)
 }
 
 /// `Name: value` into a header pair.

@@ -39,9 +39,16 @@ pub fn render(r: &Report) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "\nEVERY REQUEST FAILED: {} of {}, no response ({kinds}{why}). The figures below \
+            "\nEVERY REQUEST FAILED: {} of {}, {} ({kinds}{why}). The figures below \
              time the failures, not the service.",
-            t.failures, t.requests
+            t.failures,
+            t.requests,
+            // A response head may have come (a stream that broke, a body cut short).
+            if t.ttfb_ms.count == 0 {
+                "no response"
+            } else {
+                "no complete answer"
+            }
         );
     }
     let _ = writeln!(out, "\nLatency (ms, send start -> last body byte):");

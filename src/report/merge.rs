@@ -112,6 +112,19 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {
             ));
         }
     }
+    for (i, (name, r)) in inputs.iter().enumerate() {
+        // One run given twice (the same file, or a copy) would count every request twice.
+        if let Some((other, _)) = inputs[..i].iter().find(|(_, o)| {
+            o.started_at_unix_ms == r.started_at_unix_ms
+                && o.total.requests == r.total.requests
+                && o.total.hdr.latency_us == r.total.hdr.latency_us
+        }) {
+            return bad(format!(
+                "{other} and {name} are the same run: merging it twice would count each of its \
+                 requests twice"
+            ));
+        }
+    }
     Ok(())
 }
 
