@@ -523,6 +523,31 @@ pub fn with_default_subcommand(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ff
     argv
 }
 
+/// Where the flags of a command line are described: `qpsbench run --help` for a run (its argv
+/// after [`with_default_subcommand`]).
+pub fn help_pointer(argv: &[std::ffi::OsString]) -> String {
+    match argv.get(1).and_then(|a| a.to_str()) {
+        Some(sub) if sub != "help" && SUBCOMMANDS.contains(&sub) => {
+            format!("qpsbench {sub} --help")
+        }
+        _ => "qpsbench --help".to_string(),
+    }
+}
+
+/// What a flag of wrk, hey, oha, ab, vegeta or k6 is called here, as a tip.
+pub fn peer_flag(arg: &str) -> Option<&'static str> {
+    let name = arg.split('=').next().unwrap_or(arg);
+    Some(match name {
+        "--threads" | "--connections" | "--concurrency" | "--vus" | "--workers" => {
+            "tip: qpsbench runs one thread per user: use '--users N'"
+        }
+        "--rate" | "--qps" | "--rps-limit" => "tip: the target rate is '--rps R'",
+        "--requests-per-second" => "tip: the target rate is '--rps R'",
+        "--time" | "--timelimit" => "tip: the run's length is '--duration D'",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,19 +4,13 @@
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use qpsbench::cli::{Cli, SUBCOMMANDS, with_default_subcommand};
+use qpsbench::cli::{Cli, help_pointer, peer_flag, with_default_subcommand};
 use qpsbench::error::{Error, exit};
 use qpsbench::parse::one_line;
 
 fn main() {
     let argv = with_default_subcommand(std::env::args_os().collect());
-    // Where the flags of the command line are described: `qpsbench run --help` for a run.
-    let help = match argv.get(1).and_then(|a| a.to_str()) {
-        Some(sub) if sub != "help" && SUBCOMMANDS.contains(&sub) => {
-            format!("qpsbench {sub} --help")
-        }
-        _ => "qpsbench --help".to_string(),
-    };
+    let help = help_pointer(&argv);
     let code = match Cli::try_parse_from(argv) {
         Ok(cli) => qpsbench::cmd::dispatch(cli.command).unwrap_or_else(|e| {
             match &e {
@@ -81,18 +75,4 @@ fn clap_error(e: clap::Error, help: &str) -> i32 {
             exit::USAGE
         }
     }
-}
-
-/// What a flag of wrk, hey, oha, ab, vegeta or k6 is called here, as a tip.
-fn peer_flag(arg: &str) -> Option<&'static str> {
-    let name = arg.split('=').next().unwrap_or(arg);
-    Some(match name {
-        "--threads" | "--connections" | "--concurrency" | "--vus" | "--workers" => {
-            "tip: qpsbench runs one thread per user: use '--users N'"
-        }
-        "--rate" | "--qps" | "--rps-limit" => "tip: the target rate is '--rps R'",
-        "--requests-per-second" => "tip: the target rate is '--rps R'",
-        "--time" | "--timelimit" => "tip: the run's length is '--duration D'",
-        _ => return None,
-    })
 }
