@@ -133,6 +133,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "STAGES", value_parser = parse_ramp_spec, requires = "step", allow_hyphen_values = true)]
     pub ramp: Option<RampSpec>,
 
+    /// Warm up for this long at the first stage's shape before the measured run: its requests
+    /// are sent, and kept out of the totals, stages, series and --fail-on (a 'warmup' row).
+    #[arg(long, value_name = "D", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub warmup: Option<Duration>,
+
     /// Length of each --ramp stage, or of each --rps rate stage: 10s, 1m.
     #[arg(long, value_name = "D", value_parser = parse_duration, allow_hyphen_values = true)]
     pub step: Option<Duration>,

@@ -175,9 +175,19 @@ struct Collector {
 }
 
 impl Collector {
+    /// When the measured run starts: after the warm-up, if any.
+    fn measured_start(&self) -> Instant {
+        self.setup.start + self.setup.schedule.warmup().unwrap_or_default()
+    }
+
+    /// Is `stage` the warm-up (kept out of everything but its own window)?
+    fn is_warmup(&self, stage: u32) -> bool {
+        stage == 0 && self.setup.schedule.warmup().is_some()
+    }
+
     /// End of the current one-second window.
     fn boundary(&self) -> Instant {
-        self.setup.start + Duration::from_secs(self.second_index + 1)
+        self.measured_start() + Duration::from_secs(self.second_index + 1)
     }
 
     /// Users the schedule runs just before `at`: the count of the window ending there (reading
@@ -190,12 +200,16 @@ impl Collector {
     }
 
     fn record(&mut self, s: &Sample) {
+        self.received += 1;
+        if self.is_warmup(s.stage) {
+            self.stages[0].bucket.record(s);
+            return;
+        }
         self.total.record(s);
         if let Some(w) = self.stages.get_mut(s.stage as usize) {
             w.bucket.record(s);
         }
         self.second.record(s);
-        self.received += 1;
         // `--requests` counts logical requests: a retried one finishes with its last attempt.
         let finished = self.setup.traffic.record(s);
         if !s.tag.will_retry && Some(finished) == self.setup.requests_limit {
@@ -206,6 +220,10 @@ impl Collector {
     /// Inter-token gaps: into the run, the stage and the current second.
     fn record_itl(&mut self, stage: u32, batch: &ItlBatch) {
         let gaps = batch.as_slice();
+        if self.is_warmup(stage) {
+            self.stages[0].bucket.record_itl(gaps);
+            return;
+        }
         self.total.record_itl(gaps);
         if let Some(w) = self.stages.get_mut(stage as usize) {
             w.bucket.record_itl(gaps);
@@ -242,7 +260,7 @@ impl Collector {
         // for every output (they all render these rows): a window of half a second or more is
         // its own row, its rates over its own length; a shorter one with something in it is
         // added to the second before it, which then lasts 1 to 1.5 s.
-        let window_start = self.setup.start + Duration::from_secs(self.second_index);
+        let window_start = self.measured_start() + Duration::from_secs(self.second_index);
         let partial = end.saturating_duration_since(window_start);
         let fold = partial < SHORTEST_LAST_WINDOW && !self.seconds.is_empty();
         if fold && self.second.requests > 0 {

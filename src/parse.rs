@@ -21,6 +21,11 @@ fn duration_inner(text: &str) -> Result<Duration, String> {
     if t.is_empty() {
         return Err("empty duration: write e.g. 10 (seconds), 30s, 500ms, 5m or 1h".into());
     }
+    if t.starts_with('-') && t.len() > 1 {
+        return Err(format!(
+            "'{text}' is not a duration: a duration cannot be negative (write e.g. 30s)"
+        ));
+    }
     if let Ok(secs) = t.parse::<f64>() {
         if secs < 0.0 {
             return Err(format!(

@@ -163,3 +163,50 @@ fn constant_arrivals_are_regular_at_the_server() {
     let (_, cv) = gaps_at_the_server("constant", 200.0);
     assert!(cv < 0.1, "constant: coefficient of variation {cv}");
 }
+
+/// `--warmup`: a service that is down for the first 0.7 s of a 1.5 s warm-up. The warm-up's
+/// failures are in its own row only: the measured run's totals, series and thresholds never
+/// see them, and the server counts every request of both.
+#[test]
+fn warm_up_requests_are_kept_out_of_every_result() {
+    let port = common::free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let up = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        FaultServer::start_on(addr, Mode::Ok).expect("the port is still free")
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    let r = run(&[
+        "--url",
+        &url,
+        "--warmup",
+        "1500ms",
+        "-z",
+        "1",
+        "-c",
+        "2",
+        "--rps",
+        "50",
+        "--fail-on",
+        "failure-rate<1%",
+    ]);
+    let srv = up.join().unwrap();
+    let w = r.warmup.as_ref().expect("a warmup row");
+    assert!(w.failures > 0, "the warm-up met the outage: {w:?}");
+    assert!(w.ok > 0, "and the service once it was up: {w:?}");
+    assert_eq!(r.total.failures, 0, "no warm-up failure in the total");
+    assert_eq!(r.total.requests, 50, "1 s at 50/s, measured");
+    assert_eq!(r.stages.len(), 1);
+    let in_series: u64 = r.seconds.iter().map(|s| s.requests).sum();
+    assert_eq!(
+        in_series, r.total.requests,
+        "the series is the measured run's"
+    );
+    assert!(r.thresholds[0].passed, "{:?}", r.thresholds);
+    assert_eq!(
+        srv.requests(),
+        w.ok + r.total.requests,
+        "the server's own count"
+    );
+    assert_eq!(r.config.warmup_s, Some(1.5));
+}

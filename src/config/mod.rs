@@ -157,7 +157,19 @@ impl TryFrom<RunArgs> for Config {
         } else {
             Schedule::fixed(a.users.unwrap_or(DEFAULT_USERS), hold(&a))
         };
-        let schedule = schedule.with_rates(rates).map_err(UsageError)?;
+        let mut schedule = schedule.with_rates(rates).map_err(UsageError)?;
+        if let Some(w) = a.warmup {
+            if w.is_zero() {
+                return bad("--warmup must be above 0: write e.g. --warmup 10s");
+            }
+            if a.requests.is_some() {
+                return bad(
+                    "--warmup goes with a timed run: --requests counts measured requests from \
+                     the start; use --duration (or --ramp / rate stages) with --warmup",
+                );
+            }
+            schedule = schedule.with_warmup(w);
+        }
         if let Some(p) = &a.proxy {
             ureq::Proxy::new(p).map_err(|e| {
                 UsageError(format!("--proxy '{}' is not a proxy URL: {e}", mask_url(p)))
@@ -184,7 +196,7 @@ impl TryFrom<RunArgs> for Config {
         )?;
         let arrival = arrival(&a, traffic.seed)?;
         let fail_on = match &a.traffic.fail_on {
-            Some(spec) => parse_thresholds(spec, schedule.stages().len()).map_err(UsageError)?,
+            Some(spec) => parse_thresholds(spec, schedule.measured().len()).map_err(UsageError)?,
             None => Vec::new(),
         };
         Ok(Config {

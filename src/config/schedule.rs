@@ -68,12 +68,15 @@ impl Stage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     stages: Vec<Stage>,
+    /// `--warmup`: the first stage is a warm-up of this length, kept out of every result.
+    warmup: Option<Duration>,
 }
 
 impl Schedule {
     /// A fixed number of users, for `hold` (or open-ended).
     pub fn fixed(users: usize, hold: Option<Duration>) -> Self {
         Schedule {
+            warmup: None,
             stages: vec![Stage {
                 shape: Shape::Hold(users),
                 start: Duration::ZERO,
@@ -95,7 +98,10 @@ impl Schedule {
                 rate: None,
             })
             .collect();
-        Schedule { stages }
+        Schedule {
+            stages,
+            warmup: None,
+        }
     }
 
     /// Users start linearly over `ramp_up`, then all of them run for `hold` (`--ramp-up 30s`).
@@ -114,12 +120,48 @@ impl Schedule {
                 rate: None,
             },
         ];
-        Schedule { stages }
+        Schedule {
+            stages,
+            warmup: None,
+        }
     }
 
-    /// The stages, in order.
+    /// The stages, in order, the warm-up (when there is one) first: what the engine runs.
     pub fn stages(&self) -> &[Stage] {
         &self.stages
+    }
+
+    /// The measured stages: every stage after the warm-up. Results rows, `stage=N` thresholds
+    /// and the per-second series are about these.
+    pub fn measured(&self) -> &[Stage] {
+        &self.stages[usize::from(self.warmup.is_some())..]
+    }
+
+    /// `--warmup`: how long the run warms up before it is measured.
+    pub fn warmup(&self) -> Option<Duration> {
+        self.warmup
+    }
+
+    /// Precede the run by a warm-up of `len` at the first stage's shape (its users and rate):
+    /// its requests are sent, and kept out of every result but a `warmup` row of their own.
+    pub fn with_warmup(mut self, len: Duration) -> Self {
+        let first = self.stages[0].clone();
+        for s in &mut self.stages {
+            s.start += len;
+        }
+        // The first stage's users and rate; a linear ramp-up's warm-up ramps up the same way.
+        let shape = first.shape;
+        self.stages.insert(
+            0,
+            Stage {
+                shape,
+                start: Duration::ZERO,
+                len: Some(len),
+                rate: first.rate,
+            },
+        );
+        self.warmup = Some(len);
+        self
     }
 
     /// Pace the stages: one rate for every stage, or one per stage.
@@ -154,18 +196,18 @@ impl Schedule {
 
     /// Do the stages have different target rates?
     pub fn rate_stages(&self) -> bool {
-        self.stages.windows(2).any(|w| w[0].rate != w[1].rate)
+        self.measured().windows(2).any(|w| w[0].rate != w[1].rate)
     }
 
     /// The target rate of the whole run: the one rate, or with rate stages the mean over the
     /// schedule's length (the slots it asks for / its length); `None` when not paced.
     pub fn target_rate(&self) -> Option<f64> {
-        let first = self.stages.first()?.rate?;
+        let first = self.measured().first()?.rate?;
         if !self.rate_stages() {
             return Some(first);
         }
         let (mut slots, mut secs) = (0.0, 0.0);
-        for s in &self.stages {
+        for s in self.measured() {
             let len = s.len?.as_secs_f64();
             slots += s.rate.unwrap_or(0.0) * len;
             secs += len;

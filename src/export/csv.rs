@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::Exporter;
+use super::csv_stream::number;
 use crate::report::Report;
 use crate::stats::hdr::Percentiles;
 
@@ -23,9 +24,11 @@ impl Exporter for StageTable {
         out.push_str(STAGE_COLUMNS);
         out.push('\n');
         // Then one row per --targets entry, named after it.
+        // The warm-up's row (named `warmup`) first, when there was one; it is in no other.
         for s in r
-            .stages
+            .warmup
             .iter()
+            .chain(&r.stages)
             .chain(std::iter::once(&r.total))
             .chain(&r.targets)
         {
@@ -90,12 +93,6 @@ impl Exporter for Series {
         }
         Ok(super::csv_stream::extend_series(out, r).into_bytes())
     }
-}
-
-/// A number, or an empty cell when nothing was measured (a spreadsheet's average and pandas'
-/// `read_csv` both skip an empty cell; a 0 would be averaged in, a `-` would make the column text).
-pub(super) fn number(v: Option<f64>) -> String {
-    v.map_or_else(String::new, |v| v.to_string())
 }
 
 /// One CSV field, quoted when it must be (RFC 4180).

@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 
-use super::csv::number;
 use crate::report::Report;
 use crate::stats::hdr::Percentiles;
 use crate::stats::rows::StageReport;
@@ -51,8 +50,9 @@ pub fn extend_stage_table(csv: String, r: &Report) -> String {
     }
     // The stage table's rows: stages, total, then one per --targets entry.
     let rows: Vec<&StageReport> = r
-        .stages
+        .warmup
         .iter()
+        .chain(&r.stages)
         .chain(std::iter::once(&r.total))
         .chain(&r.targets)
         .collect();
@@ -132,4 +132,10 @@ pub fn extend_series(csv: String, r: &Report) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A number, or an empty cell when nothing was measured (a spreadsheet's average and pandas'
+/// `read_csv` both skip an empty cell; a 0 would be averaged in, a `-` would make the column text).
+pub(super) fn number(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| v.to_string())
 }

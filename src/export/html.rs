@@ -103,6 +103,21 @@ pub fn render(r: &Report) -> String {
 
     h.push_str("<h2>Stages: latency (ms, send start &rarr; last body byte)</h2>\n");
     stage_table(&mut h, r, |s| Some(&s.latency_ms));
+    if let Some(w) = &r.warmup {
+        let p = w.latency_ms.measured();
+        let _ = writeln!(
+            h,
+            "<p>Warm-up before the run (in no other row, chart or threshold): {} requests in \
+             {:.1} s, {:.1} req/s, p50 {} ms, p99 {} ms, {} HTTP errors, {} failures.</p>",
+            w.requests,
+            w.duration_s,
+            w.qps,
+            crate::stats::hdr::cell(p.map(|p| p.p50), 3),
+            crate::stats::hdr::cell(p.map(|p| p.p99), 3),
+            w.errors,
+            w.failures
+        );
+    }
     if t.response_time_ms.is_some() {
         h.push_str(
             "<h2>Stages: response time (ms, scheduled slot &rarr; last body byte; coordinated \

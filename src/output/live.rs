@@ -70,7 +70,13 @@ pub fn print_second(r: &SecondReport) {
 
 /// The line that opens a run.
 pub fn header(cfg: &Config) -> String {
-    let stages = cfg.schedule.stages();
+    let stages = cfg.schedule.measured();
+    // The measured run's length (the schedule's, less the warm-up).
+    let warmup = cfg.schedule.warmup();
+    let end = cfg
+        .schedule
+        .end()
+        .map(|e| e.saturating_sub(warmup.unwrap_or_default()));
     let ramp_up = match stages {
         [up, hold] => match (up.shape, up.len) {
             (crate::config::schedule::Shape::Linear(n), Some(len)) => Some((n, len, hold.len)),
@@ -91,16 +97,20 @@ pub fn header(cfg: &Config) -> String {
         s
     } else if stages.len() > 1 {
         let users: Vec<String> = stages.iter().map(|s| s.users().to_string()).collect();
-        match cfg.schedule.end() {
+        match end {
             Some(end) => format!("ramp {} over {}", users.join(","), format_duration(end)),
             None => format!("ramp {}", users.join(",")),
         }
     } else {
         let mut s = crate::parse::count_of(cfg.users as u64, "user", "users");
-        if let Some(end) = cfg.schedule.end() {
+        if let Some(end) = end {
             s.push_str(&format!(", {}", format_duration(end)));
         }
         s
+    };
+    let shape = match warmup {
+        Some(w) => format!("warm-up {}, then {shape}", format_duration(w)),
+        None => shape,
     };
     let requests = cfg
         .requests

@@ -76,6 +76,21 @@ pub fn render(r: &Report) -> String {
         t.qps,
         t.ok_per_s
     );
+    if let Some(w) = &r.warmup {
+        let p = w.latency_ms.measured();
+        let _ = writeln!(
+            out,
+            "Warm-up:        {} in {:.1}s before the run, {:.1} req/s, p50 {} ms, p99 {} ms, {}, {} \
+             (in no other row, series or threshold)",
+            crate::parse::count_of(w.requests, "request", "requests"),
+            w.duration_s,
+            w.qps,
+            cell(p.map(|p| p.p50), 3),
+            cell(p.map(|p| p.p99), 3),
+            crate::parse::count_of(w.errors, "HTTP error", "HTTP errors"),
+            crate::parse::count_of(w.failures, "failure", "failures")
+        );
+    }
     if r.in_flight_at_end > 0 {
         let _ = writeln!(
             out,

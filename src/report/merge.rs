@@ -191,7 +191,27 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
 
     let (series_start_ms, seconds) = merge_seconds(&reports)?;
 
+    // Warm-up rows add up when every run warmed up.
+    let warmup = match reports
+        .iter()
+        .map(|r| r.warmup.as_ref())
+        .collect::<Option<Vec<_>>>()
+    {
+        Some(rows) => {
+            let mut b = Bucket::from_report(rows[0]).map_err(|e| fail("warmup", e))?;
+            for w in &rows[1..] {
+                b.add(&Bucket::from_report(w).map_err(|e| fail("warmup", e))?)
+                    .map_err(|e| fail("warmup", e))?;
+            }
+            let users = rows.iter().map(|w| w.users).sum();
+            let len = rows.iter().map(|w| w.duration_s).fold(0.0, f64::max);
+            let target = rows.iter().map(|w| w.target_rps).sum::<Option<f64>>();
+            Some(b.report("warmup", users, Duration::from_secs_f64(len), target))
+        }
+        None => None,
+    };
     Ok(Report {
+        warmup,
         tool: "qpsbench".into(),
         version: first.version.clone(),
         report_format: REPORT_FORMAT,

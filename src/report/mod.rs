@@ -43,6 +43,9 @@ pub struct Report {
     pub elapsed_s: f64,
     /// Requests sent but not answered when the run ended (not in any count below).
     pub in_flight_at_end: u64,
+    /// `--warmup`: the warm-up's requests, in no other row, series or threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<StageReport>,
     /// The whole run.
     pub total: StageReport,
     /// Each stage of the schedule (one when there is no ramp).
@@ -90,7 +93,10 @@ pub struct RunConfig {
     /// `--arrival`: how the slots were spread, `poisson` or `gamma(K)`; absent for constant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival: Option<String>,
-    /// Planned length of the run.
+    /// `--warmup`: seconds of warm-up before the measured run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_s: Option<f64>,
+    /// Planned length of the measured run (after any warm-up).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f64>,
     /// `--requests`: the request budget.
@@ -117,7 +123,7 @@ impl RunConfig {
     /// The displayable configuration of a run.
     pub fn of(cfg: &Config) -> Self {
         let t = &cfg.target;
-        let stages = cfg.schedule.stages();
+        let stages = cfg.schedule.measured();
         RunConfig {
             url: match &cfg.traffic.targets_file {
                 Some(file) => format!("targets {}", file),
@@ -134,7 +140,8 @@ impl RunConfig {
                 .collect(),
             body_bytes: t.body.as_ref().map_or(0, |b| b.len()),
             users: cfg.users,
-            stage_users: cfg.schedule.stages().iter().map(|s| s.users()).collect(),
+            stage_users: cfg.schedule.measured().iter().map(|s| s.users()).collect(),
+            warmup_s: cfg.schedule.warmup().map(|d| d.as_secs_f64()),
             rps: cfg.schedule.target_rate(),
             stage_rps: if cfg.schedule.rate_stages() {
                 stages.iter().filter_map(|s| s.rate).collect()
@@ -146,7 +153,10 @@ impl RunConfig {
                 Arrival::Gamma { shape: 1.0, .. } => Some("poisson".into()),
                 Arrival::Gamma { shape, .. } => Some(format!("gamma({shape})")),
             },
-            duration_s: cfg.schedule.end().map(|d| d.as_secs_f64()),
+            duration_s: cfg.schedule.end().map(|d| {
+                d.saturating_sub(cfg.schedule.warmup().unwrap_or_default())
+                    .as_secs_f64()
+            }),
             requests: cfg.requests,
             timeout_s: cfg.timeout.as_secs_f64(),
             insecure: cfg.insecure,
@@ -165,13 +175,27 @@ impl Report {
     pub fn build(cfg: &Config, run: &RunResult) -> Self {
         let m = &run.measured;
         let run_end = m.end;
-        let elapsed = run_end.saturating_duration_since(run.start);
+        // The measured run starts after the warm-up.
+        let warmup = cfg.schedule.warmup().unwrap_or_default();
+        let start = run.start + warmup;
+        let elapsed = run_end.saturating_duration_since(start);
         let stages = cfg.schedule.stages();
         let rate_stages = cfg.schedule.rate_stages();
+        let skip = usize::from(cfg.schedule.warmup().is_some());
+        let warmup_row = (skip == 1).then(|| {
+            let w = &m.stages[0];
+            let ended = m.stages.get(1).and_then(|s| s.started).unwrap_or(run_end);
+            let len = w.started.map_or(Duration::ZERO, |s| {
+                ended.min(run_end).saturating_duration_since(s)
+            });
+            w.bucket
+                .report("warmup", stages[0].users(), len, stages[0].rate)
+        });
         let stage_reports = stages
             .iter()
             .zip(&m.stages)
             .enumerate()
+            .skip(skip)
             .map(|(i, (stage, window))| {
                 let started = window.started;
                 let next_start = m.stages.get(i + 1).and_then(|w| w.started);
@@ -183,7 +207,7 @@ impl Report {
                         .saturating_duration_since(s),
                 };
                 window.bucket.report(
-                    &stage.name(i, rate_stages),
+                    &stage.name(i - skip, rate_stages),
                     stage.users(),
                     duration,
                     stage.rate,
@@ -204,13 +228,14 @@ impl Report {
             tool: "qpsbench".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             report_format: REPORT_FORMAT,
-            started_at: humantime::format_rfc3339_seconds(run.started_at).to_string(),
-            started_at_unix_ms: unix_ms(run.started_at),
+            started_at: humantime::format_rfc3339_seconds(run.started_at + warmup).to_string(),
+            started_at_unix_ms: unix_ms(run.started_at + warmup),
             runs: 1,
             config: RunConfig::of(cfg),
             interrupted: m.interrupted,
             elapsed_s: (elapsed.as_secs_f64() * 1e3).round() / 1e3,
             in_flight_at_end: run.in_flight_at_end,
+            warmup: warmup_row,
             total,
             stages: stage_reports,
             latency_histogram: latency_bins(&m.total.latency, HISTOGRAM_BINS),
