@@ -129,6 +129,16 @@ pub struct RunArgs {
     #[arg(short = 'n', long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub requests: Option<u64>,
 
+    /// Each user sends exactly N requests and stops; the run ends when all have (1 for a
+    /// single-shot run of every user).
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true, conflicts_with_all = ["requests", "duration", "ramp", "ramp_up", "warmup"])]
+    pub iterations: Option<u64>,
+
+    /// A name for this run, in every output (the summary, the first CSV column, the JSON's
+    /// `name`, the HTML title), so that runs line up in one table.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
     /// Users per stage, each stage lasting --step: 0,4,8,16 or 50..200:50.
     #[arg(long, value_name = "STAGES", value_parser = parse_ramp_spec, requires = "step", allow_hyphen_values = true)]
     pub ramp: Option<RampSpec>,

@@ -210,3 +210,73 @@ fn warm_up_requests_are_kept_out_of_every_result() {
     );
     assert_eq!(r.config.warmup_s, Some(1.5));
 }
+
+/// `--iterations 3` with 7 users: exactly 21 requests at the server, 3 from each user (the
+/// server counts the `X-User` header each sent), and the run ends when all have.
+#[test]
+fn iterations_send_exactly_n_per_user() {
+    let srv = common::server_with(qpsbench::serve::ServeConfig {
+        threads: 2,
+        record_header: Some("x-user".into()),
+        ..qpsbench::serve::ServeConfig::ephemeral()
+    });
+    let r = run(&[
+        "--url",
+        &format!("{}/", srv.url()),
+        "--iterations",
+        "3",
+        "-c",
+        "7",
+        "-H",
+        "X-User: u{{user}}",
+    ]);
+    assert_eq!(r.total.requests, 21);
+    assert_eq!(srv.stats.snapshot().requests, 21, "the server's own count");
+    for u in 0..7 {
+        assert_eq!(srv.stats.header_count(&format!("u{u}")), 3, "user {u}");
+    }
+}
+
+/// `--name` labels the run in every output: the summary, the JSON, the CSV's first column
+/// (quoted when it must be) and the HTML title.
+#[test]
+fn a_run_name_is_in_every_output() {
+    let srv = common::server();
+    let dir = tempfile::tempdir().unwrap();
+    let f = |n: &str| dir.path().join(n).display().to_string();
+    let (json, csv, series, html) = (f("r.json"), f("r.csv"), f("s.csv"), f("r.html"));
+    let (code, out, err) = common::qps(&[
+        "--url",
+        &format!("{}/", srv.url()),
+        "-n",
+        "20",
+        "-c",
+        "2",
+        "--name",
+        "base,line",
+        "--json",
+        &json,
+        "--csv",
+        &csv,
+        "--csv-series",
+        &series,
+        "--html",
+        &html,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Summary of base,line:"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["name"], "base,line");
+    for file in [&csv, &series] {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut lines = text.lines();
+        assert!(lines.next().unwrap().starts_with("run,"), "{text}");
+        assert!(lines.all(|l| l.starts_with("\"base,line\",")), "{text}");
+    }
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        h.contains("<title>base,line: qpsbench report"),
+        "HTML title"
+    );
+}

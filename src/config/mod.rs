@@ -39,6 +39,10 @@ pub struct Config {
     pub users: usize,
     /// How `--rps` slots are spread (the rates are the schedule's, per stage).
     pub arrival: Arrival,
+    /// `--iterations`: requests per user (the run's budget is users x this).
+    pub iterations: Option<u64>,
+    /// `--name`: the run's label in every output.
+    pub name: Option<String>,
     /// Stop after exactly this many requests.
     pub requests: Option<u64>,
     pub timeout: Duration,
@@ -90,6 +94,22 @@ impl TryFrom<RunArgs> for Config {
         }
         if a.requests == Some(0) {
             return bad("--requests must be at least 1");
+        }
+        if a.iterations == Some(0) {
+            return bad("--iterations must be at least 1");
+        }
+        if let Some(n) = a.iterations {
+            // Every user sends N: the budget is users x N, and the run ends when it is spent.
+            let users = a.users.unwrap_or(DEFAULT_USERS) as u64;
+            if a.rps.as_ref().is_some_and(|r| r.0.len() > 1) {
+                return bad("--iterations does not go with rate stages: they are timed");
+            }
+            a.requests = Some(users.saturating_mul(n));
+        }
+        if let Some(name) = &a.name
+            && (name.trim().is_empty() || name.chars().any(char::is_control))
+        {
+            return bad("--name must be a non-empty name on one line, e.g. --name baseline");
         }
         if let Some(u) = a.users {
             check_users(u, "--users")?;
@@ -204,6 +224,8 @@ impl TryFrom<RunArgs> for Config {
             target,
             schedule,
             arrival,
+            iterations: a.iterations,
+            name: a.name.clone(),
             requests: a.requests,
             timeout: a.timeout,
             insecure: a.insecure,

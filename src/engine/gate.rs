@@ -29,6 +29,8 @@ pub struct Gate {
     /// When a timed run ends (its start + `--duration` or the schedule's length), once known.
     end: std::sync::OnceLock<Instant>,
     budget: Option<u64>,
+    /// `--iterations`: logical requests each user sends before it stops.
+    pub per_user: Option<u64>,
     issued: AtomicU64,
     /// Held while `active` or `stop` changes, so that no waiting user misses the wake-up.
     lock: Mutex<()>,
@@ -59,6 +61,7 @@ impl Gate {
             limiter,
             end: std::sync::OnceLock::new(),
             budget,
+            per_user: None,
             issued: AtomicU64::new(0),
             lock: Mutex::new(()),
             opened: Condvar::new(),

@@ -42,7 +42,9 @@ pub fn execute(
     interrupt: &Receiver<()>,
     on_second: Option<SecondSink>,
 ) -> anyhow::Result<RunResult> {
-    let gate = Arc::new(Gate::new(&cfg.schedule, cfg.arrival, cfg.requests));
+    let mut gate = Gate::new(&cfg.schedule, cfg.arrival, cfg.requests);
+    gate.per_user = cfg.iterations;
+    let gate = Arc::new(gate);
     let llm = Arc::new(cfg.llm.clone());
     let mut traffic = crate::traffic::run::TrafficRun::new(&cfg.traffic, cfg.llm.rotation.clone());
     // Requests that are the same every time are written once, for every user to send as is.

@@ -99,13 +99,19 @@ impl User {
         let gate = &*self.gate;
         let traffic = &*self.traffic;
         let mut rng = traffic.rng(self.index);
+        // `--iterations`: this user's logical requests so far.
+        let mut iterations = 0u64;
         loop {
+            if gate.per_user.is_some_and(|n| iterations >= n) {
+                return;
+            }
             if !gate.wait_turn(self.index) {
                 return;
             }
             if !gate.take_budget() {
                 return;
             }
+            iterations += 1;
             let paced = gate.limiter.as_ref().map(|l| l.acquire_slot());
             let scheduled = paced.map(|(at, _)| at);
             if let Some(slot) = scheduled {

@@ -57,7 +57,7 @@ impl Exporter for StageTable {
                 s.failures
             );
         }
-        Ok(super::csv_stream::extend_stage_table(out, r).into_bytes())
+        Ok(named(super::csv_stream::extend_stage_table(out, r), r).into_bytes())
     }
 }
 
@@ -91,8 +91,25 @@ impl Exporter for Series {
                 number(s.max_ms)
             );
         }
-        Ok(super::csv_stream::extend_series(out, r).into_bytes())
+        Ok(named(super::csv_stream::extend_series(out, r), r).into_bytes())
     }
+}
+
+/// With `--name`, a first column `run` holding it on every row, so that the files of several
+/// runs stack into one table.
+fn named(csv: String, r: &Report) -> String {
+    let Some(name) = &r.name else {
+        return csv;
+    };
+    let name = field(name);
+    let mut out = String::with_capacity(csv.len() + csv.lines().count() * (name.len() + 1));
+    for (i, line) in csv.lines().enumerate() {
+        out.push_str(if i == 0 { "run" } else { &name });
+        out.push(',');
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// One CSV field, quoted when it must be (RFC 4180).

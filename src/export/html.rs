@@ -52,7 +52,10 @@ pub fn render(r: &Report) -> String {
     let c = &r.config;
     let t = &r.total;
     let mut h = String::new();
-    let title = format!("qpsbench report: {} {}", c.method, c.url);
+    let title = match &r.name {
+        Some(name) => format!("{name}: qpsbench report, {} {}", c.method, c.url),
+        None => format!("qpsbench report: {} {}", c.method, c.url),
+    };
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -64,8 +67,11 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         h,
-        "<h1>qpsbench report</h1><div class=\"sub\">{} {} &middot; started {} &middot; {:.1} s \
+        "<h1>{}</h1><div class=\"sub\">{} {} &middot; started {} &middot; {:.1} s \
          &middot; qpsbench {}{}</div>",
+        r.name
+            .as_deref()
+            .map_or_else(|| "qpsbench report".to_string(), esc),
         esc(&c.method),
         esc(&c.url),
         esc(&r.started_at),

@@ -121,8 +121,22 @@ pub fn header(cfg: &Config) -> String {
         Some(p) => format!("proxy {}", crate::redact::mask_url(p)),
         None => "no proxy".into(),
     };
+    let name = cfg
+        .name
+        .as_ref()
+        .map(|n| format!(" [{n}]"))
+        .unwrap_or_default();
+    let iterations = cfg
+        .iterations
+        .map(|n| {
+            format!(
+                " ({} each)",
+                crate::parse::count_of(n, "iteration", "iterations")
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "qpsbench {}: {} {} | {}{} | {} | timeout {} | {}",
+        "qpsbench {}{name}: {} {} | {}{}{iterations} | {} | timeout {} | {}",
         env!("CARGO_PKG_VERSION"),
         crate::config::display_method(cfg),
         crate::config::display_target(cfg),

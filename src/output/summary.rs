@@ -15,7 +15,11 @@ pub fn render(r: &Report) -> String {
     let c = &r.config;
     let _ = writeln!(
         out,
-        "\nSummary: {} {} for {}{}",
+        "\nSummary{}: {} {} for {}{}",
+        r.name
+            .as_ref()
+            .map(|n| format!(" of {n}"))
+            .unwrap_or_default(),
         c.method,
         c.url,
         // A run shorter than a second in milliseconds (not "0.0s").

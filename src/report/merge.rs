@@ -210,7 +210,13 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
         }
         None => None,
     };
+    // A name they all share names the merged run.
+    let name = first
+        .name
+        .clone()
+        .filter(|n| reports.iter().all(|r| r.name.as_deref() == Some(n)));
     Ok(Report {
+        name,
         warmup,
         tool: "qpsbench".into(),
         version: first.version.clone(),

@@ -43,6 +43,9 @@ pub struct Report {
     pub elapsed_s: f64,
     /// Requests sent but not answered when the run ended (not in any count below).
     pub in_flight_at_end: u64,
+    /// `--name`: the run's label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// `--warmup`: the warm-up's requests, in no other row, series or threshold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<StageReport>,
@@ -235,6 +238,7 @@ impl Report {
             interrupted: m.interrupted,
             elapsed_s: (elapsed.as_secs_f64() * 1e3).round() / 1e3,
             in_flight_at_end: run.in_flight_at_end,
+            name: cfg.name.clone(),
             warmup: warmup_row,
             total,
             stages: stage_reports,
