@@ -969,3 +969,38 @@ fn links_permissions_and_unread_fifos() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert_eq!(srv.stats.snapshot().requests, before, "no request sent");
 }
+
+/// `/dev/stderr` (or `/dev/fd/N`, `/proc/self/fd/N`) is a descriptor of the process, written
+/// where it points: with stderr redirected to a log file, the report is appended to the log,
+/// and neither the system's `/dev/stderr` link nor the log is replaced (renaming over it did).
+#[test]
+fn a_report_to_dev_stderr_goes_where_stderr_goes() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    for dest in ["/dev/stderr", "/proc/self/fd/2"] {
+        let log = dir.path().join("err.log");
+        std::fs::write(&log, "earlier line\n").unwrap();
+        let file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let status = bin()
+            .args(["--url", &srv.url(), "-n", "3", "-q", "--json", dest])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(file))
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "{dest}");
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.starts_with("earlier line\n"),
+            "{dest}: the log was replaced: {text:.200}"
+        );
+        let json = &text[text.find('{').expect("the JSON is in the log")..];
+        let v: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["total"]["requests"], 3, "{dest}");
+    }
+    let meta = std::fs::symlink_metadata("/dev/stderr").unwrap();
+    assert!(
+        meta.file_type().is_symlink(),
+        "/dev/stderr is still the system's link"
+    );
+}

@@ -136,6 +136,14 @@ impl ExportManager {
 /// The sink of a file destination: a stream for what is not a regular file, else a temporary
 /// file beside it.
 fn open_file(path: &Path) -> io::Result<Sink> {
+    // `/dev/stderr`, `/dev/fd/N` (a process substitution), `/proc/self/fd/N`: a descriptor of
+    // this process, whatever it points to (a pipe, a terminal, the file a shell redirected it
+    // to). It is written where it points, appended, never replaced: renaming over it would
+    // replace the system's link, or the file stderr goes to, and a pipe's link cannot be read.
+    if path.starts_with("/dev") || path.starts_with("/proc") {
+        let file = OpenOptions::new().append(true).open(path)?;
+        return Ok(Sink::Stream(file));
+    }
     // A symbolic link stays a link: the file it points to is the one replaced.
     let path = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
