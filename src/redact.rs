@@ -44,19 +44,8 @@ impl Redactor {
     /// Remember the secrets a URL carries: its password and any query value named by
     /// `--redact`.
     pub fn add_url_literals(&mut self, url: &str) {
-        if let Some(rest) = url.split_once("://").map(|(_, r)| r) {
-            let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            if let Some(at) = rest[..auth_end].rfind('@')
-                && let Some((user, password)) = rest[..at].split_once(':')
-            {
-                self.add_literal(password);
-                // Sent as `Authorization: Basic base64(user:password)` (RFC 7617), decoded.
-                let basic = format!("{}:{}", percent_decode(user), percent_decode(password));
-                self.add_literal(&base64::Engine::encode(
-                    &base64::engine::general_purpose::STANDARD,
-                    basic,
-                ));
-            }
+        for secret in url_credentials(url) {
+            self.add_literal(&secret);
         }
         let values: Vec<String> = self.secret_query_values(url).map(str::to_string).collect();
         for v in values {
@@ -136,13 +125,23 @@ pub fn forms(value: &str) -> Vec<String> {
     if let Some((_, token)) = value.split_once(' ') {
         plain.push(token.trim().to_string());
     }
-    let mut all = Vec::with_capacity(plain.len() * 3);
+    let mut all = Vec::with_capacity(plain.len() * 6);
     for v in plain {
-        let encoded = percent_encode(&v);
+        let encoded = percent_encode(&v, b"");
+        // Encoders that keep `/` (Python's `quote`, JavaScript's `encodeURI`) and form
+        // encoding (a space as `+`).
+        let path_encoded = percent_encode(&v, b"/");
+        let form = percent_encode(&v, b" ").replace(' ', "+");
         let escaped = serde_json::to_string(&v)
             .map(|q| q[1..q.len() - 1].to_string())
             .unwrap_or_default();
-        for f in [v, encoded, escaped] {
+        let html = v
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;");
+        for f in [v, encoded, path_encoded, form, escaped, html] {
             if !f.is_empty() && !all.contains(&f) {
                 all.push(f);
             }
@@ -151,11 +150,32 @@ pub fn forms(value: &str) -> Vec<String> {
     all
 }
 
-/// Percent-encode every byte outside RFC 3986's unreserved set.
-fn percent_encode(s: &str) -> String {
+/// The secrets a URL's userinfo sends: its password, and `base64(user:password)` as it goes in
+/// `Authorization: Basic` (RFC 7617). Empty without a password.
+pub fn url_credentials(url: &str) -> Vec<String> {
+    let Some((_, rest)) = url.split_once("://") else {
+        return Vec::new();
+    };
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..auth_end].rfind('@') else {
+        return Vec::new();
+    };
+    let Some((user, password)) = rest[..at].split_once(':') else {
+        return Vec::new();
+    };
+    let basic = format!("{}:{}", percent_decode(user), percent_decode(password));
+    vec![
+        password.to_string(),
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, basic),
+    ]
+}
+
+/// Percent-encode every byte outside RFC 3986's unreserved set and `keep`.
+fn percent_encode(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || keep.contains(&b)
+        {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

@@ -140,6 +140,7 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "--ramp", "1,2,3", "--rps", "10,20", "--step", "1s"], vec!["--rps has 2 rates and --ramp 3 stages"]),
         (vec!["--url", &url, "--step", "1s"], vec!["--step", "--ramp"]),
         (vec!["--url", &url, "--warmup", "0"], vec!["--warmup", "above 0"]),
+        (vec!["--url", &url, "--rps", "10,20", "--step", "1s", "-n", "5"], vec!["--requests", "several --rps rates"]),
         (vec!["--url", &url, "--iterations", "0"], vec!["--iterations", "at least 1"]),
         (vec!["--url", &url, "--iterations", "2", "-n", "5"], vec!["--iterations", "--requests"]),
         (vec!["--url", &url, "--name", " "], vec!["--name"]),
@@ -207,6 +208,8 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--targets", &targets_missing, "-n", "1"], vec!["--targets", "no-targets.txt"]),
         (vec!["--url", &url, "--data", &data_bad, "-n", "1"], vec!["--data", "data.csv:2"]),
         (vec!["--url", &url, "--data", &data_missing, "-n", "1"], vec!["--data", "no-data.csv"]),
+        // a report never overwrites a file the run reads
+        (vec!["--url", &url, "--data", &data_bad, "--csv", &data_bad], vec!["--csv", "which --data reads"]),
         (vec!["--url", &chat, "--openai", "m", "--prompts", &empty, "-n", "1"], vec!["--prompts", "empty.txt"]),
         (vec!["--url", &chat, "--openai", "m", "--api-key-file", &empty, "-n", "1"], vec!["--api-key-file", "empty.txt"]),
         (vec!["--url", &url, "--fail-on", "p99<<3", "-n", "1"], vec!["--fail-on"]),

@@ -527,10 +527,10 @@ fn a_secret_echoed_in_a_derived_form_is_masked() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     // Percent-encoding as the server does it (every byte outside the unreserved set).
-    fn encode(s: &str) -> String {
+    fn encode(s: &str, keep: &[u8]) -> String {
         s.bytes()
             .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
                     (b as char).to_string()
                 } else {
                     format!("%{b:02X}")
@@ -558,9 +558,11 @@ fn a_secret_echoed_in_a_derived_form_is_masked() {
                 .to_string();
             let line = head.lines().next().unwrap_or("").to_string();
             let echo = format!(
-                "line {line}\nraw {auth}\nencoded {}\njson {}\n",
-                encode(&auth),
-                serde_json::to_string(&auth).unwrap()
+                "line {line}\nraw {auth}\nencoded {}\npath {}\njson {}\nhtml {}\n",
+                encode(&auth, b""),
+                encode(&auth, b"/"),
+                serde_json::to_string(&auth).unwrap(),
+                auth.replace('&', "&amp;").replace('"', "&quot;")
             );
             let _ = write!(
                 s,
@@ -577,7 +579,14 @@ fn a_secret_echoed_in_a_derived_form_is_masked() {
         format!("http://usr:PASSW0RD@127.0.0.1:{port}/x?mytoken=QT4&X-Amz-Signature=QS5&page=2");
     let plain = format!("http://127.0.0.1:{port}/x");
     let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "usr:PASSW0RD");
-    let runs: [(Vec<&str>, Vec<&str>); 2] = [
+    let urls = dir.path().join("urls.csv");
+    std::fs::write(
+        &urls,
+        format!("url\nhttp://bob:Pw9xYz@127.0.0.1:{port}/a\n"),
+    )
+    .unwrap();
+    let bob = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "bob:Pw9xYz");
+    let runs: [(Vec<&str>, Vec<&str>); 4] = [
         (
             vec!["--url", &with_password],
             vec!["PASSW0RD", &basic, "QT4", "QS5"],
@@ -595,7 +604,22 @@ fn a_secret_echoed_in_a_derived_form_is_masked() {
                 "TOKa+b/c=XY\"Z9",
                 "TOKa%2Bb%2Fc%3DXY%22Z9",
                 "TOKa+b/c=XY\\\"Z9",
+                "TOKa%2Bb/c%3DXY%22Z9",
+                "TOKa+b/c=XY&quot;Z9",
             ],
+        ),
+        (
+            vec![
+                "--url",
+                &plain,
+                "-H",
+                "Authorization: Bearer eyJh/Zm9v+YmFy==",
+            ],
+            vec!["eyJh/Zm9v+YmFy==", "eyJh/Zm9v%2BYmFy%3D%3D"],
+        ),
+        (
+            vec!["--url", "{{url}}", "--data", urls.to_str().unwrap()],
+            vec!["Pw9xYz", &bob],
         ),
     ];
     for (args, secrets) in runs {
@@ -604,10 +628,7 @@ fn a_secret_echoed_in_a_derived_form_is_masked() {
         let (code, out, err) = qps(&args);
         assert_eq!(code, 0, "{err}");
         let j = read(&json);
-        assert!(
-            j.contains("encoded "),
-            "the echo is in the evidence: {j:.300}"
-        );
+        assert!(j.contains("path "), "the echo is in the evidence: {j:.300}");
         if secrets.contains(&"QT4") {
             assert!(j.contains("page=2"), "a plain query value stays: {j:.600}");
         }

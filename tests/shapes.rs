@@ -280,3 +280,24 @@ fn a_run_name_is_in_every_output() {
         "HTML title"
     );
 }
+
+/// Exactly the schedule's slots reach the server, counted by the server: a rate whose interval
+/// is not a whole number of picoseconds (3/s sent 4 in 1 s), a rate x step that is not whole
+/// (carried over: 1.5/s then 2.5/s for 1 s each is 4), and a 0-user stage under --rps (users
+/// that woke for a slot after the stage closed sent it: 18 instead of 10).
+#[test]
+fn the_server_receives_exactly_the_scheduled_slots() {
+    for (args, want) in [
+        (vec!["--rps", "3", "-z", "1", "-c", "2"], 3),
+        (vec!["--rps", "1.5,2.5", "--step", "1s", "-c", "2"], 4),
+        (vec!["--rps", "10", "--ramp", "8,0", "--step", "1s"], 10),
+    ] {
+        let srv = FaultServer::start(Mode::Ok);
+        let url = format!("{}/", srv.url());
+        let mut all = vec!["--url", url.as_str()];
+        all.extend(args.iter().copied());
+        let r = run(&all);
+        assert_eq!(srv.requests(), want, "{args:?}: the server's own count");
+        assert_eq!(r.total.requests, want, "{args:?}");
+    }
+}

@@ -16,6 +16,7 @@ use crate::error::UsageError;
 use crate::error::bad;
 use crate::redact::mask_url;
 use crate::stats::thresholds::{Threshold, parse as parse_thresholds};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 /// Default `--duration` when neither `--requests` nor `--ramp` bounds the run.
@@ -160,6 +161,12 @@ impl TryFrom<RunArgs> for Config {
                      --step (repeat the last rate to hold it longer)",
                 );
             }
+            if a.requests.is_some() {
+                return bad(
+                    "--requests does not go with several --rps rates: the run lasts rates x \
+                     --step, and would end before or after N",
+                );
+            }
             let Some(step) = a.step.filter(|s| !s.is_zero()) else {
                 return bad(
                     "--rps with several rates needs --step, the length of each rate stage: \
@@ -204,6 +211,25 @@ impl TryFrom<RunArgs> for Config {
             }
         }
         let outputs = outputs_from_args(&a.outputs)?;
+        {
+            let body_file = a
+                .body
+                .as_deref()
+                .and_then(|b| b.strip_prefix('@'))
+                .map(Path::new);
+            let inputs: Vec<(&str, &Path)> = [
+                ("--data", a.traffic.data.as_deref()),
+                ("--targets", a.traffic.targets.as_deref()),
+                ("--auth-file", a.traffic.auth_file.as_deref()),
+                ("--prompts", a.llm.prompts.as_deref()),
+                ("--api-key-file", a.llm.api_key_file.as_deref()),
+                ("-d", body_file),
+            ]
+            .into_iter()
+            .filter_map(|(flag, p)| p.map(|p| (flag, p)))
+            .collect();
+            crate::config::output::check_not_inputs(&outputs, &inputs)?;
+        }
         if let Some(at) = a.start_at {
             check_start_at(at, SystemTime::now())?;
         }

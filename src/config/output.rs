@@ -94,6 +94,30 @@ pub fn outputs_from_args(a: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> 
     Ok(out)
 }
 
+/// A report may not overwrite a file the run reads (`--data`, `-d @FILE`, `--targets`, ...):
+/// `inputs` are (flag, path) of those.
+///
+/// # Errors
+///
+/// When an output is one of the inputs (as the file system resolves them).
+pub fn check_not_inputs(
+    outputs: &[OutputSpec],
+    inputs: &[(&str, &std::path::Path)],
+) -> Result<(), UsageError> {
+    for o in outputs {
+        for (flag, path) in inputs {
+            if same_place(&o.dest, &Dest::File(path.to_path_buf())) {
+                return Err(UsageError(format!(
+                    "{} would overwrite {}, which {flag} reads: write the report elsewhere",
+                    o.format.flag(),
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Do two destinations write to the same place? Paths are compared as the file system resolves
 /// them (`./r.json`, `r.json`, `dir/../r.json` and a symlink to it are one file), as far as the
 /// directories exist; otherwise as written.

@@ -31,6 +31,8 @@ pub struct Gate {
     budget: Option<u64>,
     /// `--iterations`: logical requests each user sends before it stops.
     pub per_user: Option<u64>,
+    /// The most users each stage runs.
+    stage_users: Vec<usize>,
     issued: AtomicU64,
     /// Held while `active` or `stop` changes, so that no waiting user misses the wake-up.
     lock: Mutex<()>,
@@ -62,6 +64,7 @@ impl Gate {
             end: std::sync::OnceLock::new(),
             budget,
             per_user: None,
+            stage_users: schedule.stages().iter().map(|s| s.users()).collect(),
             issued: AtomicU64::new(0),
             lock: Mutex::new(()),
             opened: Condvar::new(),
@@ -108,6 +111,24 @@ impl Gate {
         match self.budget {
             None => true,
             Some(limit) => self.issued.fetch_add(1, Ordering::Relaxed) < limit,
+        }
+    }
+
+    /// May user `index` send a slot of stage `stage`: is it active now, and does that stage
+    /// run it? (A user that woke for a slot of a 0-user stage before the controller closed the
+    /// gate must not send it.)
+    pub fn admits(&self, index: usize, stage: u32) -> bool {
+        index < self.active.load(Ordering::Relaxed)
+            && self
+                .stage_users
+                .get(stage as usize)
+                .is_none_or(|&users| index < users)
+    }
+
+    /// Return a request taken from the `--requests` budget and not sent.
+    pub fn give_back(&self) {
+        if self.budget.is_some() {
+            self.issued.fetch_sub(1, Ordering::Relaxed);
         }
     }
 

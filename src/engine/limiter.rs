@@ -40,6 +40,8 @@ pub struct RateStage {
 /// A stage as the clock uses it.
 #[derive(Debug)]
 struct Plan {
+    /// Offset of the stage's first slot: its start, plus what the stages before it leave of a
+    /// slot (a rate × length that is not whole carries over: slots stay 1/R apart).
     start_ps: u128,
     interval_ps: u128,
     rate: f64,
@@ -47,6 +49,8 @@ struct Plan {
     first_slot: u64,
     /// Slots in the stage; `u64::MAX` for an open-ended one.
     slots: u64,
+    /// The stage's end, for a slot beyond its last (of the last stage: after the run).
+    end_ps: u128,
 }
 
 /// The shared slot clock.
@@ -72,24 +76,36 @@ impl Limiter {
     /// A limiter for `stages` (back to back, in order; at least one). The clock starts at
     /// [`Limiter::start`].
     pub fn new(stages: &[RateStage], arrival: Arrival) -> Self {
-        let mut first_slot = 0u64;
+        // Slot n is due when the schedule's work (the integral of the rate) reaches n: each
+        // stage holds the whole slots of its share of the work, so a timed run of rate R and
+        // length d sends exactly ceil(R x d) (R x d when whole), and a fraction carries over
+        // to the next stage instead of rounding up in each.
+        const EPS: f64 = 1e-9;
+        let mut work = 0.0f64;
         let plan = stages
             .iter()
             .map(|s| {
                 let interval_ps = (PS_PER_S / s.rate).round().max(1.0) as u128;
-                let slots = s.len.map_or(u64::MAX, |len| {
-                    let len_ps = len.as_nanos() * PS_PER_NS;
-                    u64::try_from(len_ps.div_ceil(interval_ps)).unwrap_or(u64::MAX)
-                });
-                let p = Plan {
-                    start_ps: s.start.as_nanos() * PS_PER_NS,
+                let first_slot = (work - EPS).max(0.0).ceil() as u64;
+                // Into the stage when its first slot is due, in picoseconds.
+                let lead_ps = ((first_slot as f64 - work).max(0.0) * PS_PER_S / s.rate).round();
+                let slots = match s.len {
+                    None => u64::MAX,
+                    Some(len) => {
+                        work += s.rate * len.as_secs_f64();
+                        ((work - EPS).max(0.0).ceil() as u64).saturating_sub(first_slot)
+                    }
+                };
+                Plan {
+                    start_ps: s.start.as_nanos() * PS_PER_NS + lead_ps as u128,
                     interval_ps,
                     rate: s.rate,
                     first_slot,
                     slots,
-                };
-                first_slot = first_slot.saturating_add(slots);
-                p
+                    end_ps: s
+                        .len
+                        .map_or(u128::MAX, |len| (s.start + len).as_nanos() * PS_PER_NS),
+                }
             })
             .collect();
         Limiter {
@@ -145,9 +161,13 @@ impl Limiter {
     fn due_ps(&self, n: u64) -> (u128, usize) {
         let i = self.plan.partition_point(|p| p.first_slot <= n) - 1;
         let p = &self.plan[i];
-        // Past the last stage's slots (a timed run's end): beyond every stage.
-        let k = u128::from((n - p.first_slot).min(p.slots));
-        (p.start_ps + k * p.interval_ps, i)
+        let k = n - p.first_slot;
+        if k >= p.slots {
+            // Past the last stage's slots: its end, where a timed run is over (an interval
+            // rounded to whole picoseconds must not fit one more slot before it).
+            return (p.end_ps, i);
+        }
+        (p.start_ps + u128::from(k) * p.interval_ps, i)
     }
 
     /// Index of the stage running at offset `ps`.
@@ -171,7 +191,7 @@ impl Limiter {
         match &self.random {
             None => {
                 let p = &self.plan[self.stage_at_ps(ps)];
-                let k = (ps - p.start_ps) / p.interval_ps;
+                let k = ps.saturating_sub(p.start_ps) / p.interval_ps;
                 let k = u64::try_from(k).unwrap_or(u64::MAX).min(p.slots);
                 self.next_slot
                     .fetch_max(p.first_slot.saturating_add(k), Ordering::Relaxed);
@@ -396,5 +416,63 @@ mod tests {
     fn the_same_seed_gives_the_same_schedule() {
         assert_eq!(gaps(1.0, 42, 1000), gaps(1.0, 42, 1000));
         assert_ne!(gaps(1.0, 42, 1000), gaps(1.0, 43, 1000));
+    }
+
+    /// Slots due before `end_s` seconds, of `stages` of (rate, length in s) back to back.
+    fn slots_before_end(stages: &[(f64, f64)]) -> Vec<u64> {
+        let mut start = 0.0;
+        let plan: Vec<RateStage> = stages
+            .iter()
+            .map(|&(rate, len)| {
+                let s = RateStage {
+                    start: Duration::from_secs_f64(start),
+                    len: Some(Duration::from_secs_f64(len)),
+                    rate,
+                };
+                start += len;
+                s
+            })
+            .collect();
+        let base = Instant::now();
+        let lim = Limiter::new(&plan, Arrival::Constant);
+        lim.start(base);
+        let end = base + Duration::from_secs_f64(start);
+        let mut per_stage = vec![0u64; stages.len()];
+        loop {
+            let (at, stage) = lim.acquire_slot();
+            if at >= end {
+                return per_stage;
+            }
+            per_stage[stage as usize] += 1;
+        }
+    }
+
+    /// Exactly rate x length slots in a timed run whatever the rate (3/s has an interval that
+    /// is not a whole number of picoseconds: a fourth slot fitted before 1 s), and a rate x
+    /// length that is not whole carries over to the next stage (hand-counted: 1.5/s for 1 s
+    /// then 2.5/s for 1 s is 4 slots, at 0, 0.667, 1.2 and 1.6 s).
+    #[test]
+    fn a_timed_schedule_holds_exactly_its_slots() {
+        for (rate, secs) in [
+            (3.0, 1.0),
+            (9.0, 1.0),
+            (11.0, 1.0),
+            (33.0, 1.0),
+            (7.0, 3.0),
+            (300.0, 0.5),
+        ] {
+            let want = (rate * secs) as u64;
+            assert_eq!(
+                slots_before_end(&[(rate, secs)]),
+                [want],
+                "{rate}/s for {secs} s"
+            );
+        }
+        assert_eq!(slots_before_end(&[(1.5, 1.0), (2.5, 1.0)]), [2, 2]);
+        assert_eq!(slots_before_end(&[(1.0, 0.5), (1.0, 0.5)]), [1, 0]);
+        assert_eq!(
+            slots_before_end(&[(300.0, 0.5), (200.0, 0.5), (100.0, 0.5)]),
+            [150, 100, 50]
+        );
     }
 }

@@ -125,6 +125,13 @@ impl User {
                 if gate.stop.load(Ordering::Relaxed) {
                     return;
                 }
+                // The stage changed while this user waited, and no longer admits it (a 0-user
+                // stage, or fewer users): the slot is not sent, and its request is given back.
+                if paced.is_some_and(|(_, stage)| !gate.admits(self.index, stage)) {
+                    gate.give_back();
+                    iterations -= 1;
+                    continue;
+                }
             }
             // A paced request belongs to the stage of its slot; else to the stage now running.
             let stage = paced.map_or_else(|| gate.stage.load(Ordering::Relaxed), |(_, s)| s);

@@ -55,14 +55,13 @@ pub fn render(out: &mut String, r: &Report) {
     if let Some(rt) = &r.retries {
         let _ = writeln!(
             out,
-            "\nRetries (--retries {}, backoff from {} ms): {} attempts for {} logical requests, \
-             {} retries; {} requests needed a retry",
+            "\nRetries (--retries {}, backoff from {} ms): {} for {}, {}; {} a retry",
             rt.max_retries,
             rt.backoff_ms,
-            rt.attempts,
-            rt.requests,
-            rt.retries,
-            rt.retried_requests
+            crate::parse::count_of(rt.attempts, "attempt", "attempts"),
+            crate::parse::count_of(rt.requests, "logical request", "logical requests"),
+            crate::parse::count_of(rt.retries, "retry", "retries"),
+            crate::parse::count_of(rt.retried_requests, "request needed", "requests needed")
         );
         let _ = writeln!(
             out,

@@ -393,6 +393,12 @@ impl TrafficRun {
         if let Some(key) = p.key {
             add(key);
         }
+        // A URL rendered from --data may carry a password, sent as Basic.
+        if let Some(uri) = &p.uri {
+            for secret in crate::redact::url_credentials(&uri.to_string()) {
+                secrets.extend(crate::redact::forms(&secret));
+            }
+        }
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         let (body, body_truncated) = self.evidence.body_text(body, total);
         let body = r.text_with(&body, &secrets);
