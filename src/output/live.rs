@@ -95,6 +95,14 @@ pub fn header(cfg: &Config) -> String {
             s.push_str(&format!(", then {}", format_duration(hold)));
         }
         s
+    } else if stages.len() > 1 && stages.windows(2).all(|w| w[0].users() == w[1].users()) {
+        // Rate stages at one concurrency: the users, and the stages in time (the rates follow).
+        let len = stages[0].len.map(format_duration).unwrap_or_default();
+        format!(
+            "{}, {} of {len}",
+            crate::parse::count_of(stages[0].users() as u64, "user", "users"),
+            crate::parse::count_of(stages.len() as u64, "stage", "stages")
+        )
     } else if stages.len() > 1 {
         let users: Vec<String> = stages.iter().map(|s| s.users().to_string()).collect();
         match end {
@@ -167,6 +175,19 @@ mod tests {
         assert!(h.contains("| 1 user, 3s"), "{h}");
         let h = header(&config(&["--ramp", "0,4", "--step", "1s"]));
         assert!(h.contains("ramp 0,4 over 2s"), "{h}");
+        // Rate stages at one concurrency are not a "ramp 4,4".
+        let h = header(&config(&["-c", "4", "--rps", "10,20", "--step", "1s"]));
+        assert!(
+            h.contains("| 4 users, 2 stages of 1s | target 10, 20 req/s by stage"),
+            "{h}"
+        );
+        let h = header(&config(&["-c", "2", "--warmup", "3s", "-z", "5"]));
+        assert!(h.contains("| warm-up 3s, then 2 users, 5s |"), "{h}");
+        let h = header(&config(&["-c", "2", "--iterations", "3", "--name", "b1"]));
+        assert!(
+            h.contains("[b1]") && h.contains("6 requests (3 iterations each)"),
+            "{h}"
+        );
     }
 
     #[test]
