@@ -152,14 +152,23 @@ impl Limiter {
                 (due, stage)
             }
         };
-        let at =
-            self.base() + Duration::from_nanos(u64::try_from(ps / PS_PER_NS).unwrap_or(u64::MAX));
-        (at, stage as u32)
+        // In u64 when it fits (213 days of picoseconds): a u128 division is a library call,
+        // most of this function's cost.
+        let ns = match u64::try_from(ps) {
+            Ok(ps) => ps / PS_PER_NS as u64,
+            Err(_) => u64::try_from(ps / PS_PER_NS).unwrap_or(u64::MAX),
+        };
+        (self.base() + Duration::from_nanos(ns), stage as u32)
     }
 
     /// The offset of constant slot `n`, in picoseconds, and its stage.
     fn due_ps(&self, n: u64) -> (u128, usize) {
-        let i = self.plan.partition_point(|p| p.first_slot <= n) - 1;
+        // One stage (every run without rate stages or a warm-up): no search.
+        let i = if self.plan.len() == 1 {
+            0
+        } else {
+            self.plan.partition_point(|p| p.first_slot <= n) - 1
+        };
         let p = &self.plan[i];
         let k = n - p.first_slot;
         if k >= p.slots {
