@@ -313,19 +313,10 @@ mod tests {
         let (done, _done_rx) = crossbeam_channel::bounded(1);
         let start = Instant::now();
         let setup = CollectorSetup {
-            start,
             schedule: Schedule::steps(&[1, 2], Duration::from_secs(5)),
             stages: 2,
-            paced: false,
-            requests_limit: None,
             done,
-            on_second: None,
-            second_histograms: true,
-            traffic: crate::stats::traffic::TrafficStats {
-                targets: Vec::new(),
-                retry: None,
-                finished: 0,
-            },
+            ..setup(start)
         };
         let mut full = ItlBatch::new();
         for i in 0..ItlBatch::CAPACITY as u32 {

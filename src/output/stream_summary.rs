@@ -29,13 +29,7 @@ pub fn render(out: &mut String, r: &Report) {
         out,
         "\nPer request (TTFB, TTFT, ITL, TPOT in ms; tokens; tokens/s):"
     );
-    let name_w = r
-        .stages
-        .iter()
-        .map(|s| s.name.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let name_w = r.stage_name_width();
     let _ = writeln!(
         out,
         "{:<name_w$} {:>8} {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",

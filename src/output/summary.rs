@@ -154,13 +154,7 @@ pub fn render(r: &Report) -> String {
 
 /// Each paced stage's target and achieved rate, late slots and largest lag.
 fn rate_by_stage(out: &mut String, r: &Report) {
-    let name_w = r
-        .stages
-        .iter()
-        .map(|s| s.name.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let name_w = r.stage_name_width();
     let _ = writeln!(
         out,
         "\nRate by stage:\n{:<name_w$} {:>12} {:>14} {:>10} {:>16}",
@@ -184,13 +178,7 @@ fn rate_by_stage(out: &mut String, r: &Report) {
 }
 
 fn table(out: &mut String, r: &Report, pick: impl Fn(&StageReport) -> &Percentiles) {
-    let name_w = r
-        .stages
-        .iter()
-        .map(|s| s.name.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let name_w = r.stage_name_width();
     let _ = writeln!(
         out,
         "{:<name_w$} {:>6} {:>9} {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",

@@ -258,6 +258,17 @@ impl Report {
         report
     }
 
+    /// The width of the stage column of a text table: the longest stage name, at least 5
+    /// (`stage`).
+    pub fn stage_name_width(&self) -> usize {
+        self.stages
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5)
+    }
+
     /// True when a `--fail-on` threshold failed.
     pub fn thresholds_failed(&self) -> bool {
         self.thresholds.iter().any(|t| !t.passed)
