@@ -451,24 +451,10 @@ fn a_secret_the_server_echoes_back_is_masked_in_every_form_it_was_sent() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1/chat/completions", l.local_addr().unwrap());
     std::thread::spawn(move || {
-        use std::io::{BufRead, BufReader, Read, Write};
+        use std::io::{BufReader, Write};
         for conn in l.incoming().take(16) {
             let Ok(mut s) = conn else { break };
-            let mut r = BufReader::new(s.try_clone().unwrap());
-            let mut head = String::new();
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
-            }
-            let mut body = vec![0; length];
-            let _ = r.read_exact(&mut body);
+            let (head, _) = read_request(&mut BufReader::new(s.try_clone().unwrap()));
             let echo = format!("you sent:\n{head}");
             let _ = write!(
                 s,
@@ -539,18 +525,10 @@ fn a_secret_echoed_in_a_derived_form_is_masked() {
             .collect()
     }
     std::thread::spawn(move || {
-        use std::io::{BufRead, BufReader, Write};
+        use std::io::{BufReader, Write};
         for conn in l.incoming().take(16) {
             let Ok(mut s) = conn else { break };
-            let mut r = BufReader::new(s.try_clone().unwrap());
-            let mut head = String::new();
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                head.push_str(&line);
-            }
+            let (head, _) = read_request(&mut BufReader::new(s.try_clone().unwrap()));
             let auth = head
                 .lines()
                 .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))

@@ -20,22 +20,12 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
 }
 
-fn schema_validator() -> jsonschema::Validator {
-    let schema = read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json"));
-    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
-}
-
-fn assert_valid(v: &Value, what: &str) {
-    let validator = schema_validator();
-    let errors: Vec<String> = validator
-        .iter_errors(v)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what} does not match the schema:\n{}",
-        errors.join("\n")
-    );
+/// `qps` with every report flag of `paths` (see [`files`]) after `args`.
+fn qps_with_outputs(args: &[&str], paths: &[PathBuf; 5]) -> (i32, String, String) {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend(output_args(paths));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    qps(&all)
 }
 
 fn decode(text: &str) -> Histogram<u64> {
@@ -782,12 +772,10 @@ fn a_stage_without_requests_has_no_latency_in_any_output() {
     let dir = tempfile::tempdir().unwrap();
     let paths = files(dir.path(), "ramp");
     let url = format!("{}/", srv.url());
-    let mut args: Vec<String> = ["--url", &url, "--ramp", "0,2", "--step", "1s", "--quiet"]
-        .map(String::from)
-        .to_vec();
-    args.extend(output_args(&paths));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, out, err) = qps(&args);
+    let (code, out, err) = qps_with_outputs(
+        &["--url", &url, "--ramp", "0,2", "--step", "1s", "--quiet"],
+        &paths,
+    );
     assert_eq!(code, 0, "{err}");
     let [json, csv, _, html, _] = &paths;
 
@@ -854,12 +842,8 @@ fn the_last_partial_second_follows_one_rule_in_every_output() {
     let dir = tempfile::tempdir().unwrap();
     let paths = files(dir.path(), "tail");
     let url = format!("{}/", srv.url());
-    let mut args: Vec<String> = ["--url", &url, "-c", "2", "-z", "2", "--quiet"]
-        .map(String::from)
-        .to_vec();
-    args.extend(output_args(&paths));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, _, err) = qps(&args);
+    let (code, _, err) =
+        qps_with_outputs(&["--url", &url, "-c", "2", "-z", "2", "--quiet"], &paths);
     assert_eq!(code, 0, "{err}");
     let [json, _, series, _, hlog] = &paths;
 

@@ -97,23 +97,10 @@ fn ramp_and_rate_stages_pair_up() {
         "--url", &url, "--rps", "20,40", "--step", "500ms", "-c", "2", "--json", &json, "-q",
     ]);
     assert_eq!(code, 0, "{err}");
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/docs/report.schema.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["config"]["stage_rps"], serde_json::json!([20.0, 40.0]));
-    let errors: Vec<String> = jsonschema::validator_for(&schema)
-        .unwrap()
-        .iter_errors(&v)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    common::assert_valid(&v, "rate-stage report");
 }
 
 /// Run 2,000 requests at `rate` with `--arrival arrival` and return the mean and coefficient

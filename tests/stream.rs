@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{qps, run, server_with};
+use common::{assert_valid, qps, read_request, run, server_with};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use qpsbench::serve::{LlmConfig, ServeConfig, ServerHandle, UsageMode};
@@ -390,21 +390,6 @@ fn bad_llm_input_is_one_line_and_exit_2() {
     }
 }
 
-fn schema() -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
-    let schema: Value = serde_json::from_str(&read(&path)).unwrap();
-    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
-}
-
-fn assert_valid(v: &Value, what: &str) {
-    let validator = schema();
-    let errors: Vec<String> = validator
-        .iter_errors(v)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{what}:\n{}", errors.join("\n"));
-}
-
 #[test]
 fn streamed_reports_match_the_schema_and_merge_exactly() {
     let srv = llm_server(UsageMode::OnRequest);
@@ -680,21 +665,9 @@ fn an_answer_ends_at_its_terminating_event() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1/chat/completions", l.local_addr().unwrap());
     let server = std::thread::spawn(move || {
-        use std::io::{BufRead, BufReader, Read, Write};
+        use std::io::{BufReader, Write};
         let (mut s, _) = l.accept().unwrap();
-        let mut r = BufReader::new(s.try_clone().unwrap());
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        r.read_exact(&mut body).unwrap();
+        read_request(&mut BufReader::new(s.try_clone().unwrap()));
         s.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
         )

@@ -161,3 +161,44 @@ pub fn wait_for_server(srv: &ServerHandle, n: u64) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// The JSON Schema of reports, docs/report.schema.json.
+pub fn schema_validator() -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+}
+
+/// Assert that `v` is a report the schema describes; the message lists every mismatch.
+pub fn assert_valid(v: &serde_json::Value, what: &str) {
+    let errors: Vec<String> = schema_validator()
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not match the schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Read one HTTP/1.1 request from `r` (a raw test server's side): its head (request line and
+/// headers, as sent) and its Content-Length body.
+pub fn read_request(r: &mut impl std::io::BufRead) -> (String, Vec<u8>) {
+    let mut head = String::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0; length];
+    let _ = r.read_exact(&mut body);
+    (head, body)
+}
