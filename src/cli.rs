@@ -303,6 +303,26 @@ pub struct TrafficArgs {
     #[arg(long, value_name = "CODES", value_parser = crate::traffic::policy::parse_ok_status)]
     pub ok_status: Option<crate::traffic::policy::OkStatus>,
 
+    /// Check each response's status: one outside CODES (e.g. 200,201) is a check failure,
+    /// counted apart from HTTP errors and client failures.
+    #[arg(long, value_name = "CODES", value_parser = crate::traffic::policy::parse_ok_status)]
+    pub expect_status: Option<crate::traffic::policy::OkStatus>,
+
+    /// Check each response's body contains TEXT (repeatable: each must be there); reads the
+    /// first 4 MiB of the body. A body without it is a check failure.
+    #[arg(long, value_name = "TEXT", value_parser = crate::traffic::check::parse_expect_body)]
+    pub expect_body: Vec<String>,
+
+    /// Check a JSON body's value at PATH (the --content-path syntax) equals VALUE, e.g.
+    /// 'data.status=ok' or 'items.0.id=7' (repeatable). A mismatch is a check failure.
+    #[arg(long, value_name = "PATH=VALUE", value_parser = crate::traffic::check::parse_expect_json)]
+    pub expect_json: Vec<crate::traffic::check::JsonCheck>,
+
+    /// Give each user its own cookie jar: cookies the server sets are sent back on that user's
+    /// later requests (for sites with a login), never on another user's.
+    #[arg(long)]
+    pub cookies: bool,
+
     /// Retry a request up to N times on 429/500/502/503/504 and connection failures (refused,
     /// reset, timeout). Every attempt is measured.
     #[arg(
@@ -319,8 +339,8 @@ pub struct TrafficArgs {
 
     /// Thresholds checked after the run; exit code 1 when one fails:
     /// 'p99<300ms,error-rate<1%,qps>500' (p50 p90 p95 p99 p999 max mean, error-rate,
-    /// failure-rate, qps; the same percentiles of ttfb- and, for streamed answers, ttft- itl-
-    /// tpot-, e.g. ttft-p99<2s; tokens-per-s, tokens-per-s-p50, tokens-per-s-min (per answer),
+    /// failure-rate, check-failure-rate, qps; the same percentiles of ttfb- and, for streamed
+    /// answers, ttft- itl- tpot-, e.g. ttft-p99<2s; tokens-per-s, tokens-per-s-p50, tokens-per-s-min (per answer),
     /// output-tokens-per-s (throughput); 'stage=N:' for one stage).
     #[arg(long, value_name = "THRESHOLDS")]
     pub fail_on: Option<String>,

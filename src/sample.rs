@@ -44,6 +44,9 @@ pub struct Tag {
     /// The kept-alive connection this attempt was first sent on turned out to be closed by the
     /// server before any byte of a response: it was sent again once on a new connection.
     pub reconnected: bool,
+    /// A response with a success status failed a check (`--expect-status`, `--expect-body`,
+    /// `--expect-json`): counted as a check failure, not as ok.
+    pub check_failed: bool,
 }
 
 /// How a request ended.

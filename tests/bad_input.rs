@@ -151,6 +151,12 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "--rps", "10", "--burstiness", "0"], vec!["--burstiness", "0.01"]),
         (vec!["--url", &url, "--rps", "10", "--burstiness", "-1"], vec!["--burstiness"]),
         (vec!["--url", &url, "--rps", "10", "--arrival", "constant", "--burstiness", "2"], vec!["--burstiness", "--arrival poisson"]),
+        (vec!["--url", &url, "--expect-json", "data.status"], vec!["--expect-json", "PATH=VALUE"]),
+        (vec!["--url", &url, "--expect-json", "a..b=1"], vec!["--expect-json", "empty segment"]),
+        (vec!["--url", &url, "--expect-body", ""], vec!["--expect-body", "empty"]),
+        (vec!["--url", &url, "--expect-status", "2xx"], vec!["--expect-status", "200-299"]),
+        (vec!["--url", &url, "--fail-on", "check-rate<1%"], vec!["--fail-on", "check-failure-rate"]),
+        (vec!["--url", &url, "--cookies=yes"], vec!["--cookies"]),
         // a negative value names its flag (it is not taken for an unknown flag)
         (vec!["--url", &url, "--timeout", "-1"], vec!["--timeout"]),
         (vec!["--url", &url, "--seed", "-1"], vec!["--seed"]),

@@ -345,6 +345,12 @@ pub fn setup(
         data,
         think: args.think_time,
         ok_status: args.ok_status.clone().unwrap_or_default(),
+        checks: crate::traffic::check::Checks {
+            status: args.expect_status.clone(),
+            body: args.expect_body.clone(),
+            json: args.expect_json.clone(),
+        },
+        cookies: args.cookies,
         retry: RetryPolicy {
             retries: args.retries,
             backoff: args.retry_backoff,

@@ -21,6 +21,8 @@ use crate::engine::stream_read::{StreamReader, is_event_stream};
 use crate::engine::transport;
 use crate::sample::{FailureKind, Outcome, Sample, Tag, classify, classify_io};
 use crate::stream::StreamStats;
+use crate::traffic::check::CHECK_BODY_BYTES;
+use crate::traffic::cookies::Jar;
 use crate::traffic::evidence::BODY_BYTES;
 use crate::traffic::llm::LlmSetup;
 use crate::traffic::run::{Prepared, TrafficRun};
@@ -42,6 +44,29 @@ struct Attempt {
     /// When an event stream's terminating event arrived: the answer's end, whatever the server
     /// does with the connection after it.
     answered: Option<Instant>,
+    /// A response with a success status failed a check (`--expect-*`).
+    check_failed: bool,
+}
+
+/// What reading a response body found.
+struct BodyRead {
+    outcome: Outcome,
+    bytes: u64,
+    stream: Option<StreamStats>,
+    answered: Option<Instant>,
+    check_failed: bool,
+}
+
+impl BodyRead {
+    fn plain(outcome: Outcome, bytes: u64) -> Self {
+        BodyRead {
+            outcome,
+            bytes,
+            stream: None,
+            answered: None,
+            check_failed: false,
+        }
+    }
 }
 
 impl Attempt {
@@ -54,6 +79,20 @@ impl Attempt {
             stream: None,
             reconnected: false,
             answered: None,
+            check_failed: false,
+        }
+    }
+
+    /// An attempt whose response head arrived at `first_byte` and whose body was `read`.
+    fn answered(read: BodyRead, first_byte: Instant, reconnected: bool) -> Self {
+        Attempt {
+            outcome: read.outcome,
+            first_byte: Some(first_byte),
+            bytes: read.bytes,
+            stream: read.stream,
+            reconnected,
+            answered: read.answered,
+            check_failed: read.check_failed,
         }
     }
 }
@@ -66,6 +105,10 @@ struct Own {
     buf: Vec<u8>,
     /// Made on the first event-stream response: plain runs never build one.
     streams: Option<StreamReader>,
+    /// The body a check reads (`--expect-body`, `--expect-json`); stays empty without one.
+    checked: Vec<u8>,
+    /// This user's cookies (`--cookies`).
+    jar: Option<Jar>,
 }
 
 /// Everything one user thread needs.
@@ -95,6 +138,8 @@ impl User {
             http1: self.http1.take(),
             buf: vec![0u8; READ_BUF],
             streams: None,
+            checked: Vec::new(),
+            jar: self.traffic.cookies().then(Jar::new),
         };
         let gate = &*self.gate;
         let traffic = &*self.traffic;
@@ -136,7 +181,10 @@ impl User {
             // A paced request belongs to the stage of its slot; else to the stage now running.
             let stage = paced.map_or_else(|| gate.stage.load(Ordering::Relaxed), |(_, s)| s);
             // Chosen once per logical request: every retry resends it as it is.
-            let prepared = traffic.prepare(self.index, &mut rng);
+            let mut prepared = traffic.prepare(self.index, &mut rng);
+            if let Some(jar) = &own.jar {
+                with_cookies(&mut prepared, jar);
+            }
             let mut attempt: u16 = 0;
             let mut first_sent = None;
             // Every attempt is a sample; retries (off by default) follow their backoff.
@@ -150,6 +198,7 @@ impl User {
                     stream,
                     reconnected,
                     answered,
+                    check_failed,
                 } = self.send(&prepared, attempt, &mut own, sent, stage);
                 // A streamed answer ends at its terminating event: a server that holds the
                 // connection open after it (or closes it late) stretches nothing.
@@ -180,6 +229,7 @@ impl User {
                         ok: Some(ok),
                         first_sent,
                         reconnected,
+                        check_failed,
                     },
                 };
                 if self.tx.send(Event::Sample(sample)).is_err() {
@@ -245,6 +295,8 @@ impl User {
             http1,
             buf,
             streams,
+            checked,
+            jar,
         } = own;
         let traffic = &*self.traffic;
         let Some(uri) = p.uri.as_deref().filter(|_| p.is_valid()) else {
@@ -262,26 +314,21 @@ impl User {
         {
             return match http1.send(p, uri, sent + self.deadline) {
                 Ok(mut r) => {
-                    let first_byte = Some(Instant::now());
-                    let (outcome, bytes, stream, answered) = self.read_body(
+                    let first_byte = Instant::now();
+                    if let Some(jar) = jar {
+                        jar.keep(uri, &r.body.headers());
+                    }
+                    let read = self.read_body(
                         p,
                         attempt,
-                        r.status,
-                        r.event_stream,
+                        (r.status, r.event_stream),
                         &mut r.body,
-                        buf,
+                        (buf, checked),
                         streams,
                         sent,
                         stage,
                     );
-                    Attempt {
-                        outcome,
-                        first_byte,
-                        bytes,
-                        stream,
-                        reconnected: r.reconnected,
-                        answered,
-                    }
+                    Attempt::answered(read, first_byte, r.reconnected)
                 }
                 Err(f) => {
                     let outcome = Outcome::Failure(f.kind);
@@ -332,30 +379,25 @@ impl User {
                 return Attempt::failed(Outcome::Failure(FailureKind::Protocol));
             }
         };
-        let first_byte = Some(Instant::now());
+        let first_byte = Instant::now();
         let (parts, mut body) = response.into_parts();
-        let (outcome, bytes, stream, answered) = self.read_body(
+        if let Some(jar) = jar {
+            jar.keep(uri, &parts.headers);
+        }
+        let read = self.read_body(
             p,
             attempt,
-            parts.status.as_u16(),
-            is_event_stream(&parts.headers),
+            (parts.status.as_u16(), is_event_stream(&parts.headers)),
             &mut AgentBody {
                 headers: &parts.headers,
                 reader: body.as_reader(),
             },
-            buf,
+            (buf, checked),
             streams,
             sent,
             stage,
         );
-        Attempt {
-            outcome,
-            first_byte,
-            bytes,
-            stream,
-            reconnected,
-            answered,
-        }
+        Attempt::answered(read, first_byte, reconnected)
     }
 
     /// `--timeout`: the deadline without its slack.
@@ -366,24 +408,34 @@ impl User {
 
     /// Reads the response body to its end, through `buf`: the user's own buffer, made once
     /// (a buffer on the stack was zeroed for every request: 64 cache lines written per request,
-    /// which with hundreds of users were cache misses).
+    /// which with hundreds of users were cache misses). `checked` keeps the body for a check
+    /// that reads it (`--expect-body`, `--expect-json`), and only then.
     #[allow(clippy::too_many_arguments)]
     fn read_body(
         &self,
         p: &Prepared<'_>,
         attempt: u16,
-        status: u16,
-        event_stream: bool,
+        (status, event_stream): (u16, bool),
         reader: &mut impl ResponseBody,
-        buf: &mut [u8],
+        (buf, checked): (&mut [u8], &mut Vec<u8>),
         streams: &mut Option<StreamReader>,
         sent: Instant,
         stage: u32,
-    ) -> (Outcome, u64, Option<StreamStats>, Option<Instant>) {
+    ) -> BodyRead {
         let traffic = &*self.traffic;
+        let ok_status = traffic.is_ok(status);
         // Evidence: only while this status's quota is open (one atomic load otherwise).
-        let capture = !traffic.is_ok(status) && traffic.claim_status(status);
+        let capture = !ok_status && traffic.claim_status(status);
         let headers = if capture {
+            traffic.header_lines(&reader.headers())
+        } else {
+            Vec::new()
+        };
+        // Checks judge responses with a success status; the others are HTTP errors already.
+        let checks = traffic.checks().filter(|_| ok_status);
+        // A failed check's evidence needs the head, read before the body (which may overwrite
+        // it); only while the quota of check evidence is open.
+        let check_headers = if checks.is_some() && traffic.check_evidence_open() {
             traffic.header_lines(&reader.headers())
         } else {
             Vec::new()
@@ -396,8 +448,27 @@ impl User {
             if capture {
                 traffic.keep_evidence(p, attempt, outcome, None, headers, &[], read.bytes);
             }
-            return (outcome, read.bytes, Some(read.stats), read.answered);
+            // An event stream's body is judged by its events: only its status is checked.
+            let why = match outcome {
+                Outcome::Status(_) => checks.and_then(|c| c.judge_status(status)),
+                Outcome::Failure(_) => None,
+            };
+            if let Some(why) = &why
+                && traffic.claim_check()
+            {
+                let headers = check_headers;
+                traffic.keep_check_evidence(p, attempt, status, why.clone(), headers, &[], 0);
+            }
+            return BodyRead {
+                outcome,
+                bytes: read.bytes,
+                stream: Some(read.stats),
+                answered: read.answered,
+                check_failed: why.is_some(),
+            };
         }
+        let keep_body = checks.is_some_and(|c| c.needs_body());
+        checked.clear();
         let mut bytes = 0u64;
         let mut kept = Vec::new();
         loop {
@@ -406,6 +477,9 @@ impl User {
                 Ok(n) => {
                     if capture && kept.len() < BODY_BYTES {
                         kept.extend_from_slice(&buf[..n.min(BODY_BYTES - kept.len())]);
+                    }
+                    if keep_body && checked.len() < CHECK_BODY_BYTES {
+                        checked.extend_from_slice(&buf[..n.min(CHECK_BODY_BYTES - checked.len())]);
                     }
                     bytes += n as u64;
                 }
@@ -417,7 +491,7 @@ impl User {
                         let why = Some(crate::sample::describe_io(&e, self.timeout()));
                         traffic.keep_evidence(p, attempt, outcome, why, headers, &kept, bytes);
                     }
-                    return (outcome, bytes, None, None);
+                    return BodyRead::plain(outcome, bytes);
                 }
             }
         }
@@ -425,7 +499,17 @@ impl User {
         if capture {
             traffic.keep_evidence(p, attempt, outcome, None, headers, &kept, bytes);
         }
-        (outcome, bytes, None, None)
+        let why = checks.and_then(|c| c.judge(status, checked, bytes <= checked.len() as u64));
+        if let Some(why) = &why
+            && traffic.claim_check()
+        {
+            let headers = check_headers;
+            traffic.keep_check_evidence(p, attempt, status, why.clone(), headers, checked, bytes);
+        }
+        BodyRead {
+            check_failed: why.is_some(),
+            ..BodyRead::plain(outcome, bytes)
+        }
     }
 }
 
@@ -457,6 +541,18 @@ impl ResponseBody for AgentBody<'_> {
     fn headers(&self) -> Cow<'_, HeaderMap> {
         Cow::Borrowed(self.headers)
     }
+}
+
+/// Add the user's cookies for the request's URL: the request is then built per send (not the
+/// run's shared request or its bytes written once).
+fn with_cookies(p: &mut Prepared<'_>, jar: &Jar) {
+    let Some(value) = p.uri.as_deref().and_then(|uri| jar.header_for(uri)) else {
+        return;
+    };
+    p.extra_headers
+        .push((ureq::http::header::COOKIE, Some(value)));
+    p.request = None;
+    p.wire = None;
 }
 
 /// Sleep `d` in short naps, returning early (false) when the run stops.

@@ -21,7 +21,11 @@ const SERIES_COLUMNS: &str = "second,start_unix_s,interval_s,users,requests,rps,
 impl Exporter for StageTable {
     fn serialize(&self, r: &Report) -> anyhow::Result<Vec<u8>> {
         let mut out = String::new();
+        let checks = has_checks(r);
         out.push_str(STAGE_COLUMNS);
+        if checks {
+            out.push_str(",check_failures");
+        }
         out.push('\n');
         // Then one row per --targets entry, named after it.
         // The warm-up's row (named `warmup`) first, when there was one; it is in no other.
@@ -36,7 +40,7 @@ impl Exporter for StageTable {
             let v = |pick: fn(&Percentiles) -> f64| number(p.map(pick));
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}{}",
                 field(&s.name),
                 s.users,
                 s.requests,
@@ -54,7 +58,8 @@ impl Exporter for StageTable {
                 s.duration_s,
                 s.ok,
                 s.errors,
-                s.failures
+                s.failures,
+                check_cell(checks, s.check_failures)
             );
         }
         Ok(named(super::csv_stream::extend_stage_table(out, r), r).into_bytes())
@@ -64,7 +69,11 @@ impl Exporter for StageTable {
 impl Exporter for Series {
     fn serialize(&self, r: &Report) -> anyhow::Result<Vec<u8>> {
         let mut out = String::new();
+        let checks = has_checks(r);
         out.push_str(SERIES_COLUMNS);
+        if checks {
+            out.push_str(",check_failures");
+        }
         out.push('\n');
         for s in &r.seconds {
             let start_ms = r.started_at_unix_ms + (s.second - 1) * 1000;
@@ -75,7 +84,7 @@ impl Exporter for Series {
             };
             let _ = writeln!(
                 out,
-                "{},{:.3},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{:.3},{},{},{},{},{},{},{},{},{},{},{}{}",
                 s.second,
                 start_ms as f64 / 1e3,
                 s.interval_s,
@@ -88,10 +97,28 @@ impl Exporter for Series {
                 number(s.p50_ms),
                 number(s.p90_ms),
                 number(s.p99_ms),
-                number(s.max_ms)
+                number(s.max_ms),
+                check_cell(checks, s.check_failures)
             );
         }
         Ok(named(super::csv_stream::extend_series(out, r), r).into_bytes())
+    }
+}
+
+/// The run had checks (`--expect-*`): the tables end with a `check_failures` column.
+fn has_checks(r: &Report) -> bool {
+    r.config
+        .traffic
+        .as_ref()
+        .is_some_and(|t| !t.checks.is_empty())
+}
+
+/// The `check_failures` cell, with its comma; nothing without checks.
+fn check_cell(checks: bool, n: u64) -> String {
+    if checks {
+        format!(",{n}")
+    } else {
+        String::new()
     }
 }
 

@@ -95,6 +95,16 @@ pub fn render(r: &Report) -> String {
         );
     }
     cards(&mut h, t);
+    if let Some(checks) = c.traffic.as_ref().filter(|tr| !tr.checks.is_empty()) {
+        let _ = writeln!(
+            h,
+            "<p>Checks ({}): {} of {} responses with a success status failed (check failures, \
+             counted apart from HTTP errors and client failures).</p>",
+            esc(&checks.checks.join("; ")),
+            t.check_failures,
+            t.ok + t.check_failures
+        );
+    }
 
     h.push_str("<h2>Over time</h2>\n");
     h.push_str(&throughput_chart(r).render());

@@ -200,6 +200,7 @@ mod tests {
             ok: 1200,
             errors: 30,
             failures: 4,
+            check_failures: 0,
             p50_ms: Some(0.5),
             p90_ms: Some(1.0),
             p99_ms: Some(2.25),

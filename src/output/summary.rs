@@ -70,9 +70,22 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "Status codes:   {}", counts_line(&t.status_counts));
     let _ = writeln!(out, "Failures:       {}", counts_line(&t.failure_kinds));
+    let checks: &[String] = r
+        .config
+        .traffic
+        .as_ref()
+        .map_or(&[], |tr| tr.checks.as_slice());
+    let check_failures = if checks.is_empty() && t.check_failures == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {}",
+            crate::parse::count_of(t.check_failures, "check failure", "check failures")
+        )
+    };
     let _ = writeln!(
         out,
-        "Requests:       {} completed ({} ok, {}, {}), {:.1} req/s, {:.1} ok/s",
+        "Requests:       {} completed ({} ok, {}, {}{check_failures}), {:.1} req/s, {:.1} ok/s",
         t.requests,
         t.ok,
         crate::parse::count_of(t.errors, "HTTP error", "HTTP errors"),
@@ -80,6 +93,21 @@ pub fn render(r: &Report) -> String {
         t.qps,
         t.ok_per_s
     );
+    if !checks.is_empty() {
+        let judged = t.ok + t.check_failures;
+        let _ = writeln!(
+            out,
+            "Checks:         {}: {} of {} with a success status failed{}",
+            checks.join("; "),
+            t.check_failures,
+            crate::parse::count_of(judged, "response", "responses"),
+            if judged > 0 {
+                format!(" ({:.2}%)", t.check_failures as f64 * 100.0 / judged as f64)
+            } else {
+                String::new()
+            },
+        );
+    }
     if let Some(w) = &r.warmup {
         let p = w.latency_ms.measured();
         let _ = writeln!(

@@ -318,6 +318,7 @@ fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), UsageE
             b.ok += s.ok;
             b.errors += s.errors;
             b.failures += s.failures;
+            b.check_failures += s.check_failures;
             let h = decode_histogram(&s.hdr_latency_us)
                 .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
             crate::stats::hdr::add_histogram(&mut b.latency, &h)

@@ -36,6 +36,14 @@ pub struct TrafficInfo {
     pub think_time: Option<String>,
     /// `--ok-status` as written (default 200-399).
     pub ok_status: String,
+    /// The checks on each response (`--expect-status`, `--expect-body`, `--expect-json`), as
+    /// written (`status 200,201`, `body contains "ok"`, `json data.status = ok`), secrets
+    /// masked; empty without checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
+    /// `--cookies`: each user kept its own cookie jar.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cookies: bool,
     /// `--retries` and `--retry-backoff` (ms).
     pub retries: u32,
     /// `--retry-backoff`: the first retry's backoff, milliseconds.
@@ -84,6 +92,13 @@ impl TrafficInfo {
             data_rows: cfg.data.as_ref().map_or(0, |d| d.rows.len()),
             think_time: cfg.think.map(|t| t.display()),
             ok_status: cfg.ok_status.text.clone(),
+            checks: cfg
+                .checks
+                .describe()
+                .iter()
+                .map(|c| cfg.redactor.text(c))
+                .collect(),
+            cookies: cfg.cookies,
             retries: cfg.retry.retries,
             retry_backoff_ms: cfg.retry.backoff.as_secs_f64() * 1e3,
             redact: cfg.redactor.names().to_vec(),

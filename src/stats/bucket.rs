@@ -34,6 +34,8 @@ pub struct Bucket {
     pub ok: u64,
     pub errors: u64,
     pub failures: u64,
+    /// Responses with a success status that failed a check (`--expect-*`).
+    pub check_failures: u64,
     pub bytes: u64,
     /// Requests sent again on a new connection: their kept-alive one was found dead.
     pub reconnects: u64,
@@ -59,6 +61,7 @@ impl Bucket {
             ok: 0,
             errors: 0,
             failures: 0,
+            check_failures: 0,
             bytes: 0,
             reconnects: 0,
             status: BTreeMap::new(),
@@ -90,6 +93,8 @@ impl Bucket {
                 *self.status.entry(code).or_insert(0) += 1;
                 if !s.tag.ok.unwrap_or(!is_error_status(code)) {
                     self.errors += 1;
+                } else if s.tag.check_failed {
+                    self.check_failures += 1;
                 } else {
                     self.ok += 1;
                 }
@@ -129,6 +134,7 @@ impl Bucket {
         self.ok = 0;
         self.errors = 0;
         self.failures = 0;
+        self.check_failures = 0;
         self.bytes = 0;
         self.reconnects = 0;
         self.status.clear();
@@ -159,6 +165,7 @@ impl Bucket {
         self.ok += other.ok;
         self.errors += other.errors;
         self.failures += other.failures;
+        self.check_failures += other.check_failures;
         self.bytes += other.bytes;
         self.reconnects += other.reconnects;
         for (code, n) in &other.status {
@@ -203,6 +210,7 @@ impl Bucket {
         b.ok = r.ok;
         b.errors = r.errors;
         b.failures = r.failures;
+        b.check_failures = r.check_failures;
         b.bytes = r.bytes;
         b.reconnects = r.reconnects;
         for (code, n) in &r.status_counts {
@@ -281,6 +289,7 @@ impl Bucket {
             ok_per_s: round3(per_s(self.ok)),
             errors: self.errors,
             failures: self.failures,
+            check_failures: self.check_failures,
             error_rate: (self.requests > 0).then(|| round6(frac(self.errors))),
             failure_rate: (self.requests > 0).then(|| round6(frac(self.failures))),
             bytes: self.bytes,
@@ -325,6 +334,7 @@ impl SecondReport {
             ok: b.ok,
             errors: b.errors,
             failures: b.failures,
+            check_failures: b.check_failures,
             p50_ms: p.measured().map(|p| p.p50),
             p90_ms: p.measured().map(|p| p.p90),
             p99_ms: p.measured().map(|p| p.p99),

@@ -46,6 +46,11 @@ pub struct StageReport {
     pub errors: u64,
     /// Client-side failures: no complete response.
     pub failures: u64,
+    /// Responses with a success status that failed a check (`--expect-status`, `--expect-body`,
+    /// `--expect-json`); not counted in `ok`. Omitted when 0 (`config.traffic.checks` says
+    /// whether the run had checks).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub check_failures: u64,
     /// errors / requests, a fraction from 0 to 1 (not a percent); `null` without requests.
     pub error_rate: Option<f64>,
     /// failures / requests, a fraction from 0 to 1 (not a percent); `null` without requests.
@@ -108,6 +113,9 @@ pub struct SecondReport {
     pub errors: u64,
     /// Client-side failures: no complete response.
     pub failures: u64,
+    /// Responses with a success status that failed a check; omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub check_failures: u64,
     /// Median latency (send start -> last body byte), milliseconds; `null` in a second without requests.
     pub p50_ms: Option<f64>,
     /// 90th percentile latency, milliseconds; `null` in a second without requests.

@@ -3,7 +3,8 @@
 //!
 //! Metrics of a results row (the total, or stage N counted from 1): latency percentiles `p50`
 //! `p90` `p95` `p99` `p999` `max` `mean` (milliseconds; `300ms`, `1.5s`, `250us`, a bare number
-//! is ms), `error-rate` and `failure-rate` (`1%` or `0.01`), `qps` (requests/s); the same
+//! is ms), `error-rate`, `failure-rate` and `check-failure-rate` (`1%` or `0.01`), `qps`
+//! (requests/s); the same
 //! percentiles of TTFB (`ttfb-p99`, every run) and of the streaming figures TTFT, ITL and TPOT
 //! (`ttft-p50`, `itl-p99`, `tpot-mean`, ...), and the token rates of [`EXTRA_METRICS`]
 //! (`tokens-per-s`, `output-tokens-per-s`, ...). A streaming metric on a run that streamed
@@ -97,6 +98,8 @@ pub enum Metric {
     Latency(usize),
     ErrorRate,
     FailureRate,
+    /// Check failures (`--expect-*`) / requests.
+    CheckRate,
     Qps,
     /// A percentile (index into the latency table) of TTFB or a streaming figure.
     Family(Family, usize),
@@ -127,6 +130,7 @@ impl Metric {
         match name {
             "error-rate" => return Some(Metric::ErrorRate),
             "failure-rate" => return Some(Metric::FailureRate),
+            "check-failure-rate" => return Some(Metric::CheckRate),
             "qps" | "rps" => return Some(Metric::Qps),
             _ => {}
         }
@@ -146,7 +150,7 @@ impl Metric {
     pub fn unit(&self) -> Unit {
         match self {
             Metric::Latency(..) | Metric::Family(..) => Unit::Ms,
-            Metric::ErrorRate | Metric::FailureRate => Unit::Rate,
+            Metric::ErrorRate | Metric::FailureRate | Metric::CheckRate => Unit::Rate,
             Metric::Qps => Unit::Number,
             Metric::Extra(m) => m.1,
         }
@@ -166,6 +170,7 @@ impl Metric {
             Metric::Latency(i) => row.latency_ms.measured().map(LATENCY[*i].1),
             Metric::ErrorRate => row.error_rate,
             Metric::FailureRate => row.failure_rate,
+            Metric::CheckRate => Some(row.check_failures as f64 / row.requests as f64),
             Metric::Qps => Some(row.qps),
             Metric::Family(f, i) => f.of(row).map(LATENCY[*i].1),
             Metric::Extra(m) => (m.2)(row),
@@ -278,7 +283,7 @@ fn parse_one(text: &str, stages: usize) -> Result<Threshold, String> {
     };
     let metric = Metric::parse(&name).ok_or_else(|| {
         let mut known: Vec<&str> = LATENCY.iter().map(|(n, _)| *n).collect();
-        known.extend(["error-rate", "failure-rate", "qps"]);
+        known.extend(["error-rate", "failure-rate", "check-failure-rate", "qps"]);
         known.extend(EXTRA_METRICS.iter().map(|m| m.0));
         format!(
             "unknown metric '{name}': use one of {}, or ttfb-, ttft-, itl- or tpot- before \

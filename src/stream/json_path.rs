@@ -67,6 +67,20 @@ impl JsonPath {
     }
 }
 
+impl JsonPath {
+    /// The value at this path in a parsed JSON tree; `None` when a key or index is absent.
+    pub fn lookup<'v>(&self, mut value: &'v serde_json::Value) -> Option<&'v serde_json::Value> {
+        for s in &self.segments {
+            value = match (value, s.index) {
+                (serde_json::Value::Array(a), Some(i)) => a.get(i)?,
+                (serde_json::Value::Object(o), _) => o.get(&s.key)?,
+                _ => return None,
+            };
+        }
+        Some(value)
+    }
+}
+
 impl fmt::Display for JsonPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, s) in self.segments.iter().enumerate() {

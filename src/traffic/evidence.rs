@@ -40,6 +40,9 @@ pub struct Evidence {
     /// The client's error message for a failure, secrets masked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why a response with a success status failed a check (`--expect-*`), secrets masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
     /// Response header lines, secret values as `***`.
     #[serde(default)]
     pub headers: Vec<String>,
@@ -54,6 +57,9 @@ pub struct Evidence {
 impl Evidence {
     /// `status 503` or `failure timeout`.
     pub fn kind(&self) -> String {
+        if self.check.is_some() {
+            return "check".into();
+        }
         match (&self.status, &self.failure) {
             (Some(code), _) => format!("status {code}"),
             (None, Some(kind)) => format!("failure {kind}"),
@@ -67,6 +73,7 @@ impl Evidence {
 pub struct EvidenceStore {
     statuses: Box<[AtomicU8]>,
     failures: Box<[AtomicU8]>,
+    checks: AtomicU8,
     kept: Mutex<Vec<Evidence>>,
     pub redactor: Redactor,
 }
@@ -81,6 +88,7 @@ impl EvidenceStore {
         EvidenceStore {
             statuses: (0..STATUS_SLOTS).map(|_| AtomicU8::new(0)).collect(),
             failures: FailureKind::ALL.iter().map(|_| AtomicU8::new(0)).collect(),
+            checks: AtomicU8::new(0),
             kept: Mutex::new(Vec::new()),
             redactor,
         }
@@ -96,6 +104,16 @@ impl EvidenceStore {
         claim(&self.failures[kind.index()])
     }
 
+    /// Take a slot for a check failure; false once checks have their samples.
+    pub fn claim_check(&self) -> bool {
+        claim(&self.checks)
+    }
+
+    /// Is a slot for a check failure left (without taking it)?
+    pub fn check_open(&self) -> bool {
+        self.checks.load(Ordering::Relaxed) < PER_KIND
+    }
+
     /// Keep a sample (whose slot was claimed).
     pub fn keep(&self, e: Evidence) {
         self.kept.lock().push(e);
@@ -105,8 +123,8 @@ impl EvidenceStore {
     pub fn take(&self) -> Vec<Evidence> {
         let mut all = std::mem::take(&mut *self.kept.lock());
         all.sort_by(|a, b| {
-            (a.status.is_none(), a.status, &a.failure)
-                .partial_cmp(&(b.status.is_none(), b.status, &b.failure))
+            (a.check.is_some(), a.status.is_none(), a.status, &a.failure)
+                .partial_cmp(&(b.check.is_some(), b.status.is_none(), b.status, &b.failure))
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(a.elapsed_s.total_cmp(&b.elapsed_s))
         });
@@ -130,7 +148,8 @@ pub fn summary(kept: &[Evidence]) -> String {
         return String::new();
     }
     let mut out = format!(
-        "\nEvidence (first {PER_KIND} of each error status and failure kind, secrets masked):\n"
+        "\nEvidence (first {PER_KIND} of each error status, failure kind and failed check, secrets \
+         masked):\n"
     );
     for e in kept {
         // The URL once: the target's name already ends with it unless placeholders made it.
@@ -150,6 +169,9 @@ pub fn summary(kept: &[Evidence]) -> String {
         );
         if let Some(err) = &e.error {
             let _ = writeln!(out, "    error: {err}");
+        }
+        if let Some(why) = &e.check {
+            let _ = writeln!(out, "    check: {why}");
         }
         for h in &e.headers {
             let _ = writeln!(out, "    < {h}");
@@ -187,6 +209,7 @@ mod tests {
             status: None,
             failure: Some("connect".into()),
             error: Some("Connection refused".into()),
+            check: None,
             headers: Vec::new(),
             body: String::new(),
             body_truncated: false,

@@ -86,6 +86,10 @@ pub struct TrafficConfig {
     pub data: Option<Arc<DataSet>>,
     pub think: Option<ThinkTime>,
     pub ok_status: OkStatus,
+    /// `--expect-status`, `--expect-body`, `--expect-json` (empty: none).
+    pub checks: crate::traffic::check::Checks,
+    /// `--cookies`: each user keeps the cookies the server sets and sends them back.
+    pub cookies: bool,
     pub retry: RetryPolicy,
     pub redactor: Redactor,
     /// Some request needs the request number.

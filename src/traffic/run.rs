@@ -205,6 +205,26 @@ impl TrafficRun {
         self.evidence.claim_failure(kind)
     }
 
+    /// Take an evidence slot for a failed check; false when its quota is full.
+    pub fn claim_check(&self) -> bool {
+        self.evidence.claim_check()
+    }
+
+    /// Is the quota of check evidence still open (one atomic load)?
+    pub fn check_evidence_open(&self) -> bool {
+        self.evidence.check_open()
+    }
+
+    /// The checks on each response (`--expect-*`); `None` when there are none.
+    pub fn checks(&self) -> Option<&crate::traffic::check::Checks> {
+        (!self.cfg.checks.is_empty()).then_some(&self.cfg.checks)
+    }
+
+    /// `--cookies`: each user keeps a cookie jar.
+    pub fn cookies(&self) -> bool {
+        self.cfg.cookies
+    }
+
     /// Start the clock evidence times are measured from (the run's start; set once).
     pub fn start_clock(&self, start: Instant) {
         let _ = self.start.set(start);
@@ -369,6 +389,37 @@ impl TrafficRun {
         body: &[u8],
         total: u64,
     ) {
+        self.keep(p, attempt, outcome, (error, None), headers, body, total);
+    }
+
+    /// Keep a response that failed a check (its slot was claimed): `why` it failed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn keep_check_evidence(
+        &self,
+        p: &Prepared<'_>,
+        attempt: u16,
+        status: u16,
+        why: String,
+        headers: Vec<String>,
+        body: &[u8],
+        total: u64,
+    ) {
+        let outcome = Outcome::Status(status);
+        self.keep(p, attempt, outcome, (None, Some(why)), headers, body, total);
+    }
+
+    /// Keep one attempt: `why` is the client's error, or the failed check.
+    #[allow(clippy::too_many_arguments)]
+    fn keep(
+        &self,
+        p: &Prepared<'_>,
+        attempt: u16,
+        outcome: Outcome,
+        (error, check): (Option<String>, Option<String>),
+        headers: Vec<String>,
+        body: &[u8],
+        total: u64,
+    ) {
         let r = &self.evidence.redactor;
         // This request's own secrets, in every form it sent them or a server may echo them: a
         // credential rendered from --data, a rotated key, an --api-key; the value, the token
@@ -423,6 +474,7 @@ impl TrafficRun {
             status,
             failure,
             error: error.map(|e| r.text_with(&e, &secrets)),
+            check: check.map(|c| r.text_with(&c, &secrets)),
             headers,
             body,
             body_truncated,

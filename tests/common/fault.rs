@@ -51,6 +51,9 @@ pub enum Mode {
     /// On each connection, the first response to its 1st, 3rd, 5th ... request and the second
     /// to the others (keep-alive): a service whose first attempts fail.
     Alternate(&'static str, &'static str),
+    /// `200 OK`, body `ok`, keep-alive, each response setting a cookie no other response sets:
+    /// `Set-Cookie: sid=C.N; Path=/` for request N (from 0) of connection C.
+    SetCookie,
 }
 
 /// One request as the fault server received it.
@@ -267,16 +270,25 @@ fn serve_conn(mut stream: TcpStream, inner: &Inner, conn: u64) {
         if inner.stop.load(Ordering::SeqCst) {
             return;
         }
-        if !answer(&mut stream, inner, served) {
+        if !answer(&mut stream, inner, (conn, served)) {
             return;
         }
         served += 1;
     }
 }
 
-/// Answer request number `nth` (from 0) of its connection; false when the connection is finished.
-fn answer(stream: &mut TcpStream, inner: &Inner, nth: u64) -> bool {
+/// Answer request number `nth` (from 0) of connection `conn`; false when the connection is
+/// finished.
+fn answer(stream: &mut TcpStream, inner: &Inner, (conn, nth): (u64, u64)) -> bool {
     match &inner.mode {
+        Mode::SetCookie => stream
+            .write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: sid={conn}.{nth}; Path=/\r\n\r\nok"
+                )
+                .as_bytes(),
+            )
+            .is_ok(),
         Mode::Ok => stream
             .write_all(
                 b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok",
