@@ -51,6 +51,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load-test an embedded target on loopback with a short ramp: the first thing to try.
     Demo(DemoArgs),
+    /// Find the most load a service sustains within an SLO: step the rate (or the users) up
+    /// until a step fails, then bisect to within 5%.
+    Find(FindArgs),
     /// Combine JSON reports of several runs (several machines) into one, with exact percentiles.
     Merge(MergeArgs),
     /// Re-render a saved JSON report as text, CSV, HTML or an HDR interval log.
@@ -493,6 +496,47 @@ pub struct DemoArgs {
     pub outputs: OutputArgs,
 }
 
+/// `qpsbench find`: each step is a run of the flags below at one load.
+#[derive(Debug, Args, Clone)]
+pub struct FindArgs {
+    /// What each step must meet, in the --fail-on syntax: 'p99<300ms,error-rate<1%'. By rate,
+    /// a step that achieves less than 95% of its target rate fails too.
+    #[arg(long, value_name = "SLO")]
+    pub slo: String,
+
+    /// Step the target rate (open model; --users caps the concurrency, 200 by default) or the
+    /// number of users (closed model).
+    #[arg(long, value_enum, default_value = "rate")]
+    pub by: FindByArg,
+
+    /// The first step's load: requests per second [default: 100], or users with --by users
+    /// [default: 10].
+    #[arg(long, value_name = "N", value_parser = crate::parse::parse_rate)]
+    pub from: Option<f64>,
+
+    /// The most load to try: requests per second [default: 100k], or users [default: 1000].
+    #[arg(long, value_name = "N", value_parser = crate::parse::parse_rate)]
+    pub to: Option<f64>,
+
+    /// The whole search stops after this long, with the answer so far.
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "10m")]
+    pub max_time: Duration,
+
+    /// The flags of a run: the URL, headers, body, --users, --warmup (before each step),
+    /// --step (each step's length, 10s by default), --json and --html.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `find --by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FindByArg {
+    /// The target rate, requests per second.
+    Rate,
+    /// The number of users.
+    Users,
+}
+
 /// `qpsbench merge`.
 #[derive(Debug, Args, Clone)]
 pub struct MergeArgs {
@@ -530,7 +574,7 @@ pub fn parse_run_args(argv: &[String]) -> Result<RunArgs, String> {
 }
 
 /// Subcommand names, to tell `qpsbench --url ...` (implicit `run`) from `qpsbench serve`.
-pub const SUBCOMMANDS: &[&str] = &["run", "serve", "demo", "merge", "report", "help"];
+pub const SUBCOMMANDS: &[&str] = &["run", "serve", "demo", "find", "merge", "report", "help"];
 
 /// Insert `run` when the first argument is a flag other than help or version, and take a URL
 /// given as the first argument (`qpsbench http://host/ -c 10`, `qpsbench run http://host/`, as

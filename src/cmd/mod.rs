@@ -4,6 +4,7 @@
 //! happens here.
 
 pub mod demo;
+pub mod find;
 pub mod limits;
 pub mod run;
 pub mod saved;
@@ -24,6 +25,7 @@ pub fn dispatch(command: Command) -> Result<i32, Error> {
         Command::Run(args) => run::run_command(args),
         Command::Serve(args) => serve::serve_command(args),
         Command::Demo(args) => demo::demo_command(args),
+        Command::Find(args) => find::find_command(args),
         Command::Merge(args) => saved::merge_command(args),
         Command::Report(args) => saved::report_command(args),
     }

@@ -77,7 +77,7 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
 const SAME_INTERRUPT: Duration = Duration::from_millis(250);
 
 /// The receiver that the first Ctrl-C (or SIGTERM) sends to; the second exits at once.
-fn interrupt_channel() -> Receiver<()> {
+pub(super) fn interrupt_channel() -> Receiver<()> {
     static RX: OnceLock<Receiver<()>> = OnceLock::new();
     RX.get_or_init(|| {
         let (tx, rx) = crossbeam_channel::bounded(1);

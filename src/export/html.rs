@@ -13,7 +13,7 @@ use crate::stats::rows::{SecondReport, StageReport};
 /// The HTML report.
 pub struct Html;
 
-const STYLE: &str = "\
+pub(crate) const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;margin:24px;\
 color:#222;background:#f6f7f9}\
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}\

@@ -85,6 +85,16 @@ impl ExportManager {
     /// writing stdout fails; the message names the flag and the path of every output that
     /// failed, with the OS error.
     pub fn write(&mut self, report: &Report) -> io::Result<()> {
+        self.write_with(|format| serialize(format, report))
+    }
+
+    /// [`ExportManager::write`] of what `render` makes for each output's format (`qpsbench
+    /// find` writes its own JSON and HTML through the same complete-or-absent files).
+    ///
+    /// # Errors
+    ///
+    /// As [`ExportManager::write`], and whatever `render` returns.
+    pub fn write_with(&mut self, render: impl Fn(Format) -> io::Result<Vec<u8>>) -> io::Result<()> {
         let mut failed: Vec<io::Error> = Vec::new();
         for (spec, sink) in &mut self.outputs {
             let path = match &spec.dest {
@@ -94,7 +104,7 @@ impl ExportManager {
             let with_path = |e: io::Error| {
                 io::Error::new(e.kind(), format!("{} {path}: {e}", spec.format.flag()))
             };
-            let written = serialize(spec.format, report).and_then(|bytes| match sink {
+            let written = render(spec.format).and_then(|bytes| match sink {
                 Sink::Stdout => Ok(()),
                 Sink::Stream(file) => file.write_all(&bytes).and_then(|()| file.flush()),
                 Sink::Replace {
@@ -112,7 +122,7 @@ impl ExportManager {
             if !matches!(sink, Sink::Stdout) {
                 continue;
             }
-            let written = serialize(spec.format, report).and_then(|bytes| {
+            let written = render(spec.format).and_then(|bytes| {
                 let mut out = io::stdout().lock();
                 out.write_all(&bytes)?;
                 out.flush()

@@ -4,6 +4,8 @@
 
 use crate::report::Report;
 
+/// `qpsbench find --html`.
+pub mod capacity_html;
 pub mod csv;
 
 mod csv_stream;

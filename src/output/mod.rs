@@ -1,5 +1,6 @@
 //! What people read in the terminal.
 
+pub mod capacity;
 pub mod live;
 pub mod stream_summary;
 pub mod summary;

@@ -1,5 +1,6 @@
 //! The run's results as one serializable value: what the text summary and `--json` show.
 
+pub mod capacity;
 pub mod merge;
 pub mod thresholds;
 pub mod traffic;

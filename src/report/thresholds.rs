@@ -37,6 +37,27 @@ impl ThresholdResult {
         format!("{}: {verdict} ({})", self.expression, self.measured_words())
     }
 
+    /// Why a failed threshold failed, for one line: `p99 412.000 ms > 300.000 ms`, or
+    /// `p99: nothing measured: WHY`.
+    pub fn why_failed(&self) -> String {
+        let unit = Metric::parse(&self.metric).map_or(Unit::Number, |m| m.unit());
+        let Some(v) = self.measured else {
+            return format!("{}: {}", self.metric, self.measured_words());
+        };
+        let broken = match self.op {
+            Op::Lt => ">=",
+            Op::Le => ">",
+            Op::Gt => "<=",
+            Op::Ge => "<",
+        };
+        format!(
+            "{} {} {broken} {}",
+            self.metric,
+            show(unit, v),
+            show(unit, self.limit)
+        )
+    }
+
     /// `measured 12.3 ms`, or `nothing measured: WHY`.
     pub fn measured_words(&self) -> String {
         let unit = Metric::parse(&self.metric).map_or(Unit::Number, |m| m.unit());

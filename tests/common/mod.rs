@@ -183,6 +183,23 @@ pub fn assert_valid(v: &serde_json::Value, what: &str) {
     );
 }
 
+/// Assert that `v` is a `qpsbench find --json` document as docs/find.schema.json describes it.
+pub fn assert_valid_find(v: &serde_json::Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/find.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "find JSON does not match its schema:\n{}",
+        errors.join("\n")
+    );
+}
+
 /// Read one HTTP/1.1 request from `r` (a raw test server's side): its head (request line and
 /// headers, as sent) and its Content-Length body.
 pub fn read_request(r: &mut impl std::io::BufRead) -> (String, Vec<u8>) {

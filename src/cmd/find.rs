@@ -1,0 +1,273 @@
+//! `qpsbench find`: runs one step after another, each a run of the user's flags at one load
+//! (its rate, or its users) for `--step`, judged by the SLO, until [`Search`] has its answer;
+//! then prints the table and the answer, and writes `--json` and `--html`.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::limits::{check_open_files, check_thread_limits};
+use crate::cli::{FindArgs, FindByArg, OutputArgs, RateSpec, RunArgs};
+use crate::config::Config;
+use crate::config::output::{Format, outputs_from_args};
+use crate::error::{Error, UsageError, exit};
+use crate::export::manager::ExportManager;
+use crate::report::capacity::{By, Capacity, Search, Step, Stop};
+
+/// Each step's length without `--step`.
+const STEP: Duration = Duration::from_secs(10);
+/// Users by rate without `--users`: the concurrency cap of every step.
+const USERS_BY_RATE: usize = 200;
+
+/// `qpsbench find --json`: the capacity and what was searched.
+#[derive(Debug, Serialize)]
+struct FindReport<'a> {
+    /// Always `qpsbench-find`.
+    kind: &'static str,
+    version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    /// The URL (secrets masked) and method of every step.
+    url: &'a str,
+    method: &'a str,
+    /// Each step's measured length, seconds (after its warm-up).
+    step_s: f64,
+    /// Each step's warm-up, seconds (0 without `--warmup`).
+    warmup_s: f64,
+    capacity: &'a Capacity,
+}
+
+/// `qpsbench find`.
+///
+/// # Errors
+///
+/// [`Error::Usage`] for bad flags (before any request); [`Error::Run`] when a step cannot be
+/// run or a report cannot be written.
+pub fn find_command(args: FindArgs) -> Result<i32, Error> {
+    let by = match args.by {
+        FindByArg::Rate => By::Rate,
+        FindByArg::Users => By::Users,
+    };
+    refuse_what_find_sets(&args.run, by)?;
+    let (from, to) = bounds(&args, by)?;
+    crate::stats::thresholds::parse(&args.slo, 1)
+        .map_err(|e| UsageError(format!("--slo: {e} (the --fail-on syntax)")))?;
+    let step_len = args.run.step.unwrap_or(STEP);
+    let warmup = args.run.warmup.unwrap_or_default();
+    let users = match by {
+        By::Rate => args.run.users.unwrap_or(USERS_BY_RATE),
+        By::Users => to as usize,
+    };
+    // Everything is checked before the first request: the flags as the first and the last step
+    // would use them, the users against the limits, and the report files.
+    let first =
+        crate::report::RunConfig::of(&Config::try_from(step_args(&args, by, from, step_len))?);
+    Config::try_from(step_args(&args, by, to, step_len))?;
+    check_open_files(users)?;
+    check_thread_limits(users)?;
+    let specs = outputs_from_args(&OutputArgs {
+        json: args.run.outputs.json.clone(),
+        html: args.run.outputs.html.clone(),
+        ..OutputArgs::default()
+    })?;
+    let mut exports = ExportManager::open(&specs)?;
+    let interrupt = super::run::interrupt_channel();
+
+    eprintln!(
+        "qpsbench find: {} {} by {}, from {} to {}, steps of {}{}; SLO {}; at most {}",
+        first.method,
+        first.url,
+        match by {
+            By::Rate => format!("rate (up to {users} users)"),
+            By::Users => "users (closed model)".to_string(),
+        },
+        load_words(by, from),
+        load_words(by, to),
+        crate::parse::format_duration(step_len),
+        if warmup.is_zero() {
+            String::new()
+        } else {
+            format!(
+                " after {} of warm-up",
+                crate::parse::format_duration(warmup)
+            )
+        },
+        args.slo,
+        crate::parse::format_duration(args.max_time),
+    );
+    eprintln!("{}", crate::output::capacity::header(by));
+    let started = Instant::now();
+    let mut search = Search::new(by, from, to);
+    let mut steps: Vec<Step> = Vec::new();
+    let stopped = loop {
+        let Some(load) = search.next() else {
+            break search.stop_reason();
+        };
+        if started.elapsed() + warmup + step_len > args.max_time {
+            break Stop::MaxTime;
+        }
+        let cfg = Config::try_from(step_args(&args, by, load, step_len))?;
+        let report = crate::run(&cfg, &interrupt)?;
+        if report.interrupted {
+            break Stop::Interrupted;
+        }
+        let step = Step::of(steps.len() + 1, by, load, &report);
+        eprintln!("{}", crate::output::capacity::row(&step));
+        search.record(load, step.passed);
+        steps.push(step);
+    };
+    let capacity = Capacity::of(by, &args.slo, steps, stopped);
+    print!("{}", crate::output::capacity::render(&capacity));
+    let doc = FindReport {
+        kind: "qpsbench-find",
+        version: env!("CARGO_PKG_VERSION"),
+        name: args.run.name.as_deref(),
+        url: &first.url,
+        method: &first.method,
+        step_s: step_len.as_secs_f64(),
+        warmup_s: warmup.as_secs_f64(),
+        capacity: &capacity,
+    };
+    exports
+        .write_with(|format| match format {
+            Format::Json => serde_json::to_vec_pretty(&doc)
+                .map(|mut v| {
+                    v.push(b'\n');
+                    v
+                })
+                .map_err(io::Error::other),
+            Format::Html => {
+                Ok(crate::export::capacity_html::render(&capacity, &first.url).into_bytes())
+            }
+            other => Err(io::Error::other(format!(
+                "{} is not written by find",
+                other.flag()
+            ))),
+        })
+        .map_err(|e| Error::Run(anyhow::anyhow!("{e}")))?;
+    Ok(match stopped {
+        Stop::Interrupted => exit::INTERRUPTED,
+        _ if capacity.found() => exit::OK,
+        _ => exit::FAILED,
+    })
+}
+
+/// The flags of the run at `load`: one stage of `step_len` at that rate (under the users cap)
+/// or with that many users, the SLO as its thresholds, no live lines or report files.
+fn step_args(args: &FindArgs, by: By, load: f64, step_len: Duration) -> RunArgs {
+    let mut a = args.run.clone();
+    a.step = None;
+    a.duration = Some(step_len);
+    a.quiet = true;
+    a.traffic.fail_on = Some(args.slo.clone());
+    a.outputs = OutputArgs::default();
+    match by {
+        By::Rate => {
+            a.rps = Some(RateSpec(vec![load]));
+            a.users = Some(args.run.users.unwrap_or(USERS_BY_RATE));
+        }
+        By::Users => a.users = Some(load as usize),
+    }
+    a
+}
+
+fn load_words(by: By, load: f64) -> String {
+    match by {
+        By::Rate => format!("{} req/s", crate::parse::format_rate(load)),
+        By::Users => crate::parse::count_of(load as u64, "user", "users"),
+    }
+}
+
+/// `--from` and `--to`, with their defaults, checked.
+fn bounds(args: &FindArgs, by: By) -> Result<(f64, f64), UsageError> {
+    let (from, to) = match by {
+        By::Rate => (args.from.unwrap_or(100.0), args.to.unwrap_or(100_000.0)),
+        By::Users => (args.from.unwrap_or(10.0), args.to.unwrap_or(1000.0)),
+    };
+    for (flag, v) in [("--from", from), ("--to", to)] {
+        if by == By::Users && (v < 1.0 || v.fract() != 0.0) {
+            return Err(UsageError(format!(
+                "{flag} {v}: with --by users it is a whole number of users, 1 or more"
+            )));
+        }
+        if v <= 0.0 {
+            return Err(UsageError(format!("{flag} must be above 0")));
+        }
+    }
+    if to < from {
+        return Err(UsageError(format!(
+            "--to {} is below --from {}: the search steps up from --from to --to",
+            crate::parse::format_rate(to),
+            crate::parse::format_rate(from)
+        )));
+    }
+    Ok((from, to))
+}
+
+/// The flags whose value find chooses per step, or that a search has no use for.
+fn refuse_what_find_sets(run: &RunArgs, by: By) -> Result<(), UsageError> {
+    let o = &run.outputs;
+    let sets = [
+        (
+            run.rps.is_some(),
+            "--rps",
+            "find sets each step's rate: use --from and --to",
+        ),
+        (
+            run.duration.is_some(),
+            "--duration",
+            "each step lasts --step (10s by default)",
+        ),
+        (
+            run.requests.is_some(),
+            "--requests",
+            "each step lasts --step (10s by default)",
+        ),
+        (
+            run.iterations.is_some(),
+            "--iterations",
+            "each step lasts --step (10s by default)",
+        ),
+        (
+            run.ramp.is_some(),
+            "--ramp",
+            "find steps the load itself: use --by users with --from and --to",
+        ),
+        (
+            run.ramp_up.is_some(),
+            "--ramp-up",
+            "each step starts all its users at once",
+        ),
+        (
+            run.start_at.is_some(),
+            "--start-at",
+            "start find when you want it to start",
+        ),
+        (
+            run.traffic.fail_on.is_some(),
+            "--fail-on",
+            "give the SLO with --slo",
+        ),
+        (o.csv.is_some(), "--csv", "find writes --json and --html"),
+        (
+            o.csv_series.is_some(),
+            "--csv-series",
+            "find writes --json and --html",
+        ),
+        (
+            o.hdr_log.is_some(),
+            "--hdr-log",
+            "find writes --json and --html",
+        ),
+        (
+            by == By::Users && run.users.is_some(),
+            "--users",
+            "with --by users find steps the users: use --from and --to",
+        ),
+    ];
+    match sets.iter().find(|(given, ..)| *given) {
+        Some((_, flag, how)) => Err(UsageError(format!("{flag} does not go with find: {how}"))),
+        None => Ok(()),
+    }
+}

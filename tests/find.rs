@@ -1,0 +1,191 @@
+//! `qpsbench find` against the embedded target, whose capacity is known by hand: N users over
+//! a 20 ms delay cannot exceed N / 20 ms requests per second. Every search is bounded by `--to`
+//! and steps of 1 s.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::{assert_valid_find, qps, server_with};
+use qpsbench::serve::ServeConfig;
+use serde_json::Value;
+
+fn slow_server() -> qpsbench::serve::ServerHandle {
+    server_with(ServeConfig {
+        threads: 2,
+        delay: Duration::from_millis(20),
+        ..ServeConfig::ephemeral()
+    })
+}
+
+#[test]
+fn by_rate_the_capacity_step_passes_and_the_next_fails() {
+    let srv = slow_server();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("find.json");
+    let html = dir.path().join("find.html");
+    let (code, out, err) = qps(&[
+        "find",
+        "--url",
+        &format!("{}/", srv.url()),
+        "--slo",
+        "p99<2s,error-rate<1%",
+        "--users",
+        "5",
+        "--from",
+        "50",
+        "--to",
+        "1000",
+        "--step",
+        "1s",
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let c = &v["capacity"];
+    let steps = c["steps"].as_array().unwrap();
+    let max = c["max_rps"].as_f64().unwrap();
+    let fail = &c["first_failing"];
+    let fail_at = fail["target_rps"].as_f64().unwrap();
+    // 5 users over 20 ms: at most 250 req/s, so no target above 250 / 0.95 can pass; and up to
+    // 150 req/s (60% of it) every step passes.
+    assert!((150.0..=263.2).contains(&max), "{max}\n{out}");
+    assert!(
+        fail_at > max && fail_at <= max * 1.05 + 1.0,
+        "{max} {fail_at}"
+    );
+    assert_eq!(fail["passed"], false);
+    assert!(
+        fail["failed"][0].as_str().unwrap().contains("< 95% of"),
+        "{fail}"
+    );
+    let passing = steps
+        .iter()
+        .find(|s| s["target_rps"].as_f64() == Some(max))
+        .unwrap();
+    assert_eq!(passing["passed"], true);
+    // Steps ran at the rates the search chose: up by doubling, then between pass and fail.
+    let targets: Vec<f64> = steps
+        .iter()
+        .map(|s| s["target_rps"].as_f64().unwrap())
+        .collect();
+    assert_eq!(&targets[..4], &[50.0, 100.0, 200.0, 400.0], "{targets:?}");
+    // The server's own count: every request of every step, plus at most the users in flight at
+    // each step's end.
+    let sent: u64 = steps.iter().map(|s| s["requests"].as_u64().unwrap()).sum();
+    let served = srv.stats.requests.load(Ordering::SeqCst);
+    assert!(
+        served >= sent && served <= sent + 5 * steps.len() as u64,
+        "server {served}, steps {sent}"
+    );
+    assert_valid_find(&v);
+    // The answer line, and the table sorted by load.
+    assert!(
+        out.contains(&format!(
+            "Capacity: holds {} req/s (5 users",
+            qpsbench::parse::format_rate(max)
+        )),
+        "{out}"
+    );
+    assert!(out.contains(&format!(
+        "fails at {} req/s",
+        qpsbench::parse::format_rate(fail_at)
+    )));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<svg") && page.contains("SLO p99&lt;2s"),
+        "{page}"
+    );
+    assert!(page.contains("holds "));
+}
+
+#[test]
+fn by_users_the_knee_is_one_user_apart() {
+    let srv = slow_server();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("find.json");
+    let (code, out, err) = qps(&[
+        "find",
+        "--url",
+        &format!("{}/", srv.url()),
+        "--by",
+        "users",
+        "--slo",
+        "qps<270",
+        "--from",
+        "1",
+        "--to",
+        "32",
+        "--step",
+        "1s",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let c = &v["capacity"];
+    let max = c["max_users"].as_u64().unwrap();
+    // 5 users over 20 ms cannot reach 270 req/s: they always pass.
+    assert!(max >= 5, "{out}");
+    let fail = &c["first_failing"];
+    assert_eq!(fail["users"].as_u64(), Some(max + 1), "{out}");
+    assert!(fail["achieved_rps"].as_f64().unwrap() >= 270.0);
+    assert!(
+        out.contains(&format!("Capacity: holds {max} users")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_first_step_that_fails_exits_1_and_bad_flags_exit_2() {
+    let srv = slow_server();
+    let url = format!("{}/", srv.url());
+    let (code, out, err) = qps(&[
+        "find", "--url", &url, "--slo", "p99<1ms", "--from", "20", "--step", "1s",
+    ]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("Capacity: no step passed the SLO; fails at 20 req/s: p99"),
+        "{out}"
+    );
+    let before = srv.stats.requests.load(Ordering::SeqCst);
+    for (args, words) in [
+        (
+            vec!["--slo", "p99<300ms", "--rps", "10"],
+            "--rps does not go with find",
+        ),
+        (vec!["--slo", "p99<<3"], "--slo"),
+        (
+            vec!["--slo", "p99<1s", "--from", "100", "--to", "10"],
+            "--to 10 is below --from 100",
+        ),
+        (
+            vec!["--slo", "p99<1s", "--by", "users", "--from", "1.5"],
+            "whole number of users",
+        ),
+        (
+            vec!["--slo", "p99<1s", "--csv", "x.csv"],
+            "--csv does not go with find",
+        ),
+        (
+            vec!["--slo", "p99<1s", "--fail-on", "p99<1s"],
+            "give the SLO with --slo",
+        ),
+    ] {
+        let mut argv = vec!["find", "--url", &url];
+        argv.extend(args);
+        let (code, out, err) = qps(&argv);
+        assert_eq!(code, 2, "{argv:?}\n{out}\n{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: ") && err.contains(words), "{err}");
+    }
+    assert_eq!(
+        srv.stats.requests.load(Ordering::SeqCst),
+        before,
+        "no request sent"
+    );
+}
