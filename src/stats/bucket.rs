@@ -9,8 +9,8 @@ use hdrhistogram::Histogram;
 
 use crate::sample::{FailureKind, Outcome, Sample};
 use crate::stats::hdr::{
-    HIST_MAX_US, Percentiles, add_histogram, decode_histogram, encode_histogram, new_histogram,
-    round3, round6,
+    HIST_MAX_US, Percentiles, Record as _, add_histogram, decode_histogram, encode_histogram,
+    new_histogram, round3, round6,
 };
 use crate::stats::rows::{SecondReport, StageHistograms, StageReport};
 use crate::stats::stream::StreamBucket;
@@ -105,10 +105,9 @@ impl Bucket {
             }
         }
         self.latency
-            .saturating_record(micros(s.end.saturating_duration_since(s.sent)));
+            .put(micros(s.end.saturating_duration_since(s.sent)));
         if let Some(fb) = s.first_byte {
-            self.ttfb
-                .saturating_record(micros(fb.saturating_duration_since(s.sent)));
+            self.ttfb.put(micros(fb.saturating_duration_since(s.sent)));
         }
         if let Some(slot) = s.scheduled {
             let lag = s.sent.saturating_duration_since(slot);
@@ -117,10 +116,10 @@ impl Bucket {
             }
             self.max_lag = self.max_lag.max(lag);
             if let Some(h) = &mut self.send_lag {
-                h.saturating_record(micros(lag));
+                h.put(micros(lag));
             }
             if let Some(h) = &mut self.response_time {
-                h.saturating_record(micros(s.end.saturating_duration_since(slot)));
+                h.put(micros(s.end.saturating_duration_since(slot)));
             }
         }
         if let Some(st) = &s.stream {

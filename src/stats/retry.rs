@@ -5,7 +5,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::sample::{Outcome, Sample};
-use crate::stats::hdr::{Percentiles, encode_histogram, new_histogram};
+use crate::stats::hdr::{Percentiles, Record as _, encode_histogram, new_histogram};
 use crate::traffic::retry::RetryPolicy;
 
 /// Logical requests seen by the collector (only when `--retries` is on).
@@ -54,7 +54,7 @@ impl RetryBucket {
         }
         let first_sent = s.tag.first_sent.unwrap_or(s.sent);
         let us = s.end.saturating_duration_since(first_sent).as_micros() as u64;
-        self.latency.saturating_record(us.max(1));
+        self.latency.put(us.max(1));
     }
 
     /// The report section.

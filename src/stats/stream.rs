@@ -10,8 +10,8 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::stats::hdr::{
-    HIST_MAX_US, Percentiles, add_histogram, decode_histogram, encode_histogram, new_histogram,
-    round3,
+    HIST_MAX_US, Percentiles, Record as _, add_histogram, decode_histogram, encode_histogram,
+    new_histogram, round3,
 };
 use crate::stream::{EndReason, StreamStats, TokenSource};
 
@@ -83,16 +83,15 @@ impl StreamBucket {
         }
         self.ends[s.end.index()] += 1;
         if let Some(ttft) = s.ttft {
-            self.ttft.saturating_record(micros(ttft));
+            self.ttft.put(micros(ttft));
         }
-        self.tokens.saturating_record(clamp(tokens));
+        self.tokens.put(clamp(tokens));
         if s.end.is_complete() {
             if let Some(tpot) = s.tpot() {
-                self.tpot.saturating_record(micros(tpot));
+                self.tpot.put(micros(tpot));
             }
             if let Some(rate) = s.tokens_per_sec() {
-                self.tokens_per_s
-                    .saturating_record(clamp((rate * 1e3).round() as u64));
+                self.tokens_per_s.put(clamp((rate * 1e3).round() as u64));
             }
         }
     }
@@ -100,7 +99,7 @@ impl StreamBucket {
     /// Add inter-token gaps (µs).
     pub fn record_itl(&mut self, gaps_us: &[u32]) {
         for &us in gaps_us {
-            self.itl.saturating_record(u64::from(us));
+            self.itl.put(u64::from(us));
         }
     }
 
