@@ -831,6 +831,50 @@ fn a_stage_without_requests_has_no_latency_in_any_output() {
     );
 }
 
+/// A stage the run never reached (its 20 requests were done in the first) has no rate: `-` in
+/// the text and HTML, an empty CSV cell, and a 0-second window in the JSON; never a rate of 0.
+#[test]
+fn a_stage_never_reached_has_no_rate_in_any_output() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = files(dir.path(), "unreached");
+    let url = format!("{}/", srv.url());
+    let (code, out, err) = qps_with_outputs(
+        &[
+            "--url", &url, "--ramp", "2,4", "--step", "5s", "-n", "20", "--quiet",
+        ],
+        &paths,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(srv.stats.requests.load(Ordering::SeqCst), 20);
+    let [json, csv, _, html, _] = &paths;
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("2: 4 users"))
+        .expect("row");
+    let cells: Vec<&str> = row.split_whitespace().skip(3).collect();
+    assert_eq!(cells[..4], ["4", "0", "0.0s", "-"][..], "{row}");
+    let v = read_json(json);
+    assert_eq!(v["stages"][1]["duration_s"], 0.0);
+    assert_eq!(v["stages"][1]["requests"], 0);
+    let table = std::fs::read_to_string(csv).unwrap();
+    let header: Vec<&str> = table.lines().next().unwrap().split(',').collect();
+    let rps = header.iter().position(|c| *c == "rps").unwrap();
+    let unreached: Vec<&str> = table.lines().nth(2).unwrap().split(',').collect();
+    assert_eq!(
+        (unreached[0], unreached[rps]),
+        ("2: 4 users", ""),
+        "{table}"
+    );
+    let reached: Vec<&str> = table.lines().nth(1).unwrap().split(',').collect();
+    assert!(reached[rps].parse::<f64>().unwrap() > 0.0);
+    let h = std::fs::read_to_string(html).unwrap();
+    assert!(
+        h.contains("<td class=\"l\">2: 4 users</td><td>4</td><td>0</td><td>0.0</td><td>-</td>"),
+        "stage row in the HTML"
+    );
+}
+
 /// Issue 13, item 5: one rule for the last, partial second in every output. A timed run ends
 /// with the few milliseconds in which its in-flight requests drain; that sliver is added to the
 /// second before it (a rate over 3 ms read as twice the real rate), so the JSON, the CSV series

@@ -215,6 +215,26 @@ impl Schedule {
         (secs > 0.0).then(|| slots / secs)
     }
 
+    /// The target rate over the first `elapsed` of the measured run (the slots asked for in it
+    /// / `elapsed`): [`Schedule::target_rate`] for a run that ran its schedule, the mean of the
+    /// stages it reached for one stopped early; `None` when not paced.
+    pub fn target_rate_over(&self, elapsed: Duration) -> Option<f64> {
+        let whole = self.target_rate()?;
+        if !self.rate_stages() || elapsed.is_zero() {
+            return Some(whole);
+        }
+        let offset = self.warmup().unwrap_or_default();
+        let end = elapsed.as_secs_f64();
+        let mut slots = 0.0;
+        for s in self.measured() {
+            let from = s.start.saturating_sub(offset).as_secs_f64();
+            let to = s.len.map_or(f64::INFINITY, |l| from + l.as_secs_f64());
+            let ran = (to.min(end) - from).max(0.0);
+            slots += s.rate.unwrap_or(0.0) * ran;
+        }
+        Some(slots / end)
+    }
+
     /// Most users active at any time: how many threads to spawn.
     pub fn max_users(&self) -> usize {
         self.stages.iter().map(Stage::users).max().unwrap_or(0)
@@ -290,6 +310,31 @@ mod tests {
         assert_eq!(sch.end(), Some(s(5.0)));
         assert_eq!(sch.next_change_after(s(1.0)), Some(s(5.0)));
         assert_eq!(sch.next_change_after(s(5.0)), None);
+    }
+
+    #[test]
+    fn a_run_stopped_early_targets_the_rates_it_reached() {
+        let sch = Schedule::steps(&[4, 4, 4], s(10.0))
+            .with_rates(&[100.0, 200.0, 600.0])
+            .unwrap();
+        // The whole schedule: (1000 + 2000 + 6000) / 30.
+        assert_eq!(sch.target_rate(), Some(300.0));
+        assert_eq!(sch.target_rate_over(s(30.0)), Some(300.0));
+        // Stopped at 15 s: (1000 + 200 x 5) / 15.
+        let early = sch.target_rate_over(s(15.0)).unwrap();
+        assert!((early - 2000.0 / 15.0).abs() < 1e-9, "{early}");
+        // The same with a warm-up first: measured time starts after it.
+        let warm = Schedule::steps(&[4, 4, 4], s(10.0))
+            .with_rates(&[100.0, 200.0, 600.0])
+            .unwrap()
+            .with_warmup(s(5.0));
+        let early = warm.target_rate_over(s(15.0)).unwrap();
+        assert!((early - 2000.0 / 15.0).abs() < 1e-9, "{early}");
+        // One rate: that rate, whenever it stopped.
+        let one = Schedule::fixed(2, Some(s(10.0)))
+            .with_rates(&[50.0])
+            .unwrap();
+        assert_eq!(one.target_rate_over(s(3.0)), Some(50.0));
     }
 
     #[test]

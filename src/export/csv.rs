@@ -44,7 +44,7 @@ impl Exporter for StageTable {
                 field(&s.name),
                 s.users,
                 s.requests,
-                s.qps,
+                number(s.measured_qps()),
                 number(s.error_rate),
                 number(s.failure_rate),
                 v(|p| p.mean),

@@ -373,13 +373,13 @@ fn stage_table(h: &mut String, r: &Report, pick: impl Fn(&StageReport) -> Option
     for s in rows {
         let _ = write!(
             h,
-            "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td>\
+            "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td>\
              <td>{}</td><td>{}</td>",
             esc(&s.name),
             s.users,
             s.requests,
             s.duration_s,
-            s.qps,
+            crate::stats::hdr::cell(s.measured_qps(), 1),
             percent(s.error_rate),
             percent(s.failure_rate)
         );

@@ -195,12 +195,16 @@ fn rate_by_stage(out: &mut String, r: &Report) {
         };
         let _ = writeln!(
             out,
-            "{:<name_w$} {:>12} {:>14.1} {:>10} {:>16.3}",
+            "{:<name_w$} {:>12} {:>14} {:>10} {:>16}",
             s.name,
             crate::parse::format_rate(target),
-            s.qps,
+            cell(s.measured_qps(), 1),
             late,
-            lag
+            if s.measured_qps().is_some() {
+                format!("{lag:.3}")
+            } else {
+                "-".to_string()
+            }
         );
     }
 }
@@ -235,12 +239,12 @@ fn table(out: &mut String, r: &Report, pick: impl Fn(&StageReport) -> &Percentil
         let p = pick(s);
         let _ = write!(
             out,
-            "{:<name_w$} {:>6} {:>9} {:>7.1}s {:>10.1} {:>7} {:>7}",
+            "{:<name_w$} {:>6} {:>9} {:>7.1}s {:>10} {:>7} {:>7}",
             s.name,
             s.users,
             s.requests,
             s.duration_s,
-            s.qps,
+            cell(s.measured_qps(), 1),
             percent(s.error_rate),
             percent(s.failure_rate)
         );

@@ -218,9 +218,12 @@ impl Report {
                 )
             })
             .collect();
-        let total = m
-            .total
-            .report("total", cfg.users, elapsed, cfg.schedule.target_rate());
+        let total = m.total.report(
+            "total",
+            cfg.users,
+            elapsed,
+            cfg.schedule.target_rate_over(elapsed),
+        );
         let targets = m
             .traffic
             .targets

@@ -94,6 +94,15 @@ pub struct StageReport {
     pub stream: Option<StreamReport>,
 }
 
+impl StageReport {
+    /// `qps`, or `None` for a stage the run never reached (stopped before it: `duration_s` 0),
+    /// which the text, CSV and HTML show as not measured (`-`, an empty cell), never as 0. A
+    /// reached stage without requests (0 users) has a measured rate of 0.
+    pub fn measured_qps(&self) -> Option<f64> {
+        (self.duration_s > 0.0).then_some(self.qps)
+    }
+}
+
 /// One second of the run, as printed live.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecondReport {
