@@ -394,6 +394,7 @@ mod tests {
             second_histograms: true,
             traffic: crate::stats::traffic::TrafficStats {
                 targets: Vec::new(),
+                stage_targets: Vec::new(),
                 retry: None,
                 finished: 0,
             },

@@ -181,6 +181,89 @@ fn weights_hold_and_each_target_gets_a_row() {
     assert_eq!(got, [100, 100, 100]);
 }
 
+/// With several targets and several stages, each stage has a row per target: the server's
+/// status per path says which target each response came from, so a stage's per-target counts
+/// must equal its counts of each status, and each target's stage rows add up to its run row.
+#[test]
+fn each_stage_has_a_row_per_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server();
+    let targets = write(
+        dir.path(),
+        "t.txt",
+        &format!(
+            "GET {0}/status/200 name=first\n\nGET {0}/status/201 name=second\n",
+            srv.url()
+        ),
+    );
+    let r = run(&[
+        "--url",
+        &srv.url(),
+        "--targets",
+        s(&targets),
+        "--ramp",
+        "1,2",
+        "--step",
+        "1s",
+        "--think-time",
+        "10ms",
+        "-n",
+        "150",
+        // Keeps each second's histograms (the library run writes no file).
+        "--json",
+        s(&dir.path().join("unused.json")),
+    ]);
+    // At most 100 in the first second's one user (10 ms apart), the rest in the second stage.
+    assert_eq!(r.total.requests, 150);
+    assert_eq!(srv.stats.requests.load(Ordering::SeqCst), 150);
+    for stage in &r.stages {
+        assert!(stage.requests > 0, "{}", stage.name);
+        let names: Vec<&str> = stage.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["first", "second"], "{}", stage.name);
+        for (t, code) in stage.targets.iter().zip(["200", "201"]) {
+            assert_eq!(
+                Some(&t.requests),
+                stage.status_counts.get(code),
+                "{} {}",
+                stage.name,
+                t.name
+            );
+            assert_eq!(t.status_counts.len(), 1);
+        }
+        assert_eq!(
+            stage.targets.iter().map(|t| t.requests).sum::<u64>(),
+            stage.requests
+        );
+    }
+    for (i, t) in r.targets.iter().enumerate() {
+        let by_stage: u64 = r.stages.iter().map(|s| s.targets[i].requests).sum();
+        assert_eq!(by_stage, t.requests, "{}", t.name);
+    }
+    let summary = qpsbench::output::summary::render(&r);
+    assert!(summary.contains("Targets in stage 2: 2 users"), "{summary}");
+    assert_valid(
+        &serde_json::to_value(&r).unwrap(),
+        "a report with stage targets",
+    );
+    // Two runs merged (the same one, as if run on two machines at once): each stage's target
+    // rows add up.
+    let mut twin = r.clone();
+    twin.started_at_unix_ms += 1;
+    let merged = qpsbench::report::merge::merge(&[
+        ("a.json".to_string(), r.clone()),
+        ("b.json".to_string(), twin),
+    ])
+    .unwrap();
+    for (m, one) in merged.stages.iter().zip(&r.stages) {
+        let got: Vec<u64> = m.targets.iter().map(|t| t.requests).collect();
+        let want: Vec<u64> = one.targets.iter().map(|t| t.requests * 2).collect();
+        assert_eq!(got, want, "{}", m.name);
+    }
+    // One stage: the run's rows say it all.
+    let r = run(&["--url", &srv.url(), "--targets", s(&targets), "-n", "20"]);
+    assert!(r.stages.iter().all(|s| s.targets.is_empty()));
+}
+
 #[test]
 fn data_rows_reach_the_server_in_turn() {
     let dir = tempfile::tempdir().unwrap();

@@ -224,6 +224,11 @@ impl Schedule {
             return Some(whole);
         }
         let offset = self.warmup().unwrap_or_default();
+        // A run that reached its schedule's end (and drained a few milliseconds past it) ran
+        // the whole schedule.
+        if self.end().is_some_and(|end| offset + elapsed >= end) {
+            return Some(whole);
+        }
         let end = elapsed.as_secs_f64();
         let mut slots = 0.0;
         for s in self.measured() {
@@ -320,6 +325,7 @@ mod tests {
         // The whole schedule: (1000 + 2000 + 6000) / 30.
         assert_eq!(sch.target_rate(), Some(300.0));
         assert_eq!(sch.target_rate_over(s(30.0)), Some(300.0));
+        assert_eq!(sch.target_rate_over(s(30.004)), Some(300.0));
         // Stopped at 15 s: (1000 + 200 x 5) / 15.
         let early = sch.target_rate_over(s(15.0)).unwrap();
         assert!((early - 2000.0 / 15.0).abs() < 1e-9, "{early}");

@@ -108,7 +108,11 @@ pub fn execute(
         done: done_tx,
         on_second,
         second_histograms: cfg.keeps_second_histograms(),
-        traffic: crate::stats::traffic::TrafficStats::new(&cfg.traffic, cfg.schedule.paced()),
+        traffic: crate::stats::traffic::TrafficStats::new(
+            &cfg.traffic,
+            cfg.schedule.paced(),
+            cfg.schedule.stages().len(),
+        ),
     };
     let collector = std::thread::Builder::new()
         .name("collector".into())

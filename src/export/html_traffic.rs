@@ -26,40 +26,12 @@ pub fn section(h: &mut String, r: &Report) {
         h.push_str("</table>\n");
     }
     if !r.targets.is_empty() {
-        h.push_str(
-            "<h2 id=\"targets\">Targets (ms, every attempt)</h2>\n<table><tr>\
-                    <th class=\"l\">target</th><th>requests</th><th>req/s</th><th>error %</th>\
-                    <th>failure %</th><th>avg</th><th>p50</th><th>p90</th><th>p99</th><th>max</th>\
-                    <th class=\"l\">status codes</th></tr>\n",
-        );
-        for t in &r.targets {
-            let p = t.latency_ms.measured();
-            let v = |pick: fn(&Percentiles) -> f64| cell(p.map(pick), 3);
-            let codes: Vec<String> = t
-                .status_counts
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .chain(t.failure_kinds.iter().map(|(k, v)| format!("{k}: {v}")))
-                .collect();
-            let _ = writeln!(
-                h,
-                "<tr><td class=\"l\">{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td class=\"l\">{}</td></tr>",
-                esc(&t.name),
-                t.requests,
-                t.qps,
-                percent(t.error_rate),
-                percent(t.failure_rate),
-                v(|p| p.mean),
-                v(|p| p.p50),
-                v(|p| p.p90),
-                v(|p| p.p99),
-                v(|p| p.max),
-                esc(&codes.join("  "))
-            );
-        }
-        h.push_str("</table>\n");
+        h.push_str("<h2 id=\"targets\">Targets (ms, every attempt)</h2>\n");
+        targets_table(h, &r.targets);
+    }
+    for stage in r.stages.iter().filter(|s| !s.targets.is_empty()) {
+        let _ = writeln!(h, "<h3>Targets in stage {} (ms)</h3>", esc(&stage.name));
+        targets_table(h, &stage.targets);
     }
     if let Some(rt) = &r.retries {
         let p = rt.latency_ms.measured();
@@ -123,4 +95,42 @@ pub fn section(h: &mut String, r: &Report) {
         }
         h.push_str("</table>\n");
     }
+}
+
+/// A table of per-target rows (of the run, or of one stage).
+fn targets_table(h: &mut String, rows: &[crate::stats::rows::StageReport]) {
+    h.push_str(
+        "<table><tr>\
+                    <th class=\"l\">target</th><th>requests</th><th>req/s</th><th>error %</th>\
+                    <th>failure %</th><th>avg</th><th>p50</th><th>p90</th><th>p99</th><th>max</th>\
+                    <th class=\"l\">status codes</th></tr>\n",
+    );
+    for t in rows {
+        let p = t.latency_ms.measured();
+        let v = |pick: fn(&Percentiles) -> f64| cell(p.map(pick), 3);
+        let codes: Vec<String> = t
+            .status_counts
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .chain(t.failure_kinds.iter().map(|(k, v)| format!("{k}: {v}")))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"l\">{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td>\
+                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td class=\"l\">{}</td></tr>",
+            esc(&t.name),
+            t.requests,
+            t.qps,
+            percent(t.error_rate),
+            percent(t.failure_rate),
+            v(|p| p.mean),
+            v(|p| p.p50),
+            v(|p| p.p90),
+            v(|p| p.p99),
+            v(|p| p.max),
+            esc(&codes.join("  "))
+        );
+    }
+    h.push_str("</table>\n");
 }

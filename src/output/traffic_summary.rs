@@ -9,48 +9,18 @@ use crate::report::Report;
 /// Append the sections that apply to `r` (nothing for a plain run).
 pub fn render(out: &mut String, r: &Report) {
     if !r.targets.is_empty() {
-        let name_w = r
-            .targets
-            .iter()
-            .map(|t| t.name.len())
-            .max()
-            .unwrap_or(6)
-            .clamp(6, 60);
-        let _ = writeln!(
+        targets_table(
             out,
-            "\nTargets (ms, send start -> last body byte, every attempt):"
+            "\nTargets (ms, send start -> last body byte, every attempt):",
+            &r.targets,
         );
-        let _ = writeln!(
+    }
+    for stage in r.stages.iter().filter(|s| !s.targets.is_empty()) {
+        targets_table(
             out,
-            "{:<name_w$} {:>9} {:>7} {:>10} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}  status codes",
-            "target", "requests", "share%", "qps", "err%", "fail%", "avg", "p50", "p99", "max"
+            &format!("\nTargets in stage {} (ms, every attempt):", stage.name),
+            &stage.targets,
         );
-        let all: u64 = r.targets.iter().map(|t| t.requests).sum::<u64>().max(1);
-        for t in &r.targets {
-            let name: String = t.name.chars().take(60).collect();
-            let p = t.latency_ms.measured();
-            let v = |pick: fn(&Percentiles) -> f64| cell(p.map(pick), 3);
-            let codes: Vec<String> = t
-                .status_counts
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .chain(t.failure_kinds.iter().map(|(k, v)| format!("{k}: {v}")))
-                .collect();
-            let _ = writeln!(
-                out,
-                "{name:<name_w$} {:>9} {:>7.2} {:>10.1} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}  {}",
-                t.requests,
-                t.requests as f64 * 100.0 / all as f64,
-                t.qps,
-                crate::stats::hdr::percent(t.error_rate),
-                crate::stats::hdr::percent(t.failure_rate),
-                v(|p| p.mean),
-                v(|p| p.p50),
-                v(|p| p.p99),
-                v(|p| p.max),
-                codes.join("  ")
-            );
-        }
     }
     if let Some(rt) = &r.retries {
         let _ = writeln!(
@@ -82,4 +52,46 @@ pub fn render(out: &mut String, r: &Report) {
     }
     out.push_str(&crate::traffic::evidence::summary(&r.evidence));
     out.push_str(&crate::report::thresholds::summary(&r.thresholds));
+}
+
+/// A table of per-target rows (of the run, or of one stage) under `title`.
+fn targets_table(out: &mut String, title: &str, rows: &[crate::stats::rows::StageReport]) {
+    let name_w = rows
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 60);
+    let _ = writeln!(out, "{title}");
+    let _ = writeln!(
+        out,
+        "{:<name_w$} {:>9} {:>7} {:>10} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}  status codes",
+        "target", "requests", "share%", "qps", "err%", "fail%", "avg", "p50", "p99", "max"
+    );
+    let all: u64 = rows.iter().map(|t| t.requests).sum::<u64>().max(1);
+    for t in rows {
+        let name: String = t.name.chars().take(60).collect();
+        let p = t.latency_ms.measured();
+        let v = |pick: fn(&Percentiles) -> f64| cell(p.map(pick), 3);
+        let codes: Vec<String> = t
+            .status_counts
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .chain(t.failure_kinds.iter().map(|(k, v)| format!("{k}: {v}")))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{name:<name_w$} {:>9} {:>7.2} {:>10.1} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}  {}",
+            t.requests,
+            t.requests as f64 * 100.0 / all as f64,
+            t.qps,
+            crate::stats::hdr::percent(t.error_rate),
+            crate::stats::hdr::percent(t.failure_rate),
+            v(|p| p.mean),
+            v(|p| p.p50),
+            v(|p| p.p99),
+            v(|p| p.max),
+            codes.join("  ")
+        );
+    }
 }

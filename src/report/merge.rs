@@ -186,7 +186,14 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
             .sum::<Option<f64>>()
             .map(|v| (v * 1e6).round() / 1e6);
         let name = merged_stage_name(&stage.name, users, target);
-        stages.push(b.report(&name, users, Duration::from_secs_f64(duration_s), target));
+        let mut row = b.report(&name, users, Duration::from_secs_f64(duration_s), target);
+        row.targets = merge_targets(
+            &reports
+                .iter()
+                .map(|r| &r.stages[i].targets[..])
+                .collect::<Vec<_>>(),
+        )?;
+        stages.push(row);
     }
 
     let (series_start_ms, seconds) = merge_seconds(&reports)?;
@@ -235,7 +242,7 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
         total: total_report,
         stages,
         seconds,
-        targets: merge_targets(&reports)?,
+        targets: merge_targets(&reports.iter().map(|r| &r.targets[..]).collect::<Vec<_>>())?,
         // Logical-request counts and thresholds belong to one run; evidence is kept from all.
         retries: None,
         thresholds: Vec::new(),
@@ -243,27 +250,26 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
     })
 }
 
-/// Per-target rows add up when every report has the same targets.
-fn merge_targets(reports: &[&Report]) -> Result<Vec<crate::stats::rows::StageReport>, UsageError> {
-    let first = reports[0];
-    let same = reports.iter().all(|r| {
-        r.targets.len() == first.targets.len()
-            && r.targets
-                .iter()
-                .zip(&first.targets)
-                .all(|(a, b)| a.name == b.name)
-    });
-    if !same || first.targets.is_empty() {
+/// Per-target rows add up when every report has the same targets: `lists` holds each
+/// report's rows (of the whole run, or of one stage).
+fn merge_targets(
+    lists: &[&[crate::stats::rows::StageReport]],
+) -> Result<Vec<crate::stats::rows::StageReport>, UsageError> {
+    let first = lists[0];
+    let same = lists
+        .iter()
+        .all(|r| r.len() == first.len() && r.iter().zip(first).all(|(a, b)| a.name == b.name));
+    if !same || first.is_empty() {
         return Ok(Vec::new());
     }
     let fail = |name: &str, e: String| UsageError(format!("merging target {name}: {e}"));
-    let mut rows = Vec::with_capacity(first.targets.len());
-    for (i, t) in first.targets.iter().enumerate() {
+    let mut rows = Vec::with_capacity(first.len());
+    for (i, t) in first.iter().enumerate() {
         let mut b = Bucket::from_report(t).map_err(|e| fail(&t.name, e))?;
         let mut users = t.users;
         let mut duration_s = t.duration_s;
-        for r in &reports[1..] {
-            let other = &r.targets[i];
+        for r in &lists[1..] {
+            let other = &r[i];
             b.add(&Bucket::from_report(other).map_err(|e| fail(&t.name, e))?)
                 .map_err(|e| fail(&t.name, e))?;
             users += other.users;

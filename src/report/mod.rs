@@ -210,12 +210,20 @@ impl Report {
                         .min(run_end)
                         .saturating_duration_since(s),
                 };
-                window.bucket.report(
+                let mut row = window.bucket.report(
                     &stage.name(i - skip, rate_stages),
                     stage.users(),
                     duration,
                     stage.rate,
-                )
+                );
+                if let Some(buckets) = m.traffic.stage_targets.get(i) {
+                    row.targets = buckets
+                        .iter()
+                        .zip(&cfg.traffic.requests)
+                        .map(|(b, plan)| b.report(&plan.name, stage.users(), duration, None))
+                        .collect();
+                }
+                row
             })
             .collect();
         let total = m.total.report(

@@ -317,6 +317,7 @@ impl Bucket {
                 send_lag_us: self.send_lag.as_ref().map(encode_histogram),
             },
             stream: self.stream.as_ref().map(|st| st.report(duration)),
+            targets: Vec::new(),
         }
     }
 }

@@ -92,6 +92,10 @@ pub struct StageReport {
     /// LLM streaming metrics (TTFT, ITL, TPOT, tokens): only when responses were streamed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamReport>,
+    /// In a stage's row with `--targets`: one row per target within the stage (omitted
+    /// otherwise, and beyond 1,000 stage x target rows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<StageReport>,
 }
 
 impl StageReport {
