@@ -85,11 +85,7 @@ pub fn render(c: &Capacity, title: &str) -> String {
          <th>fail%</th><th>verdict</th></tr>\n",
     );
     for s in &c.steps {
-        let verdict = if s.passed {
-            "pass".to_string()
-        } else {
-            format!("FAIL: {}", s.failed.join(", "))
-        };
+        let verdict = s.verdict();
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td>\

@@ -108,12 +108,7 @@ fn targets_table(h: &mut String, rows: &[crate::stats::rows::StageReport]) {
     for t in rows {
         let p = t.latency_ms.measured();
         let v = |pick: fn(&Percentiles) -> f64| cell(p.map(pick), 3);
-        let codes: Vec<String> = t
-            .status_counts
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .chain(t.failure_kinds.iter().map(|(k, v)| format!("{k}: {v}")))
-            .collect();
+        let codes = t.outcome_counts();
         let _ = writeln!(
             h,
             "<tr><td class=\"l\">{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td>\

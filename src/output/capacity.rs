@@ -23,13 +23,7 @@ pub fn row(s: &Step) -> String {
         Some(r) => crate::parse::format_rate(r),
         None => s.users.to_string(),
     };
-    let verdict = if s.passed {
-        "pass".to_string()
-    } else if s.failed.is_empty() {
-        "FAIL: no request completed".to_string()
-    } else {
-        format!("FAIL: {}", s.failed.join(", "))
-    };
+    let verdict = s.verdict();
     format!(
         "{:>4} {load:>12} {:>6} {:>12.1} {:>9} {:>10} {:>10} {:>7} {:>7}  {verdict}",
         s.step,

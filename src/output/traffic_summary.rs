@@ -73,12 +73,7 @@ fn targets_table(out: &mut String, title: &str, rows: &[crate::stats::rows::Stag
         let name: String = t.name.chars().take(60).collect();
         let p = t.latency_ms.measured();
         let v = |pick: fn(&Percentiles) -> f64| cell(p.map(pick), 3);
-        let codes: Vec<String> = t
-            .status_counts
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .chain(t.failure_kinds.iter().map(|(k, v)| format!("{k}: {v}")))
-            .collect();
+        let codes = t.outcome_counts();
         let _ = writeln!(
             out,
             "{name:<name_w$} {:>9} {:>7.2} {:>10.1} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}  {}",

@@ -171,6 +171,17 @@ impl Step {
         }
     }
 
+    /// `pass`, or `FAIL: ` and why.
+    pub fn verdict(&self) -> String {
+        if self.passed {
+            "pass".to_string()
+        } else if self.failed.is_empty() {
+            "FAIL: no request completed".to_string()
+        } else {
+            format!("FAIL: {}", self.failed.join(", "))
+        }
+    }
+
     /// The step's load in words: `400 req/s` or `16 users`.
     pub fn load(&self) -> String {
         match self.target_rps {

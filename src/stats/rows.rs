@@ -99,6 +99,15 @@ pub struct StageReport {
 }
 
 impl StageReport {
+    /// `200: 95`, `503: 2`, `timeout: 1`: the count of each status, then of each failure kind.
+    pub fn outcome_counts(&self) -> Vec<String> {
+        self.status_counts
+            .iter()
+            .chain(&self.failure_kinds)
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect()
+    }
+
     /// `qps`, or `None` for a stage the run never reached (stopped before it: `duration_s` 0),
     /// which the text, CSV and HTML show as not measured (`-`, an empty cell), never as 0. A
     /// reached stage without requests (0 users) has a measured rate of 0.
