@@ -519,7 +519,7 @@ pub struct FindArgs {
     pub to: Option<f64>,
 
     /// The whole search stops after this long, with the answer so far.
-    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "10m")]
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "10m", allow_hyphen_values = true)]
     pub max_time: Duration,
 
     /// The flags of a run: the URL, headers, body, --users, --warmup (before each step),

@@ -7,7 +7,7 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{assert_valid_find, qps, server_with};
+use common::{assert_valid_find, closed_port, qps, server_with};
 use qpsbench::serve::ServeConfig;
 use serde_json::Value;
 
@@ -152,6 +152,24 @@ fn a_first_step_that_fails_exits_1_and_bad_flags_exit_2() {
         out.contains("Capacity: no step passed the SLO; fails at 20 req/s: p99"),
         "{out}"
     );
+    // A service that refuses every connection holds nothing: refused connections are not
+    // throughput, and client failures fail a step unless the SLO allows some.
+    let dead = format!("http://127.0.0.1:{}/", closed_port());
+    let (code, out, err) = qps(&[
+        "find", "--url", &dead, "--slo", "p99<50ms,error-rate<1%", "--from", "50", "--step", "1s",
+    ]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("no step passed the SLO; fails at 50 req/s: "), "{out}");
+    assert!(out.contains("client failures (connect: "), "{out}");
+    // `--json -`: the JSON alone on stdout, the table on stderr.
+    let (code, out, err) = qps(&[
+        "find", "--url", &url, "--slo", "p99<1s", "--from", "20", "--to", "20", "--step", "1s",
+        "--json", "-",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("stdout is the JSON alone");
+    assert_eq!(v["capacity"]["max_rps"], 20.0);
+    assert!(err.contains("Capacity: holds 20 req/s"), "{err}");
     let before = srv.stats.requests.load(Ordering::SeqCst);
     for (args, words) in [
         (

@@ -54,7 +54,23 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
     crate::stats::thresholds::parse(&args.slo, 1)
         .map_err(|e| UsageError(format!("--slo: {e} (the --fail-on syntax)")))?;
     let step_len = args.run.step.unwrap_or(STEP);
+    if step_len.is_zero() {
+        return Err(UsageError("--step must be above 0: each step's length, e.g. --step 10s".into()).into());
+    }
     let warmup = args.run.warmup.unwrap_or_default();
+    if args.max_time < warmup + step_len {
+        return Err(UsageError(format!(
+            "--max-time {} is shorter than one step ({} of --step{}): give it room for several",
+            crate::parse::format_duration(args.max_time),
+            crate::parse::format_duration(step_len),
+            if warmup.is_zero() {
+                String::new()
+            } else {
+                format!(" and {} of --warmup", crate::parse::format_duration(warmup))
+            }
+        ))
+        .into());
+    }
     let users = match by {
         By::Rate => args.run.users.unwrap_or(USERS_BY_RATE),
         By::Users => to as usize,
@@ -118,7 +134,13 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
         steps.push(step);
     };
     let capacity = Capacity::of(by, &args.slo, steps, stopped);
-    print!("{}", crate::output::capacity::render(&capacity));
+    // `--json -` (or `--html -`) takes stdout: the table then goes to stderr.
+    let table = crate::output::capacity::render(&capacity);
+    if exports.writes_stdout() {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+    }
     let doc = FindReport {
         kind: "qpsbench-find",
         version: env!("CARGO_PKG_VERSION"),

@@ -5,29 +5,28 @@ use std::fmt::Write as _;
 use crate::report::capacity::{By, Capacity, Step};
 use crate::stats::hdr::{cell, percent};
 
-/// The table's header line.
+/// The table's header line: by rate a step's target and its users, by users its users.
 pub fn header(by: By) -> String {
     let load = match by {
-        By::Rate => "target",
-        By::Users => "users",
+        By::Rate => format!("{:>12} {:>6}", "target/s", "users"),
+        By::Users => format!("{:>6}", "users"),
     };
     format!(
-        "{:>4} {:>12} {:>6} {:>12} {:>9} {:>10} {:>10} {:>7} {:>7}  verdict",
-        "step", load, "users", "achieved/s", "requests", "p50 ms", "p99 ms", "err%", "fail%"
+        "{:>4} {load} {:>12} {:>9} {:>10} {:>10} {:>7} {:>7}  verdict",
+        "step", "achieved/s", "requests", "p50 ms", "p99 ms", "err%", "fail%"
     )
 }
 
 /// One step's row: its load, what it achieved, and `pass` or `FAIL: why`.
 pub fn row(s: &Step) -> String {
     let load = match s.target_rps {
-        Some(r) => crate::parse::format_rate(r),
-        None => s.users.to_string(),
+        Some(r) => format!("{:>12} {:>6}", crate::parse::format_rate(r), s.users),
+        None => format!("{:>6}", s.users),
     };
     let verdict = s.verdict();
     format!(
-        "{:>4} {load:>12} {:>6} {:>12.1} {:>9} {:>10} {:>10} {:>7} {:>7}  {verdict}",
+        "{:>4} {load} {:>12.1} {:>9} {:>10} {:>10} {:>7} {:>7}  {verdict}",
         s.step,
-        s.users,
         s.achieved_rps,
         s.requests,
         cell(s.p50_ms, 3),

@@ -106,7 +106,8 @@ pub struct Step {
     pub target_rps: Option<f64>,
     /// Users of the step: the concurrency cap by rate, the load by users.
     pub users: usize,
-    /// Completed requests / the step's measured duration, per second.
+    /// Responses (any status; client failures are not throughput) / the step's measured
+    /// duration, per second.
     pub achieved_rps: f64,
     /// Completed requests (warm-up excluded).
     pub requests: u64,
@@ -133,31 +134,51 @@ pub struct Step {
 }
 
 impl Step {
-    /// The step's row from the report of its run (whose thresholds are the SLO).
+    /// The step's row from the report of its run (whose thresholds are the SLO). A step's
+    /// achieved rate counts responses (any status), not client failures: a refused connection
+    /// is not throughput. Client failures fail a step unless the SLO sets a `failure-rate` of
+    /// its own.
     pub fn of(step: usize, by: By, target: f64, report: &Report) -> Self {
         let t = &report.total;
         let p = t.latency_ms.measured();
         let target_rps = (by == By::Rate).then_some(target);
-        let short_of_target = target_rps.is_some_and(|r| t.qps < r * ACHIEVED_SHARE);
+        let achieved = if t.duration_s > 0.0 {
+            crate::stats::hdr::round3((t.requests - t.failures) as f64 / t.duration_s)
+        } else {
+            0.0
+        };
+        let short_of_target = target_rps.is_some_and(|r| achieved < r * ACHIEVED_SHARE);
         let mut failed: Vec<String> = report
             .thresholds
             .iter()
             .filter(|r| !r.passed)
             .map(ThresholdResult::why_failed)
             .collect();
+        let slo_sets_failures = report.thresholds.iter().any(|r| r.metric == "failure-rate");
+        if t.failures > 0 && !slo_sets_failures {
+            let kinds: Vec<String> = t
+                .failure_kinds
+                .iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect();
+            failed.push(format!(
+                "{} ({}; add failure-rate<X to the SLO to allow some)",
+                crate::parse::count_of(t.failures, "client failure", "client failures"),
+                kinds.join(", ")
+            ));
+        }
         if short_of_target {
             failed.push(format!(
-                "achieved {:.1} req/s < 95% of {}",
-                t.qps,
+                "achieved {achieved:.1} req/s < 95% of {}",
                 crate::parse::format_rate(target)
             ));
         }
-        let in_flight = p.map_or(0.0, |p| t.qps * p.mean / 1e3);
+        let in_flight = p.map_or(0.0, |p| achieved * p.mean / 1e3);
         Step {
             step,
             target_rps,
             users: report.config.users,
-            achieved_rps: t.qps,
+            achieved_rps: achieved,
             requests: t.requests,
             p50_ms: p.map(|p| p.p50),
             p99_ms: p.map(|p| p.p99),
@@ -290,6 +311,7 @@ impl Capacity {
                 b.load(),
                 b.achieved_rps
             ),
+            None if self.steps.is_empty() => "no step finished".to_string(),
             None => "no step passed the SLO".to_string(),
         };
         let tail = match self.stopped {
