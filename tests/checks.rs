@@ -149,7 +149,7 @@ fn check_failures_are_in_every_output_and_gate_the_exit_code() {
         "{out}"
     );
     assert!(
-        out.contains("Checks:         json data.items.1 = 2; json data.status = ok: 15 of 30 responses with a success status failed (50.00%)"),
+        out.contains("Checks:         json data.items.1 = 2; json data.status = ok: 15 of 30 requests failed a check (50.00%)"),
         "{out}"
     );
     assert!(out.contains("check-failure-rate<10%: FAILED"), "{out}");
@@ -164,7 +164,11 @@ fn check_failures_are_in_every_output_and_gate_the_exit_code() {
     let total = text.lines().find(|l| l.starts_with("total,")).unwrap();
     assert_eq!(total.split(',').nth(col), Some("15"));
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(page.contains("15 of 30 responses with a success status failed"));
+    assert!(page.contains("15 of 30 requests failed a check"));
+    assert!(
+        page.contains("check: data.status is &quot;error&quot;, expected ok"),
+        "the reason in the HTML evidence"
+    );
 }
 
 /// `--cookies`: every request after a connection's first carries exactly the cookie the
@@ -206,4 +210,34 @@ fn cookies_set_by_the_server_come_back_from_the_same_user_only() {
     let srv = FaultServer::start(Mode::SetCookie);
     run(&["--url", &format!("{}/", srv.url()), "-n", "10", "-c", "2"]);
     assert!(srv.received().iter().all(|r| r.header("cookie").is_none()));
+}
+
+/// An event stream is judged by its events: body and JSON checks do not read it, and the
+/// summary says so instead of reporting them as passed.
+#[test]
+fn body_checks_say_they_do_not_read_event_streams() {
+    let srv = common::server();
+    let url = format!("{}/v1/chat/completions", srv.url());
+    let (code, out, err) = qps(&[
+        "--url",
+        &url,
+        "--openai",
+        "m",
+        "-c",
+        "2",
+        "-n",
+        "6",
+        "-q",
+        "--expect-body",
+        "ZZZ",
+        "--expect-status",
+        "200",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "0 of 6 requests failed a check (0.00%); 6 event streams were judged by status only"
+        ),
+        "{out}"
+    );
 }

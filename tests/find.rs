@@ -156,10 +156,21 @@ fn a_first_step_that_fails_exits_1_and_bad_flags_exit_2() {
     // throughput, and client failures fail a step unless the SLO allows some.
     let dead = format!("http://127.0.0.1:{}/", closed_port());
     let (code, out, err) = qps(&[
-        "find", "--url", &dead, "--slo", "p99<50ms,error-rate<1%", "--from", "50", "--step", "1s",
+        "find",
+        "--url",
+        &dead,
+        "--slo",
+        "p99<50ms,error-rate<1%",
+        "--from",
+        "50",
+        "--step",
+        "1s",
     ]);
     assert_eq!(code, 1, "{out}\n{err}");
-    assert!(out.contains("no step passed the SLO; fails at 50 req/s: "), "{out}");
+    assert!(
+        out.contains("no step passed the SLO; fails at 50 req/s: "),
+        "{out}"
+    );
     assert!(out.contains("client failures (connect: "), "{out}");
     // `--json -`: the JSON alone on stdout, the table on stderr.
     let (code, out, err) = qps(&[

@@ -51,11 +51,29 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
     };
     refuse_what_find_sets(&args.run, by)?;
     let (from, to) = bounds(&args, by)?;
-    crate::stats::thresholds::parse(&args.slo, 1)
+    let slo = crate::stats::thresholds::parse(&args.slo, 1)
         .map_err(|e| UsageError(format!("--slo: {e} (the --fail-on syntax)")))?;
+    let t = &args.run.traffic;
+    let no_checks =
+        t.expect_status.is_none() && t.expect_body.is_empty() && t.expect_json.is_empty();
+    if no_checks
+        && slo
+            .iter()
+            .any(|t| matches!(t.metric, crate::stats::thresholds::Metric::CheckRate))
+    {
+        return Err(UsageError(
+            "--slo check-failure-rate needs a check to measure: add --expect-status, \
+             --expect-body or --expect-json"
+                .into(),
+        )
+        .into());
+    }
     let step_len = args.run.step.unwrap_or(STEP);
     if step_len.is_zero() {
-        return Err(UsageError("--step must be above 0: each step's length, e.g. --step 10s".into()).into());
+        return Err(UsageError(
+            "--step must be above 0: each step's length, e.g. --step 10s".into(),
+        )
+        .into());
     }
     let warmup = args.run.warmup.unwrap_or_default();
     if args.max_time < warmup + step_len {

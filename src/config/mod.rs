@@ -245,6 +245,16 @@ impl TryFrom<RunArgs> for Config {
             Some(spec) => parse_thresholds(spec, schedule.measured().len()).map_err(UsageError)?,
             None => Vec::new(),
         };
+        if traffic.checks.is_empty()
+            && fail_on
+                .iter()
+                .any(|t| matches!(t.metric, crate::stats::thresholds::Metric::CheckRate))
+        {
+            return bad(
+                "--fail-on check-failure-rate needs a check to measure: add --expect-status, \
+                 --expect-body or --expect-json",
+            );
+        }
         Ok(Config {
             users: schedule.max_users(),
             target,

@@ -98,11 +98,11 @@ pub fn render(r: &Report) -> String {
     if let Some(checks) = c.traffic.as_ref().filter(|tr| !tr.checks.is_empty()) {
         let _ = writeln!(
             h,
-            "<p>Checks ({}): {} of {} responses with a success status failed (check failures, \
-             counted apart from HTTP errors and client failures).</p>",
+            "<p>Checks ({}): {} of {} requests failed a check (check failures, counted apart \
+             from HTTP errors and client failures).</p>",
             esc(&checks.checks.join("; ")),
             t.check_failures,
-            t.ok + t.check_failures
+            t.requests
         );
     }
 

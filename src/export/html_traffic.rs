@@ -59,8 +59,8 @@ pub fn section(h: &mut String, r: &Report) {
     }
     if !r.evidence.is_empty() {
         h.push_str(
-            "<h2 id=\"evidence\">Evidence</h2><p>The first few samples of each error status and \
-             failure kind (secrets masked).</p>\n<table><tr><th class=\"l\">kind</th>\
+            "<h2 id=\"evidence\">Evidence</h2><p>The first few samples of each error status, \
+             failure kind and failed check (secrets masked).</p>\n<table><tr><th class=\"l\">kind</th>\
              <th class=\"l\">when</th><th class=\"l\">target</th><th>attempt</th>\
              <th class=\"l\">response</th></tr>\n",
         );
@@ -68,6 +68,9 @@ pub fn section(h: &mut String, r: &Report) {
             let mut detail = String::new();
             if let Some(err) = &e.error {
                 let _ = writeln!(detail, "error: {err}");
+            }
+            if let Some(why) = &e.check {
+                let _ = writeln!(detail, "check: {why}");
             }
             for line in &e.headers {
                 let _ = writeln!(detail, "{line}");

@@ -94,18 +94,31 @@ pub fn render(r: &Report) -> String {
         t.ok_per_s
     );
     if !checks.is_empty() {
-        let judged = t.ok + t.check_failures;
+        let share = if t.requests > 0 {
+            format!(
+                " ({:.2}%)",
+                t.check_failures as f64 * 100.0 / t.requests as f64
+            )
+        } else {
+            String::new()
+        };
+        // Body and JSON checks read plain bodies: an event stream is judged by its status.
+        let streamed = t.stream.as_ref().map_or(0, |s| s.streams);
+        let body_checks = checks.iter().any(|c| !c.starts_with("status "));
+        let note = if streamed > 0 && body_checks {
+            format!(
+                "; {} judged by status only (body and JSON checks do not read event streams)",
+                crate::parse::count_of(streamed, "event stream was", "event streams were")
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "Checks:         {}: {} of {} with a success status failed{}",
+            "Checks:         {}: {} of {} failed a check{share}{note}",
             checks.join("; "),
             t.check_failures,
-            crate::parse::count_of(judged, "response", "responses"),
-            if judged > 0 {
-                format!(" ({:.2}%)", t.check_failures as f64 * 100.0 / judged as f64)
-            } else {
-                String::new()
-            },
+            crate::parse::count_of(t.requests, "request", "requests"),
         );
     }
     if let Some(w) = &r.warmup {
