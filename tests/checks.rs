@@ -210,6 +210,33 @@ fn cookies_set_by_the_server_come_back_from_the_same_user_only() {
     let srv = FaultServer::start(Mode::SetCookie);
     run(&["--url", &format!("{}/", srv.url()), "-n", "10", "-c", "2"]);
     assert!(srv.received().iter().all(|r| r.header("cookie").is_none()));
+
+    // A Cookie of the request itself (-H) and the jar's go in one header.
+    let srv = FaultServer::start(Mode::SetCookie);
+    run(&[
+        "--url",
+        &format!("{}/", srv.url()),
+        "-n",
+        "10",
+        "-c",
+        "1",
+        "--cookies",
+        "-H",
+        "Cookie: extra=1",
+    ]);
+    for (n, req) in srv.received().iter().enumerate() {
+        let lines = req
+            .head
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("cookie:"))
+            .count();
+        assert_eq!(lines, 1, "{}", req.head);
+        let want = match n {
+            0 => "extra=1".to_string(),
+            n => format!("extra=1; sid={}.{}", req.conn, n - 1),
+        };
+        assert_eq!(req.header("cookie"), Some(want.as_str()));
+    }
 }
 
 /// An event stream is judged by its events: body and JSON checks do not read it, and the

@@ -543,14 +543,28 @@ impl ResponseBody for AgentBody<'_> {
     }
 }
 
-/// Add the user's cookies for the request's URL: the request is then built per send (not the
-/// run's shared request or its bytes written once).
+/// Add the user's cookies for the request's URL, merged with any Cookie of the request itself
+/// into one header (RFC 6265 allows one): the request is then built per send (not the run's
+/// shared request or its bytes written once).
 fn with_cookies(p: &mut Prepared<'_>, jar: &Jar) {
     let Some(value) = p.uri.as_deref().and_then(|uri| jar.header_for(uri)) else {
         return;
     };
-    p.extra_headers
-        .push((ureq::http::header::COOKIE, Some(value)));
+    use ureq::http::header::COOKIE;
+    let own = p
+        .plan
+        .headers
+        .iter()
+        .map(|(n, v)| (n, Some(v)))
+        .chain(p.extra_headers.iter().map(|(n, v)| (n, v.as_ref())))
+        .filter(|(n, _)| *n == COOKIE)
+        .filter_map(|(_, v)| v.and_then(|v| v.to_str().ok()));
+    let mut parts: Vec<&str> = own.collect();
+    let jar_text = value.to_str().unwrap_or_default().to_string();
+    parts.push(&jar_text);
+    p.cookie = ureq::http::HeaderValue::from_str(&parts.join("; "))
+        .ok()
+        .or(Some(value));
     p.request = None;
     p.wire = None;
 }

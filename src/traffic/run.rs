@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use ureq::http::header::{ACCEPT, AUTHORIZATION, HOST, USER_AGENT};
+use ureq::http::header::{ACCEPT, AUTHORIZATION, COOKIE, HOST, USER_AGENT};
 use ureq::http::request::Builder;
 use ureq::http::{HeaderName, HeaderValue, Request, Uri};
 
@@ -49,6 +49,9 @@ pub struct Prepared<'a> {
     /// The request whole, head and body, written once for the run: when `request` is set and
     /// the body is the plan's own (not a rotated prompt).
     pub wire: Option<&'a Wire>,
+    /// The one `Cookie` header (`--cookies`: the plan's own cookies and the user's jar, merged);
+    /// it replaces any Cookie of the plan.
+    pub cookie: Option<HeaderValue>,
 }
 
 /// A request written once for the run, head and body, to be sent as it is: the engine writes
@@ -80,18 +83,25 @@ impl Prepared<'_> {
             builder = builder.header(name, value);
         }
         for (name, value) in &self.plan.headers {
-            if self.key.is_some() && name == AUTHORIZATION {
+            if self.key.is_some() && name == AUTHORIZATION
+                || self.cookie.is_some() && name == COOKIE
+            {
                 continue;
             }
             builder = builder.header(name, value);
         }
         for (name, value) in &self.extra_headers {
-            if let Some(value) = value {
+            if let Some(value) = value
+                && !(self.cookie.is_some() && name == COOKIE)
+            {
                 builder = builder.header(name, value);
             }
         }
         if let Some(key) = self.key {
             builder = builder.header(AUTHORIZATION, key.clone());
+        }
+        if let Some(cookie) = &self.cookie {
+            builder = builder.header(COOKIE, cookie.clone());
         }
         builder
     }
@@ -259,6 +269,7 @@ impl TrafficRun {
                     body: None,
                     request: None,
                     wire: None,
+                    cookie: None,
                 }
                 .builder(uri)
                 .body(())
@@ -362,6 +373,7 @@ impl TrafficRun {
             body,
             request,
             wire,
+            cookie: None,
         }
     }
 }
