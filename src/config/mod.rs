@@ -195,6 +195,12 @@ impl TryFrom<RunArgs> for Config {
                      the start; use --duration (or --ramp / rate stages) with --warmup",
                 );
             }
+            if schedule.measured().first().is_some_and(|s| s.users() == 0) {
+                return bad(
+                    "--warmup runs at the first stage's shape, and the first --ramp stage has 0 \
+                     users: the warm-up would send nothing; start the ramp above 0",
+                );
+            }
             schedule = schedule.with_warmup(w);
         }
         if let Some(p) = &a.proxy {

@@ -139,8 +139,12 @@ fn named(csv: String, r: &Report) -> String {
     out
 }
 
-/// One CSV field, quoted when it must be (RFC 4180).
+/// One CSV text field, quoted when it must be (RFC 4180); a text a spreadsheet would run as a
+/// formula (starting with `=`, `+`, `-`, `@`) is prefixed with `'` (OWASP's CSV injection rule).
 fn field(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@']) {
+        return field(&format!("'{text}"));
+    }
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -157,5 +161,7 @@ mod tests {
         assert_eq!(field("stage 1 (4 users)"), "stage 1 (4 users)");
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(field("@SUM(A1),x"), "\"'@SUM(A1),x\"");
     }
 }

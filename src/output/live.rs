@@ -43,7 +43,7 @@ fn rate_words(cfg: &Config) -> String {
     };
     let mut words = if s.rate_stages() {
         let rates: Vec<String> = s
-            .stages()
+            .measured()
             .iter()
             .filter_map(|st| st.rate.map(crate::parse::format_rate))
             .collect();
@@ -183,6 +183,11 @@ mod tests {
         );
         let h = header(&config(&["-c", "2", "--warmup", "3s", "-z", "5"]));
         assert!(h.contains("| warm-up 3s, then 2 users, 5s |"), "{h}");
+        // The warm-up's rate is not a stage's.
+        let h = header(&config(&[
+            "-c", "4", "--warmup", "1s", "--rps", "100,300", "--step", "1s",
+        ]));
+        assert!(h.contains("| target 100, 300 req/s by stage"), "{h}");
         let h = header(&config(&["-c", "2", "--iterations", "3", "--name", "b1"]));
         assert!(
             h.contains("[b1]") && h.contains("6 requests (3 iterations each)"),

@@ -154,10 +154,16 @@ pub fn render(r: &Report) -> String {
     if let (Some(target), Some(late), Some(lag)) = (t.target_rps, t.late_slots, t.max_lag_ms) {
         let _ = writeln!(
             out,
-            "Rate:           target {target} req/s, achieved {:.1} req/s; {} \
-             (sent >1 ms after its slot), largest lag {lag:.3} ms",
-            t.qps,
-            crate::parse::count_of(late, "late slot", "late slots")
+            "Rate:           target {} req/s, achieved {} req/s; {} \
+             (sent >1 ms after its slot), largest lag {} ms",
+            crate::parse::format_rate(target),
+            cell(t.measured_qps().filter(|_| t.requests > 0), 1),
+            crate::parse::count_of(late, "late slot", "late slots"),
+            if t.requests > 0 {
+                format!("{lag:.3}")
+            } else {
+                "-".to_string()
+            }
         );
         if r.stages.len() > 1 {
             rate_by_stage(&mut out, r);

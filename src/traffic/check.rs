@@ -144,6 +144,11 @@ pub fn parse_expect_json(text: &str) -> Result<JsonCheck, String> {
             "'{text}' has no '=': write PATH=VALUE, e.g. data.status=ok"
         ));
     };
+    if path.contains('[') {
+        return Err(format!(
+            "'{text}': write an array index as a path segment, e.g. items.0.id=7 (not items[0].id)"
+        ));
+    }
     let path = JsonPath::parse(path.trim())
         .map_err(|e| format!("'{text}': {e}; write PATH=VALUE, e.g. data.status=ok"))?;
     Ok(JsonCheck {
