@@ -288,3 +288,49 @@ fn the_server_receives_exactly_the_scheduled_slots() {
         assert_eq!(r.total.requests, want, "{args:?}");
     }
 }
+
+/// Users that cannot keep up: 1 user then 2 over a 5 ms service cannot send 800 + 100 slots in
+/// 2 s. No slot is lost silently: every slot the schedule asked for before the end was either
+/// sent (the server's count) or is reported unsent; the backlog of stage 1 is sent by stage 2's
+/// two users (none of it dropped when the users changed), and each stage's own slots add up.
+#[test]
+fn slots_the_users_could_not_send_are_reported_not_dropped() {
+    let srv = common::server_with(qpsbench::serve::ServeConfig {
+        threads: 2,
+        delay: std::time::Duration::from_millis(5),
+        ..qpsbench::serve::ServeConfig::ephemeral()
+    });
+    let r = run(&[
+        "--url",
+        &format!("{}/", srv.url()),
+        "--ramp",
+        "1,2",
+        "--rps",
+        "800,100",
+        "--step",
+        "1s",
+    ]);
+    let served = srv.stats.requests.load(std::sync::atomic::Ordering::SeqCst);
+    let unsent = r.total.unsent_slots.expect("counted with --rps");
+    assert!(unsent > 100, "the users were far behind: {unsent} unsent");
+    // At most a slot per user taken as the run stopped is neither sent nor unsent.
+    assert!(
+        (898..=900).contains(&(served + unsent)),
+        "server {served} + unsent {unsent} = the 900 slots"
+    );
+    for (s, slots) in r.stages.iter().zip([800, 100]) {
+        let own = s.requests + s.unsent_slots.unwrap();
+        assert!(
+            own + 2 >= slots && own <= slots,
+            "{}: {} sent + {:?} unsent of {slots}",
+            s.name,
+            s.requests,
+            s.unsent_slots
+        );
+    }
+    // The first stage's backlog went on being sent, late, in the second: its one user could
+    // send at most 200 in its own second over a 5 ms service.
+    assert!(r.stages[0].requests > 200, "{}", r.stages[0].requests);
+    let summary = qpsbench::output::summary::render(&r);
+    assert!(summary.contains("Unsent:         "), "{summary}");
+}

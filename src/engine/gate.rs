@@ -114,15 +114,15 @@ impl Gate {
         }
     }
 
-    /// May user `index` send a slot of stage `stage`: is it active now, and does that stage
-    /// run it? (A user that woke for a slot of a 0-user stage before the controller closed the
-    /// gate must not send it.)
-    pub fn admits(&self, index: usize, stage: u32) -> bool {
+    /// Is user `index` among the users running now?
+    pub fn is_active(&self, index: usize) -> bool {
         index < self.active.load(Ordering::Relaxed)
-            && self
-                .stage_users
-                .get(stage as usize)
-                .is_none_or(|&users| index < users)
+    }
+
+    /// Does stage `stage` run no users (its slots are skipped; a user that woke for one before
+    /// the controller closed the gate must not send it)?
+    pub fn runs_nobody(&self, stage: u32) -> bool {
+        self.stage_users.get(stage as usize) == Some(&0)
     }
 
     /// Return a request taken from the `--requests` budget and not sent.

@@ -63,6 +63,11 @@ pub struct Limiter {
     next_slot: AtomicU64,
     /// Gamma arrivals: the next slot's offset and the generator of gaps.
     random: Option<Mutex<Gaps>>,
+    /// Slots taken by a user that may no longer send (the users were cut while it waited for
+    /// one), as offset and stage: the next user to ask takes the earliest of them, so that no
+    /// slot is lost. `returned_len` is read first: the path without any pays one load.
+    returned: Mutex<Vec<(u128, u32)>>,
+    returned_len: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -111,6 +116,8 @@ impl Limiter {
         Limiter {
             base: OnceLock::new(),
             plan,
+            returned: Mutex::new(Vec::new()),
+            returned_len: std::sync::atomic::AtomicUsize::new(0),
             next_slot: AtomicU64::new(0),
             random: match arrival {
                 Arrival::Constant => None,
@@ -140,6 +147,11 @@ impl Limiter {
     /// Take the next slot: when it is due and the index of the stage it belongs to (a slot
     /// sent late still counts in its own stage).
     pub fn acquire_slot(&self) -> (Instant, u32) {
+        if self.returned_len.load(Ordering::Relaxed) > 0
+            && let Some((ps, stage)) = self.take_returned()
+        {
+            return (self.at_ps(ps), stage);
+        }
         let (ps, stage) = match &self.random {
             None => self.due_ps(self.next_slot.fetch_add(1, Ordering::Relaxed)),
             Some(gaps) => {
@@ -152,13 +164,36 @@ impl Limiter {
                 (due, stage)
             }
         };
+        (self.at_ps(ps), stage as u32)
+    }
+
+    /// The instant `ps` picoseconds after the start.
+    fn at_ps(&self, ps: u128) -> Instant {
         // In u64 when it fits (213 days of picoseconds): a u128 division is a library call,
-        // most of this function's cost.
+        // most of [`Limiter::acquire_slot`]'s cost.
         let ns = match u64::try_from(ps) {
             Ok(ps) => ps / PS_PER_NS as u64,
             Err(_) => u64::try_from(ps / PS_PER_NS).unwrap_or(u64::MAX),
         };
-        (self.base() + Duration::from_nanos(ns), stage as u32)
+        self.base() + Duration::from_nanos(ns)
+    }
+
+    /// Hand back a slot taken from [`Limiter::acquire_slot`] that its user may not send (its
+    /// stage cut the users while it waited): the next user to ask gets it, late.
+    pub fn give_back_slot(&self, at: Instant, stage: u32) {
+        let ps = at.saturating_duration_since(self.base()).as_nanos() * PS_PER_NS;
+        let mut returned = self.returned.lock();
+        returned.push((ps, stage));
+        self.returned_len.store(returned.len(), Ordering::Relaxed);
+    }
+
+    /// The earliest slot handed back, if any is left.
+    fn take_returned(&self) -> Option<(u128, u32)> {
+        let mut returned = self.returned.lock();
+        let i = (0..returned.len()).min_by_key(|&i| returned[i].0)?;
+        let slot = returned.swap_remove(i);
+        self.returned_len.store(returned.len(), Ordering::Relaxed);
+        Some(slot)
     }
 
     /// The offset of constant slot `n`, in picoseconds, and its stage.
@@ -186,6 +221,41 @@ impl Limiter {
             .saturating_sub(1)
     }
 
+    /// Per stage, the slots due before `end` that no user took: the backlog a run ended with
+    /// because its users could not keep up (every user busy). `None` for gamma arrivals, whose
+    /// slots past the last one drawn are not known. Slots skipped on purpose (a stretch without
+    /// users, see [`Limiter::restart_at`]) were taken past, and are not counted; nor are slots
+    /// beyond `needed`, the run's request count (`--requests`, `--iterations`), which a run that
+    /// ended by its count did not need.
+    pub fn unsent_slots(&self, end: Instant, needed: Option<u64>) -> Option<Vec<u64>> {
+        if self.random.is_some() {
+            return None;
+        }
+        let taken = self.next_slot.load(Ordering::Relaxed);
+        let end_ps = end.saturating_duration_since(self.base()).as_nanos() * PS_PER_NS;
+        let returned = self.returned.lock();
+        Some(
+            self.plan
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    // Handed back and not taken again before the end.
+                    let back = returned
+                        .iter()
+                        .filter(|&&(ps, stage)| stage as usize == i && ps < end_ps)
+                        .count() as u64;
+                    if end_ps <= p.start_ps || p.slots == 0 {
+                        return back;
+                    }
+                    let due = (end_ps - p.start_ps).div_ceil(p.interval_ps);
+                    let due = u64::try_from(due).unwrap_or(u64::MAX).min(p.slots);
+                    let due_end = (p.first_slot + due).min(needed.unwrap_or(u64::MAX));
+                    due_end.saturating_sub(taken.max(p.first_slot)) + back
+                })
+                .collect(),
+        )
+    }
+
     /// Time between two slots of the first stage (the mean gap for gamma arrivals).
     pub fn interval(&self) -> Duration {
         Duration::from_nanos((self.plan[0].interval_ps / PS_PER_NS) as u64)
@@ -197,6 +267,11 @@ impl Limiter {
     /// most one interval late), so that the run's first slot is never skipped.
     pub fn restart_at(&self, at: Instant) {
         let ps = at.saturating_duration_since(self.base()).as_nanos() * PS_PER_NS;
+        // Slots handed back during the stretch without users are skipped with it.
+        let mut returned = self.returned.lock();
+        returned.retain(|&(due, _)| due >= ps);
+        self.returned_len.store(returned.len(), Ordering::Relaxed);
+        drop(returned);
         match &self.random {
             None => {
                 let p = &self.plan[self.stage_at_ps(ps)];
@@ -257,6 +332,32 @@ mod tests {
             }],
             Arrival::Constant,
         )
+    }
+
+    #[test]
+    fn a_slot_handed_back_is_the_next_one_taken_and_none_is_lost() {
+        let base = Instant::now();
+        let lim = constant(100.0);
+        lim.start(base);
+        let ms = Duration::from_millis;
+        let taken: Vec<_> = (0..4).map(|_| lim.acquire_slot()).collect();
+        lim.give_back_slot(taken[2].0, taken[2].1);
+        lim.give_back_slot(taken[1].0, taken[1].1);
+        // The earliest handed back first, then the clock goes on where it was.
+        assert_eq!(lim.acquire() - base, ms(10));
+        assert_eq!(lim.acquire() - base, ms(20));
+        assert_eq!(lim.acquire() - base, ms(40));
+        // At the end: slots due before it and never taken (60..90 ms), and one handed back
+        // and left (50 ms).
+        let (at, stage) = lim.acquire_slot();
+        assert_eq!(at - base, ms(50));
+        lim.give_back_slot(at, stage);
+        assert_eq!(lim.unsent_slots(base + ms(95), None), Some(vec![4 + 1]));
+        // Not more than the run's request count needed (7 slots: the 7th is 60 ms).
+        assert_eq!(lim.unsent_slots(base + ms(95), Some(7)), Some(vec![1 + 1]));
+        // A restart after a stretch without users skips what was handed back before it.
+        lim.restart_at(base + ms(200));
+        assert_eq!(lim.acquire() - base, ms(200));
     }
 
     #[test]

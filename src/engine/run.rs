@@ -28,6 +28,9 @@ pub struct RunResult {
     pub in_flight_at_end: u64,
     /// The error and failure samples kept as evidence.
     pub evidence: Vec<crate::traffic::evidence::Evidence>,
+    /// With `--rps` (constant arrivals), per schedule stage: slots due before the end that no
+    /// user took (see [`crate::engine::limiter::Limiter::unsent_slots`]).
+    pub unsent_slots: Option<Vec<u64>>,
 }
 
 /// Run the load described by `cfg` until it ends or `interrupt` receives.
@@ -122,6 +125,13 @@ pub fn execute(
 
     let end = Instant::now();
     gate.stop_all();
+    let needed = cfg
+        .requests
+        .or(cfg.iterations.map(|n| n * cfg.users as u64));
+    let unsent_slots = gate
+        .limiter
+        .as_ref()
+        .and_then(|l| l.unsent_slots(end, needed));
     let _ = tx.send(Event::Stop {
         at: end,
         interrupted,
@@ -139,6 +149,7 @@ pub fn execute(
         started_at,
         in_flight_at_end,
         evidence: traffic.take_evidence(),
+        unsent_slots,
     })
 }
 

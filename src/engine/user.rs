@@ -170,12 +170,20 @@ impl User {
                 if gate.stop.load(Ordering::Relaxed) {
                     return;
                 }
-                // The stage changed while this user waited, and no longer admits it (a 0-user
-                // stage, or fewer users): the slot is not sent, and its request is given back.
-                if paced.is_some_and(|(_, stage)| !gate.admits(self.index, stage)) {
-                    gate.give_back();
-                    iterations -= 1;
-                    continue;
+                // The stage changed while this user waited. A slot of a stage without users is
+                // skipped; a user the new stage no longer runs hands its slot to one it runs
+                // (a late slot of an earlier stage is sent by whoever runs now: none is lost).
+                // Either way this user's request is given back.
+                if let Some((at, stage)) = paced {
+                    let skip = gate.runs_nobody(stage);
+                    if skip || !gate.is_active(self.index) {
+                        if !skip && let Some(l) = &gate.limiter {
+                            l.give_back_slot(at, stage);
+                        }
+                        gate.give_back();
+                        iterations -= 1;
+                        continue;
+                    }
                 }
             }
             // A paced request belongs to the stage of its slot; else to the stage now running.

@@ -165,6 +165,14 @@ pub fn render(r: &Report) -> String {
                 "-".to_string()
             }
         );
+        if let Some(unsent) = t.unsent_slots.filter(|&n| n > 0) {
+            let _ = writeln!(
+                out,
+                "Unsent:         {} due before the end never sent: every user was still busy \
+                 (the rate was not reached; more --users, or a lower --rps)",
+                crate::parse::count_of(unsent, "slot", "slots")
+            );
+        }
         if r.stages.len() > 1 {
             rate_by_stage(&mut out, r);
         }
@@ -204,8 +212,9 @@ fn rate_by_stage(out: &mut String, r: &Report) {
     let name_w = r.stage_name_width();
     let _ = writeln!(
         out,
-        "\nRate by stage:\n{:<name_w$} {:>12} {:>14} {:>10} {:>16}",
-        "stage", "target req/s", "achieved req/s", "late slots", "largest lag ms"
+        "\nRate by stage (a stage's requests are those of its own slots, sent on time or late):\n\
+         {:<name_w$} {:>12} {:>14} {:>10} {:>16} {:>8}",
+        "stage", "target req/s", "achieved req/s", "late slots", "largest lag ms", "unsent"
     );
     for s in &r.stages {
         let (Some(target), Some(late), Some(lag)) = (s.target_rps, s.late_slots, s.max_lag_ms)
@@ -214,7 +223,7 @@ fn rate_by_stage(out: &mut String, r: &Report) {
         };
         let _ = writeln!(
             out,
-            "{:<name_w$} {:>12} {:>14} {:>10} {:>16}",
+            "{:<name_w$} {:>12} {:>14} {:>10} {:>16} {:>8}",
             s.name,
             crate::parse::format_rate(target),
             cell(s.measured_qps(), 1),
@@ -223,7 +232,8 @@ fn rate_by_stage(out: &mut String, r: &Report) {
                 format!("{lag:.3}")
             } else {
                 "-".to_string()
-            }
+            },
+            s.unsent_slots.map_or("-".to_string(), |n| n.to_string())
         );
     }
 }

@@ -165,7 +165,8 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
         total.add(&b).map_err(|e| fail("totals", e))?;
     }
     let users: usize = reports.iter().map(|r| r.total.users).sum();
-    let total_report = total.report("total", users, elapsed, rps);
+    let mut total_report = total.report("total", users, elapsed, rps);
+    total_report.unsent_slots = reports.iter().map(|r| r.total.unsent_slots).sum();
 
     let mut stages = Vec::with_capacity(first.stages.len());
     for (i, stage) in first.stages.iter().enumerate() {
@@ -187,6 +188,7 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
             .map(|v| (v * 1e6).round() / 1e6);
         let name = merged_stage_name(&stage.name, users, target);
         let mut row = b.report(&name, users, Duration::from_secs_f64(duration_s), target);
+        row.unsent_slots = reports.iter().map(|r| r.stages[i].unsent_slots).sum();
         row.targets = merge_targets(
             &reports
                 .iter()

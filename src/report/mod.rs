@@ -216,6 +216,11 @@ impl Report {
                     duration,
                     stage.rate,
                 );
+                // A stage without users owes no slot.
+                row.unsent_slots = run
+                    .unsent_slots
+                    .as_ref()
+                    .map(|v| if stage.users() == 0 { 0 } else { v[i] });
                 if let Some(buckets) = m.traffic.stage_targets.get(i) {
                     row.targets = buckets
                         .iter()
@@ -265,6 +270,7 @@ impl Report {
             thresholds: Vec::new(),
             evidence: run.evidence.clone(),
         };
+        report.total.unsent_slots = report.stages.iter().map(|s| s.unsent_slots).sum();
         report.thresholds =
             crate::report::thresholds::evaluate(&cfg.fail_on, &report.total, &report.stages);
         report

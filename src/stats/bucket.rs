@@ -318,6 +318,7 @@ impl Bucket {
             },
             stream: self.stream.as_ref().map(|st| st.report(duration)),
             targets: Vec::new(),
+            unsent_slots: None,
         }
     }
 }

@@ -78,6 +78,11 @@ pub struct StageReport {
     /// Sends that started more than 1 ms after their slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_slots: Option<u64>,
+    /// Slots due before the run ended that were never sent, because every user was still busy
+    /// (the backlog the run ended with; only with `--rps` and constant arrivals). Not counted in
+    /// `requests`; a stage's own slots, whichever stage was running when they came due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsent_slots: Option<u64>,
     /// The largest send lag (scheduled slot -> send start), milliseconds (only with `--rps`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_lag_ms: Option<f64>,
