@@ -167,12 +167,15 @@ impl TryFrom<RunArgs> for Config {
                      --step, and would end before or after N",
                 );
             }
-            let Some(step) = a.step.filter(|s| !s.is_zero()) else {
+            let Some(step) = a.step else {
                 return bad(
                     "--rps with several rates needs --step, the length of each rate stage: \
                      write e.g. --step 30s",
                 );
             };
+            if step.is_zero() {
+                return bad("--step must be above 0: write e.g. --step 10s");
+            }
             let users = a.users.unwrap_or(DEFAULT_USERS);
             Schedule::steps(&vec![users; rates.len()], step)
         } else if let Some(ramp_up) = a.ramp_up {
