@@ -334,3 +334,62 @@ fn slots_the_users_could_not_send_are_reported_not_dropped() {
     let summary = qpsbench::output::summary::render(&r);
     assert!(summary.contains("Unsent:         "), "{summary}");
 }
+
+/// The clock moved on past slots is still accounted: a stage followed by one without users
+/// keeps its backlog as unsent (the clock skips the stretch without users), and a warm-up's
+/// backlog is not sent into the measured run (it is skipped when the run begins).
+#[test]
+fn slots_skipped_by_the_clock_are_unsent_not_lost() {
+    let slow = || {
+        common::server_with(qpsbench::serve::ServeConfig {
+            threads: 2,
+            delay: std::time::Duration::from_millis(5),
+            ..qpsbench::serve::ServeConfig::ephemeral()
+        })
+    };
+    let srv = slow();
+    let r = run(&[
+        "--url",
+        &format!("{}/", srv.url()),
+        "--ramp",
+        "1,0,1",
+        "--rps",
+        "400",
+        "--step",
+        "1s",
+    ]);
+    for (s, users) in r.stages.iter().zip([1, 0, 1]) {
+        let unsent = s.unsent_slots.unwrap();
+        if users == 0 {
+            assert_eq!((s.requests, unsent), (0, 0), "{}", s.name);
+        } else {
+            // One user over 5 ms sends at most 200 of the stage's 400 slots.
+            assert!(unsent >= 150, "{}: {unsent}", s.name);
+            assert!((399..=400).contains(&(s.requests + unsent)), "{}", s.name);
+        }
+    }
+
+    let srv = slow();
+    let r = run(&[
+        "--url",
+        &format!("{}/", srv.url()),
+        "--warmup",
+        "1s",
+        "--rps",
+        "400",
+        "-z",
+        "1",
+        "-c",
+        "1",
+    ]);
+    let w = r.warmup.as_ref().unwrap();
+    // The warm-up's own second: at most 200 from one user over 5 ms, not its 400 slots.
+    assert!(w.requests <= 210, "warm-up {}", w.requests);
+    let t = &r.total;
+    assert!(
+        (399..=400).contains(&(t.requests + t.unsent_slots.unwrap())),
+        "{t:?}"
+    );
+    let served = srv.stats.requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(served, w.requests + t.requests + r.in_flight_at_end);
+}

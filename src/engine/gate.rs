@@ -168,6 +168,13 @@ pub fn control(
         }
         let s = schedule.stage_at(t);
         if s != stage {
+            // The measured run begins: the warm-up's late slots are not sent into it.
+            if s == 1
+                && schedule.warmup().is_some()
+                && let Some(l) = &gate.limiter
+            {
+                l.skip_before(1);
+            }
             stage = s;
             gate.stage.store(s as u32, Ordering::Relaxed);
             let _ = tx.send(Event::Stage { index: s, at: now });

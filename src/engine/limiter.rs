@@ -68,6 +68,9 @@ pub struct Limiter {
     /// slot is lost. `returned_len` is read first: the path without any pays one load.
     returned: Mutex<Vec<(u128, u32)>>,
     returned_len: std::sync::atomic::AtomicUsize,
+    /// Per stage, slots skipped without being sent (constant arrivals): by
+    /// [`Limiter::restart_at`] or [`Limiter::skip_before`], when the clock was moved past them.
+    skipped: Vec<AtomicU64>,
 }
 
 #[derive(Debug)]
@@ -87,7 +90,7 @@ impl Limiter {
         // to the next stage instead of rounding up in each.
         const EPS: f64 = 1e-9;
         let mut work = 0.0f64;
-        let plan = stages
+        let plan: Vec<Plan> = stages
             .iter()
             .map(|s| {
                 let interval_ps = (PS_PER_S / s.rate).round().max(1.0) as u128;
@@ -115,6 +118,7 @@ impl Limiter {
             .collect();
         Limiter {
             base: OnceLock::new(),
+            skipped: plan.iter().map(|_| AtomicU64::new(0)).collect(),
             plan,
             returned: Mutex::new(Vec::new()),
             returned_len: std::sync::atomic::AtomicUsize::new(0),
@@ -244,6 +248,7 @@ impl Limiter {
                         .iter()
                         .filter(|&&(ps, stage)| stage as usize == i && ps < end_ps)
                         .count() as u64;
+                    let back = back + self.skipped[i].load(Ordering::Relaxed);
                     if end_ps <= p.start_ps || p.slots == 0 {
                         return back;
                     }
@@ -268,23 +273,65 @@ impl Limiter {
     pub fn restart_at(&self, at: Instant) {
         let ps = at.saturating_duration_since(self.base()).as_nanos() * PS_PER_NS;
         // Slots handed back during the stretch without users are skipped with it.
-        let mut returned = self.returned.lock();
-        returned.retain(|&(due, _)| due >= ps);
-        self.returned_len.store(returned.len(), Ordering::Relaxed);
-        drop(returned);
+        self.drop_returned(|due, _| due < ps);
         match &self.random {
             None => {
                 let p = &self.plan[self.stage_at_ps(ps)];
                 let k = ps.saturating_sub(p.start_ps) / p.interval_ps;
                 let k = u64::try_from(k).unwrap_or(u64::MAX).min(p.slots);
-                self.next_slot
-                    .fetch_max(p.first_slot.saturating_add(k), Ordering::Relaxed);
+                self.skip_to(p.first_slot.saturating_add(k));
             }
             Some(gaps) => {
                 let mut g = gaps.lock();
                 g.next_ps = g.next_ps.max(ps);
             }
         }
+    }
+
+    /// Skip every slot of the stages before `stage` not yet taken: the warm-up's backlog is not
+    /// sent into the measured run. Called when `stage` begins.
+    pub fn skip_before(&self, stage: usize) {
+        let Some(p) = self.plan.get(stage) else {
+            return;
+        };
+        self.drop_returned(|_, s| (s as usize) < stage);
+        match &self.random {
+            None => self.skip_to(p.first_slot),
+            Some(gaps) => {
+                let mut g = gaps.lock();
+                g.next_ps = g.next_ps.max(p.start_ps);
+            }
+        }
+    }
+
+    /// Move the next free slot forward to `slot`, counting the slots passed over as skipped in
+    /// their stages.
+    fn skip_to(&self, slot: u64) {
+        let old = self.next_slot.fetch_max(slot, Ordering::Relaxed);
+        if slot <= old {
+            return;
+        }
+        for (p, skipped) in self.plan.iter().zip(&self.skipped) {
+            let from = old.max(p.first_slot);
+            let to = slot.min(p.first_slot.saturating_add(p.slots));
+            if to > from {
+                skipped.fetch_add(to - from, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Forget the handed-back slots `drop` says (by due offset and stage), counting them as
+    /// skipped in their stages.
+    fn drop_returned(&self, drop: impl Fn(u128, u32) -> bool) {
+        let mut returned = self.returned.lock();
+        returned.retain(|&(due, stage)| {
+            let gone = drop(due, stage);
+            if gone && let Some(s) = self.skipped.get(stage as usize) {
+                s.fetch_add(1, Ordering::Relaxed);
+            }
+            !gone
+        });
+        self.returned_len.store(returned.len(), Ordering::Relaxed);
     }
 }
 

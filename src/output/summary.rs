@@ -228,7 +228,7 @@ fn rate_by_stage(out: &mut String, r: &Report) {
             crate::parse::format_rate(target),
             cell(s.measured_qps(), 1),
             late,
-            if s.measured_qps().is_some() {
+            if s.requests > 0 {
                 format!("{lag:.3}")
             } else {
                 "-".to_string()

@@ -336,7 +336,7 @@ fn parse_limit(unit: Unit, value: &str) -> Option<f64> {
             number(n).map(|v| v * scale).filter(|v| v.is_finite())
         }
         Unit::Rate => match value.strip_suffix('%') {
-            Some(p) => number(p).map(|v| v / 100.0),
+            Some(p) => number(p).map(|v| v / 100.0).filter(|v| *v <= 1.0),
             None => number(value).filter(|v| *v <= 1.0),
         },
         Unit::Number => number(value),
