@@ -99,10 +99,18 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             h,
             "<p>Checks ({}): {} of {} requests failed a check (check failures, counted apart \
-             from HTTP errors and client failures).</p>",
+             from HTTP errors and client failures).{}</p>",
             esc(&checks.checks.join("; ")),
             t.check_failures,
-            t.requests
+            t.requests,
+            match t.stream.as_ref().map_or(0, |s| s.streams) {
+                0 => String::new(),
+                n if checks.checks.iter().any(|c| !c.starts_with("status ")) => format!(
+                    " {n} event streams were judged by status only (body and JSON checks do \
+                     not read event streams)."
+                ),
+                _ => String::new(),
+            }
         );
     }
 
