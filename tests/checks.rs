@@ -267,4 +267,22 @@ fn body_checks_say_they_do_not_read_event_streams() {
         ),
         "{out}"
     );
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("r.html");
+    let (code, _, err) = qps(&[
+        "--url",
+        &url,
+        "--openai",
+        "m",
+        "-n",
+        "4",
+        "-q",
+        "--expect-body",
+        "ZZZ",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("4 event streams were judged by status only"));
 }
