@@ -31,6 +31,26 @@ pub struct RunResult {
     /// With `--rps` (constant arrivals), per schedule stage: slots due before the end that no
     /// user took (see [`crate::engine::limiter::Limiter::unsent_slots`]).
     pub unsent_slots: Option<Vec<u64>>,
+    /// The process's own user and system CPU seconds and peak RSS (KiB) when the run ended;
+    /// `None` when `getrusage` failed.
+    pub usage: Option<(f64, f64, u64)>,
+}
+
+/// `getrusage(RUSAGE_SELF)`: user and system CPU seconds and peak RSS in KiB (Linux reports
+/// `ru_maxrss` in KiB).
+pub fn own_usage() -> Option<(f64, f64, u64)> {
+    // SAFETY: getrusage writes one `rusage` into the zeroed struct it is given and reads nothing.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a `rusage` this function owns.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return None;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some((
+        secs(u.ru_utime),
+        secs(u.ru_stime),
+        u64::try_from(u.ru_maxrss).unwrap_or(0),
+    ))
 }
 
 /// Run the load described by `cfg` until it ends or `interrupt` receives.
@@ -150,6 +170,7 @@ pub fn execute(
         in_flight_at_end,
         evidence: traffic.take_evidence(),
         unsent_slots,
+        usage: own_usage(),
     })
 }
 

@@ -114,6 +114,13 @@ pub fn render(r: &Report) -> String {
         );
     }
 
+    if let Some(c) = &r.client {
+        let _ = writeln!(
+            h,
+            "<p>Client: {}.</p>",
+            esc(&crate::output::summary::client_words(c))
+        );
+    }
     h.push_str("<h2>Over time</h2>\n");
     h.push_str(&throughput_chart(r).render());
     h.push('\n');

@@ -249,7 +249,22 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
         retries: None,
         thresholds: Vec::new(),
         evidence: reports.iter().flat_map(|r| r.evidence.clone()).collect(),
+        client: merged_client(&reports, total.requests),
     })
+}
+
+/// The runs' own costs added (CPU) and the largest peak RSS, when every run has one.
+fn merged_client(reports: &[&Report], requests: u64) -> Option<crate::stats::rows::ClientCost> {
+    let all: Vec<_> = reports
+        .iter()
+        .map(|r| r.client)
+        .collect::<Option<Vec<_>>>()?;
+    Some(crate::stats::rows::ClientCost::new(
+        all.iter().map(|c| c.cpu_user_s).sum(),
+        all.iter().map(|c| c.cpu_system_s).sum(),
+        all.iter().map(|c| c.peak_rss_kib).max().unwrap_or(0),
+        requests,
+    ))
 }
 
 /// Per-target rows add up when every report has the same targets: `lists` holds each

@@ -71,6 +71,10 @@ pub struct Report {
     /// The first few samples of each error status and failure kind, secrets masked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<crate::traffic::evidence::Evidence>,
+    /// What the run cost qpsbench itself: CPU time and peak memory (after `merge`: the CPU of
+    /// every run added, the largest peak).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<crate::stats::rows::ClientCost>,
 }
 
 /// The configuration, as it may be shown: secrets masked.
@@ -269,6 +273,9 @@ impl Report {
                 .map(|b| b.report(&cfg.traffic.retry)),
             thresholds: Vec::new(),
             evidence: run.evidence.clone(),
+            client: run.usage.map(|(user, system, rss)| {
+                crate::stats::rows::ClientCost::new(user, system, rss, m.total.requests)
+            }),
         };
         report.total.unsent_slots = report.stages.iter().map(|s| s.unsent_slots).sum();
         report.thresholds =

@@ -174,3 +174,31 @@ impl SecondReport {
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
+
+/// What the run cost the client itself (the qpsbench process), from `getrusage(RUSAGE_SELF)`
+/// when the run ended: the figures a threads-versus-async comparison needs.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct ClientCost {
+    /// CPU time in user mode, seconds (every thread of the process, from its start).
+    pub cpu_user_s: f64,
+    /// CPU time in the kernel on the process's behalf, seconds.
+    pub cpu_system_s: f64,
+    /// (user + system) / completed requests x 1,000; `null` without requests.
+    pub cpu_s_per_1k_requests: Option<f64>,
+    /// The process's peak resident set size, KiB (`ru_maxrss`).
+    pub peak_rss_kib: u64,
+}
+
+impl ClientCost {
+    /// The cost of `user_s` + `system_s` CPU seconds and `peak_rss_kib` for `requests`.
+    pub fn new(user_s: f64, system_s: f64, peak_rss_kib: u64, requests: u64) -> Self {
+        let r = |x: f64| (x * 1e6).round() / 1e6;
+        ClientCost {
+            cpu_user_s: r(user_s),
+            cpu_system_s: r(system_s),
+            cpu_s_per_1k_requests: (requests > 0)
+                .then(|| r((user_s + system_s) * 1000.0 / requests as f64)),
+            peak_rss_kib,
+        }
+    }
+}
