@@ -83,6 +83,11 @@ pub struct OutputArgs {
     /// Write an HdrHistogram interval log: one latency histogram per second.
     #[arg(long, value_name = "FILE")]
     pub hdr_log: Option<String>,
+
+    /// Write one JSON object per second (the JSON report's per-second rows) as the run goes,
+    /// flushed every second: `tail -f` works, and a killed run keeps every completed second.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<String>,
 }
 
 /// `qpsbench run`.

@@ -157,6 +157,7 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "--expect-status", "2xx"], vec!["--expect-status", "200-299"]),
         (vec!["--url", &url, "--fail-on", "check-rate<1%"], vec!["--fail-on", "check-failure-rate"]),
         (vec!["--url", &url, "--cookies=yes"], vec!["--cookies"]),
+        (vec!["--url", &url, "--jsonl", ""], vec!["--jsonl", "file name"]),
         (vec!["--url", &url, "--fail-on", "failure-rate<101%"], vec!["--fail-on", "failure-rate<101%"]),
         (vec!["--url", &url, "--rps", "100,200", "--step", "0s"], vec!["--step must be above 0"]),
         (vec!["--url", &url, "--expect-json", "items[0].id=7"], vec!["--expect-json", "items.0.id"]),

@@ -763,6 +763,75 @@ fn a_killed_run_leaves_the_previous_report_as_it_was() {
     );
 }
 
+/// Issue 15: `--jsonl` is written as the run goes. A run killed with SIGKILL after 3 seconds
+/// keeps every completed second, one whole JSON object per line, numbered from 1 in order; a
+/// run that ends is replaced by its final rows, the same as the JSON report's.
+#[test]
+fn jsonl_keeps_every_completed_second_of_a_killed_run() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.jsonl");
+    let mut child = bin()
+        .args(["--url", &srv.url(), "-z", "30", "-c", "2", "-q", "--jsonl"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = |p: &Path| {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while lines(&path) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no third second written"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.ends_with('\n'), "whole lines only");
+    let rows: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    assert!(rows.len() >= 3);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["second"], i as u64 + 1);
+        assert_eq!(row["interval_s"], 1.0);
+        assert!(row["requests"].as_u64().unwrap() > 0, "{row}");
+    }
+
+    let json = dir.path().join("r.json");
+    let (code, _, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "-z",
+        "2.3",
+        "-c",
+        "2",
+        "-q",
+        "--jsonl",
+        path.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report = read_json(&json);
+    let rows: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(&rows, report["seconds"].as_array().unwrap());
+}
+
 /// Issue 13, item 2: a ramp stage of 0 users sends nothing, so it has no latency: `-` in every
 /// column of the text and HTML tables, empty CSV cells (never 0, which an average would count),
 /// `null` with a count of 0 in the JSON.

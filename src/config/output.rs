@@ -1,4 +1,4 @@
-//! The output flags (`--json`, `--csv`, `--csv-series`, `--html`, `--hdr-log`) into checked
+//! The output flags (`--json`, `--csv`, `--csv-series`, `--html`, `--hdr-log`, `--jsonl`) into checked
 //! [`OutputSpec`]s: names present, at most one `-` (stdout), no file named twice.
 
 use std::path::PathBuf;
@@ -14,12 +14,14 @@ pub enum Format {
     CsvSeries,
     Html,
     HdrLog,
+    /// One JSON object per second, written as the run goes.
+    Jsonl,
 }
 
 impl Format {
     /// Does this format carry a histogram per second (so the collector must keep them)?
     pub fn needs_second_histograms(self) -> bool {
-        matches!(self, Format::Json | Format::HdrLog)
+        matches!(self, Format::Json | Format::HdrLog | Format::Jsonl)
     }
 
     /// The flag that asks for this format.
@@ -30,6 +32,7 @@ impl Format {
             Format::CsvSeries => "--csv-series",
             Format::Html => "--html",
             Format::HdrLog => "--hdr-log",
+            Format::Jsonl => "--jsonl",
         }
     }
 }
@@ -61,6 +64,7 @@ pub fn outputs_from_args(a: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> 
         (Format::CsvSeries, &a.csv_series),
         (Format::Html, &a.html),
         (Format::HdrLog, &a.hdr_log),
+        (Format::Jsonl, &a.jsonl),
     ];
     let mut out: Vec<OutputSpec> = Vec::new();
     for (format, value) in asked {

@@ -119,7 +119,8 @@ impl ExportManager {
             }
         }
         for (spec, sink) in &self.outputs {
-            if !matches!(sink, Sink::Stdout) {
+            // `--jsonl -` went to stdout row by row as the run went.
+            if !matches!(sink, Sink::Stdout) || spec.format == Format::Jsonl {
                 continue;
             }
             let written = render(spec.format).and_then(|bytes| {
@@ -279,5 +280,6 @@ pub fn exporter(format: Format) -> Box<dyn Exporter> {
         Format::CsvSeries => Box::new(csv::Series),
         Format::Html => Box::new(html::Html),
         Format::HdrLog => Box::new(hdr_log::HdrLog),
+        Format::Jsonl => Box::new(super::jsonl::Jsonl),
     }
 }

@@ -19,6 +19,8 @@ mod html_stream;
 mod html_traffic;
 
 pub mod json;
+/// `--jsonl`, written as the run goes.
+pub mod jsonl;
 pub mod manager;
 
 mod svg;
