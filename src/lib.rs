@@ -43,29 +43,16 @@ pub use report::Report;
 /// When the run cannot be done: a user thread or the collector cannot start (the process's
 /// thread limit), or the agent configuration is refused (a bad `--proxy`).
 pub fn run(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<Report> {
-    // `--jsonl`: each second's row as it closes (the final rows replace the file at the end).
-    let mut rows = match cfg
-        .outputs
-        .iter()
-        .find(|o| o.format == config::output::Format::Jsonl)
-        .map(|o| &o.dest)
-    {
-        Some(config::output::Dest::File(path)) => Some(
-            export::jsonl::LiveRows::create(path)
-                .map_err(|e| anyhow::anyhow!("--jsonl {}: {e}", path.display()))?,
-        ),
-        Some(config::output::Dest::Stdout) => Some(export::jsonl::LiveRows::stdout()),
-        None => None,
-    };
+    // `--jsonl`, `--csv-series`, `--hdr-log`: each second's line as it closes (the final files
+    // replace them at the end).
+    let mut files = export::live::LiveFiles::open(cfg)?;
     let quiet = cfg.quiet;
-    let live: Option<collector::SecondSink> = (!quiet || rows.is_some()).then(|| {
+    let live: Option<collector::SecondSink> = (!quiet || !files.is_empty()).then(|| {
         Box::new(move |row: &stats::rows::SecondReport| {
             if !quiet {
                 output::live::print_second(row);
             }
-            if let Some(rows) = &mut rows {
-                rows.push(row);
-            }
+            files.push(row);
         }) as collector::SecondSink
     });
     let result = engine::run::execute(cfg, interrupt, live)?;

@@ -381,10 +381,14 @@ fn ctrl_c_still_writes_every_file() {
     };
     // Interrupted once it has measured something: a second's worth of requests at 100 rps.
     wait_for_server(&srv, 100);
+    // The final reports (JSON, CSV table, HTML) are complete or absent; the per-second files
+    // (CSV series, HDR log) are written as the run goes (issue 15).
+    let [json, csv, series, html, hlog] = &paths;
     assert!(
-        paths.iter().all(|p| !p.exists()),
+        [json, csv, html].iter().all(|p| !p.exists()),
         "no report before it is whole"
     );
+    assert!(series.exists() && hlog.exists(), "the live files are there");
     assert_eq!(
         temporaries(dir.path()),
         0,
@@ -763,17 +767,24 @@ fn a_killed_run_leaves_the_previous_report_as_it_was() {
     );
 }
 
-/// Issue 15: `--jsonl` is written as the run goes. A run killed with SIGKILL after 3 seconds
-/// keeps every completed second, one whole JSON object per line, numbered from 1 in order; a
-/// run that ends is replaced by its final rows, the same as the JSON report's.
+/// Issue 15: `--jsonl`, `--csv-series` and `--hdr-log` are written as the run goes. A run
+/// killed with SIGKILL after 3 seconds keeps every completed second in each, whole lines,
+/// numbered from 1 in order; a run that ends is replaced by its final rows, the same as the
+/// JSON report's.
 #[test]
 fn jsonl_keeps_every_completed_second_of_a_killed_run() {
     let srv = server();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("live.jsonl");
+    let series = dir.path().join("live.csv");
+    let hlog = dir.path().join("live.hlog");
     let mut child = bin()
         .args(["--url", &srv.url(), "-z", "30", "-c", "2", "-q", "--jsonl"])
         .arg(&path)
+        .arg("--csv-series")
+        .arg(&series)
+        .arg("--hdr-log")
+        .arg(&hlog)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -806,6 +817,28 @@ fn jsonl_keeps_every_completed_second_of_a_killed_run() {
         assert_eq!(row["second"], i as u64 + 1);
         assert_eq!(row["interval_s"], 1.0);
         assert!(row["requests"].as_u64().unwrap() > 0, "{row}");
+    }
+    // The CSV series and the HDR log (written after the JSON line of each second): at least the
+    // seconds before the last JSON line, whole lines, the same counts.
+    let csv = std::fs::read_to_string(&series).unwrap();
+    assert!(csv.ends_with('\n'));
+    let csv_rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert!(csv_rows.len() + 1 >= rows.len(), "{csv}");
+    for (row, json) in csv_rows.iter().zip(&rows) {
+        assert_eq!(row[0], json["second"].to_string());
+        assert_eq!(row[4], json["requests"].to_string());
+    }
+    let log = std::fs::read_to_string(&hlog).unwrap();
+    assert!(log.ends_with('\n'));
+    let intervals: Vec<&str> = log.lines().filter(|l| !l.starts_with(['#', '"'])).collect();
+    assert!(intervals.len() + 1 >= rows.len(), "{log}");
+    for (line, json) in intervals.iter().zip(&rows) {
+        let h = line.rsplit(',').next().unwrap();
+        assert_eq!(h, json["hdr_latency_us"].as_str().unwrap());
     }
 
     let json = dir.path().join("r.json");

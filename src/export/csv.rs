@@ -6,6 +6,7 @@ use super::Exporter;
 use super::csv_stream::number;
 use crate::report::Report;
 use crate::stats::hdr::Percentiles;
+use crate::stats::rows::SecondReport;
 
 /// The per-stage table a performance report uses; times in milliseconds, rates as fractions.
 pub struct StageTable;
@@ -68,40 +69,59 @@ impl Exporter for StageTable {
 
 impl Exporter for Series {
     fn serialize(&self, r: &Report) -> anyhow::Result<Vec<u8>> {
-        let mut out = String::new();
         let checks = has_checks(r);
-        out.push_str(SERIES_COLUMNS);
-        if checks {
-            out.push_str(",check_failures");
-        }
-        out.push('\n');
+        let mut out = series_header(checks);
         for s in &r.seconds {
-            let start_ms = r.started_at_unix_ms + (s.second - 1) * 1000;
-            let rps = if s.interval_s > 0.0 {
-                (s.requests as f64 / s.interval_s * 1e3).round() / 1e3
-            } else {
-                0.0
-            };
-            let _ = writeln!(
-                out,
-                "{},{:.3},{},{},{},{},{},{},{},{},{},{},{}{}",
-                s.second,
-                start_ms as f64 / 1e3,
-                s.interval_s,
-                s.users,
-                s.requests,
-                rps,
-                s.ok,
-                s.errors,
-                s.failures,
-                number(s.p50_ms),
-                number(s.p90_ms),
-                number(s.p99_ms),
-                number(s.max_ms),
-                check_cell(checks, s.check_failures)
-            );
+            out.push_str(&series_row(r.started_at_unix_ms, s, checks));
         }
         Ok(named(super::csv_stream::extend_series(out, r), r).into_bytes())
+    }
+}
+
+/// The series' header line (base columns; `check_failures` when the run has checks).
+pub fn series_header(checks: bool) -> String {
+    let mut out = SERIES_COLUMNS.to_string();
+    if checks {
+        out.push_str(",check_failures");
+    }
+    out.push('\n');
+    out
+}
+
+/// One second's line of the series (base columns), for a run that started at `start_ms`
+/// (milliseconds since the Unix epoch).
+pub fn series_row(start_ms: u64, s: &SecondReport, checks: bool) -> String {
+    let window_ms = start_ms + (s.second - 1) * 1000;
+    let rps = if s.interval_s > 0.0 {
+        (s.requests as f64 / s.interval_s * 1e3).round() / 1e3
+    } else {
+        0.0
+    };
+    format!(
+        "{},{:.3},{},{},{},{},{},{},{},{},{},{},{}{}\n",
+        s.second,
+        window_ms as f64 / 1e3,
+        s.interval_s,
+        s.users,
+        s.requests,
+        rps,
+        s.ok,
+        s.errors,
+        s.failures,
+        number(s.p50_ms),
+        number(s.p90_ms),
+        number(s.p99_ms),
+        number(s.max_ms),
+        check_cell(checks, s.check_failures)
+    )
+}
+
+/// A CSV text field with a leading `run` column of `name`, for live lines.
+pub fn with_run_column(line: &str, name: Option<&str>, header: bool) -> String {
+    match name {
+        None => line.to_string(),
+        Some(_) if header => format!("run,{line}"),
+        Some(n) => format!("{},{line}", field(n)),
     }
 }
 

@@ -19,8 +19,10 @@ mod html_stream;
 mod html_traffic;
 
 pub mod json;
-/// `--jsonl`, written as the run goes.
+/// `--jsonl`.
 pub mod jsonl;
+/// The per-second files written as the run goes.
+pub mod live;
 pub mod manager;
 
 mod svg;
