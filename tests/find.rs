@@ -7,16 +7,11 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{assert_valid_find, closed_port, qps, server_with};
-use qpsbench::serve::ServeConfig;
+use common::{assert_valid_find, closed_port, qps};
 use serde_json::Value;
 
 fn slow_server() -> qpsbench::serve::ServerHandle {
-    server_with(ServeConfig {
-        threads: 2,
-        delay: Duration::from_millis(20),
-        ..ServeConfig::ephemeral()
-    })
+    common::slow_server(Duration::from_millis(20))
 }
 
 #[test]

@@ -314,11 +314,7 @@ fn the_server_receives_exactly_the_scheduled_slots() {
 #[test]
 fn slots_the_users_could_not_send_are_reported_not_dropped() {
     let _serial = serial();
-    let srv = common::server_with(qpsbench::serve::ServeConfig {
-        threads: 2,
-        delay: std::time::Duration::from_millis(5),
-        ..qpsbench::serve::ServeConfig::ephemeral()
-    });
+    let srv = common::slow_server(std::time::Duration::from_millis(5));
     let r = run(&[
         "--url",
         &format!("{}/", srv.url()),
@@ -360,13 +356,7 @@ fn slots_the_users_could_not_send_are_reported_not_dropped() {
 #[test]
 fn slots_skipped_by_the_clock_are_unsent_not_lost() {
     let _serial = serial();
-    let slow = || {
-        common::server_with(qpsbench::serve::ServeConfig {
-            threads: 2,
-            delay: std::time::Duration::from_millis(5),
-            ..qpsbench::serve::ServeConfig::ephemeral()
-        })
-    };
+    let slow = || common::slow_server(std::time::Duration::from_millis(5));
     let srv = slow();
     let r = run(&[
         "--url",

@@ -95,21 +95,20 @@ pub fn render(r: &Report) -> String {
         );
     }
     cards(&mut h, t);
-    if let Some(checks) = c.traffic.as_ref().filter(|tr| !tr.checks.is_empty()) {
+    if !c.checks().is_empty() {
         let _ = writeln!(
             h,
             "<p>Checks ({}): {} of {} requests failed a check (check failures, counted apart \
              from HTTP errors and client failures).{}</p>",
-            esc(&checks.checks.join("; ")),
+            esc(&c.checks().join("; ")),
             t.check_failures,
             t.requests,
-            match t.stream.as_ref().map_or(0, |s| s.streams) {
+            match r.streams_judged_by_status_only() {
                 0 => String::new(),
-                n if checks.checks.iter().any(|c| !c.starts_with("status ")) => format!(
+                n => format!(
                     " {n} event streams were judged by status only (body and JSON checks do \
                      not read event streams)."
                 ),
-                _ => String::new(),
             }
         );
     }

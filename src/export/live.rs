@@ -81,7 +81,7 @@ impl LiveFiles {
             match f.format {
                 Format::Jsonl => {
                     if let Ok(l) = super::jsonl::line(s) {
-                        text = String::from_utf8_lossy(&l).into_owned();
+                        let _ = f.out.write_all(&l);
                     }
                 }
                 Format::CsvSeries => {

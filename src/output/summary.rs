@@ -70,11 +70,7 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "Status codes:   {}", counts_line(&t.status_counts));
     let _ = writeln!(out, "Failures:       {}", counts_line(&t.failure_kinds));
-    let checks: &[String] = r
-        .config
-        .traffic
-        .as_ref()
-        .map_or(&[], |tr| tr.checks.as_slice());
+    let checks = r.config.checks();
     let check_failures = if checks.is_empty() && t.check_failures == 0 {
         String::new()
     } else {
@@ -103,9 +99,8 @@ pub fn render(r: &Report) -> String {
             String::new()
         };
         // Body and JSON checks read plain bodies: an event stream is judged by its status.
-        let streamed = t.stream.as_ref().map_or(0, |s| s.streams);
-        let body_checks = checks.iter().any(|c| !c.starts_with("status "));
-        let note = if streamed > 0 && body_checks {
+        let streamed = r.streams_judged_by_status_only();
+        let note = if streamed > 0 {
             format!(
                 "; {} judged by status only (body and JSON checks do not read event streams)",
                 crate::parse::count_of(streamed, "event stream was", "event streams were")

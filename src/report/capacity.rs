@@ -250,13 +250,18 @@ pub struct Capacity {
     pub steps: Vec<Step>,
 }
 
+/// The passing step of the highest load.
+fn best(steps: &[Step]) -> Option<&Step> {
+    steps
+        .iter()
+        .filter(|s| s.passed)
+        .max_by(|a, b| a.load_value().total_cmp(&b.load_value()))
+}
+
 impl Capacity {
     /// The result of the steps run, in order.
     pub fn of(by: By, slo: &str, steps: Vec<Step>, stopped: Stop) -> Self {
-        let best = steps
-            .iter()
-            .filter(|s| s.passed)
-            .max_by(|a, b| a.load_value().total_cmp(&b.load_value()));
+        let best = best(&steps);
         let first_failing = steps
             .iter()
             .filter(|s| !s.passed)
@@ -282,11 +287,7 @@ impl Capacity {
     /// The one answer line: `holds 1600 req/s (200 users) within the SLO; fails at 1700 req/s:
     /// p99 412.000 ms >= 300.000 ms`.
     pub fn answer(&self) -> String {
-        let best = self
-            .steps
-            .iter()
-            .filter(|s| s.passed)
-            .max_by(|a, b| a.load_value().total_cmp(&b.load_value()));
+        let best = best(&self.steps);
         let fails = self.first_failing.as_ref().map(|f| {
             let hint = if f.short_of_target && f.users_busy {
                 format!(

@@ -128,6 +128,11 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// The checks on each response as written (`--expect-*`); empty without checks.
+    pub fn checks(&self) -> &[String] {
+        self.traffic.as_ref().map_or(&[], |t| t.checks.as_slice())
+    }
+
     /// The displayable configuration of a run.
     pub fn of(cfg: &Config) -> Self {
         let t = &cfg.target;
@@ -281,6 +286,20 @@ impl Report {
         report.thresholds =
             crate::report::thresholds::evaluate(&cfg.fail_on, &report.total, &report.stages);
         report
+    }
+
+    /// Event streams whose body and JSON checks did not apply (they are judged by their status
+    /// only): the run's streams when it has a body or JSON check, else 0.
+    pub fn streams_judged_by_status_only(&self) -> u64 {
+        let body_checks = self
+            .config
+            .checks()
+            .iter()
+            .any(|c| !c.starts_with("status "));
+        match &self.total.stream {
+            Some(s) if body_checks => s.streams,
+            _ => 0,
+        }
     }
 
     /// The width of the stage column of a text table: the longest stage name, at least 5

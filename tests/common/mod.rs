@@ -17,6 +17,16 @@ pub fn server() -> ServerHandle {
     })
 }
 
+/// The embedded target answering each request after `delay`: N users over it cannot exceed
+/// N / delay requests per second, a limit known by hand.
+pub fn slow_server(delay: Duration) -> ServerHandle {
+    server_with(ServeConfig {
+        threads: 2,
+        delay,
+        ..ServeConfig::ephemeral()
+    })
+}
+
 pub fn server_with(cfg: ServeConfig) -> ServerHandle {
     serve::spawn(cfg).expect("embedded server starts on loopback")
 }
