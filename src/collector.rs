@@ -40,6 +40,19 @@ pub enum Event {
 /// What is done with each one-second row as it closes, besides keeping it.
 pub type SecondSink = Box<dyn FnMut(&SecondReport) + Send>;
 
+/// What is done with each sample as the collector records it (warm-up included), on the
+/// collector thread: never in a user thread.
+pub type SampleSink = Box<dyn FnMut(&Sample) + Send>;
+
+/// Where the collector hands what it sees as it sees it, besides keeping it.
+#[derive(Default)]
+pub struct Sinks {
+    /// Each closed one-second row, as it closes (the live line, the live files).
+    pub on_second: Option<SecondSink>,
+    /// Each sample, as it is recorded.
+    pub on_sample: Option<SampleSink>,
+}
+
 /// How the collector behaves.
 pub struct CollectorSetup {
     pub start: Instant,
@@ -50,8 +63,8 @@ pub struct CollectorSetup {
     /// With `--requests N`: tell the controller when N samples have arrived.
     pub requests_limit: Option<u64>,
     pub done: Sender<()>,
-    /// Called with each closed one-second row, as it closes (the live line); `None`: nothing.
-    pub on_second: Option<SecondSink>,
+    /// Called with each closed one-second row and each sample (the live line, live files).
+    pub sinks: Sinks,
     /// Keep each second's serialized histograms (an output needs them).
     pub second_histograms: bool,
     /// Per-target rows and retry counts (`--targets`, `--retries`).
@@ -201,6 +214,9 @@ impl Collector {
 
     fn record(&mut self, s: &Sample) {
         self.received += 1;
+        if let Some(sink) = &mut self.setup.sinks.on_sample {
+            sink(s);
+        }
         if self.is_warmup(s.stage) {
             self.stages[0].bucket.record(s);
             return;
@@ -244,7 +260,7 @@ impl Collector {
             if !self.setup.second_histograms {
                 row.drop_histograms();
             }
-            if let Some(sink) = &mut self.setup.on_second {
+            if let Some(sink) = &mut self.setup.sinks.on_second {
                 sink(&row);
             }
             self.seconds.push(row);
@@ -390,7 +406,7 @@ mod tests {
             paced: false,
             requests_limit: None,
             done,
-            on_second: None,
+            sinks: Sinks::default(),
             second_histograms: true,
             traffic: crate::stats::traffic::TrafficStats {
                 targets: Vec::new(),

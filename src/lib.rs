@@ -55,6 +55,10 @@ pub fn run(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<Report> {
             files.push(row);
         }) as collector::SecondSink
     });
-    let result = engine::run::execute(cfg, interrupt, live)?;
+    let sinks = collector::Sinks {
+        on_second: live,
+        on_sample: None,
+    };
+    let result = engine::run::execute(cfg, interrupt, sinks)?;
     Ok(Report::build(cfg, &result))
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use crate::collector::{self, CollectorSetup, Event, Measured, SecondSink};
+use crate::collector::{self, CollectorSetup, Event, Measured, Sinks};
 use crate::config::Config;
 use crate::engine::gate::Gate;
 use crate::engine::gate::control;
@@ -53,18 +53,15 @@ pub fn own_usage() -> Option<(f64, f64, u64)> {
     ))
 }
 
-/// Run the load described by `cfg` until it ends or `interrupt` receives.
+/// Run the load described by `cfg` until it ends or `interrupt` receives, handing each closed
+/// second and each sample to `sinks` on the collector thread as they come.
 ///
 /// # Errors
 ///
 /// When the agent configuration is refused (a bad `--proxy`, see [`agent_config`]), a user
 /// thread or the collector thread cannot start (the process's thread limit, `ulimit -u`), or
 /// the collector thread panics.
-pub fn execute(
-    cfg: &Config,
-    interrupt: &Receiver<()>,
-    on_second: Option<SecondSink>,
-) -> anyhow::Result<RunResult> {
+pub fn execute(cfg: &Config, interrupt: &Receiver<()>, sinks: Sinks) -> anyhow::Result<RunResult> {
     let mut gate = Gate::new(&cfg.schedule, cfg.arrival, cfg.requests);
     gate.per_user = cfg.iterations;
     let gate = Arc::new(gate);
@@ -129,7 +126,7 @@ pub fn execute(
         paced: cfg.schedule.paced(),
         requests_limit: cfg.requests,
         done: done_tx,
-        on_second,
+        sinks,
         second_histograms: cfg.keeps_second_histograms(),
         traffic: crate::stats::traffic::TrafficStats::new(
             &cfg.traffic,
