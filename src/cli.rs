@@ -353,6 +353,17 @@ pub struct TrafficArgs {
     #[arg(long, value_name = "THRESHOLDS")]
     pub fail_on: Option<String>,
 
+    /// Stop the run early, as Ctrl-C does (summary and reports written), and exit 1 when one of
+    /// these holds over the last --abort-window seconds, judged as each second closes:
+    /// 'error-rate>50%,p99>5s' (the --fail-on metrics; no 'stage=N:'). A soak stops once its
+    /// service has clearly failed instead of hammering it for hours.
+    #[arg(long, value_name = "THRESHOLDS")]
+    pub abort_on: Option<String>,
+
+    /// The rolling window --abort-on is judged over, whole seconds [default: 10s].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub abort_window: Option<Duration>,
+
     /// Also mask this header, or this URL query parameter, in every output (repeatable).
     #[arg(long, value_name = "NAME")]
     pub redact: Vec<String>,

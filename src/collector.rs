@@ -7,6 +7,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::config::schedule::Schedule;
 use crate::sample::Sample;
+use crate::stats::abort::{AbortWindow, Aborted};
 use crate::stats::bucket::Bucket;
 use crate::stats::rows::SecondReport;
 use crate::stream::ItlBatch;
@@ -18,6 +19,14 @@ const POLL_NAP: Duration = Duration::from_millis(1);
 /// its own: a rate over a sliver of time (the few milliseconds in which a timed run's in-flight
 /// requests drain) is noise, not a measurement.
 pub const SHORTEST_LAST_WINDOW: Duration = Duration::from_millis(500);
+
+/// The most recent seconds kept one row each: the last hour of a run is at full resolution.
+pub const FULL_RESOLUTION_S: u64 = 3600;
+
+/// Seconds older than [`FULL_RESOLUTION_S`] are kept as windows of this many seconds, each the
+/// exact sum of its seconds (HdrHistograms add), so that a 24-hour run keeps 3,600 + 1,380
+/// rows rather than 86,400.
+pub const COARSE_WINDOW_S: u64 = 60;
 
 /// What flows to the collector.
 #[derive(Debug)]
@@ -69,6 +78,9 @@ pub struct CollectorSetup {
     pub second_histograms: bool,
     /// Per-target rows and retry counts (`--targets`, `--retries`).
     pub traffic: crate::stats::traffic::TrafficStats,
+    /// `--abort-on`: judged as each second closes; when one holds, the run is stopped (through
+    /// `done`) and [`Measured::aborted`] says why.
+    pub abort: Option<AbortWindow>,
 }
 
 /// A stage's bucket and when it began.
@@ -89,6 +101,8 @@ pub struct Measured {
     pub interrupted: bool,
     /// Per-target rows and retry counts.
     pub traffic: crate::stats::traffic::TrafficStats,
+    /// The `--abort-on` threshold that stopped the run.
+    pub aborted: Option<Aborted>,
 }
 
 /// Run the collector until a `Stop` event (or every sender is gone).
@@ -105,6 +119,10 @@ pub fn collect(rx: Receiver<Event>, setup: CollectorSetup) -> Measured {
         closed: Bucket::new(false),
         second_index: 0,
         seconds: Vec::new(),
+        window: Bucket::new(false),
+        windows: std::collections::VecDeque::new(),
+        coarse_rows: 0,
+        aborted: None,
         received: 0,
         setup,
     };
@@ -182,7 +200,15 @@ struct Collector {
     /// The last closed second's window, kept for [`SHORTEST_LAST_WINDOW`].
     closed: Bucket,
     second_index: u64,
+    /// The rows so far: `coarse_rows` windows of [`COARSE_WINDOW_S`], then one row a second.
     seconds: Vec<SecondReport>,
+    /// The coarse window being filled, a second at a time.
+    window: Bucket,
+    /// Finished coarse windows whose seconds are still kept one row each (at most about
+    /// `FULL_RESOLUTION_S / COARSE_WINDOW_S + 1`).
+    windows: std::collections::VecDeque<SecondReport>,
+    coarse_rows: usize,
+    aborted: Option<Aborted>,
     received: u64,
     setup: CollectorSetup,
 }
@@ -264,9 +290,63 @@ impl Collector {
                 sink(&row);
             }
             self.seconds.push(row);
+            self.coarsen();
+            self.judge(users);
             std::mem::swap(&mut self.closed, &mut self.second);
             self.second.clear();
             self.second_index += 1;
+        }
+    }
+
+    /// `--abort-on`, after second `second_index + 1` closed (still in `self.second`): stop the
+    /// run the first time a threshold holds over the window.
+    fn judge(&mut self, users: usize) {
+        let Some(window) = &mut self.setup.abort else {
+            return;
+        };
+        if self.aborted.is_none()
+            && let Some(a) = window.push(self.second_index + 1, &self.second, users)
+        {
+            self.aborted = Some(a);
+            let _ = self.setup.done.try_send(());
+        }
+    }
+
+    /// After second `second_index + 1` closed (still in `self.second`): add it to its coarse
+    /// window, finish the window on its last second, and replace the oldest
+    /// [`COARSE_WINDOW_S`] one-second rows by their window once more than
+    /// [`FULL_RESOLUTION_S`] rows are kept one a second. Memory and report size then grow by
+    /// one row a minute, not one a second.
+    fn coarsen(&mut self) {
+        let closed = self.second_index + 1;
+        // Two windows of one run: the same shape, so adding cannot fail.
+        let _ = self.window.add(&self.second);
+        if closed.is_multiple_of(COARSE_WINDOW_S) {
+            // The most users any of its seconds ran.
+            let from = self.seconds.len().saturating_sub(COARSE_WINDOW_S as usize);
+            let users = self.seconds[from..].iter().map(|r| r.users).max();
+            let users = users.unwrap_or(0);
+            let mut row = SecondReport::from_bucket(
+                closed + 1 - COARSE_WINDOW_S,
+                Duration::from_secs(COARSE_WINDOW_S),
+                users,
+                &self.window,
+            );
+            if !self.setup.second_histograms {
+                row.drop_histograms();
+            }
+            self.windows.push_back(row);
+            self.window.clear();
+        }
+        let fine = (self.seconds.len() - self.coarse_rows) as u64;
+        if fine >= FULL_RESOLUTION_S + COARSE_WINDOW_S
+            && let Some(window) = self.windows.pop_front()
+        {
+            let first = self.coarse_rows;
+            debug_assert_eq!(self.seconds[first].second, window.second);
+            self.seconds
+                .splice(first..first + COARSE_WINDOW_S as usize, [window]);
+            self.coarse_rows += 1;
         }
     }
 
@@ -311,6 +391,7 @@ impl Collector {
             seconds: self.seconds,
             received: self.received,
             traffic: self.setup.traffic,
+            aborted: self.aborted,
             end,
             interrupted,
         }
@@ -414,6 +495,7 @@ mod tests {
                 retry: None,
                 finished: 0,
             },
+            abort: None,
         }
     }
 

@@ -228,6 +228,12 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &chat, "--openai", "m", "--api-key-file", &empty, "-n", "1"], vec!["--api-key-file", "empty.txt"]),
         (vec!["--url", &url, "--fail-on", "p99<<3", "-n", "1"], vec!["--fail-on"]),
         (vec!["--url", &url, "--fail-on", "bogus>1", "-n", "1"], vec!["--fail-on", "bogus"]),
+        (vec!["--url", &url, "--abort-on", "bogus>1"], vec!["--abort-on", "bogus"]),
+        (vec!["--url", &url, "--abort-on", "p99"], vec!["--abort-on", "p99<300ms"]),
+        (vec!["--url", &url, "--abort-on", "stage=1:p99>1s"], vec!["--abort-on", "stage=N:"]),
+        (vec!["--url", &url, "--abort-window", "5s"], vec!["--abort-window", "--abort-on"]),
+        (vec!["--url", &url, "--abort-on", "p99>1s", "--abort-window", "1.5s"], vec!["--abort-window", "whole seconds"]),
+        (vec!["--url", &url, "--abort-on", "p99>1s", "--abort-window", "0s"], vec!["--abort-window", "at least 1"]),
         (vec!["--url", &url, "--think-time", "5x", "-n", "1"], vec!["--think-time"]),
         (vec!["--url", &url, "--ok-status", "abc", "-n", "1"], vec!["--ok-status"]),
         // subcommands and their files

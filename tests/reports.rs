@@ -1134,3 +1134,63 @@ fn a_report_to_dev_stderr_goes_where_stderr_goes() {
         "/dev/stderr is still the system's link"
     );
 }
+
+/// Issue 15: a long run's report has 60 s windows before its last hour. Merged with a run that
+/// started 30 s later and kept one row a second, the windows that overlap become one window
+/// spanning them: the merged series is contiguous, never double-counts a second, and adds up to
+/// the rows fed in (hand-built rows: the witness is the counts written here).
+#[test]
+fn merge_joins_a_long_runs_minute_windows_with_another_runs_seconds() {
+    use qpsbench::stats::bucket::Bucket;
+    use qpsbench::stats::rows::SecondReport;
+    let srv = server();
+    let base = run(&["--url", &srv.url(), "-n", "5", "--json", "/dev/null"]);
+    let row = |second: u64, length_s: u64, n: u64| {
+        let mut b = Bucket::new(false);
+        b.requests = n;
+        b.ok = n;
+        SecondReport::from_bucket(second, Duration::from_secs(length_s), 1, &b)
+    };
+    let mut long = base.clone();
+    // Two minute windows (seconds 1-120), then one row a second (121-125).
+    long.seconds = vec![row(1, 60, 600), row(61, 60, 600)];
+    long.seconds.extend((121..=125).map(|s| row(s, 1, 10)));
+    let mut short = base.clone();
+    short.started_at_unix_ms = long.started_at_unix_ms + 30_000;
+    short.seconds = (1..=100).map(|s| row(s, 1, 1)).collect();
+    let fed: u64 = long
+        .seconds
+        .iter()
+        .chain(&short.seconds)
+        .map(|s| s.requests)
+        .sum();
+    let m = qpsbench::report::merge::merge(&[("long".into(), long), ("short".into(), short)])
+        .expect("merges");
+    let total: u64 = m.seconds.iter().map(|s| s.requests).sum();
+    assert_eq!(total, fed);
+    // Contiguous: each window starts where the one before ended.
+    let mut next = 1;
+    for s in &m.seconds {
+        assert_eq!(
+            s.second,
+            next,
+            "{:?}",
+            m.seconds
+                .iter()
+                .map(|s| (s.second, s.interval_s))
+                .collect::<Vec<_>>()
+        );
+        next += (s.interval_s.round() as u64).max(1);
+    }
+    // Seconds 1-120 of the long run hold short's seconds 1-90 (wall-clock 31-120): one window.
+    assert_eq!((m.seconds[0].second, m.seconds[0].interval_s), (1, 60.0));
+    assert_eq!(m.seconds[0].requests, 600 + 30);
+    assert_eq!((m.seconds[1].second, m.seconds[1].interval_s), (61, 60.0));
+    assert_eq!(m.seconds[1].requests, 600 + 60);
+    // Then one row a second: long's 121-125 beside short's 91-95, short's alone to 130.
+    assert_eq!((m.seconds[2].second, m.seconds[2].requests), (121, 11));
+    assert_eq!(
+        m.seconds.last().map(|s| (s.second, s.requests)),
+        Some((130, 1))
+    );
+}

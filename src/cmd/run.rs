@@ -57,7 +57,7 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
     // An interrupted run is incomplete: 130 says so, even when a threshold failed too.
     let code = if report.interrupted {
         exit::INTERRUPTED
-    } else if report.thresholds_failed() {
+    } else if report.thresholds_failed() || report.aborted.is_some() {
         exit::FAILED
     } else {
         exit::OK

@@ -58,6 +58,10 @@ pub struct Config {
     pub llm: crate::traffic::llm::LlmSetup,
     /// `--fail-on` thresholds, checked after the run.
     pub fail_on: Vec<Threshold>,
+    /// `--abort-on`: stop the run when one of these holds over the last `abort_window`.
+    pub abort_on: Vec<Threshold>,
+    /// `--abort-window`: whole seconds, at least 1.
+    pub abort_window: Duration,
     /// Targets, data, auth rotation, think time, success statuses, retries, thresholds and
     /// redaction (see [`crate::traffic`]).
     pub traffic: crate::traffic::plan::TrafficConfig,
@@ -254,6 +258,7 @@ impl TryFrom<RunArgs> for Config {
             Some(spec) => parse_thresholds(spec, schedule.measured().len()).map_err(UsageError)?,
             None => Vec::new(),
         };
+        let abort_on = abort_on(&a, schedule.measured().len())?;
         if traffic.checks.is_empty()
             && fail_on
                 .iter()
@@ -280,6 +285,8 @@ impl TryFrom<RunArgs> for Config {
             outputs,
             llm,
             fail_on,
+            abort_on,
+            abort_window: a.traffic.abort_window.unwrap_or(ABORT_WINDOW),
             traffic,
         })
     }
@@ -385,6 +392,37 @@ pub fn display_method(cfg: &Config) -> String {
         }
     }
     methods.join(", ")
+}
+
+/// `--abort-window` when not given.
+pub const ABORT_WINDOW: Duration = Duration::from_secs(10);
+
+/// `--abort-on`, checked: the `--fail-on` grammar without `stage=N:` (the window is the last
+/// seconds of the run, whatever stage they are in), and a whole-second `--abort-window`.
+fn abort_on(a: &RunArgs, stages: usize) -> Result<Vec<Threshold>, UsageError> {
+    let Some(spec) = &a.traffic.abort_on else {
+        if a.traffic.abort_window.is_some() {
+            return bad("--abort-window needs --abort-on: add e.g. --abort-on 'error-rate>50%'");
+        }
+        return Ok(Vec::new());
+    };
+    let w = a.traffic.abort_window.unwrap_or(ABORT_WINDOW);
+    if w < Duration::from_secs(1) || w.subsec_nanos() != 0 {
+        return bad(format!(
+            "--abort-window {}: the window is whole seconds, at least 1: write e.g. 10s or 1m",
+            crate::parse::format_duration(w)
+        ));
+    }
+    let thresholds = parse_thresholds(spec, stages.max(1))
+        .map_err(|e| UsageError(e.replacen("--fail-on", "--abort-on", 1)))?;
+    if let Some(t) = thresholds.iter().find(|t| t.stage.is_some()) {
+        return bad(format!(
+            "--abort-on '{}': judged over the last {} s of the run, not a stage: drop 'stage=N:'",
+            t.text,
+            w.as_secs()
+        ));
+    }
+    Ok(thresholds)
 }
 
 #[cfg(test)]

@@ -133,6 +133,13 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>, sinks: Sinks) -> anyhow::
             cfg.schedule.paced(),
             cfg.schedule.stages().len(),
         ),
+        abort: (!cfg.abort_on.is_empty()).then(|| {
+            crate::stats::abort::AbortWindow::new(
+                cfg.abort_on.clone(),
+                cfg.abort_window,
+                cfg.schedule.paced(),
+            )
+        }),
     };
     let collector = std::thread::Builder::new()
         .name("collector".into())

@@ -86,6 +86,13 @@ pub fn render(r: &Report) -> String {
     if r.interrupted {
         h.push_str("<div class=\"warn\">The run was interrupted (Ctrl-C): it ended early.</div>\n");
     }
+    if let Some(a) = &r.aborted {
+        let _ = writeln!(
+            h,
+            "<div class=\"warn\">Stopped early by --abort-on: {}.</div>",
+            esc(&crate::report::aborted_words(a))
+        );
+    }
     if r.in_flight_at_end > 0 {
         let _ = writeln!(
             h,

@@ -12,6 +12,53 @@ const BOTTOM: f64 = 48.0;
 /// Above this many points a series is drawn as a bare line (no hover dots).
 const MAX_DOTS: usize = 300;
 
+/// A series drawn with more points than this is thinned to a lowest and a highest point per
+/// column of the plot ([`min_max_per_column`]): the plot is about 820 pixels wide.
+const MAX_COLUMNS: usize = 820;
+
+/// Thin `points` (in x order) to at most two per column when there are more than
+/// `2 * columns`: in each column (`column_of(x)`, a pixel position, floored) the points with the
+/// lowest and the highest y, in x order. The first and last points are kept; a spike in any
+/// window stays on the line.
+pub fn min_max_per_column(
+    points: &[(f64, f64)],
+    column_of: impl Fn(f64) -> f64,
+    columns: usize,
+) -> Vec<(f64, f64)> {
+    if points.len() <= 2 * columns {
+        return points.to_vec();
+    }
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(2 * columns + 2);
+    let mut i = 0;
+    while i < points.len() {
+        let col = column_of(points[i].0).floor();
+        let (mut lo, mut hi) = (i, i);
+        let mut j = i + 1;
+        while j < points.len() && column_of(points[j].0).floor() == col {
+            if points[j].1 < points[lo].1 {
+                lo = j;
+            }
+            if points[j].1 > points[hi].1 {
+                hi = j;
+            }
+            j += 1;
+        }
+        let (a, b) = (lo.min(hi), lo.max(hi));
+        out.push(points[a]);
+        if b != a {
+            out.push(points[b]);
+        }
+        i = j;
+    }
+    if out.last() != points.last() {
+        out.push(points[points.len() - 1]);
+    }
+    if out.first() != points.first() {
+        out.insert(0, points[0]);
+    }
+    out
+}
+
 /// A card's value in milliseconds, or `-` when nothing was measured.
 pub fn ms_card(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.3} ms"))
@@ -180,10 +227,11 @@ impl Chart {
             if line.points.is_empty() {
                 return;
             }
-            let pts: Vec<String> = line
-                .points
-                .iter()
-                .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y, top)))
+            // A long run's thousands of windows: at most a lowest and a highest point per
+            // pixel column, so that the file stays small and every spike stays visible.
+            let pts: Vec<String> = min_max_per_column(&line.points, sx, MAX_COLUMNS)
+                .into_iter()
+                .map(|(x, y)| format!("{:.1},{:.1}", sx(x), sy(y, top)))
                 .collect();
             let dash = if line.dashed {
                 r#" stroke-dasharray="6 4""#
@@ -295,6 +343,27 @@ fn tick_label(v: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// 86,400 points thinned to two per column: the spikes (a single high and a single low
+    /// point among them) survive, the ends are kept, x stays in order.
+    #[test]
+    fn thinning_keeps_every_spike_and_both_ends() {
+        let mut pts: Vec<(f64, f64)> = (0..86_400).map(|i| (i as f64, 100.0)).collect();
+        pts[12_345].1 = 9_000.0;
+        pts[70_001].1 = 1.0;
+        let thin = super::min_max_per_column(&pts, |x| x / 86_400.0 * 820.0, 820);
+        assert!(thin.len() <= 2 * 820 + 2, "{} points", thin.len());
+        assert!(thin.contains(&(12_345.0, 9_000.0)));
+        assert!(thin.contains(&(70_001.0, 1.0)));
+        assert_eq!(thin.first(), pts.first());
+        assert_eq!(thin.last(), pts.last());
+        assert!(thin.windows(2).all(|w| w[0].0 < w[1].0));
+        // Few points: unchanged.
+        assert_eq!(
+            super::min_max_per_column(&pts[..100], |x| x, 820),
+            &pts[..100]
+        );
+    }
+
     use super::*;
 
     #[test]

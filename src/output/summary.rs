@@ -30,6 +30,13 @@ pub fn render(r: &Report) -> String {
         },
         if r.interrupted { " (interrupted)" } else { "" }
     );
+    if let Some(a) = &r.aborted {
+        let _ = writeln!(
+            out,
+            "\nABORTED by --abort-on: {}. The run stopped early.",
+            crate::report::aborted_words(a)
+        );
+    }
     let t = &r.total;
     if t.requests > 0 && t.failures == t.requests {
         // Failures are results (exit 0), but a table of fast "latencies" and a high qps must

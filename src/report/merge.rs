@@ -2,7 +2,6 @@
 //! from the added histograms (never averaged), and per-second series line up on wall-clock
 //! seconds.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -238,6 +237,7 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
         runs: reports.iter().map(|r| r.runs).sum(),
         config: merged_config(&reports, rps),
         interrupted: reports.iter().any(|r| r.interrupted),
+        aborted: reports.iter().find_map(|r| r.aborted.clone()),
         elapsed_s: (elapsed.as_secs_f64() * 1e3).round() / 1e3,
         in_flight_at_end: reports.iter().map(|r| r.in_flight_at_end).sum(),
         latency_histogram: latency_bins(&total.latency, HISTOGRAM_BINS),
@@ -318,45 +318,75 @@ fn merged_stage_name(name: &str, users: usize, target: Option<f64>) -> String {
 }
 
 /// Add the per-second rows of every report on wall-clock seconds: a window belongs to the
-/// Unix second nearest its start. Returns the start of the merged series (ms since the epoch)
-/// and its rows, gaps filled with empty seconds.
+/// Unix second nearest its start, and windows that overlap (a 60 s window of a long run beside
+/// another run's one-second rows) become one window spanning them all. Returns the start of the
+/// merged series (ms since the epoch) and its rows, gaps filled with empty seconds.
 fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), UsageError> {
-    struct Slot {
+    struct Group {
+        start: u64,
+        /// Seconds after the epoch at which the group's last window ends.
+        end_s: f64,
+        /// The longest window in the group, seconds.
+        longest: f64,
         bucket: Bucket,
-        users: usize,
-        interval_s: f64,
+        /// Per report, the most users of its windows in the group.
+        users: Vec<usize>,
     }
-    let mut slots: BTreeMap<u64, Slot> = BTreeMap::new();
-    for r in reports {
-        for s in &r.seconds {
-            let start_ms = r.started_at_unix_ms + (s.second - 1) * 1000;
-            let key = (start_ms + 500) / 1000;
-            let slot = slots.entry(key).or_insert_with(|| Slot {
+    let mut rows: Vec<(u64, usize, &SecondReport)> = reports
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            r.seconds.iter().map(move |s| {
+                let start_ms = r.started_at_unix_ms + (s.second - 1) * 1000;
+                ((start_ms + 500) / 1000, i, s)
+            })
+        })
+        .collect();
+    rows.sort_by_key(|&(key, _, _)| key);
+    let mut groups: Vec<Group> = Vec::new();
+    for (key, i, s) in rows {
+        let joins = groups
+            .last()
+            .is_some_and(|g| (key as f64) < g.end_s.max(g.start as f64 + 1.0));
+        if !joins {
+            groups.push(Group {
+                start: key,
+                end_s: key as f64,
+                longest: 0.0,
                 bucket: Bucket::new(false),
-                users: 0,
-                interval_s: 0.0,
+                users: vec![0; reports.len()],
             });
-            let b = &mut slot.bucket;
-            b.requests += s.requests;
-            b.ok += s.ok;
-            b.errors += s.errors;
-            b.failures += s.failures;
-            b.check_failures += s.check_failures;
-            let h = decode_histogram(&s.hdr_latency_us)
-                .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
-            crate::stats::hdr::add_histogram(&mut b.latency, &h)
-                .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
-            if let Some(st) = &s.stream {
-                b.stream
-                    .get_or_insert_with(crate::stats::stream::StreamBucket::new)
-                    .add_second(st)
-                    .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
-            }
-            slot.users += s.users;
-            slot.interval_s = slot.interval_s.max(s.interval_s);
         }
+        let g = groups.last_mut().expect("pushed above");
+        // A run's last window (up to 1.5 s) stays on its second; only a coarse window (60 s)
+        // spans the seconds after its start.
+        let span = if s.interval_s >= 2.0 {
+            s.interval_s
+        } else {
+            1.0
+        };
+        g.end_s = g.end_s.max(key as f64 + span);
+        g.longest = g.longest.max(s.interval_s);
+        let b = &mut g.bucket;
+        b.requests += s.requests;
+        b.ok += s.ok;
+        b.errors += s.errors;
+        b.failures += s.failures;
+        b.check_failures += s.check_failures;
+        let h = decode_histogram(&s.hdr_latency_us)
+            .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
+        crate::stats::hdr::add_histogram(&mut b.latency, &h)
+            .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
+        if let Some(st) = &s.stream {
+            b.stream
+                .get_or_insert_with(crate::stats::stream::StreamBucket::new)
+                .add_second(st)
+                .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
+        }
+        // Runs side by side add their users; one run's windows within a group count once.
+        g.users[i] = g.users[i].max(s.users);
     }
-    let Some((&first_key, _)) = slots.first_key_value() else {
+    let Some(first_key) = groups.first().map(|g| g.start) else {
         let start = reports
             .iter()
             .map(|r| r.started_at_unix_ms)
@@ -364,23 +394,25 @@ fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), UsageE
             .unwrap_or(0);
         return Ok((start, Vec::new()));
     };
-    let last_key = *slots.last_key_value().map(|(k, _)| k).unwrap_or(&first_key);
     let empty = Bucket::new(false);
-    let rows = (first_key..=last_key)
-        .map(|key| {
-            let second = key - first_key + 1;
-            match slots.get(&key) {
-                Some(slot) => SecondReport::from_bucket(
-                    second,
-                    Duration::from_secs_f64(slot.interval_s),
-                    slot.users,
-                    &slot.bucket,
-                ),
-                None => SecondReport::from_bucket(second, Duration::from_secs(1), 0, &empty),
-            }
-        })
-        .collect();
-    Ok((first_key * 1000, rows))
+    let mut out = Vec::new();
+    let mut next = first_key;
+    for g in &groups {
+        out.extend((next..g.start).map(|key| {
+            SecondReport::from_bucket(key - first_key + 1, Duration::from_secs(1), 0, &empty)
+        }));
+        let span = g.end_s - g.start as f64;
+        // One second's windows: as long as the longest of them (a run's last, up to 1.5 s).
+        let length = if span <= 1.0 { g.longest } else { span };
+        out.push(SecondReport::from_bucket(
+            g.start - first_key + 1,
+            Duration::from_secs_f64(length.max(0.0)),
+            g.users.iter().sum(),
+            &g.bucket,
+        ));
+        next = g.start + (span.round() as u64).max(1);
+    }
+    Ok((first_key * 1000, out))
 }
 
 fn merged_config(reports: &[&Report], rps: Option<f64>) -> RunConfig {

@@ -40,6 +40,9 @@ pub struct Report {
     pub config: RunConfig,
     /// True when Ctrl-C (or SIGTERM) ended the run early.
     pub interrupted: bool,
+    /// `--abort-on`: the threshold that held over the window and stopped the run early (exit 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<crate::stats::abort::Aborted>,
     /// Seconds from the start until the run stopped.
     pub elapsed_s: f64,
     /// Requests sent but not answered when the run ended (not in any count below).
@@ -262,6 +265,7 @@ impl Report {
             runs: 1,
             config: RunConfig::of(cfg),
             interrupted: m.interrupted,
+            aborted: m.aborted.clone(),
             elapsed_s: (elapsed.as_secs_f64() * 1e3).round() / 1e3,
             in_flight_at_end: run.in_flight_at_end,
             name: cfg.name.clone(),
@@ -323,4 +327,19 @@ impl Report {
 pub fn unix_ms(t: std::time::SystemTime) -> u64 {
     t.duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `error-rate>50% held over the 10 s before second 17 (measured 75.000%)`.
+pub fn aborted_words(a: &crate::stats::abort::Aborted) -> String {
+    let unit = a
+        .threshold
+        .split(['<', '>'])
+        .next()
+        .and_then(|m| crate::stats::thresholds::Metric::parse(m.trim()))
+        .map_or(crate::stats::thresholds::Unit::Number, |m| m.unit());
+    format!(
+        "{} (measured {})",
+        a.describe(),
+        crate::report::thresholds::show(unit, a.measured)
+    )
 }

@@ -108,7 +108,8 @@ fn why_unmeasured(name: &str, row: Option<&StageReport>) -> String {
     }
 }
 
-fn show(unit: Unit, v: f64) -> String {
+/// `v` in `unit`: `12.500 ms`, `75.000%`, `480.0`.
+pub fn show(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Ms => format!("{v:.3} ms"),
         Unit::Rate => format!("{:.3}%", v * 100.0),

@@ -8,6 +8,7 @@
 //!   under `--retries`; [`traffic`]: a row per `--targets` entry.
 //! - [`thresholds`]: the `--fail-on` grammar and the metrics it reads from a row.
 
+pub mod abort;
 pub mod bucket;
 pub mod hdr;
 pub mod retry;

@@ -124,13 +124,16 @@ impl StageReport {
 /// One second of the run, as printed live.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecondReport {
-    /// Seconds since the start at the end of this window.
+    /// The window's first second, counted from 1: it starts `second - 1` seconds after the
+    /// (measured) start and lasts `interval_s`.
     pub second: u64,
-    /// Length of the window in seconds: 1, except the last window of a run, which is the run's
-    /// remainder: its own row when 0.5 s or longer (or the run's only window), else added to the
-    /// second before it (which then lasts up to 1.5 s). Rates are over this length.
+    /// Length of the window in seconds: 1, except (a) the last window of a run, which is the
+    /// run's remainder: its own row when 0.5 s or longer (or the run's only window), else added
+    /// to the second before it (which then lasts up to 1.5 s); and (b) in a run longer than an
+    /// hour, every window more than 3,600 rows before the end, which is 60 s (its 60 seconds
+    /// added exactly: counts sum, histograms add). Rates are over this length.
     pub interval_s: f64,
-    /// Users admitted at the start of the window.
+    /// Users the schedule ran in the window (the most, in a 60 s window).
     pub users: usize,
     /// Requests completed in the window, any outcome.
     pub requests: u64,

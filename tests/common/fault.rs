@@ -54,6 +54,12 @@ pub enum Mode {
     /// `200 OK`, body `ok`, keep-alive, each response setting a cookie no other response sets:
     /// `Set-Cookie: sid=C.N; Path=/` for request N (from 0) of connection C.
     SetCookie,
+    /// `200 OK`, body `ok`, keep-alive, until `after` has passed since the server started; then
+    /// this whole response to every request: a service that starts failing.
+    FailAfter {
+        after: Duration,
+        response: &'static str,
+    },
 }
 
 /// One request as the fault server received it.
@@ -351,6 +357,14 @@ fn answer(stream: &mut TcpStream, inner: &Inner, (conn, nth): (u64, u64)) -> boo
             stream.write_all(b"ok").is_ok()
         }
         Mode::Respond(response) => stream.write_all(response.as_bytes()).is_ok(),
+        Mode::FailAfter { after, response } => {
+            let out: &[u8] = if inner.accept_from.elapsed() < *after {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+            } else {
+                response.as_bytes()
+            };
+            stream.write_all(out).is_ok()
+        }
         Mode::CloseAfter(n) => {
             let ok = stream
                 .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
