@@ -1,19 +1,29 @@
-//! `--samples FILE`: one line per request (every attempt, the warm-up's included), written on
-//! the collector thread as it records each sample — never in a user thread.
+//! `--samples FILE`: one line per request (every attempt, the warm-up's included), encoded on
+//! the collector thread as it records each sample — never in a user thread — and written by a
+//! thread of its own.
 //!
 //! Lines are encoded into a buffer of whole lines (CSV by the `csv` crate, JSON lines by
-//! `serde_json`) and written out in one call, then flushed, when the buffer passes
-//! [`FLUSH_BYTES`] and when each second closes, so `tail -f` follows the file, a run killed with
-//! `kill -9` keeps all but its last second in whole lines, and memory stays flat (no line is
-//! kept once written). The file is created before the run; a write that fails ends the writing
-//! (the run goes on) and is reported when the run ends.
+//! `serde_json`), which is handed to the writer thread when it passes [`FLUSH_BYTES`] and when
+//! each second closes; the writer writes each buffer in one call and flushes it. So `tail -f`
+//! follows the file, a run killed with `kill -9` keeps all but its last second in whole lines,
+//! and memory stays flat: no line is kept once written, and at most [`QUEUED`] buffers wait for
+//! the writer. The writer thread is there because a write to a file can stall for tens of
+//! milliseconds (the page cache's writeback): on the collector thread, the samples of 50 users
+//! at 90,000 requests/s piled up in the channel meanwhile (57 MiB after 28 s; docs/BENCHMARKS.md).
+//! A slower reader than that (a full disk queue, a pipe nobody reads) makes the collector wait
+//! once the queue is full, as any consumer would. The file is created and its header written
+//! before the run; a write that fails ends the writing (the run goes on) and is reported when
+//! the run ends.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use serde::Serialize;
 
@@ -23,8 +33,16 @@ use crate::config::samples::{SamplesFormat, SamplesSpec};
 use crate::error::UsageError;
 use crate::sample::{Outcome, Sample};
 
-/// The buffer of whole lines is written out when it holds this many bytes (and each second).
+/// The buffer of whole lines is handed to the writer thread when it holds this many bytes (and
+/// each second).
 pub const FLUSH_BYTES: usize = 64 * 1024;
+
+/// A buffer's capacity: a flush's bytes, the CSV writer's own 8 KiB and a last line.
+const BUFFER_BYTES: usize = FLUSH_BYTES + 16 * 1024;
+
+/// Buffers that may wait for the writer thread (a slow disk or pipe reader) before the
+/// collector waits in turn: 32 x 64 KiB, 2 MiB.
+const QUEUED: usize = 32;
 
 /// `--seed` is turned into the draw of `--samples-rate` through this, so that it is a stream of
 /// its own (the seed's other uses draw from theirs).
@@ -82,7 +100,7 @@ enum Encoder {
     Jsonl(Vec<u8>),
 }
 
-/// What the CSV writer writes into, emptied through `get_ref` (the writer lends no `&mut`).
+/// What the CSV writer writes into, swapped out through `get_ref` (the writer lends no `&mut`).
 struct Taken(RefCell<Vec<u8>>);
 
 impl Write for Taken {
@@ -118,26 +136,21 @@ impl Encoder {
         }
     }
 
-    /// Hand every whole line encoded so far to `out` (when there is one), and forget them.
-    fn drain(&mut self, out: impl FnOnce(&[u8])) {
-        let take = |buf: &mut Vec<u8>| {
-            if !buf.is_empty() {
-                out(buf);
-                buf.clear();
-            }
-        };
+    /// Every whole line encoded so far, `empty` taking their place.
+    fn take(&mut self, empty: Vec<u8>) -> Vec<u8> {
         match self {
             Encoder::Csv(w) => {
                 let _ = w.flush();
-                take(&mut w.get_ref().0.borrow_mut());
+                std::mem::replace(&mut *w.get_ref().0.borrow_mut(), empty)
             }
-            Encoder::Jsonl(buf) => take(buf),
+            Encoder::Jsonl(buf) => std::mem::replace(buf, empty),
         }
     }
 }
 
-struct Writer {
-    out: Box<dyn Write + Send>,
+/// The collector thread's side: lines encoded into a buffer, full buffers handed to the
+/// writer thread.
+struct Lines {
     encoder: Encoder,
     /// Target names by index, masked (and with a leading quote where a spreadsheet would read
     /// a formula, in CSV).
@@ -148,14 +161,17 @@ struct Writer {
     anchor: (Instant, u64),
     /// Sample stage indexes start at the warm-up, when there is one.
     warmup: bool,
-    /// The first write error: nothing more is written.
-    failed: Option<io::Error>,
-    stdout: bool,
+    /// To the writer thread; `None` once finished.
+    to_writer: Option<Sender<Vec<u8>>>,
+    /// Buffers the writer thread has written, for reuse.
+    emptied: Receiver<Vec<u8>>,
+    /// A write failed: nothing more is encoded.
+    failed: Arc<AtomicBool>,
 }
 
-impl Writer {
+impl Lines {
     fn record(&mut self, s: &Sample) {
-        if self.failed.is_some() {
+        if self.failed.load(Ordering::Relaxed) {
             return;
         }
         if let Some((rng, rate)) = &mut self.draw
@@ -199,40 +215,71 @@ impl Writer {
         }
     }
 
-    /// Write out every whole line encoded so far, in one call, and flush.
+    /// Hand every whole line encoded so far to the writer thread (waiting only when it is
+    /// [`QUEUED`] buffers behind).
     fn flush(&mut self) {
-        let (out, failed) = (&mut self.out, &mut self.failed);
-        self.encoder.drain(|bytes| {
-            if failed.is_none()
-                && let Err(e) = out.write_all(bytes).and_then(|()| out.flush())
-            {
-                *failed = Some(e);
-            }
-        });
+        let Some(tx) = &self.to_writer else {
+            return;
+        };
+        let empty = self
+            .emptied
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BUFFER_BYTES));
+        let full = self.encoder.take(empty);
+        if !full.is_empty() {
+            let _ = tx.send(full);
+        }
     }
+}
+
+/// The writer thread: each buffer written in one call and flushed, then handed back. After a
+/// failed write it only empties the queue (the collector never waits on a dead file), and
+/// returns the error at the end.
+fn write_lines(
+    mut out: Box<dyn Write + Send>,
+    full: Receiver<Vec<u8>>,
+    emptied: Sender<Vec<u8>>,
+    failed: Arc<AtomicBool>,
+) -> io::Result<()> {
+    let mut result = Ok(());
+    for mut buf in full {
+        if result.is_ok()
+            && let Err(e) = out.write_all(&buf).and_then(|()| out.flush())
+        {
+            failed.store(true, Ordering::Relaxed);
+            result = Err(e);
+        }
+        buf.clear();
+        let _ = emptied.try_send(buf);
+    }
+    result
 }
 
 /// The open `--samples` file of a run; clones share it.
 #[derive(Clone)]
 pub struct SampleFile {
-    inner: Arc<Mutex<Writer>>,
+    lines: Arc<Mutex<Lines>>,
+    writer: Arc<Mutex<Option<JoinHandle<io::Result<()>>>>>,
     shown: String,
+    stdout: bool,
 }
 
 impl SampleFile {
-    /// Create (or empty) the file `cfg.samples` names, and write the CSV header; `None` without
-    /// `--samples`. Called before the run: nothing has been sent yet.
+    /// Create (or empty) the file `cfg.samples` names, write the CSV header, and start the
+    /// writer thread; `None` without `--samples`. Called before the run: nothing has been sent
+    /// yet.
     ///
     /// # Errors
     ///
-    /// When the file cannot be created (a missing directory, a directory, no permission, a FIFO
-    /// no process reads); the message names `--samples` and the path.
+    /// When the file cannot be created or written (a missing directory, a directory, no
+    /// permission, a FIFO no process reads, a full device); the message names `--samples` and
+    /// the path.
     pub fn open(cfg: &Config) -> Result<Option<Self>, UsageError> {
         let Some(spec) = &cfg.samples else {
             return Ok(None);
         };
         let shown = spec.shown();
-        let out = open_dest(spec).map_err(|e| {
+        let mut out = open_dest(spec).map_err(|e| {
             let hint = match e.kind() {
                 io::ErrorKind::NotFound => ": is the directory there?",
                 io::ErrorKind::PermissionDenied => ": write it where you may",
@@ -255,24 +302,37 @@ impl SampleFile {
                 }
             })
             .collect();
-        let encoder = match spec.format {
+        let mut encoder = match spec.format {
             SamplesFormat::Csv => {
                 let mut w = csv::WriterBuilder::new()
                     .has_headers(false)
-                    .from_writer(Taken(RefCell::new(Vec::with_capacity(FLUSH_BYTES + 1024))));
+                    .from_writer(Taken(RefCell::new(Vec::with_capacity(BUFFER_BYTES))));
                 let _ = w.write_record(COLUMNS);
                 Encoder::Csv(Box::new(w))
             }
-            SamplesFormat::Jsonl => Encoder::Jsonl(Vec::with_capacity(FLUSH_BYTES + 1024)),
+            SamplesFormat::Jsonl => Encoder::Jsonl(Vec::with_capacity(BUFFER_BYTES)),
         };
-        let anchor = (
-            Instant::now(),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_micros() as u64),
-        );
-        let mut writer = Writer {
-            out,
+        // The header now, from this thread: a reader sees the columns before the first
+        // request, and a file that takes no byte is refused before the run.
+        let header = encoder.take(Vec::with_capacity(BUFFER_BYTES));
+        out.write_all(&header)
+            .and_then(|()| out.flush())
+            .map_err(|e| UsageError(format!("--samples {shown}: cannot write: {e}")))?;
+        let (to_writer, full) = crossbeam_channel::bounded(QUEUED);
+        let (emptied_tx, emptied) = crossbeam_channel::bounded(QUEUED);
+        let failed = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let failed = Arc::clone(&failed);
+            std::thread::Builder::new()
+                .name("samples".into())
+                .spawn(move || write_lines(out, full, emptied_tx, failed))
+                .map_err(|e| {
+                    UsageError(format!(
+                        "--samples {shown}: cannot start its writer thread: {e}"
+                    ))
+                })?
+        };
+        let lines = Lines {
             encoder,
             targets,
             draw: (spec.rate < 1.0).then(|| {
@@ -281,55 +341,69 @@ impl SampleFile {
                     spec.rate,
                 )
             }),
-            anchor,
+            anchor: (
+                Instant::now(),
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as u64),
+            ),
             warmup: cfg.schedule.warmup().is_some(),
-            failed: None,
-            stdout: spec.dest == Dest::Stdout,
+            to_writer: Some(to_writer),
+            emptied,
+            failed,
         };
-        // The header now: a reader sees the columns before the first request.
-        writer.flush();
-        if let Some(e) = writer.failed.take() {
-            return Err(UsageError(format!("--samples {shown}: cannot write: {e}")));
-        }
         Ok(Some(SampleFile {
-            inner: Arc::new(Mutex::new(writer)),
+            lines: Arc::new(Mutex::new(lines)),
+            writer: Arc::new(Mutex::new(Some(writer))),
             shown,
+            stdout: spec.dest == Dest::Stdout,
         }))
     }
 
     /// Does it write to stdout (so that the text summary must not)?
     pub fn writes_stdout(&self) -> bool {
-        self.inner.lock().stdout
+        self.stdout
     }
 
     /// What to call with each sample the collector records (on the collector thread).
     pub fn recorder(&self) -> impl FnMut(&Sample) + Send + 'static {
-        let inner = Arc::clone(&self.inner);
-        move |s| inner.lock().record(s)
+        let lines = Arc::clone(&self.lines);
+        move |s| lines.lock().record(s)
     }
 
-    /// Write out the lines encoded so far (each second, and at the end).
+    /// Hand the lines encoded so far to the writer thread (each second, and at the end).
     pub fn flush(&self) {
-        self.inner.lock().flush();
+        self.lines.lock().flush();
     }
 
-    /// Write out what is left, and say whether every line could be written.
+    /// Write out what is left and wait for the writer thread; the file is complete after it.
+    /// Lines recorded later are dropped.
     ///
     /// # Errors
     ///
     /// The first write that failed, naming `--samples` and the file; a closed stdout pipe
     /// (`qpsbench --samples - | head`) is not an error.
     pub fn finish(&self) -> anyhow::Result<()> {
-        let mut w = self.inner.lock();
-        w.flush();
-        match w.failed.take() {
-            Some(e) if !(w.stdout && e.kind() == io::ErrorKind::BrokenPipe) => {
+        {
+            let mut lines = self.lines.lock();
+            lines.flush();
+            lines.to_writer = None;
+        }
+        let Some(writer) = self.writer.lock().take() else {
+            return Ok(());
+        };
+        match writer.join() {
+            Ok(Err(e)) if !(self.stdout && e.kind() == io::ErrorKind::BrokenPipe) => {
                 Err(anyhow::anyhow!(
                     "writing --samples {}: {e} (the lines before it were written)",
                     self.shown
                 ))
             }
-            _ => Ok(()),
+            Ok(_) => Ok(()),
+            Err(_) => Err(anyhow::anyhow!(
+                "writing --samples {}: its writer thread stopped",
+                self.shown
+            )),
         }
     }
 }
