@@ -84,6 +84,66 @@ fn collector_record(c: &mut Criterion) {
     g.finish();
 }
 
+/// `--samples`: what the collector thread spends per recorded sample to encode its line and
+/// write it out, 64 KiB at a time, to /dev/null (through a link named `.csv` or `.jsonl`): the
+/// CPU, not the disk (gigabytes written to a real file measure its writeback instead).
+fn samples_lines(c: &mut Criterion) {
+    use clap::Parser;
+    use qpsbench::cli::{Cli, Command};
+    use qpsbench::export::samples::SampleFile;
+    let t0 = Instant::now();
+    let samples: Vec<Sample> = (0..1024u64)
+        .map(|i| Sample {
+            stage: 0,
+            scheduled: None,
+            sent: t0 + Duration::from_micros(i * 11),
+            first_byte: Some(t0 + Duration::from_micros(i * 11 + 90 + i % 17)),
+            end: t0 + Duration::from_micros(i * 11 + 120 + i % 31),
+            outcome: if i % 50 == 0 {
+                Outcome::Status(500)
+            } else {
+                Outcome::Status(200)
+            },
+            bytes: 12,
+            stream: None,
+            tag: qpsbench::sample::Tag {
+                user: (i % 50) as u32,
+                ..Default::default()
+            },
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = c.benchmark_group("samples");
+    g.throughput(Throughput::Elements(samples.len() as u64));
+    for ext in ["csv", "jsonl"] {
+        let path = dir.path().join(format!("s.{ext}"));
+        std::os::unix::fs::symlink("/dev/null", &path).unwrap();
+        let argv = [
+            "qpsbench",
+            "run",
+            "--url",
+            "http://127.0.0.1:18089/",
+            "--samples",
+            path.to_str().unwrap(),
+        ];
+        let Command::Run(args) = Cli::parse_from(argv).command else {
+            unreachable!()
+        };
+        let cfg = qpsbench::Config::try_from(args).unwrap();
+        let file = SampleFile::open(&cfg).unwrap().unwrap();
+        let mut record = file.recorder();
+        g.bench_function(format!("write 1024 lines, {ext}"), |b| {
+            b.iter(|| {
+                for s in &samples {
+                    record(s);
+                }
+            })
+        });
+        file.finish().unwrap();
+    }
+    g.finish();
+}
+
 fn histogram_merge(c: &mut Criterion) {
     let mut a = new_histogram();
     let mut b = new_histogram();
@@ -100,5 +160,11 @@ fn histogram_merge(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, limiter, collector_record, histogram_merge);
+criterion_group!(
+    benches,
+    limiter,
+    collector_record,
+    samples_lines,
+    histogram_merge
+);
 criterion_main!(benches);

@@ -207,6 +207,24 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub outputs: OutputArgs,
+
+    /// Write one line per request to FILE.csv or FILE.jsonl as the run goes ('-': JSON lines
+    /// on stdout).
+    ///
+    /// Every attempt is a line (a retry is one more), the warm-up's included; whole lines,
+    /// flushed at least once a second. A CSV file has a header line; a JSON line has every key (null when
+    /// empty). Columns: start_unix_us (wall clock at send start), stage (0 the warm-up, then 1,
+    /// 2 ... as the report numbers them), user (from 0), target (the --targets name, or method
+    /// and URL, secrets masked), attempt (0 the first, 1 ... its retries), latency_us, ttfb_us,
+    /// status (empty on a client failure), failure (its kind, or 'check' for a failed
+    /// --expect-*), body_bytes, and for event streams ttft_us and output_tokens.
+    #[arg(long, value_name = "FILE")]
+    pub samples: Option<String>,
+
+    /// Keep this fraction of the --samples lines, drawn at random: 0 < F <= 1, e.g. 0.1 or 10%
+    /// (with --seed, the n-th request recorded is kept or dropped alike in every run).
+    #[arg(long, value_name = "F", value_parser = parse_fraction, allow_negative_numbers = true)]
+    pub samples_rate: Option<f64>,
 }
 
 /// LLM chat APIs and event streams (`text/event-stream` responses are always read event by
@@ -386,6 +404,25 @@ fn parse_users(text: &str) -> Result<usize, String> {
     text.trim().parse().map_err(|_| {
         format!("'{text}' is not a number of users: write a whole number of 1 or more, e.g. 10")
     })
+}
+
+/// `--samples-rate`: a fraction above 0 and at most 1, as a number or a percentage.
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let value = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => t.parse::<f64>(),
+    };
+    match value {
+        Ok(f) if f > 0.0 && f <= 1.0 => Ok(f),
+        Ok(_) => Err(format!(
+            "'{text}' is outside 0 < F <= 1: write e.g. 0.1 (or 10%) to keep a tenth of the \
+             lines, 1 to keep all"
+        )),
+        Err(_) => Err(format!(
+            "'{text}' is not a fraction: write a number above 0 and at most 1, e.g. 0.1 or 10%"
+        )),
+    }
 }
 
 /// `--seed`: any unsigned 64-bit number.
@@ -694,6 +731,18 @@ mod tests {
             other => panic!("expected run, got {other:?}"),
         }
         assert!(parse(&["qpsbench", "--url", "http://a/", "http://b/"]).is_err());
+    }
+
+    #[test]
+    fn samples_rate_is_a_fraction_or_a_percentage() {
+        assert_eq!(parse_fraction("0.1"), Ok(0.1));
+        assert_eq!(parse_fraction(" 10% "), Ok(0.1));
+        assert_eq!(parse_fraction("1"), Ok(1.0));
+        for bad in [
+            "0", "0%", "1.01", "101%", "-0.5", "NaN", "inf", "%", "tenth",
+        ] {
+            assert!(parse_fraction(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

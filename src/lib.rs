@@ -40,25 +40,54 @@ pub use report::Report;
 ///
 /// # Errors
 ///
-/// When the run cannot be done: a user thread or the collector cannot start (the process's
-/// thread limit), or the agent configuration is refused (a bad `--proxy`).
+/// When the run cannot be done: the `--samples` file cannot be created or written, a user
+/// thread or the collector cannot start (the process's thread limit), or the agent
+/// configuration is refused (a bad `--proxy`).
 pub fn run(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<Report> {
+    let samples = export::samples::SampleFile::open(cfg)?;
+    let report = run_with(cfg, interrupt, samples.as_ref())?;
+    if let Some(s) = &samples {
+        s.finish()?;
+    }
+    Ok(report)
+}
+
+/// [`run`] with its `--samples` file already open (`qpsbench run` opens it before the run
+/// header, so that a bad path is a usage error); the file is flushed, not finished.
+///
+/// # Errors
+///
+/// As [`run`], but for the samples file.
+pub fn run_with(
+    cfg: &Config,
+    interrupt: &Receiver<()>,
+    samples: Option<&export::samples::SampleFile>,
+) -> anyhow::Result<Report> {
     // `--jsonl`, `--csv-series`, `--hdr-log`: each second's line as it closes (the final files
     // replace them at the end).
     let mut files = export::live::LiveFiles::open(cfg)?;
     let quiet = cfg.quiet;
-    let live: Option<collector::SecondSink> = (!quiet || !files.is_empty()).then(|| {
-        Box::new(move |row: &stats::rows::SecondReport| {
-            if !quiet {
-                output::live::print_second(row);
-            }
-            files.push(row);
-        }) as collector::SecondSink
-    });
+    // `--samples`: its lines are written out as each second closes, too.
+    let tick = samples.cloned();
+    let live: Option<collector::SecondSink> =
+        (!quiet || !files.is_empty() || tick.is_some()).then(|| {
+            Box::new(move |row: &stats::rows::SecondReport| {
+                if !quiet {
+                    output::live::print_second(row);
+                }
+                files.push(row);
+                if let Some(t) = &tick {
+                    t.flush();
+                }
+            }) as collector::SecondSink
+        });
     let sinks = collector::Sinks {
         on_second: live,
-        on_sample: None,
+        on_sample: samples.map(|s| Box::new(s.recorder()) as collector::SampleSink),
     };
     let result = engine::run::execute(cfg, interrupt, sinks)?;
+    if let Some(s) = samples {
+        s.flush();
+    }
     Ok(Report::build(cfg, &result))
 }

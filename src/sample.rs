@@ -27,9 +27,12 @@ pub struct Sample {
     pub tag: Tag,
 }
 
-/// Where an attempt belongs beyond the plain single-URL run; all defaults there.
+/// Where an attempt belongs beyond its stage: its user, and what the plain single-URL run
+/// leaves at the defaults (target, attempt, success rule, checks).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tag {
+    /// The user (thread) that sent it, from 0 (`--samples` writes it).
+    pub user: u32,
     /// Index of the `--targets` entry (0 with one target).
     pub target: u16,
     /// Attempt number within its logical request (0 = the first).

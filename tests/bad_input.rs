@@ -97,6 +97,11 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
     let body_dir = format!("@{dir_path}");
     let no_dir = d.join("no/such/dir/out");
     let no_dir = no_dir.to_str().unwrap();
+    // --samples: the format from the extension, a place that can be written.
+    let samples = format!("{dir_path}/s.csv");
+    let samples_no_dir = format!("{dir_path}/no/such/dir/s.csv");
+    let samples_dir = format!("{dir_path}/a-directory.csv");
+    std::fs::create_dir(&samples_dir).unwrap();
 
     // (arguments, what the one line must mention)
     #[rustfmt::skip]
@@ -217,6 +222,18 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "-n", "1", "--csv", "x.csv", "--csv-series", "x.csv"], vec!["--csv", "--csv-series", "x.csv"]),
         (vec!["--url", &url, "-n", "1", "--json", "-", "--html", "-"], vec!["--json", "--html", "stdout"]),
         (vec!["--url", &url, "-n", "1", "--json", &same_a, "--html", &same_b], vec!["--json", "--html", "both write"]),
+        // --samples and --samples-rate
+        (vec!["--url", &url, "-n", "1", "--samples", &same_a], vec!["--samples", "r.json", ".csv or .jsonl"]),
+        (vec!["--url", &url, "-n", "1", "--samples", ""], vec!["--samples", "needs a file name"]),
+        (vec!["--url", &url, "-n", "1", "--samples", &samples_no_dir], vec!["--samples", "no/such/dir", "cannot create"]),
+        (vec!["--url", &url, "-n", "1", "--samples", &samples_dir], vec!["--samples", "a directory"]),
+        (vec!["--url", &url, "-n", "1", "--samples-rate", "0.1"], vec!["--samples-rate", "--samples FILE.csv"]),
+        (vec!["--url", &url, "-n", "1", "--samples", &samples, "--samples-rate", "0"], vec!["--samples-rate", "0 < F <= 1"]),
+        (vec!["--url", &url, "-n", "1", "--samples", &samples, "--samples-rate", "1.5"], vec!["--samples-rate", "0 < F <= 1"]),
+        (vec!["--url", &url, "-n", "1", "--samples", &samples, "--samples-rate", "a tenth"], vec!["--samples-rate", "not a fraction"]),
+        (vec!["--url", &url, "-n", "1", "--samples", "-", "--json", "-"], vec!["--json", "--samples", "stdout"]),
+        (vec!["--url", &url, "--data", &data_bad, "--samples", &data_bad], vec!["--samples", "which --data reads"]),
+        (vec!["find", "--url", &url, "--slo", "p99<1s", "--samples", &samples], vec!["--samples", "does not go with find"]),
         // the other files a run reads, and the flags of their features
         (vec!["--targets", &targets_bad, "-n", "1"], vec!["--targets", "targets.txt:2"]),
         (vec!["--targets", &targets_missing, "-n", "1"], vec!["--targets", "no-targets.txt"]),

@@ -691,9 +691,12 @@ fn secrets_appear_in_no_output() {
     let json = d.join("r.json");
     let csv = d.join("r.csv");
     let html = d.join("r.html");
+    let samples = d.join("samples.csv");
     let (code, out, err) = qps(&[
         "--url",
         &srv.url(),
+        "--samples",
+        s(&samples),
         "--targets",
         s(&targets),
         "-H",
@@ -718,16 +721,20 @@ fn secrets_appear_in_no_output() {
         s(&html),
     ]);
     assert_eq!(code, 0, "{err}");
-    let files = [&json, &csv, &html].map(|p| std::fs::read_to_string(p).unwrap());
+    let files = [&json, &csv, &html, &samples].map(|p| std::fs::read_to_string(p).unwrap());
     for (name, text) in [
         ("stdout", &out),
         ("stderr", &err),
         ("json", &files[0]),
         ("csv", &files[1]),
         ("html", &files[2]),
+        ("samples", &files[3]),
     ] {
         assert!(!text.contains("SECRET"), "{name} leaks a secret:\n{text}");
     }
+    // Every request is a line of the samples, its target masked as in the reports.
+    assert_eq!(files[3].lines().count(), 1 + 60);
+    assert!(files[3].contains("api_key=***&page=1"), "{}", files[3]);
     // The evidence is there, masked.
     let v: Value = serde_json::from_str(&files[0]).unwrap();
     let evidence = v["evidence"].as_array().unwrap();
@@ -762,6 +769,7 @@ fn secret_looking_query_parameters_are_masked_without_redact() {
     let json = d.join("r.json");
     let html = d.join("r.html");
     let csv = d.join("r.csv");
+    let samples = d.join("samples.jsonl");
     let url = format!("{}/status/503?access_token=SECRET-Q-4444&page=2", srv.url());
     for args in [
         vec!["--targets", s(&targets), "-n", "20"],
@@ -777,21 +785,24 @@ fn secret_looking_query_parameters_are_masked_without_redact() {
             s(&html),
             "--csv",
             s(&csv),
+            "--samples",
+            s(&samples),
         ]);
         let (code, out, err) = qps(&all);
         assert_eq!(code, 0, "{err}");
-        let files = [&json, &csv, &html].map(|p| std::fs::read_to_string(p).unwrap());
+        let files = [&json, &csv, &html, &samples].map(|p| std::fs::read_to_string(p).unwrap());
         for (name, text) in [
             ("stdout", &out),
             ("stderr", &err),
             ("json", &files[0]),
             ("csv", &files[1]),
             ("html", &files[2]),
+            ("samples", &files[3]),
         ] {
             assert!(!text.contains("SECRET"), "{name} leaks a secret:\n{text}");
         }
         assert!(
-            files[0].contains("=***"),
+            files[0].contains("=***") && files[3].contains("=***"),
             "the masked parameter is shown masked"
         );
     }

@@ -202,6 +202,7 @@ fn step_args(args: &FindArgs, by: By, load: f64, step_len: Duration) -> RunArgs 
     a.quiet = true;
     a.traffic.fail_on = Some(args.slo.clone());
     a.outputs = OutputArgs::default();
+    (a.samples, a.samples_rate) = (None, None);
     match by {
         By::Rate => {
             a.rps = Some(RateSpec(vec![load]));
@@ -299,6 +300,15 @@ fn refuse_what_find_sets(run: &RunArgs, by: By) -> Result<(), UsageError> {
             o.hdr_log.is_some(),
             "--hdr-log",
             "find writes --json and --html",
+        ),
+        (
+            run.samples.is_some() || run.samples_rate.is_some(),
+            if run.samples.is_some() {
+                "--samples"
+            } else {
+                "--samples-rate"
+            },
+            "find writes --json and --html; run qpsbench run --samples at the load it finds",
         ),
         (
             by == By::Users && run.users.is_some(),

@@ -13,6 +13,7 @@ use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::error::{Error, exit};
 use crate::export::manager::ExportManager;
+use crate::export::samples::SampleFile;
 use crate::output::live;
 
 /// `qpsbench run`.
@@ -39,6 +40,11 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
     check_thread_limits(cfg.users)?;
     // Open every report file before the run: a bad path fails now, not after a long soak.
     let mut exports = ExportManager::open(&cfg.outputs)?;
+    // `--samples` too: its lines are written as the run goes.
+    let samples = SampleFile::open(cfg)?;
+    if samples.as_ref().is_some_and(SampleFile::writes_stdout) {
+        exports.stdout_taken();
+    }
     if let Some(p) = preface {
         eprintln!("{p}");
     }
@@ -53,7 +59,7 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
             wait.as_secs_f64()
         );
     }
-    let report = crate::run(cfg, &interrupt)?;
+    let report = crate::run_with(cfg, &interrupt, samples.as_ref())?;
     // An interrupted run is incomplete: 130 says so, even when a threshold failed too.
     let code = if report.interrupted {
         exit::INTERRUPTED
@@ -63,6 +69,10 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
         exit::OK
     };
     let written = write_report(&report, &mut exports, code);
+    // A samples file that could not be written fails the command, once the reports are out.
+    if let Some(s) = &samples {
+        s.finish()?;
+    }
     // Ctrl-C (or SIGTERM) after the run ended, while the reports were written: they are still
     // written in full, and the exit code says the user interrupted.
     match written {

@@ -3,6 +3,7 @@
 
 pub mod llm;
 pub mod output;
+pub mod samples;
 pub mod schedule;
 pub mod target;
 pub mod traffic;
@@ -54,6 +55,8 @@ pub struct Config {
     pub start_at: Option<SystemTime>,
     /// Report files (and at most one report on stdout).
     pub outputs: Vec<OutputSpec>,
+    /// `--samples`: a line per request, written as the run goes.
+    pub samples: Option<samples::SamplesSpec>,
     /// Event-stream reading and LLM request rotation (see [`crate::traffic::llm`]).
     pub llm: crate::traffic::llm::LlmSetup,
     /// `--fail-on` thresholds, checked after the run.
@@ -224,6 +227,7 @@ impl TryFrom<RunArgs> for Config {
             }
         }
         let outputs = outputs_from_args(&a.outputs)?;
+        let samples = samples::from_args(a.samples.as_deref(), a.samples_rate)?;
         {
             let body_file = a
                 .body
@@ -242,6 +246,9 @@ impl TryFrom<RunArgs> for Config {
             .filter_map(|(flag, p)| p.map(|p| (flag, p)))
             .collect();
             crate::config::output::check_not_inputs(&outputs, &inputs)?;
+            if let Some(s) = &samples {
+                samples::check_place(s, &outputs, &inputs)?;
+            }
         }
         if let Some(at) = a.start_at {
             check_start_at(at, SystemTime::now())?;
@@ -283,6 +290,7 @@ impl TryFrom<RunArgs> for Config {
             quiet: a.quiet,
             start_at: a.start_at,
             outputs,
+            samples,
             llm,
             fail_on,
             abort_on,

@@ -125,7 +125,7 @@ pub fn check_not_inputs(
 /// Do two destinations write to the same place? Paths are compared as the file system resolves
 /// them (`./r.json`, `r.json`, `dir/../r.json` and a symlink to it are one file), as far as the
 /// directories exist; otherwise as written.
-fn same_place(a: &Dest, b: &Dest) -> bool {
+pub(crate) fn same_place(a: &Dest, b: &Dest) -> bool {
     match (a, b) {
         (Dest::Stdout, Dest::Stdout) => true,
         (Dest::File(a), Dest::File(b)) => {

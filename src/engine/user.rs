@@ -231,6 +231,7 @@ impl User {
                     bytes,
                     stream,
                     tag: Tag {
+                        user: self.index as u32,
                         target: prepared.target as u16,
                         attempt,
                         will_retry,

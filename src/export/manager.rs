@@ -43,6 +43,8 @@ enum Sink {
 /// The opened outputs of one command.
 pub struct ExportManager {
     outputs: Vec<(OutputSpec, Sink)>,
+    /// Something else writes to stdout (`--samples -`).
+    stdout_taken: bool,
 }
 
 impl ExportManager {
@@ -68,12 +70,21 @@ impl ExportManager {
             };
             outputs.push((spec.clone(), sink));
         }
-        Ok(ExportManager { outputs })
+        Ok(ExportManager {
+            outputs,
+            stdout_taken: false,
+        })
+    }
+
+    /// Another output of the command writes to stdout (`--samples -`): the text summary goes to
+    /// stderr.
+    pub fn stdout_taken(&mut self) {
+        self.stdout_taken = true;
     }
 
     /// Does any output go to stdout (so the text summary must not)?
     pub fn writes_stdout(&self) -> bool {
-        self.outputs.iter().any(|(s, _)| s.dest == Dest::Stdout)
+        self.stdout_taken || self.outputs.iter().any(|(s, _)| s.dest == Dest::Stdout)
     }
 
     /// Write every file output, then any stdout output. A failing output does not stop the
@@ -214,7 +225,7 @@ fn open_file(path: &Path) -> io::Result<Sink> {
 
 /// Open a FIFO for writing only when a process reads it (opening it would otherwise wait for
 /// one, before the run, for ever), then make writes to it block as for any stream.
-fn open_fifo(path: &Path) -> io::Result<File> {
+pub(super) fn open_fifo(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::io::AsRawFd;
     let file = OpenOptions::new()

@@ -24,6 +24,8 @@ pub mod jsonl;
 /// The per-second files written as the run goes.
 pub mod live;
 pub mod manager;
+/// `--samples`: a line per request, written as the run goes.
+pub mod samples;
 
 mod svg;
 
