@@ -58,7 +58,9 @@ pub fn run(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<Report> {
     let sinks = collector::Sinks {
         on_second: live,
         on_sample: None,
+        on_itl: None,
     };
-    let result = engine::run::execute(cfg, interrupt, sinks)?;
+    let progress = engine::run::Progress::default();
+    let result = engine::run::execute(cfg, interrupt, sinks, &progress)?;
     Ok(Report::build(cfg, &result))
 }
