@@ -36,31 +36,57 @@ pub use report::Report;
 
 /// Run the load described by `cfg` and return its report, printing the live line of each
 /// second on stderr unless `cfg.quiet`. `interrupt` ends the run early (the report then says
-/// `interrupted`).
+/// `interrupted`). No live `/metrics`: see [`run_with_metrics`].
 ///
 /// # Errors
 ///
 /// When the run cannot be done: a user thread or the collector cannot start (the process's
 /// thread limit), or the agent configuration is refused (a bad `--proxy`).
 pub fn run(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<Report> {
+    run_with_metrics(cfg, interrupt, None)
+}
+
+/// [`run`], counting the run into `metrics` (the live `/metrics` page, served by the caller)
+/// as it goes.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_with_metrics(
+    cfg: &Config,
+    interrupt: &Receiver<()>,
+    metrics: Option<&std::sync::Arc<export::metrics::Metrics>>,
+) -> anyhow::Result<Report> {
     // `--jsonl`, `--csv-series`, `--hdr-log`: each second's line as it closes (the final files
     // replace them at the end).
     let mut files = export::live::LiveFiles::open(cfg)?;
     let quiet = cfg.quiet;
-    let live: Option<collector::SecondSink> = (!quiet || !files.is_empty()).then(|| {
-        Box::new(move |row: &stats::rows::SecondReport| {
-            if !quiet {
-                output::live::print_second(row);
-            }
-            files.push(row);
-        }) as collector::SecondSink
-    });
+    let progress = engine::run::Progress::default();
+    let (on_sample, on_itl, mut metrics_second) =
+        match metrics.map(|m| m.begin_run(&cfg.schedule, &progress)) {
+            Some(m) => (Some(m.on_sample), Some(m.on_itl), Some(m.on_second)),
+            None => (None, None, None),
+        };
+    let live: Option<collector::SecondSink> =
+        (!quiet || !files.is_empty() || metrics_second.is_some()).then(|| {
+            Box::new(move |row: &stats::rows::SecondReport| {
+                if !quiet {
+                    output::live::print_second(row);
+                }
+                files.push(row);
+                if let Some(sink) = &mut metrics_second {
+                    sink(row);
+                }
+            }) as collector::SecondSink
+        });
     let sinks = collector::Sinks {
         on_second: live,
-        on_sample: None,
-        on_itl: None,
+        on_sample,
+        on_itl,
     };
-    let progress = engine::run::Progress::default();
-    let result = engine::run::execute(cfg, interrupt, sinks, &progress)?;
-    Ok(Report::build(cfg, &result))
+    let result = engine::run::execute(cfg, interrupt, sinks, &progress);
+    if let Some(m) = metrics {
+        m.end_run();
+    }
+    Ok(Report::build(cfg, &result?))
 }

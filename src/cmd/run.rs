@@ -43,6 +43,8 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
         eprintln!("{p}");
     }
     eprintln!("{}", live::header(cfg));
+    // `--metrics-addr`: listening before the first request (a port in use is bad input).
+    let metrics = super::metrics::start(cfg)?;
     if let Some(at) = cfg.start_at {
         let wait = at
             .duration_since(std::time::SystemTime::now())
@@ -53,7 +55,7 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
             wait.as_secs_f64()
         );
     }
-    let report = crate::run(cfg, &interrupt)?;
+    let report = crate::run_with_metrics(cfg, &interrupt, metrics.as_ref().map(|m| &m.metrics))?;
     // An interrupted run is incomplete: 130 says so, even when a threshold failed too.
     let code = if report.interrupted {
         exit::INTERRUPTED
@@ -65,10 +67,16 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
     let written = write_report(&report, &mut exports, code);
     // Ctrl-C (or SIGTERM) after the run ended, while the reports were written: they are still
     // written in full, and the exit code says the user interrupted.
-    match written {
+    let code = match written {
         Ok(_) if interrupt.try_recv().is_ok() => Ok(exit::INTERRUPTED),
         other => other,
+    };
+    // `--metrics-linger`: the final values stay readable; a Ctrl-C now only ends the wait.
+    // (When the reports failed, the error is said at once.)
+    if let (Some(m), Ok(_)) = (metrics, &code) {
+        m.linger_and_stop(&interrupt);
     }
+    code
 }
 
 /// A second interrupt sooner than this after the first is the same one: `timeout -s INT` and a

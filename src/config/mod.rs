@@ -2,6 +2,7 @@
 //! types stop here: nothing below `config` sees them (docs/ARCHITECTURE.md).
 
 pub mod llm;
+pub mod metrics;
 pub mod output;
 pub mod schedule;
 pub mod target;
@@ -54,6 +55,8 @@ pub struct Config {
     pub start_at: Option<SystemTime>,
     /// Report files (and at most one report on stdout).
     pub outputs: Vec<OutputSpec>,
+    /// `--metrics-addr`, `--metrics-linger`: the live `/metrics` page.
+    pub metrics: Option<crate::config::metrics::MetricsSpec>,
     /// Event-stream reading and LLM request rotation (see [`crate::traffic::llm`]).
     pub llm: crate::traffic::llm::LlmSetup,
     /// `--fail-on` thresholds, checked after the run.
@@ -220,6 +223,7 @@ impl TryFrom<RunArgs> for Config {
             }
         }
         let outputs = outputs_from_args(&a.outputs)?;
+        let metrics = crate::config::metrics::spec(a.metrics_addr.as_deref(), a.metrics_linger)?;
         {
             let body_file = a
                 .body
@@ -278,6 +282,7 @@ impl TryFrom<RunArgs> for Config {
             quiet: a.quiet,
             start_at: a.start_at,
             outputs,
+            metrics,
             llm,
             fail_on,
             traffic,
