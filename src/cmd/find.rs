@@ -106,6 +106,8 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
         ..OutputArgs::default()
     })?;
     let mut exports = ExportManager::open(&specs)?;
+    // `--metrics-addr`: one page for the whole search, its counters adding up every step.
+    let metrics = super::metrics::start(&first_cfg)?;
     let interrupt = super::run::interrupt_channel();
 
     eprintln!(
@@ -130,8 +132,9 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
         args.slo,
         crate::parse::format_duration(args.max_time),
     );
-    // `--metrics-addr`: one page for the whole search, its counters adding up every step.
-    let metrics = super::metrics::start(&first_cfg)?;
+    if let Some(m) = &metrics {
+        m.announce();
+    }
     eprintln!("{}", crate::output::capacity::header(by));
     let started = Instant::now();
     let mut search = Search::new(by, from, to);

@@ -23,8 +23,8 @@ pub(super) struct LiveMetrics {
     spec: MetricsSpec,
 }
 
-/// Bind and serve the page when `cfg` asks for it (runs shaped like `cfg`), and say where on
-/// stderr.
+/// Bind and serve the page when `cfg` asks for it (runs shaped like `cfg`); nothing is printed
+/// (see [`LiveMetrics::announce`]), so that a bad address is the only line.
 ///
 /// # Errors
 ///
@@ -40,12 +40,6 @@ pub(super) fn start(cfg: &Config) -> Result<Option<LiveMetrics>, UsageError> {
     };
     let server = page::spawn(spec.addr, PATH, CONTENT_TYPE, render)
         .map_err(|e| UsageError(bind_error(spec, &e)))?;
-    let reach = if server.addr.ip().is_loopback() {
-        ""
-    } else {
-        " (not loopback: other machines can read it)"
-    };
-    eprintln!("metrics: http://{}{PATH}{reach}", server.addr);
     Ok(Some(LiveMetrics {
         metrics,
         server,
@@ -77,6 +71,16 @@ fn bind_error(spec: MetricsSpec, e: &std::io::Error) -> String {
 }
 
 impl LiveMetrics {
+    /// Say where the page is, on stderr.
+    pub(super) fn announce(&self) {
+        let reach = if self.server.addr.ip().is_loopback() {
+            ""
+        } else {
+            " (not loopback: other machines can read it)"
+        };
+        eprintln!("metrics: http://{}{PATH}{reach}", self.server.addr);
+    }
+
     /// Keep serving for `--metrics-linger` (a Ctrl-C ends it sooner), then stop.
     pub(super) fn linger_and_stop(self, interrupt: &Receiver<()>) {
         if !self.spec.linger.is_zero() {

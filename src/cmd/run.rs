@@ -39,12 +39,15 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
     check_thread_limits(cfg.users)?;
     // Open every report file before the run: a bad path fails now, not after a long soak.
     let mut exports = ExportManager::open(&cfg.outputs)?;
+    // `--metrics-addr`: listening before the first request (a port in use is bad input).
+    let metrics = super::metrics::start(cfg)?;
     if let Some(p) = preface {
         eprintln!("{p}");
     }
     eprintln!("{}", live::header(cfg));
-    // `--metrics-addr`: listening before the first request (a port in use is bad input).
-    let metrics = super::metrics::start(cfg)?;
+    if let Some(m) = &metrics {
+        m.announce();
+    }
     if let Some(at) = cfg.start_at {
         let wait = at
             .duration_since(std::time::SystemTime::now())
