@@ -3,7 +3,8 @@
 //! (`scripts/install-test-deps.sh` installs it). Its counters must agree with the final `--json`
 //! report: every request, each status and failure kind, the bytes, the latency histogram (its
 //! count, its sum and its buckets against the report's own HdrHistogram), the warm-up apart;
-//! the gauges must follow the schedule while it runs and drop to 0 after it.
+//! the gauges must follow the schedule while it runs and drop to 0 after it; `find`'s one page
+//! must add up its steps.
 //!
 //! (The package's classic `prometheus_client.parser` reads the Prometheus 0.0.4 format and
 //! does not group OpenMetrics counters, whose samples are named `NAME_total` under `# TYPE NAME
@@ -433,5 +434,41 @@ fn streamed_answers_add_ttft_itl_and_tpot_as_the_report_counts_them() {
     // A run bounded by --requests has no schedule end: its gauges drop because it ended.
     assert_eq!(page.gauge("qpsbench_active_users"), 0.0);
     assert_eq!(page.gauge("qpsbench_in_flight_requests"), 0.0);
+    interrupt_linger(child, 0);
+}
+
+#[test]
+fn find_serves_one_page_whose_counters_add_up_its_steps() {
+    let Some(py) = python() else {
+        skip_outside_ci(NO_PARSER);
+        return;
+    };
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("f.json");
+    let port = free_port();
+    #[rustfmt::skip]
+    let (child, stderr) = spawn(&[
+        "find", "--url", &srv.url(), "--slo", "p99<1s", "--from", "100", "--to", "200",
+        "--step", "1s", "--max-time", "3s", "-c", "2", "--json", json.to_str().unwrap(),
+        "--metrics-addr", &port.to_string(), "--metrics-linger", "60s",
+    ]);
+    wait_for_linger(&stderr);
+    let (_, _, text) = get(port, "/metrics").expect("the page lingers");
+    let page = Page::parse(py, &text);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let steps = report["capacity"]["steps"].as_array().unwrap();
+    assert!(!steps.is_empty(), "{report}");
+    let requests: f64 = steps.iter().map(|s| s["requests"].as_f64().unwrap()).sum();
+    assert_eq!(page.requests(&[]), requests, "{text}");
+    assert_eq!(
+        page.sum(
+            "qpsbench_latency_seconds",
+            "qpsbench_latency_seconds_count",
+            &[]
+        ),
+        requests
+    );
+    assert_eq!(page.gauge("qpsbench_target_rps"), 0.0);
     interrupt_linger(child, 0);
 }
