@@ -257,8 +257,9 @@ fn scraped_counters_agree_with_the_final_report() {
         }
     }
     assert!(measured_seen, "no scrape saw the measured run");
-    // Begun and not yet recorded: a few at 150 req/s, never the count of requests sent.
-    assert!(in_flight_max < 30.0, "in flight: {in_flight_max}");
+    // Begun and not yet recorded: a few at 150 req/s (more while the collector waits for a
+    // core on a busy machine), never the count of requests sent (150 in the warm-up alone).
+    assert!(in_flight_max < 100.0, "in flight: {in_flight_max}");
     let (status, _, body) = get(port, "/").unwrap();
     assert_eq!(status, 404, "{body}");
 
