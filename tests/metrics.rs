@@ -133,9 +133,22 @@ fn get(port: u16, path: &str) -> Option<(u16, String, String)> {
     Some((status, head.to_ascii_lowercase(), body.to_string()))
 }
 
+/// A running binary, killed if the test fails before it has ended (its linger would keep it
+/// for a minute).
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// The binary with `args`, its stderr lines sent to the returned channel as they come (and
 /// its stdout drained).
-fn spawn(args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+fn spawn(args: &[&str]) -> (Running, mpsc::Receiver<String>) {
     let mut child = bin()
         .args(args)
         .stdin(Stdio::null())
@@ -155,7 +168,7 @@ fn spawn(args: &[&str]) -> (Child, mpsc::Receiver<String>) {
             let _ = tx.send(line);
         }
     });
-    (child, rx)
+    (Running(Some(child)), rx)
 }
 
 /// Wait (at most 60 s) for the stderr line that says the run is over and the page lingers;
@@ -177,7 +190,8 @@ fn wait_for_linger(rx: &mpsc::Receiver<String>) -> Vec<String> {
 }
 
 /// Ctrl-C during the linger ends it at once, with the run's exit code.
-fn interrupt_linger(mut child: Child, code: i32) {
+fn interrupt_linger(mut running: Running, code: i32) {
+    let mut child = running.0.take().expect("still running");
     // SAFETY: a signal to our own child, whose pid is live until it is waited for.
     assert_eq!(
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
