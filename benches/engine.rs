@@ -1,5 +1,6 @@
 //! Hot-path costs of the engine, without any network: taking a rate-limiter slot, the
-//! collector's per-sample work, and histogram merging (what `merge` and per-stage totals do).
+//! collector's per-sample work (and the live /metrics sink's), and histogram merging (what
+//! `merge` and per-stage totals do).
 //! Run: cargo bench --bench engine
 
 use std::hint::black_box;
@@ -78,6 +79,27 @@ fn collector_record(c: &mut Criterion) {
                 sec.record(s);
                 stage.record(s);
                 total.record(s);
+            }
+        })
+    });
+    // The live /metrics sink on the same samples (--metrics-addr): what it adds to the above.
+    let argv: Vec<String> = [
+        "qpsbench",
+        "run",
+        "--url",
+        "http://127.0.0.1:1/",
+        "--rps",
+        "100",
+    ]
+    .map(String::from)
+    .to_vec();
+    let cfg = qpsbench::Config::try_from(qpsbench::cli::parse_run_args(&argv).unwrap()).unwrap();
+    let metrics = qpsbench::export::metrics::Metrics::new(&cfg);
+    let mut sinks = metrics.begin_run(&cfg.schedule, &Default::default());
+    g.bench_function("metrics sink, 1024 samples", |b| {
+        b.iter(|| {
+            for s in &samples {
+                (sinks.on_sample)(s);
             }
         })
     });

@@ -1,15 +1,28 @@
 #!/bin/sh
 # Install what the test suite needs beyond Rust: Chromium, for the HTML report test
-# (tests/html_browser.rs). Idempotent; runs as root without a TTY (CI). Debian/Ubuntu only.
+# (tests/html_browser.rs), and Python's prometheus_client, the independent OpenMetrics parser of
+# the live /metrics test (tests/metrics.rs; Debian's package, for /usr/bin/python3: no pip into
+# an externally managed Python). Idempotent: installs only what is missing; runs as root without
+# a TTY (CI). Debian/Ubuntu only.
 set -eu
 
+missing=""
 if [ -x /usr/bin/chromium ]; then
     echo "install-test-deps: chromium present: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
+else
+    missing="$missing chromium fonts-dejavu-core"
+fi
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null; then
+    echo "install-test-deps: python3 prometheus_client present"
+else
+    missing="$missing python3 python3-prometheus-client"
+fi
+if [ -z "$missing" ]; then
     exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-test-deps: apt-get not found; install Chromium (/usr/bin/chromium) by hand" >&2
+    echo "install-test-deps: apt-get not found; install by hand:$missing" >&2
     exit 1
 fi
 
@@ -18,12 +31,13 @@ if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
         SUDO="sudo -n"
     else
-        echo "install-test-deps: not root and no sudo; cannot install chromium" >&2
+        echo "install-test-deps: not root and no sudo; cannot install:$missing" >&2
         exit 1
     fi
 fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core
-echo "install-test-deps: installed $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
+# shellcheck disable=SC2086 # a list of package names
+$SUDO apt-get install -y --no-install-recommends $missing
+echo "install-test-deps: installed$missing"

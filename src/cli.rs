@@ -199,6 +199,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
     pub start_at: Option<SystemTime>,
 
+    /// Serve live metrics (Prometheus/OpenMetrics text) at http://ADDR/metrics while the run
+    /// goes: HOST:PORT, or a bare PORT on 127.0.0.1 (0: any free port). Bound before the first
+    /// request.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+
+    /// Keep serving /metrics this long after the run, once the summary and reports are
+    /// written, so that a scraper sees the final values (Ctrl-C ends it sooner).
+    #[arg(long, value_name = "D", value_parser = parse_duration, requires = "metrics_addr", allow_hyphen_values = true)]
+    pub metrics_linger: Option<Duration>,
+
     #[command(flatten)]
     pub llm: LlmArgs,
 
@@ -576,7 +587,8 @@ pub struct FindArgs {
     pub max_time: Duration,
 
     /// The flags of a run: the URL, headers, body, --users, --warmup (before each step),
-    /// --step (each step's length, 10s by default), --json and --html.
+    /// --step (each step's length, 10s by default), --json, --html and --metrics-addr (one
+    /// page for the whole search).
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -53,6 +53,10 @@ pub type SecondSink = Box<dyn FnMut(&SecondReport) + Send>;
 /// collector thread: never in a user thread.
 pub type SampleSink = Box<dyn FnMut(&Sample) + Send>;
 
+/// What is done with each batch of inter-token gaps (stage, microseconds) as the collector
+/// records it (warm-up included), on the collector thread.
+pub type ItlSink = Box<dyn FnMut(u32, &[u32]) + Send>;
+
 /// Where the collector hands what it sees as it sees it, besides keeping it.
 #[derive(Default)]
 pub struct Sinks {
@@ -60,6 +64,8 @@ pub struct Sinks {
     pub on_second: Option<SecondSink>,
     /// Each sample, as it is recorded.
     pub on_sample: Option<SampleSink>,
+    /// Each batch of inter-token gaps, as it is recorded.
+    pub on_itl: Option<ItlSink>,
 }
 
 /// How the collector behaves.
@@ -262,6 +268,9 @@ impl Collector {
     /// Inter-token gaps: into the run, the stage and the current second.
     fn record_itl(&mut self, stage: u32, batch: &ItlBatch) {
         let gaps = batch.as_slice();
+        if let Some(sink) = &mut self.setup.sinks.on_itl {
+            sink(stage, gaps);
+        }
         if self.is_warmup(stage) {
             self.stages[0].bucket.record_itl(gaps);
             return;

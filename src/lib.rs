@@ -36,7 +36,7 @@ pub use report::Report;
 
 /// Run the load described by `cfg` and return its report, printing the live line of each
 /// second on stderr unless `cfg.quiet`. `interrupt` ends the run early (the report then says
-/// `interrupted`).
+/// `interrupted`). No live `/metrics`: see [`run_with_metrics`].
 ///
 /// # Errors
 ///
@@ -45,7 +45,7 @@ pub use report::Report;
 /// configuration is refused (a bad `--proxy`).
 pub fn run(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<Report> {
     let samples = export::samples::SampleFile::open(cfg)?;
-    let report = run_with(cfg, interrupt, samples.as_ref())?;
+    let report = run_with(cfg, interrupt, samples.as_ref(), None)?;
     if let Some(s) = &samples {
         s.finish()?;
     }
@@ -53,7 +53,8 @@ pub fn run(cfg: &Config, interrupt: &Receiver<()>) -> anyhow::Result<Report> {
 }
 
 /// [`run`] with its `--samples` file already open (`qpsbench run` opens it before the run
-/// header, so that a bad path is a usage error); the file is flushed, not finished.
+/// header, so that a bad path is a usage error; the file is flushed, not finished), counting
+/// the run into `metrics` (the live `/metrics` page, served by the caller) as it goes.
 ///
 /// # Errors
 ///
@@ -62,6 +63,7 @@ pub fn run_with(
     cfg: &Config,
     interrupt: &Receiver<()>,
     samples: Option<&export::samples::SampleFile>,
+    metrics: Option<&std::sync::Arc<export::metrics::Metrics>>,
 ) -> anyhow::Result<Report> {
     // `--jsonl`, `--csv-series`, `--hdr-log`: each second's line as it closes (the final files
     // replace them at the end).
@@ -69,8 +71,14 @@ pub fn run_with(
     let quiet = cfg.quiet;
     // `--samples`: its lines are written out as each second closes, too.
     let tick = samples.cloned();
+    let progress = engine::run::Progress::default();
+    let (metrics_sample, on_itl, mut metrics_second) =
+        match metrics.map(|m| m.begin_run(&cfg.schedule, &progress)) {
+            Some(m) => (Some(m.on_sample), Some(m.on_itl), Some(m.on_second)),
+            None => (None, None, None),
+        };
     let live: Option<collector::SecondSink> =
-        (!quiet || !files.is_empty() || tick.is_some()).then(|| {
+        (!quiet || !files.is_empty() || tick.is_some() || metrics_second.is_some()).then(|| {
             Box::new(move |row: &stats::rows::SecondReport| {
                 if !quiet {
                     output::live::print_second(row);
@@ -79,15 +87,30 @@ pub fn run_with(
                 if let Some(t) = &tick {
                     t.flush();
                 }
+                if let Some(sink) = &mut metrics_second {
+                    sink(row);
+                }
             }) as collector::SecondSink
         });
+    let mut samples_sink = samples.map(|s| Box::new(s.recorder()) as collector::SampleSink);
+    let on_sample = match (samples_sink.take(), metrics_sample) {
+        (Some(mut a), Some(mut b)) => Some(Box::new(move |s: &sample::Sample| {
+            a(s);
+            b(s);
+        }) as collector::SampleSink),
+        (a, b) => a.or(b),
+    };
     let sinks = collector::Sinks {
         on_second: live,
-        on_sample: samples.map(|s| Box::new(s.recorder()) as collector::SampleSink),
+        on_sample,
+        on_itl,
     };
-    let result = engine::run::execute(cfg, interrupt, sinks)?;
+    let result = engine::run::execute(cfg, interrupt, sinks, &progress);
+    if let Some(m) = metrics {
+        m.end_run();
+    }
     if let Some(s) = samples {
         s.flush();
     }
-    Ok(Report::build(cfg, &result))
+    Ok(Report::build(cfg, &result?))
 }

@@ -102,6 +102,9 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
     let samples_no_dir = format!("{dir_path}/no/such/dir/s.csv");
     let samples_dir = format!("{dir_path}/a-directory.csv");
     std::fs::create_dir(&samples_dir).unwrap();
+    // A port something listens on, for --metrics-addr.
+    let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = listening.local_addr().unwrap().to_string();
 
     // (arguments, what the one line must mention)
     #[rustfmt::skip]
@@ -234,6 +237,15 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "-n", "1", "--samples", "-", "--json", "-"], vec!["--json", "--samples", "stdout"]),
         (vec!["--url", &url, "--data", &data_bad, "--samples", &data_bad], vec!["--samples", "which --data reads"]),
         (vec!["find", "--url", &url, "--slo", "p99<1s", "--samples", &samples], vec!["--samples", "does not go with find"]),
+        // the live /metrics page: checked and bound before the first request
+        (vec!["--url", &url, "-n", "1", "--metrics-addr", &taken], vec!["--metrics-addr", "is in use", "0 for any free port"]),
+        (vec!["find", "--url", &url, "--slo", "p99<1s", "--metrics-addr", &taken], vec!["--metrics-addr", "is in use"]),
+        (vec!["--url", &url, "-n", "1", "--metrics-addr", "192.0.2.1:9464"], vec!["--metrics-addr", "not an address of this machine"]),
+        (vec!["--url", &url, "-n", "1", "--metrics-addr", "nowhere"], vec!["--metrics-addr", "has no port"]),
+        (vec!["--url", &url, "-n", "1", "--metrics-addr", "70000"], vec!["--metrics-addr", "0 to 65535"]),
+        (vec!["--url", &url, "-n", "1", "--metrics-addr", "http://127.0.0.1:9464"], vec!["--metrics-addr", "HOST:PORT"]),
+        (vec!["--url", &url, "-n", "1", "--metrics-linger", "5s"], vec!["--metrics-addr"]),
+        (vec!["--url", &url, "-n", "1", "--metrics-addr", "0", "--metrics-linger", "soon"], vec!["--metrics-linger"]),
         // the other files a run reads, and the flags of their features
         (vec!["--targets", &targets_bad, "-n", "1"], vec!["--targets", "targets.txt:2"]),
         (vec!["--targets", &targets_missing, "-n", "1"], vec!["--targets", "no-targets.txt"]),

@@ -95,8 +95,8 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
     };
     // Everything is checked before the first request: the flags as the first and the last step
     // would use them, the users against the limits, and the report files.
-    let first =
-        crate::report::RunConfig::of(&Config::try_from(step_args(&args, by, from, step_len))?);
+    let first_cfg = Config::try_from(step_args(&args, by, from, step_len))?;
+    let first = crate::report::RunConfig::of(&first_cfg);
     Config::try_from(step_args(&args, by, to, step_len))?;
     check_open_files(users)?;
     check_thread_limits(users)?;
@@ -106,6 +106,8 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
         ..OutputArgs::default()
     })?;
     let mut exports = ExportManager::open(&specs)?;
+    // `--metrics-addr`: one page for the whole search, its counters adding up every step.
+    let metrics = super::metrics::start(&first_cfg)?;
     let interrupt = super::run::interrupt_channel();
 
     eprintln!(
@@ -130,6 +132,9 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
         args.slo,
         crate::parse::format_duration(args.max_time),
     );
+    if let Some(m) = &metrics {
+        m.announce();
+    }
     eprintln!("{}", crate::output::capacity::header(by));
     let started = Instant::now();
     let mut search = Search::new(by, from, to);
@@ -142,7 +147,7 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
             break Stop::MaxTime;
         }
         let cfg = Config::try_from(step_args(&args, by, load, step_len))?;
-        let report = crate::run(&cfg, &interrupt)?;
+        let report = crate::run_with(&cfg, &interrupt, None, metrics.as_ref().map(|m| &m.metrics))?;
         if report.interrupted {
             break Stop::Interrupted;
         }
@@ -186,6 +191,9 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
             ))),
         })
         .map_err(|e| Error::Run(anyhow::anyhow!("{e}")))?;
+    if let Some(m) = metrics {
+        m.linger_and_stop(&interrupt);
+    }
     Ok(match stopped {
         Stop::Interrupted => exit::INTERRUPTED,
         _ if capacity.found() => exit::OK,

@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod find;
 pub mod limits;
+mod metrics;
 pub mod run;
 pub mod saved;
 pub mod serve;

@@ -45,10 +45,15 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
     if samples.as_ref().is_some_and(SampleFile::writes_stdout) {
         exports.stdout_taken();
     }
+    // `--metrics-addr`: listening before the first request (a port in use is bad input).
+    let metrics = super::metrics::start(cfg)?;
     if let Some(p) = preface {
         eprintln!("{p}");
     }
     eprintln!("{}", live::header(cfg));
+    if let Some(m) = &metrics {
+        m.announce();
+    }
     if let Some(at) = cfg.start_at {
         let wait = at
             .duration_since(std::time::SystemTime::now())
@@ -59,7 +64,12 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
             wait.as_secs_f64()
         );
     }
-    let report = crate::run_with(cfg, &interrupt, samples.as_ref())?;
+    let report = crate::run_with(
+        cfg,
+        &interrupt,
+        samples.as_ref(),
+        metrics.as_ref().map(|m| &m.metrics),
+    )?;
     // An interrupted run is incomplete: 130 says so, even when a threshold failed too.
     let code = if report.interrupted {
         exit::INTERRUPTED
@@ -75,10 +85,16 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
     }
     // Ctrl-C (or SIGTERM) after the run ended, while the reports were written: they are still
     // written in full, and the exit code says the user interrupted.
-    match written {
+    let code = match written {
         Ok(_) if interrupt.try_recv().is_ok() => Ok(exit::INTERRUPTED),
         other => other,
+    };
+    // `--metrics-linger`: the final values stay readable; a Ctrl-C now only ends the wait.
+    // (When the reports failed, the error is said at once.)
+    if let (Some(m), Ok(_)) = (metrics, &code) {
+        m.linger_and_stop(&interrupt);
     }
+    code
 }
 
 /// A second interrupt sooner than this after the first is the same one: `timeout -s INT` and a

@@ -2,6 +2,7 @@
 //! types stop here: nothing below `config` sees them (docs/ARCHITECTURE.md).
 
 pub mod llm;
+pub mod metrics;
 pub mod output;
 pub mod samples;
 pub mod schedule;
@@ -57,6 +58,8 @@ pub struct Config {
     pub outputs: Vec<OutputSpec>,
     /// `--samples`: a line per request, written as the run goes.
     pub samples: Option<samples::SamplesSpec>,
+    /// `--metrics-addr`, `--metrics-linger`: the live `/metrics` page.
+    pub metrics: Option<crate::config::metrics::MetricsSpec>,
     /// Event-stream reading and LLM request rotation (see [`crate::traffic::llm`]).
     pub llm: crate::traffic::llm::LlmSetup,
     /// `--fail-on` thresholds, checked after the run.
@@ -228,6 +231,7 @@ impl TryFrom<RunArgs> for Config {
         }
         let outputs = outputs_from_args(&a.outputs)?;
         let samples = samples::from_args(a.samples.as_deref(), a.samples_rate)?;
+        let metrics = crate::config::metrics::spec(a.metrics_addr.as_deref(), a.metrics_linger)?;
         {
             let body_file = a
                 .body
@@ -291,6 +295,7 @@ impl TryFrom<RunArgs> for Config {
             start_at: a.start_at,
             outputs,
             samples,
+            metrics,
             llm,
             fail_on,
             abort_on,

@@ -2,6 +2,7 @@
 //! stage, the stop flag, the `--rps` slot clock, the `--requests` budget), and the controller
 //! that opens and closes it stage by stage as the schedule says.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -22,8 +23,9 @@ pub struct Gate {
     pub active: AtomicUsize,
     /// Index of the current stage, stamped on each sample.
     pub stage: AtomicU32,
-    /// Requests begun (to count those still in flight at the end).
-    pub started: AtomicU64,
+    /// Requests begun (to count those still in flight at the end, and live: the run's
+    /// [`Progress`](crate::engine::run::Progress) shares it).
+    pub started: Arc<AtomicU64>,
     /// The `--rps` slot clock.
     pub limiter: Option<Limiter>,
     /// When a timed run ends (its start + `--duration` or the schedule's length), once known.
@@ -59,7 +61,7 @@ impl Gate {
             stop: AtomicBool::new(false),
             active: AtomicUsize::new(0),
             stage: AtomicU32::new(0),
-            started: AtomicU64::new(0),
+            started: Arc::default(),
             limiter,
             end: std::sync::OnceLock::new(),
             budget,

@@ -1,8 +1,8 @@
 //! One run, wired: spawns one thread per user and the collector, follows the schedule through
 //! the ramp gate, and stops on time, on `--requests`, or on interrupt.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -36,6 +36,16 @@ pub struct RunResult {
     pub usage: Option<(f64, f64, u64)>,
 }
 
+/// What a run shows of itself as it goes, to an observer on another thread (the live
+/// `/metrics` gauges): handles the engine writes and anyone may read.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// Requests begun: the ramp gate's own count ([`Gate::started`]).
+    pub started: Arc<AtomicU64>,
+    /// When the load began (after `--start-at`'s wait); unset before.
+    pub start: Arc<OnceLock<Instant>>,
+}
+
 /// `getrusage(RUSAGE_SELF)`: user and system CPU seconds and peak RSS in KiB (Linux reports
 /// `ru_maxrss` in KiB).
 pub fn own_usage() -> Option<(f64, f64, u64)> {
@@ -54,16 +64,23 @@ pub fn own_usage() -> Option<(f64, f64, u64)> {
 }
 
 /// Run the load described by `cfg` until it ends or `interrupt` receives, handing each closed
-/// second and each sample to `sinks` on the collector thread as they come.
+/// second and each sample to `sinks` on the collector thread as they come, and showing its
+/// requests begun and its start in `progress`.
 ///
 /// # Errors
 ///
 /// When the agent configuration is refused (a bad `--proxy`, see [`agent_config`]), a user
 /// thread or the collector thread cannot start (the process's thread limit, `ulimit -u`), or
 /// the collector thread panics.
-pub fn execute(cfg: &Config, interrupt: &Receiver<()>, sinks: Sinks) -> anyhow::Result<RunResult> {
+pub fn execute(
+    cfg: &Config,
+    interrupt: &Receiver<()>,
+    sinks: Sinks,
+    progress: &Progress,
+) -> anyhow::Result<RunResult> {
     let mut gate = Gate::new(&cfg.schedule, cfg.arrival, cfg.requests);
     gate.per_user = cfg.iterations;
+    gate.started = progress.started.clone();
     let gate = Arc::new(gate);
     let llm = Arc::new(cfg.llm.clone());
     let mut traffic = crate::traffic::run::TrafficRun::new(&cfg.traffic, cfg.llm.rotation.clone());
@@ -113,6 +130,7 @@ pub fn execute(cfg: &Config, interrupt: &Receiver<()>, sinks: Sinks) -> anyhow::
 
     let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
     let start = Instant::now();
+    let _ = progress.start.set(start);
     gate.set_start(start);
     if let Some(length) = cfg.schedule.end() {
         gate.set_end(start + length);

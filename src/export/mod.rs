@@ -24,6 +24,8 @@ pub mod jsonl;
 /// The per-second files written as the run goes.
 pub mod live;
 pub mod manager;
+/// `--metrics-addr`: the live `/metrics` page (its content; `serve::page` serves it).
+pub mod metrics;
 /// `--samples`: a line per request, written as the run goes.
 pub mod samples;
 

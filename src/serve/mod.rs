@@ -18,11 +18,14 @@
 //!
 //! Every request except `/__stats` is counted in [`ServerStats::requests`] when its head arrives
 //! and is in flight until its response head is produced.
+//!
+//! [`page`] serves one text page the same way (the live `/metrics` of `--metrics-addr`).
 
 mod body;
 mod chat;
 pub mod config;
 mod handler;
+pub mod page;
 pub mod state;
 mod tokens;
 
