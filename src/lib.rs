@@ -92,8 +92,8 @@ pub fn run_with(
                 }
             }) as collector::SecondSink
         });
-    let mut samples_sink = samples.map(|s| Box::new(s.recorder()) as collector::SampleSink);
-    let on_sample = match (samples_sink.take(), metrics_sample) {
+    let samples_sink = samples.map(|s| Box::new(s.recorder()) as collector::SampleSink);
+    let on_sample = match (samples_sink, metrics_sample) {
         (Some(mut a), Some(mut b)) => Some(Box::new(move |s: &sample::Sample| {
             a(s);
             b(s);

@@ -59,8 +59,40 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 pub struct ServerHandle {
     pub addr: SocketAddr,
     pub stats: Arc<ServerStats>,
+    running: Running,
+}
+
+/// A server's thread and the signal that shuts it down: stopped (signalled and joined) once,
+/// by `stop` or on drop. Shared by the embedded target and the `/metrics` page.
+#[derive(Debug)]
+pub(crate) struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    pub(crate) fn new(shutdown: oneshot::Sender<()>, thread: JoinHandle<()>) -> Self {
+        Running {
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    /// Signal the shutdown and wait for the thread; a second call does nothing.
+    pub(crate) fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 impl ServerHandle {
@@ -72,22 +104,7 @@ impl ServerHandle {
     /// Shut the server down: stop accepting, close every connection (idle keep-alive ones
     /// included, requests in progress are cut), and wait for its threads.
     pub fn stop(mut self) {
-        self.shutdown_and_join();
-    }
-
-    fn shutdown_and_join(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        self.shutdown_and_join();
+        self.running.stop();
     }
 }
 
@@ -167,8 +184,7 @@ pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
     Ok(ServerHandle {
         addr,
         stats,
-        shutdown: Some(tx),
-        thread: Some(thread),
+        running: Running::new(tx, thread),
     })
 }
 
@@ -194,7 +210,7 @@ pub fn run_blocking(cfg: ServeConfig) -> anyhow::Result<()> {
     let mut handle = spawn(cfg)?;
     eprintln!("qpsbench serve: listening on {}", handle.url());
     // The shutdown sender stays in `handle`, so the server thread only ends with the process.
-    if let Some(thread) = handle.thread.take()
+    if let Some(thread) = handle.running.thread.take()
         && thread.join().is_err()
     {
         anyhow::bail!("qpsbench serve: the server thread panicked");

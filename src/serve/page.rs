@@ -9,7 +9,6 @@ use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,29 +32,13 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
 pub struct PageServer {
     /// Where it listens (the port chosen, when 0 was asked).
     pub addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    running: super::Running,
 }
 
 impl PageServer {
     /// Stop accepting, close every connection and wait for the server's thread.
     pub fn stop(mut self) {
-        self.shutdown_and_join();
-    }
-
-    fn shutdown_and_join(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for PageServer {
-    fn drop(&mut self) {
-        self.shutdown_and_join();
+        self.running.stop();
     }
 }
 
@@ -100,8 +83,7 @@ pub fn spawn(
         })?;
     Ok(PageServer {
         addr,
-        shutdown: Some(tx),
-        thread: Some(thread),
+        running: super::Running::new(tx, thread),
     })
 }
 
