@@ -10,6 +10,7 @@ use crate::sample::Sample;
 use crate::stats::abort::{AbortWindow, Aborted};
 use crate::stats::bucket::Bucket;
 use crate::stats::rows::SecondReport;
+use crate::stats::saturation::{ClientTimeline, SaturatedSpan, SaturationJudge};
 use crate::stream::ItlBatch;
 
 /// How long the collector naps when the channel is empty.
@@ -87,6 +88,9 @@ pub struct CollectorSetup {
     /// `--abort-on`: judged as each second closes; when one holds, the run is stopped (through
     /// `done`) and [`Measured::aborted`] says why.
     pub abort: Option<AbortWindow>,
+    /// The client's own load, read each second by a sampler thread: judged as each second
+    /// closes ([`crate::stats::saturation`]).
+    pub client: Option<std::sync::Arc<ClientTimeline>>,
 }
 
 /// A stage's bucket and when it began.
@@ -109,6 +113,9 @@ pub struct Measured {
     pub traffic: crate::stats::traffic::TrafficStats,
     /// The `--abort-on` threshold that stopped the run.
     pub aborted: Option<Aborted>,
+    /// The seconds in which the client itself was saturated ([`crate::stats::saturation`]);
+    /// `None` when the client's load was not read.
+    pub client_saturation: Option<Vec<SaturatedSpan>>,
 }
 
 /// Run the collector until a `Stop` event (or every sender is gone).
@@ -130,6 +137,7 @@ pub fn collect(rx: Receiver<Event>, setup: CollectorSetup) -> Measured {
         coarse_rows: 0,
         aborted: None,
         received: 0,
+        client: setup.client.clone().map(SaturationJudge::new),
         setup,
     };
     loop {
@@ -216,6 +224,8 @@ struct Collector {
     coarse_rows: usize,
     aborted: Option<Aborted>,
     received: u64,
+    /// The client's own CPU and run-queue wait, judged as each second closes.
+    client: Option<SaturationJudge>,
     setup: CollectorSetup,
 }
 
@@ -292,6 +302,14 @@ impl Collector {
                 users,
                 &self.second,
             );
+            if let Some(judge) = &mut self.client {
+                let latency = &self.second.latency;
+                judge.second_closed(
+                    self.second_index + 1,
+                    self.second.requests,
+                    (!latency.is_empty()).then(|| latency.mean()),
+                );
+            }
             if !self.setup.second_histograms {
                 row.drop_histograms();
             }
@@ -401,6 +419,7 @@ impl Collector {
             received: self.received,
             traffic: self.setup.traffic,
             aborted: self.aborted,
+            client_saturation: self.client.map(SaturationJudge::into_spans),
             end,
             interrupted,
         }
@@ -505,6 +524,7 @@ mod tests {
                 finished: 0,
             },
             abort: None,
+            client: None,
         }
     }
 

@@ -14,6 +14,7 @@ use crate::engine::gate::control;
 use crate::engine::http1::Http1;
 use crate::engine::transport::{self, agent_config};
 use crate::engine::user;
+use crate::stats::saturation::ClientTimeline;
 
 /// User thread stack: small, since thousands of users must fit; TLS handshakes need the room.
 pub const USER_STACK: usize = 256 * 1024;
@@ -44,23 +45,6 @@ pub struct Progress {
     pub started: Arc<AtomicU64>,
     /// When the load began (after `--start-at`'s wait); unset before.
     pub start: Arc<OnceLock<Instant>>,
-}
-
-/// `getrusage(RUSAGE_SELF)`: user and system CPU seconds and peak RSS in KiB (Linux reports
-/// `ru_maxrss` in KiB).
-pub fn own_usage() -> Option<(f64, f64, u64)> {
-    // SAFETY: getrusage writes one `rusage` into the zeroed struct it is given and reads nothing.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid pointer to a `rusage` this function owns.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return None;
-    }
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Some((
-        secs(u.ru_utime),
-        secs(u.ru_stime),
-        u64::try_from(u.ru_maxrss).unwrap_or(0),
-    ))
 }
 
 /// Run the load described by `cfg` until it ends or `interrupt` receives, handing each closed
@@ -111,7 +95,7 @@ pub fn execute(
             traffic: traffic.clone(),
         };
         let spawned = std::thread::Builder::new()
-            .name(format!("user-{index}"))
+            .name(format!("{}{index}", crate::stats::saturation::USER_THREAD))
             .stack_size(USER_STACK)
             .spawn(move || user.run());
         if let Err(e) = spawned {
@@ -137,6 +121,17 @@ pub fn execute(
     }
     traffic.start_clock(start);
     let started_at = std::time::SystemTime::now();
+    // The client's own load, read once a second of the measured run by a thread of its own.
+    let timeline = Arc::new(ClientTimeline::new(
+        start + cfg.schedule.warmup().unwrap_or_default(),
+    ));
+    let (sampler_stop, sampler_stopped) = crossbeam_channel::bounded::<()>(1);
+    let sampler = {
+        let timeline = timeline.clone();
+        std::thread::Builder::new()
+            .name("client-load".into())
+            .spawn(move || timeline.sample(&sampler_stopped))?
+    };
     let setup = CollectorSetup {
         start,
         schedule: cfg.schedule.clone(),
@@ -158,6 +153,7 @@ pub fn execute(
                 cfg.schedule.paced(),
             )
         }),
+        client: Some(timeline),
     };
     let collector = std::thread::Builder::new()
         .name("collector".into())
@@ -174,6 +170,9 @@ pub fn execute(
         .limiter
         .as_ref()
         .and_then(|l| l.unsent_slots(end, needed));
+    // The last, partial second's reading before the collector judges it.
+    drop(sampler_stop);
+    let _ = sampler.join();
     let _ = tx.send(Event::Stop {
         at: end,
         interrupted,
@@ -192,7 +191,7 @@ pub fn execute(
         in_flight_at_end,
         evidence: traffic.take_evidence(),
         unsent_slots,
-        usage: own_usage(),
+        usage: crate::stats::saturation::own_usage(),
     })
 }
 

@@ -127,6 +127,13 @@ pub fn render(r: &Report) -> String {
             esc(&crate::output::summary::client_words(c))
         );
     }
+    if let Some(w) = r
+        .client_saturation
+        .as_deref()
+        .and_then(crate::stats::saturation::warning_words)
+    {
+        let _ = writeln!(h, "<div class=\"warn\">Warning: {}.</div>", esc(&w));
+    }
     h.push_str("<h2>Over time</h2>\n");
     h.push_str(&throughput_chart(r).render());
     h.push('\n');

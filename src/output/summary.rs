@@ -148,6 +148,13 @@ pub fn render(r: &Report) -> String {
     if let Some(c) = &r.client {
         let _ = writeln!(out, "Client:         {}", client_words(c));
     }
+    if let Some(w) = r
+        .client_saturation
+        .as_deref()
+        .and_then(crate::stats::saturation::warning_words)
+    {
+        let _ = writeln!(out, "WARNING:        {w}");
+    }
     if t.reconnects > 0 {
         let _ = writeln!(
             out,

@@ -250,6 +250,7 @@ pub fn merge(inputs: &[(String, Report)]) -> Result<Report, UsageError> {
         thresholds: Vec::new(),
         evidence: reports.iter().flat_map(|r| r.evidence.clone()).collect(),
         client: merged_client(&reports, total.requests),
+        client_saturation: merged_saturation(&reports),
     })
 }
 
@@ -265,6 +266,16 @@ fn merged_client(reports: &[&Report], requests: u64) -> Option<crate::stats::row
         all.iter().map(|c| c.peak_rss_kib).max().unwrap_or(0),
         requests,
     ))
+}
+
+/// The runs' saturated spans joined (by the runs' own second numbers: `merge` joins runs of
+/// one schedule), when every run measured them.
+fn merged_saturation(reports: &[&Report]) -> Option<Vec<crate::stats::saturation::SaturatedSpan>> {
+    let lists: Vec<&[crate::stats::saturation::SaturatedSpan]> = reports
+        .iter()
+        .map(|r| r.client_saturation.as_deref())
+        .collect::<Option<Vec<_>>>()?;
+    Some(crate::stats::saturation::merge_spans(&lists))
 }
 
 /// Per-target rows add up when every report has the same targets: `lists` holds each

@@ -78,6 +78,12 @@ pub struct Report {
     /// every run added, the largest peak).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<crate::stats::rows::ClientCost>,
+    /// The seconds in which the client itself, not the server, was the limit (its CPU or its
+    /// threads' wait for one, see [`crate::stats::saturation`]): latency there includes
+    /// qpsbench's own queueing. Empty when it kept up; absent in reports written before it was
+    /// measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_saturation: Option<Vec<crate::stats::saturation::SaturatedSpan>>,
 }
 
 /// The configuration, as it may be shown: secrets masked.
@@ -285,6 +291,7 @@ impl Report {
             client: run.usage.map(|(user, system, rss)| {
                 crate::stats::rows::ClientCost::new(user, system, rss, m.total.requests)
             }),
+            client_saturation: m.client_saturation.clone(),
         };
         report.total.unsent_slots = report.stages.iter().map(|s| s.unsent_slots).sum();
         report.thresholds =

@@ -13,6 +13,7 @@ pub mod bucket;
 pub mod hdr;
 pub mod retry;
 pub mod rows;
+pub mod saturation;
 pub mod stream;
 pub mod thresholds;
 pub mod traffic;
