@@ -77,11 +77,24 @@ pub fn run_with(
             Some(m) => (Some(m.on_sample), Some(m.on_itl), Some(m.on_second)),
             None => (None, None, None),
         };
+    // Where the run stands, at the end of each live line; on a terminal, a bar under them.
+    let mut standing = output::progress::RunProgress::new(cfg);
+    let bar = (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .then(|| output::progress::TerminalBar::new(standing.fraction_known()));
+    let bar_at_end = bar.clone();
     let live: Option<collector::SecondSink> =
         (!quiet || !files.is_empty() || tick.is_some() || metrics_second.is_some()).then(|| {
             Box::new(move |row: &stats::rows::SecondReport| {
                 if !quiet {
-                    output::live::print_second(row);
+                    let words = standing.push(row);
+                    let mut line = output::live::format_second(row);
+                    if !words.is_empty() {
+                        line = format!("{line} | {words}");
+                    }
+                    match &bar {
+                        Some(bar) => bar.second(&line, standing.fraction(), &words),
+                        None => output::live::print_line(&line),
+                    }
                 }
                 files.push(row);
                 if let Some(t) = &tick {
@@ -106,6 +119,9 @@ pub fn run_with(
         on_itl,
     };
     let result = engine::run::execute(cfg, interrupt, sinks, &progress);
+    if let Some(bar) = bar_at_end {
+        bar.clear();
+    }
     if let Some(m) = metrics {
         m.end_run();
     }

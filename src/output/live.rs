@@ -63,9 +63,9 @@ fn rate_words(cfg: &Config) -> String {
     words
 }
 
-/// Print one second on stderr (ignoring a closed stderr).
-pub fn print_second(r: &SecondReport) {
-    let _ = writeln!(std::io::stderr().lock(), "{}", format_second(r));
+/// Print one live line on stderr (ignoring a closed stderr).
+pub fn print_line(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// The line that opens a run.

@@ -2,6 +2,7 @@
 
 pub mod capacity;
 pub mod live;
+pub mod progress;
 pub mod stream_summary;
 pub mod summary;
 pub mod traffic_summary;
