@@ -310,6 +310,11 @@ fn refuse_what_find_sets(run: &RunArgs, by: By) -> Result<(), UsageError> {
             "find writes --json and --html",
         ),
         (
+            o.jsonl.is_some(),
+            "--jsonl",
+            "find writes --json and --html",
+        ),
+        (
             run.samples.is_some() || run.samples_rate.is_some(),
             if run.samples.is_some() {
                 "--samples"
