@@ -202,7 +202,7 @@ pub struct RunArgs {
     /// Serve live metrics (Prometheus/OpenMetrics text) at http://ADDR/metrics while the run
     /// goes: HOST:PORT, or a bare PORT on 127.0.0.1 (0: any free port). Bound before the first
     /// request.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", allow_hyphen_values = true)]
     pub metrics_addr: Option<String>,
 
     /// Keep serving /metrics this long after the run, once the summary and reports are
@@ -390,7 +390,7 @@ pub struct TrafficArgs {
     pub abort_on: Option<String>,
 
     /// The rolling window --abort-on is judged over, whole seconds [default: 10s].
-    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", value_parser = parse_duration, allow_hyphen_values = true)]
     pub abort_window: Option<Duration>,
 
     /// Also mask this header, or this URL query parameter, in every output (repeatable).

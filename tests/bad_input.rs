@@ -238,6 +238,9 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "--data", &data_bad, "--samples", &data_bad], vec!["--samples", "which --data reads"]),
         (vec!["find", "--url", &url, "--slo", "p99<1s", "--samples", &samples], vec!["--samples", "does not go with find"]),
         (vec!["find", "--url", &url, "--slo", "p99<1s", "--jsonl", "-"], vec!["--jsonl", "does not go with find"]),
+        (vec!["find", "--url", &url, "--slo", "p99<1s", "--abort-on", "error-rate>50%"], vec!["--abort-on", "does not go with find"]),
+        (vec!["--url", &url, "-n", "1", "--abort-on", "error-rate>50%", "--abort-window", "-3"], vec!["--abort-window"]),
+        (vec!["--url", &url, "-n", "1", "--metrics-addr", "-1"], vec!["--metrics-addr"]),
         // the live /metrics page: checked and bound before the first request
         (vec!["--url", &url, "-n", "1", "--metrics-addr", &taken], vec!["--metrics-addr", "is in use", "0 for any free port"]),
         (vec!["find", "--url", &url, "--slo", "p99<1s", "--metrics-addr", &taken], vec!["--metrics-addr", "is in use"]),

@@ -112,3 +112,54 @@ fn on_a_terminal_a_bar_redraws_under_the_lines_and_quiet_has_none() {
     assert!(!seen.contains('\x1b'), "--quiet draws nothing: {seen:?}");
     assert!(!seen.contains("[    1s]"), "{seen:?}");
 }
+
+#[test]
+fn ctrl_c_on_a_terminal_is_said_above_the_bar_and_leaves_no_bar_behind() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(!common::skip_outside_ci(
+            "util-linux's script is not installed"
+        ));
+        return;
+    }
+    let srv = server();
+    let exe = env!("CARGO_BIN_EXE_qpsbench");
+    let child = std::process::Command::new("script")
+        // `exec`: qpsbench is the shell's process, the child of script.
+        .args([
+            "-qfec",
+            &format!("exec {exe} --url {} -c 2 --rps 100 -z 20", srv.url()),
+            "/dev/null",
+        ])
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Past the first second (a bar with a position), then Ctrl-C to qpsbench itself.
+    common::wait_for_server(&srv, 150);
+    let children =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).unwrap();
+    let pid: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: kill sends a signal to a process id; nothing is read or written here.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let (code, seen, err) = common::finish(child);
+    assert_eq!(code, 130, "interrupted, through script -e: {err}");
+    let said = seen
+        .find("interrupted: stopping")
+        .unwrap_or_else(|| panic!("{seen:?}"));
+    // The bar's line was erased before the message took it (written behind the bar's back,
+    // the message went below a bar that then stayed on the screen).
+    assert!(
+        seen[..said].ends_with("\x1b[2K"),
+        "{:?}",
+        &seen[said.saturating_sub(80)..]
+    );
+    let summary = seen.find("Summary:").expect("the summary");
+    assert!(seen[summary..].starts_with("Summary:"));
+    assert!(!seen[summary..].contains("\x1b[2K"), "{seen:?}");
+}

@@ -315,6 +315,15 @@ fn refuse_what_find_sets(run: &RunArgs, by: By) -> Result<(), UsageError> {
             "find writes --json and --html",
         ),
         (
+            run.traffic.abort_on.is_some() || run.traffic.abort_window.is_some(),
+            if run.traffic.abort_on.is_some() {
+                "--abort-on"
+            } else {
+                "--abort-window"
+            },
+            "each step is judged against --slo, and a failed step ends the search",
+        ),
+        (
             run.samples.is_some() || run.samples_rate.is_some(),
             if run.samples.is_some() {
                 "--samples"

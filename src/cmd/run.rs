@@ -120,10 +120,7 @@ pub(super) fn interrupt_channel() -> Receiver<()> {
             // Sent before it is said: whoever reads the message (the run, or the exit code
             // once the reports are written) must find the interrupt already there.
             let _ = tx.try_send(());
-            let _ = writeln!(
-                io::stderr(),
-                "\ninterrupted: stopping (press Ctrl-C again to exit now)"
-            );
+            crate::output::progress::say("interrupted: stopping (press Ctrl-C again to exit now)");
         });
         if let Err(e) = installed {
             eprintln!("warning: cannot handle Ctrl-C ({e}); it will end the run without a summary");

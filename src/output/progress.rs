@@ -3,6 +3,7 @@
 //! one-line progress bar on stderr that redraws in place under the per-second lines
 //! (`indicatif`). Piped, or with `--quiet`, there is no bar.
 
+use std::io::Write;
 use std::time::Duration;
 
 use crate::config::Config;
@@ -106,6 +107,21 @@ impl RunProgress {
     }
 }
 
+/// The bar on the terminal now, for a message from another thread (the Ctrl-C handler's):
+/// written to stderr behind the bar's back, it would be drawn over, and the bar left behind.
+static ACTIVE: parking_lot::Mutex<Option<indicatif::ProgressBar>> = parking_lot::Mutex::new(None);
+
+/// Say `message` on stderr: above the progress bar when one is on the terminal, else on a
+/// line of its own (after a newline, off the `^C` the terminal echoed).
+pub fn say(message: &str) {
+    match ACTIVE.lock().as_ref() {
+        Some(bar) => bar.println(message),
+        None => {
+            let _ = writeln!(std::io::stderr(), "\n{message}");
+        }
+    }
+}
+
 /// The terminal's progress bar: the per-second lines print above it, it redraws in place.
 #[derive(Clone)]
 pub struct TerminalBar {
@@ -135,6 +151,7 @@ impl TerminalBar {
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(250));
+        *ACTIVE.lock() = Some(bar.clone());
         TerminalBar { bar }
     }
 
@@ -150,6 +167,7 @@ impl TerminalBar {
 
     /// Take the bar off the terminal (before the summary).
     pub fn clear(&self) {
+        *ACTIVE.lock() = None;
         self.bar.finish_and_clear();
     }
 }

@@ -289,7 +289,8 @@ impl Report {
             thresholds: Vec::new(),
             evidence: run.evidence.clone(),
             client: run.usage.map(|(user, system, rss)| {
-                crate::stats::rows::ClientCost::new(user, system, rss, m.total.requests)
+                // Every request the process made: the warm-up's cost CPU too.
+                crate::stats::rows::ClientCost::new(user, system, rss, m.received)
             }),
             client_saturation: m.client_saturation.clone(),
         };

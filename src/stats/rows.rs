@@ -186,7 +186,8 @@ pub struct ClientCost {
     pub cpu_user_s: f64,
     /// CPU time in the kernel on the process's behalf, seconds.
     pub cpu_system_s: f64,
-    /// (user + system) / completed requests x 1,000; `null` without requests.
+    /// (user + system) / completed requests x 1,000 (every request the process made, the
+    /// warm-up's included); `null` without requests.
     pub cpu_s_per_1k_requests: Option<f64>,
     /// The process's peak resident set size, KiB (`ru_maxrss`).
     pub peak_rss_kib: u64,

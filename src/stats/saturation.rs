@@ -478,7 +478,7 @@ pub fn merge_spans(lists: &[&[SaturatedSpan]]) -> Vec<SaturatedSpan> {
         match out.last_mut() {
             Some(last) if s.from_s <= last.to_s + 1 => {
                 last.to_s = last.to_s.max(s.to_s);
-                last.cores = last.cores.min(s.cores);
+                last.cores = last.cores.max(s.cores);
                 last.cpu_cores_max = last.cpu_cores_max.max(s.cpu_cores_max);
                 for (a, b) in [
                     (&mut last.queue_wait_ms_max, s.queue_wait_ms_max),
