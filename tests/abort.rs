@@ -52,8 +52,13 @@ fn abort_on_stops_a_run_whose_service_starts_failing() {
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(
-        out.contains("ABORTED by --abort-on: error-rate>50% held over the 2 s before second"),
+        out.contains("ABORTED by --abort-on: error-rate>50% held over seconds "),
         "{out}"
+    );
+    // And on stderr, where the live lines stopped.
+    assert!(
+        err.contains("aborted by --abort-on: error-rate>50% held over seconds "),
+        "{err}"
     );
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

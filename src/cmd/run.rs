@@ -70,6 +70,10 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
         samples.as_ref(),
         metrics.as_ref().map(|m| &m.metrics),
     )?;
+    // Said on stderr too, where the live lines stopped (stdout may go to a file).
+    if let Some(a) = &report.aborted {
+        eprintln!("aborted by --abort-on: {}", crate::report::aborted_words(a));
+    }
     // An interrupted run is incomplete: 130 says so, even when a threshold failed too.
     let code = if report.interrupted {
         exit::INTERRUPTED

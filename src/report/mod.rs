@@ -337,7 +337,7 @@ pub fn unix_ms(t: std::time::SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// `error-rate>50% held over the 10 s before second 17 (measured 75.000%)`.
+/// `error-rate>50% held over seconds 8–17 (measured 75.000%)`.
 pub fn aborted_words(a: &crate::stats::abort::Aborted) -> String {
     let unit = a
         .threshold

@@ -26,12 +26,17 @@ pub struct Aborted {
 }
 
 impl Aborted {
-    /// `error-rate>50% held over the 10 s before second 17`.
+    /// `error-rate>50% held over seconds 8–17` (`over second 17` for a one-second window).
     pub fn describe(&self) -> String {
-        format!(
-            "{} held over the {} s before second {}",
-            self.threshold, self.window_s, self.second
-        )
+        let from = (self.second + 1).saturating_sub(self.window_s).max(1);
+        if from == self.second {
+            format!("{} held over second {}", self.threshold, self.second)
+        } else {
+            format!(
+                "{} held over seconds {from}–{}",
+                self.threshold, self.second
+            )
+        }
     }
 }
 
@@ -41,7 +46,8 @@ pub struct AbortWindow {
     thresholds: Vec<Threshold>,
     window: usize,
     paced: bool,
-    seconds: VecDeque<Bucket>,
+    /// The last seconds' buckets, each with the users the schedule ran in it.
+    seconds: VecDeque<(Bucket, usize)>,
 }
 
 impl AbortWindow {
@@ -59,17 +65,18 @@ impl AbortWindow {
     /// Add the second numbered `second` (from 1) that has just closed; once the window is full,
     /// the first threshold that holds over it, if any. A threshold on a figure the window did
     /// not measure (a p99 of a window without answers) does not hold; `qps<1` does hold in a
-    /// window where nothing completed.
+    /// window where nothing completed, unless the schedule ran no user in one of its seconds
+    /// (a planned 0-user stage is not a dead service).
     pub fn push(&mut self, second: u64, bucket: &Bucket, users: usize) -> Option<Aborted> {
         if self.seconds.len() == self.window {
             self.seconds.pop_front();
         }
-        self.seconds.push_back(bucket.clone());
-        if self.seconds.len() < self.window {
+        self.seconds.push_back((bucket.clone(), users));
+        if self.seconds.len() < self.window || self.seconds.iter().any(|(_, u)| *u == 0) {
             return None;
         }
         let mut sum = Bucket::new(self.paced);
-        for b in &self.seconds {
+        for (b, _) in &self.seconds {
             // Windows of one run: the same shape, so adding cannot fail.
             let _ = sum.add(b);
         }
@@ -133,9 +140,31 @@ mod tests {
         let a = tripped.expect("tripped");
         assert_eq!((a.second, a.threshold.as_str()), (7, "error-rate>50%"));
         assert!((a.measured - 0.75).abs() < 1e-9, "{}", a.measured);
+        assert_eq!(a.describe(), "error-rate>50% held over seconds 4–7");
+    }
+
+    /// `qps<1` over a planned 0-user stage does not stop the run; once users run and nothing
+    /// completes over a whole window, it does.
+    #[test]
+    fn no_requests_while_the_schedule_runs_no_user_is_not_a_dead_service() {
+        let thresholds = crate::stats::thresholds::parse("qps<1", 1).unwrap();
+        let mut w = AbortWindow::new(thresholds, Duration::from_secs(2), false);
+        let empty = Bucket::new(false);
+        for n in 1..=4 {
+            assert_eq!(w.push(n, &empty, 0), None, "second {n}: 0 users");
+        }
+        // The first window whose seconds all ran users.
+        assert_eq!(w.push(5, &empty, 2), None, "second 4 had no user");
+        let a = w.push(6, &empty, 2).expect("2 users, nothing completed");
+        assert_eq!(a.describe(), "qps<1 held over seconds 5–6");
+        let mut one = AbortWindow::new(
+            crate::stats::thresholds::parse("qps<1", 1).unwrap(),
+            Duration::from_secs(1),
+            false,
+        );
         assert_eq!(
-            a.describe(),
-            "error-rate>50% held over the 4 s before second 7"
+            one.push(3, &empty, 1).unwrap().describe(),
+            "qps<1 held over second 3"
         );
     }
 
