@@ -85,9 +85,9 @@ pub struct SaturatedSpan {
     /// The longest mean run-queue wait per request in any second of the span, milliseconds;
     /// `null` where Linux's schedstat cannot be read.
     pub queue_wait_ms_max: Option<f64>,
-    /// The highest mean latency of any second of the span, milliseconds (`null` when no
-    /// request completed in it).
-    pub latency_mean_ms_max: Option<f64>,
+    /// The mean latency of the second with the longest wait, milliseconds (`null` without a
+    /// wait, or when no request completed in it).
+    pub latency_mean_ms: Option<f64>,
 }
 
 impl SaturatedSpan {
@@ -417,16 +417,15 @@ impl SaturationJudge {
 
     fn extend(&mut self, second: u64, cpu: f64, wait_ms: Option<f64>, latency_ms: Option<f64>) {
         let r3 = |x: f64| (x * 1e3).round() / 1e3;
-        let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
         match self.spans.last_mut() {
             Some(s) if s.to_s + 1 == second => {
                 s.to_s = second;
                 s.cpu_cores_max = s.cpu_cores_max.max(r3(cpu));
-                s.queue_wait_ms_max = max(s.queue_wait_ms_max, wait_ms.map(r3));
-                s.latency_mean_ms_max = max(s.latency_mean_ms_max, latency_ms.map(r3));
+                // The longest wait, and the latency of its own second beside it.
+                if wait_ms.is_some_and(|w| s.queue_wait_ms_max.is_none_or(|m| r3(w) > m)) {
+                    s.queue_wait_ms_max = wait_ms.map(r3);
+                    s.latency_mean_ms = latency_ms.map(r3);
+                }
             }
             _ => self.spans.push(SaturatedSpan {
                 from_s: second,
@@ -434,7 +433,7 @@ impl SaturationJudge {
                 cores: self.timeline.cores,
                 cpu_cores_max: r3(cpu),
                 queue_wait_ms_max: wait_ms.map(r3),
-                latency_mean_ms_max: latency_ms.map(r3),
+                latency_mean_ms: latency_ms.map(r3),
             }),
         }
     }
@@ -480,14 +479,11 @@ pub fn merge_spans(lists: &[&[SaturatedSpan]]) -> Vec<SaturatedSpan> {
                 last.to_s = last.to_s.max(s.to_s);
                 last.cores = last.cores.max(s.cores);
                 last.cpu_cores_max = last.cpu_cores_max.max(s.cpu_cores_max);
-                for (a, b) in [
-                    (&mut last.queue_wait_ms_max, s.queue_wait_ms_max),
-                    (&mut last.latency_mean_ms_max, s.latency_mean_ms_max),
-                ] {
-                    *a = match (*a, b) {
-                        (Some(x), Some(y)) => Some(x.max(y)),
-                        (x, y) => x.or(y),
-                    };
+                if s.queue_wait_ms_max
+                    .is_some_and(|w| last.queue_wait_ms_max.is_none_or(|m| w > m))
+                {
+                    last.queue_wait_ms_max = s.queue_wait_ms_max;
+                    last.latency_mean_ms = s.latency_mean_ms;
                 }
             }
             _ => out.push(s),
@@ -511,14 +507,19 @@ pub fn warning_words(spans: &[SaturatedSpan]) -> Option<String> {
     }
     let seconds: u64 = spans.iter().map(|s| s.to_s + 1 - s.from_s).sum();
     let cpu = spans.iter().map(|s| s.cpu_cores_max).fold(0.0, f64::max);
-    let wait = spans
+    // The longest wait of any span, with the mean latency of its own second.
+    let worst = spans
         .iter()
-        .filter_map(|s| s.queue_wait_ms_max)
-        .fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w))));
-    let latency = spans
-        .iter()
-        .filter_map(|s| s.latency_mean_ms_max)
-        .fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w))));
+        .filter(|s| s.queue_wait_ms_max.is_some())
+        .max_by(|a, b| {
+            a.queue_wait_ms_max
+                .partial_cmp(&b.queue_wait_ms_max)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    let (wait, latency) = (
+        worst.and_then(|s| s.queue_wait_ms_max),
+        worst.and_then(|s| s.latency_mean_ms),
+    );
     let cores = first.cores;
     let mut why = format!(
         "it used up to {cpu:.2} of its {} {}",
@@ -527,15 +528,17 @@ pub fn warning_words(spans: &[SaturatedSpan]) -> Option<String> {
     );
     if let Some(w) = wait {
         why.push_str(&format!(
-            " and its threads waited up to {w:.2} ms a request for a CPU"
+            ", and its threads waited for a CPU up to {w:.2} ms per request (sending it and \
+             reading its answer)"
         ));
         if let Some(l) = latency {
-            why.push_str(&format!(" (mean latency up to {l:.2} ms)"));
+            why.push_str(&format!(", in a second whose mean latency was {l:.2} ms"));
         }
     }
     Some(format!(
         "the client was saturated in {} ({}): {why}; latency there includes qpsbench's own \
-         queueing. Give qpsbench more cores (pin the target apart with taskset), or fewer users",
+         queueing. It needs more CPU than it had: give it more cores or a machine of its own \
+         (not the target's), or ask for less (fewer users, a lower --rps)",
         join_words(&when),
         crate::parse::count_of(seconds, "second", "seconds"),
     ))
@@ -576,7 +579,7 @@ mod tests {
             cores: 1.0,
             cpu_cores_max: cpu,
             queue_wait_ms_max: wait,
-            latency_mean_ms_max: wait.map(|w| w * 2.0),
+            latency_mean_ms: wait.map(|w| w * 2.0),
         }
     }
 
@@ -639,7 +642,8 @@ mod tests {
                     cores: 1.0,
                     cpu_cores_max: 0.95,
                     queue_wait_ms_max: Some(3.0),
-                    latency_mean_ms_max: Some(10.003),
+                    // The latency of second 2, whose wait was the longest.
+                    latency_mean_ms: Some(10.002),
                 },
                 SaturatedSpan {
                     from_s: 5,
@@ -647,7 +651,7 @@ mod tests {
                     cores: 1.0,
                     cpu_cores_max: 0.91,
                     queue_wait_ms_max: Some(0.0),
-                    latency_mean_ms_max: Some(10.005),
+                    latency_mean_ms: Some(10.005),
                 },
             ]
         );
@@ -720,8 +724,17 @@ mod tests {
             "{w}"
         );
         assert!(w.contains("up to 0.98 of its 1 core"), "{w}");
-        assert!(w.contains("waited up to 4.20 ms a request"), "{w}");
-        assert!(w.contains("mean latency up to 8.40 ms"), "{w}");
+        assert!(
+            w.contains("waited for a CPU up to 4.20 ms per request"),
+            "{w}"
+        );
+        assert!(w.contains("a second whose mean latency was 8.40 ms"), "{w}");
+        // The longest wait is told with its own second's latency, not another's.
+        let w = warning_words(&[span(1, 1, 0.9, Some(1.0)), span(5, 5, 0.9, Some(3.0))]).unwrap();
+        assert!(
+            w.contains("up to 3.00 ms per request") && w.contains("was 6.00 ms"),
+            "{w}"
+        );
         let many: Vec<_> = (0..5)
             .map(|i| span(i * 10, i * 10 + 1, 1.0, None))
             .collect();
