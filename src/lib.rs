@@ -67,7 +67,9 @@ pub fn run_with(
 ) -> anyhow::Result<Report> {
     // `--jsonl`, `--csv-series`, `--hdr-log`: each second's line as it closes (the final files
     // replace them at the end).
-    let mut files = export::live::LiveFiles::open(cfg)?;
+    let files = std::sync::Arc::new(parking_lot::Mutex::new(export::live::LiveFiles::open(cfg)?));
+    let files_at_end = files.clone();
+    let live_files = !files.lock().is_empty();
     let quiet = cfg.quiet;
     // `--samples`: its lines are written out as each second closes, too.
     let tick = samples.cloned();
@@ -83,7 +85,7 @@ pub fn run_with(
         .then(|| output::progress::TerminalBar::new(standing.fraction_known()));
     let bar_at_end = bar.clone();
     let live: Option<collector::SecondSink> =
-        (!quiet || !files.is_empty() || tick.is_some() || metrics_second.is_some()).then(|| {
+        (!quiet || live_files || tick.is_some() || metrics_second.is_some()).then(|| {
             Box::new(move |row: &stats::rows::SecondReport| {
                 if !quiet {
                     let words = standing.push(row);
@@ -96,7 +98,7 @@ pub fn run_with(
                         None => output::live::print_line(&line),
                     }
                 }
-                files.push(row);
+                files.lock().push(row);
                 if let Some(t) = &tick {
                     t.flush();
                 }
@@ -128,5 +130,9 @@ pub fn run_with(
     if let Some(s) = samples {
         s.flush();
     }
-    Ok(Report::build(cfg, &result?))
+    let report = Report::build(cfg, &result?);
+    files_at_end
+        .lock()
+        .finish(&report.seconds, report.started_at_unix_ms);
+    Ok(report)
 }

@@ -115,6 +115,11 @@ impl ExportManager {
             let with_path = |e: io::Error| {
                 io::Error::new(e.kind(), format!("{} {path}: {e}", spec.format.flag()))
             };
+            // A stream of per-second lines had them as the run went, and its last ones from
+            // `LiveFiles::finish`: writing the whole file again would repeat every line.
+            if matches!(sink, Sink::Stream(_)) && super::live::is_live(spec.format) {
+                continue;
+            }
             let written = render(spec.format).and_then(|bytes| match sink {
                 Sink::Stdout => Ok(()),
                 Sink::Stream(file) => file.write_all(&bytes).and_then(|()| file.flush()),
@@ -163,8 +168,7 @@ fn open_file(path: &Path) -> io::Result<Sink> {
     // to). It is written where it points, appended, never replaced: renaming over it would
     // replace the system's link, or the file stderr goes to, and a pipe's link cannot be read.
     if path.starts_with("/dev") || path.starts_with("/proc") {
-        let file = OpenOptions::new().append(true).open(path)?;
-        return Ok(Sink::Stream(file));
+        return open_stream(path).map(Sink::Stream);
     }
     // A symbolic link stays a link: the file it points to is the one replaced.
     let path = match std::fs::symlink_metadata(path) {
@@ -182,12 +186,8 @@ fn open_file(path: &Path) -> io::Result<Sink> {
         if meta.is_dir() {
             return Err(io::Error::other("it is a directory"));
         }
-        if meta.file_type().is_fifo() {
-            return open_fifo(&path).map(Sink::Stream);
-        }
         if !meta.is_file() {
-            let file = OpenOptions::new().write(true).open(&path)?;
-            return Ok(Sink::Stream(file));
+            return open_stream(&path).map(Sink::Stream);
         }
         permissions = Some(meta.permissions());
     }
@@ -221,6 +221,18 @@ fn open_file(path: &Path) -> io::Result<Sink> {
         permissions,
         written: false,
     })
+}
+
+/// Open what is not a regular file for writing in place: a descriptor of this process
+/// (`/dev/stdout`, `/dev/fd/N`: appended to), a FIFO ([`open_fifo`]), a terminal or device.
+pub(super) fn open_stream(path: &Path) -> io::Result<File> {
+    if path.starts_with("/dev") || path.starts_with("/proc") {
+        return OpenOptions::new().append(true).open(path);
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+        return open_fifo(path);
+    }
+    OpenOptions::new().write(true).open(path)
 }
 
 /// Open a FIFO for writing only when a process reads it (opening it would otherwise wait for
