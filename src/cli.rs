@@ -29,8 +29,8 @@ Streaming (text/event-stream responses, or every response with --stream):
                    streams that ended in a window / its length
   stream failures  'stream': cut before its end event; 'stream_error': an error event
 
-Exit codes: 0 success, 1 a --fail-on threshold failed or the run could not be done, 2 bad usage
-or input, 130 interrupted (even when a threshold failed)";
+Exit codes: 0 success, 1 a --fail-on threshold failed, --abort-on stopped the run or the run
+could not be done, 2 bad usage or input, 130 interrupted (even when a threshold failed)";
 
 /// qpsbench: measure how many requests per second an HTTP service sustains.
 #[derive(Debug, Parser)]

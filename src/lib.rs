@@ -81,8 +81,21 @@ pub fn run_with(
         };
     // Where the run stands, at the end of each live line; on a terminal, a bar under them.
     let mut standing = output::progress::RunProgress::new(cfg);
-    let bar = (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .then(|| output::progress::TerminalBar::new(standing.fraction_known()));
+    // No bar when the same terminal gets lines on stdout as the run goes (`--jsonl -`,
+    // `--samples -`): they would be drawn through it.
+    let stdout_live = cfg.outputs.iter().any(|o| {
+        o.dest == config::output::Dest::Stdout && o.format == config::output::Format::Jsonl
+    }) || samples.is_some_and(export::samples::SampleFile::writes_stdout);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && !(stdout_live && std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    let bar = (!quiet && terminal).then(|| {
+        let first = match (cfg.start_at, cfg.schedule.warmup()) {
+            (Some(_), _) => "waiting for --start-at".to_string(),
+            (None, Some(w)) => format!("warm-up {}", parse::format_duration(w)),
+            (None, None) => String::new(),
+        };
+        output::progress::TerminalBar::new(standing.fraction_known(), &first)
+    });
     let bar_at_end = bar.clone();
     let live: Option<collector::SecondSink> =
         (!quiet || live_files || tick.is_some() || metrics_second.is_some()).then(|| {

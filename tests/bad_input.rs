@@ -241,6 +241,8 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["find", "--url", &url, "--slo", "p99<1s", "--abort-on", "error-rate>50%"], vec!["--abort-on", "does not go with find"]),
         (vec!["--url", &url, "-n", "1", "--abort-on", "error-rate>50%", "--abort-window", "-3"], vec!["--abort-window"]),
         (vec!["--url", &url, "-n", "1", "--metrics-addr", "-1"], vec!["--metrics-addr"]),
+        (vec!["--url", &url, "-n", "1", "--abort-on", "p99<300ms"], vec!["--abort-on", "while it is healthy", "p99>300ms"]),
+        (vec!["--url", &url, "-n", "1", "--abort-on", "error-rate>50%,qps>=10"], vec!["--abort-on", "while it is healthy", "qps<=10"]),
         // the live /metrics page: checked and bound before the first request
         (vec!["--url", &url, "-n", "1", "--metrics-addr", &taken], vec!["--metrics-addr", "is in use", "0 for any free port"]),
         (vec!["find", "--url", &url, "--slo", "p99<1s", "--metrics-addr", &taken], vec!["--metrics-addr", "is in use"]),

@@ -67,7 +67,10 @@ fn jsonl_on_stdout_ends_with_the_runs_last_window() {
         // The witness: the server answered what the stream's seconds add up to (and the
         // requests still in flight at the end).
         let sent = srv.stats.requests.load(Ordering::SeqCst) - before;
-        let counted: u64 = streamed.values().map(|v| v["requests"].as_u64().unwrap()).sum();
+        let counted: u64 = streamed
+            .values()
+            .map(|v| v["requests"].as_u64().unwrap())
+            .sum();
         let in_flight = report["in_flight_at_end"].as_u64().unwrap();
         assert_eq!(sent, counted + in_flight, "-z {length}");
     }
@@ -115,7 +118,10 @@ fn jsonl_to_a_fifo_arrives_as_the_run_goes() {
     assert!(arrived.len() >= 3, "{arrived:?}");
     // Second 1's line came about two seconds before the run ended, not with the final file.
     let first = ended.duration_since(arrived[0].0);
-    assert!(first > Duration::from_millis(1200), "arrived {first:?} before the end");
+    assert!(
+        first > Duration::from_millis(1200),
+        "arrived {first:?} before the end"
+    );
     let lines: Vec<String> = arrived.into_iter().map(|(_, l)| l).collect();
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(by_second(&lines), report_seconds(&report));

@@ -51,6 +51,21 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
         eprintln!("{p}");
     }
     eprintln!("{}", live::header(cfg));
+    // A window longer than the measured run is never full: nothing could stop the run.
+    let measured = cfg
+        .schedule
+        .end()
+        .map(|e| e.saturating_sub(cfg.schedule.warmup().unwrap_or_default()));
+    if let Some(length) = measured
+        && !cfg.abort_on.is_empty()
+        && cfg.abort_window > length
+    {
+        eprintln!(
+            "warning: --abort-window {} is longer than the run ({}): --abort-on cannot stop it",
+            crate::parse::format_duration(cfg.abort_window),
+            crate::parse::format_duration(length)
+        );
+    }
     if let Some(m) = &metrics {
         m.announce();
     }

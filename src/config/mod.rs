@@ -17,7 +17,7 @@ use crate::config::target::{bad_port, parse_target};
 use crate::error::UsageError;
 use crate::error::bad;
 use crate::redact::mask_url;
-use crate::stats::thresholds::{Threshold, parse as parse_thresholds};
+use crate::stats::thresholds::{Op, Threshold, parse as parse_thresholds};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -433,6 +433,22 @@ fn abort_on(a: &RunArgs, stages: usize) -> Result<Vec<Threshold>, UsageError> {
             "--abort-on '{}': judged over the last {} s of the run, not a stage: drop 'stage=N:'",
             t.text,
             w.as_secs()
+        ));
+    }
+    // `p99<300ms` pasted from a --fail-on gate would stop a healthy run at once.
+    if let Some(t) = thresholds.iter().find(|t| {
+        let below = matches!(t.op, Op::Lt | Op::Le);
+        below != t.metric.higher_is_better()
+    }) {
+        let turned = if matches!(t.op, Op::Lt | Op::Le) {
+            t.text.replacen("<=", ">=", 1).replacen('<', ">", 1)
+        } else {
+            t.text.replacen(">=", "<=", 1).replacen('>', "<", 1)
+        };
+        return bad(format!(
+            "--abort-on '{}' would stop the run while it is healthy: an --abort-on expression \
+             says when to stop (e.g. '{turned}'); what a good run must meet goes in --fail-on",
+            t.text
         ));
     }
     Ok(thresholds)

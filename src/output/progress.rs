@@ -53,8 +53,10 @@ impl RunProgress {
             + start
             + Duration::from_secs_f64(row.interval_s / 2.0);
         let stage = &self.schedule.stages()[self.schedule.stage_at(middle)];
+        // A 0-user stage sends nothing: it has no rate to fall short of.
         if let Some(target) = stage.rate.filter(|r| *r > 0.0)
             && row.interval_s > 0.0
+            && row.users > 0
         {
             let achieved = row.requests as f64 / row.interval_s;
             words.push(format!(
@@ -132,24 +134,23 @@ pub struct TerminalBar {
 const STEPS: u64 = 1000;
 
 impl TerminalBar {
-    /// A bar on stderr for a run with (`bounded`) or without an end.
-    pub fn new(bounded: bool) -> Self {
+    /// A bar on stderr for a run with (`bounded`) or without an end, saying `first` until
+    /// the first second closes (`warm-up 10s`, `waiting for --start-at`).
+    pub fn new(bounded: bool, first: &str) -> Self {
         let (bar, template) = if bounded {
             (
                 indicatif::ProgressBar::new(STEPS),
-                "{bar:30.cyan/blue} {percent:>3}% {elapsed_precise} {msg}",
+                "{bar:30.cyan/blue} {percent:>3}% {msg}",
             )
         } else {
-            (
-                indicatif::ProgressBar::new_spinner(),
-                "{spinner} {elapsed_precise} {msg}",
-            )
+            (indicatif::ProgressBar::new_spinner(), "{spinner} {msg}")
         };
         let style = indicatif::ProgressStyle::with_template(template)
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> ");
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         bar.set_style(style);
+        bar.set_message(first.to_string());
         bar.enable_steady_tick(Duration::from_millis(250));
         *ACTIVE.lock() = Some(bar.clone());
         TerminalBar { bar }
@@ -162,7 +163,12 @@ impl TerminalBar {
         if let Some(f) = fraction {
             self.bar.set_position((f * STEPS as f64).round() as u64);
         }
-        self.bar.set_message(words.to_string());
+        // The bar shows the share done itself: the words without the requests' share.
+        let words: Vec<&str> = words
+            .split(" | ")
+            .filter(|w| !w.ends_with(" requests"))
+            .collect();
+        self.bar.set_message(words.join(" | "));
     }
 
     /// Take the bar off the terminal (before the summary).
@@ -228,6 +234,15 @@ mod tests {
         ]));
         assert_eq!(p.push(&row(1, 100)), "100% of 100 req/s | 1s left");
         assert_eq!(p.push(&row(2, 150)), "50% of 300 req/s | ending");
+    }
+
+    #[test]
+    fn a_stage_without_users_has_no_rate_to_fall_short_of() {
+        let mut p = RunProgress::new(&config(&["--ramp", "0,2", "--rps", "50", "--step", "1s"]));
+        let mut idle = row(1, 0);
+        idle.users = 0;
+        assert_eq!(p.push(&idle), "1s left");
+        assert_eq!(p.push(&row(2, 50)), "100% of 50 req/s | ending");
     }
 
     #[test]

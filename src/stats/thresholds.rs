@@ -177,6 +177,12 @@ impl Metric {
         }
     }
 
+    /// Is more of it better (a rate of requests or tokens), rather than worse (a latency, an
+    /// error rate)?
+    pub fn higher_is_better(&self) -> bool {
+        matches!(self, Metric::Qps | Metric::Extra(_))
+    }
+
     /// Measured only on streamed responses (TTFT, ITL, TPOT, tokens).
     pub fn needs_stream(&self) -> bool {
         match self {
