@@ -101,9 +101,8 @@ impl LiveFiles {
             .start_ms
             .get_or_insert(now_ms.saturating_sub(s.second * 1000));
         self.last = Some((s.second, s.interval_s));
-        let (checks, name) = (self.checks, self.name.clone());
         for f in &mut self.files {
-            write_row(f, s, start_ms, checks, name.as_deref());
+            write_row(f, s, start_ms, self.checks, self.name.as_deref());
         }
     }
 
@@ -111,7 +110,6 @@ impl LiveFiles {
     /// had (the regular files are replaced by the final write).
     pub fn finish(&mut self, seconds: &[SecondReport], start_ms: u64) {
         let start_ms = self.start_ms.unwrap_or(start_ms);
-        let (checks, name) = (self.checks, self.name.clone());
         let last = self.last;
         let rest = seconds.iter().filter(|s| match last {
             None => true,
@@ -122,7 +120,7 @@ impl LiveFiles {
         });
         for s in rest {
             for f in self.files.iter_mut().filter(|f| f.stream) {
-                write_row(f, s, start_ms, checks, name.as_deref());
+                write_row(f, s, start_ms, self.checks, self.name.as_deref());
             }
         }
     }

@@ -156,15 +156,22 @@ pub fn header(cfg: &Config) -> String {
     )
 }
 
+/// A run's configuration from `run` arguments after a loopback `--url`, for the tests of the
+/// live line and its progress words.
+#[cfg(test)]
+pub(crate) fn test_config(args: &[&str]) -> Config {
+    let mut argv = vec!["qpsbench", "run", "--url", "http://127.0.0.1:9/"];
+    argv.extend_from_slice(args);
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    Config::try_from(crate::cli::parse_run_args(&argv).unwrap()).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn config(args: &[&str]) -> Config {
-        let mut argv = vec!["qpsbench", "run", "--url", "http://127.0.0.1:9/"];
-        argv.extend_from_slice(args);
-        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-        Config::try_from(crate::cli::parse_run_args(&argv).unwrap()).unwrap()
+        test_config(args)
     }
 
     #[test]

@@ -181,13 +181,7 @@ impl TerminalBar {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config(args: &[&str]) -> Config {
-        let mut argv = vec!["qpsbench", "run", "--url", "http://127.0.0.1:9/"];
-        argv.extend_from_slice(args);
-        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-        Config::try_from(crate::cli::parse_run_args(&argv).unwrap()).unwrap()
-    }
+    use crate::output::live::test_config as config;
 
     fn row(second: u64, requests: u64) -> SecondReport {
         let mut r = SecondReport::from_bucket(
