@@ -242,6 +242,8 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "-n", "1", "--abort-on", "error-rate>50%", "--abort-window", "-3"], vec!["--abort-window"]),
         (vec!["--url", &url, "-n", "1", "--metrics-addr", "-1"], vec!["--metrics-addr"]),
         (vec!["--url", &url, "-n", "1", "--abort-on", "p99<300ms"], vec!["--abort-on", "while it is healthy", "p99>300ms"]),
+        (vec!["--url", &url, "-n", "1", "--abort-on", ""], vec!["--abort-on", "'error-rate>50%,p99>5s'"]),
+        (vec!["--url", &url, "-n", "1", "--abort-on", "error-rate=5%"], vec!["--abort-on", "e.g. p99>5s"]),
         (vec!["--url", &url, "-n", "1", "--abort-on", "error-rate>50%,qps>=10"], vec!["--abort-on", "while it is healthy", "qps<=10"]),
         // the live /metrics page: checked and bound before the first request
         (vec!["--url", &url, "-n", "1", "--metrics-addr", &taken], vec!["--metrics-addr", "is in use", "0 for any free port"]),
@@ -264,7 +266,7 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "--fail-on", "p99<<3", "-n", "1"], vec!["--fail-on"]),
         (vec!["--url", &url, "--fail-on", "bogus>1", "-n", "1"], vec!["--fail-on", "bogus"]),
         (vec!["--url", &url, "--abort-on", "bogus>1"], vec!["--abort-on", "bogus"]),
-        (vec!["--url", &url, "--abort-on", "p99"], vec!["--abort-on", "p99<300ms"]),
+        (vec!["--url", &url, "--abort-on", "p99"], vec!["--abort-on", "p99>5s"]),
         (vec!["--url", &url, "--abort-on", "stage=1:p99>1s"], vec!["--abort-on", "stage=N:"]),
         (vec!["--url", &url, "--abort-window", "5s"], vec!["--abort-window", "--abort-on"]),
         (vec!["--url", &url, "--abort-on", "p99>1s", "--abort-window", "1.5s"], vec!["--abort-window", "whole seconds"]),

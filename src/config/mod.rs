@@ -426,8 +426,14 @@ fn abort_on(a: &RunArgs, stages: usize) -> Result<Vec<Threshold>, UsageError> {
             crate::parse::format_duration(w)
         ));
     }
-    let thresholds = parse_thresholds(spec, stages.max(1))
-        .map_err(|e| UsageError(e.replacen("--fail-on", "--abort-on", 1)))?;
+    // The parser's examples are gates (`p99<300ms`): an abort says when to stop.
+    let thresholds = parse_thresholds(spec, stages.max(1)).map_err(|e| {
+        UsageError(
+            e.replacen("--fail-on", "--abort-on", 1)
+                .replace("'p99<300ms,error-rate<1%'", "'error-rate>50%,p99>5s'")
+                .replace("e.g. p99<300ms", "e.g. p99>5s"),
+        )
+    })?;
     if let Some(t) = thresholds.iter().find(|t| t.stage.is_some()) {
         return bad(format!(
             "--abort-on '{}': judged over the last {} s of the run, not a stage: drop 'stage=N:'",
