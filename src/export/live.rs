@@ -59,7 +59,7 @@ impl LiveFiles {
             let (out, stream): (Box<dyn Write + Send>, bool) = match &o.dest {
                 // A pipe, a terminal, a FIFO or a descriptor (`/dev/stderr`): written in place,
                 // line by line, as the run goes (the final write leaves it to us).
-                Dest::File(path) if is_stream(path) => (
+                Dest::File(path) if super::manager::is_stream(path) => (
                     Box::new(super::manager::open_stream(path).map_err(|e| named(e, path))?),
                     true,
                 ),
@@ -124,14 +124,6 @@ impl LiveFiles {
             }
         }
     }
-}
-
-/// Is `path` written in place, as a stream, rather than replaced: a descriptor of this process
-/// (`/dev/stdout`, `/dev/fd/N`), a FIFO, a terminal (see `manager::open_file`)?
-pub fn is_stream(path: &std::path::Path) -> bool {
-    path.starts_with("/dev")
-        || path.starts_with("/proc")
-        || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Write row `s` to `f`, in one call, and flush it.

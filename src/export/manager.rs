@@ -167,7 +167,8 @@ fn open_file(path: &Path) -> io::Result<Sink> {
     // this process, whatever it points to (a pipe, a terminal, the file a shell redirected it
     // to). It is written where it points, appended, never replaced: renaming over it would
     // replace the system's link, or the file stderr goes to, and a pipe's link cannot be read.
-    if path.starts_with("/dev") || path.starts_with("/proc") {
+    // A FIFO, a terminal or a device (through a link too) is written in place as well.
+    if is_stream(path) {
         return open_stream(path).map(Sink::Stream);
     }
     // A symbolic link stays a link: the file it points to is the one replaced.
@@ -185,9 +186,6 @@ fn open_file(path: &Path) -> io::Result<Sink> {
     if let Ok(meta) = std::fs::metadata(&path) {
         if meta.is_dir() {
             return Err(io::Error::other("it is a directory"));
-        }
-        if !meta.is_file() {
-            return open_stream(&path).map(Sink::Stream);
         }
         permissions = Some(meta.permissions());
     }
@@ -221,6 +219,15 @@ fn open_file(path: &Path) -> io::Result<Sink> {
         permissions,
         written: false,
     })
+}
+
+/// Is `path` written in place, as a stream, rather than replaced: a descriptor of this process
+/// (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`), or what is neither a regular file nor a
+/// directory (a FIFO, a terminal), followed through links?
+pub(super) fn is_stream(path: &Path) -> bool {
+    path.starts_with("/dev")
+        || path.starts_with("/proc")
+        || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Open what is not a regular file for writing in place: a descriptor of this process
