@@ -292,6 +292,12 @@ pub struct LlmArgs {
     /// template).
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub max_tokens: Option<u64>,
+
+    /// Count output tokens with this Hugging Face tokenizer.json (the model's own, a local
+    /// file: nothing is downloaded) when the server sends no usage; without it, they are
+    /// estimated from the text.
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
 }
 
 /// Real traffic and CI gates: several targets, data, rotated credentials, think time, success

@@ -12,7 +12,7 @@ use crate::cli::LlmArgs;
 use crate::config::target::Target;
 use crate::error::UsageError;
 use crate::error::bad;
-use crate::stream::ContentFormat;
+use crate::stream::{ContentFormat, Tokenizer};
 use crate::traffic::llm::{
     Api, DEFAULT_PROMPT, LlmSetup, LlmView, Rotation, StreamSetup, bearer, describe, dify_body,
     guess_format, openai_body, parse_api_keys, parse_prompts, render,
@@ -83,6 +83,15 @@ pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, UsageError> {
         );
     }
 
+    let tokenizer = match &a.tokenizer {
+        Some(path) => Some(Arc::new(Tokenizer::from_file(path).map_err(|e| {
+            UsageError(format!(
+                "--tokenizer {}: {e} (give the tokenizer.json of the model, a local file)",
+                path.display()
+            ))
+        })?)),
+        None => None,
+    };
     let keys = api_keys(a)?;
     if !keys.is_empty() && target.headers.iter().any(|(n, _)| n == AUTHORIZATION) {
         return bad("--api-key and -H 'Authorization: ...' do not go together: give the key once");
@@ -126,7 +135,11 @@ pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, UsageError> {
     }
     let rotation =
         (bodies.len() > 1 || keys.len() > 1).then(|| Arc::new(Rotation::new(bodies, keys.clone())));
-    let any_flag = api.is_some() || a.stream || a.content_path.is_some() || !keys.is_empty();
+    let any_flag = api.is_some()
+        || a.stream
+        || a.content_path.is_some()
+        || !keys.is_empty()
+        || tokenizer.is_some();
     let view = any_flag.then(|| LlmView {
         api: match api {
             Some(Api::OpenAi) => "openai",
@@ -141,11 +154,13 @@ pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, UsageError> {
         prompts,
         api_keys: keys.len(),
         max_tokens: a.max_tokens,
+        tokenizer: tokenizer.as_ref().map(|t| t.name().to_string()),
     });
     Ok(LlmSetup {
         stream: StreamSetup {
             forced: a.stream,
             format,
+            tokenizer,
         },
         rotation,
         view,

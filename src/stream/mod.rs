@@ -46,8 +46,10 @@ pub mod content;
 pub mod json_path;
 pub mod sse;
 pub mod timing;
+pub mod tokens;
 
 pub use content::*;
 pub use json_path::*;
 pub use sse::*;
 pub use timing::*;
+pub use tokens::*;

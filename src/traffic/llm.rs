@@ -11,7 +11,7 @@ use ureq::http::HeaderValue;
 
 use crate::error::UsageError;
 use crate::error::bad;
-use crate::stream::ContentFormat;
+use crate::stream::{ContentFormat, Tokenizer};
 
 /// The prompt sent when neither `--prompt` nor `--prompts` is given.
 pub const DEFAULT_PROMPT: &str = "Write a short poem about load testing.";
@@ -26,6 +26,8 @@ pub struct StreamSetup {
     pub forced: bool,
     /// Where the content of an event is.
     pub format: ContentFormat,
+    /// `--tokenizer`: counts the output tokens of answers that come without usage.
+    pub tokenizer: Option<Arc<Tokenizer>>,
 }
 
 /// Bodies and keys that change from request to request (more than one prompt or key).
@@ -76,6 +78,9 @@ pub struct LlmView {
     /// `--max-tokens`: the most output tokens asked per answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
+    /// `--tokenizer`: the file name of the tokenizer that counts tokens without usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<String>,
 }
 
 /// Everything the LLM flags decided.
