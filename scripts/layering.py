@@ -12,7 +12,7 @@ stripped first. The strongly connected components of that graph are the import c
 Exit code 0 when the house rules hold (docs/ARCHITECTURE.md):
   - every import between top-level modules points down LAYERS (or stays in its layer), and
     the top-level modules import each other in no cycle;
-  - clap is named only in src/main.rs, src/cli.rs and src/config/;
+  - clap is named only in src/main.rs, src/cli.rs, src/cli/ and src/config/;
   - no import cycle spanning more than two files;
   - at most 10 .rs files directly in src/;
   - no file under src/ over 900 lines;
@@ -46,7 +46,7 @@ LAYERS = [
     ["stats"],
     ["traffic", "stream", "sample", "redact", "parse", "error"],
 ]
-CLAP_ALLOWED = ("src/main.rs", "src/cli.rs", "src/config/")
+CLAP_ALLOWED = ("src/main.rs", "src/cli.rs", "src/cli/", "src/config/")
 
 MAX_CYCLE_FILES = 2
 MAX_TOP_LEVEL_FILES = 10

@@ -6,6 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 
+mod llm;
+pub use llm::LlmArgs;
+
 use crate::parse::{parse_count, parse_duration, parse_ramp, parse_rates, parse_rfc3339};
 
 /// Text shown after `--help`: what every number in the output means.
@@ -236,68 +239,6 @@ pub struct RunArgs {
     /// (with --seed, the n-th request recorded is kept or dropped alike in every run).
     #[arg(long, value_name = "F", value_parser = parse_fraction, allow_negative_numbers = true)]
     pub samples_rate: Option<f64>,
-}
-
-/// LLM chat APIs and event streams (`text/event-stream` responses are always read event by
-/// event; these flags build the requests and say where the content is).
-#[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "LLM streaming")]
-pub struct LlmArgs {
-    /// Read every response as an event stream, whatever its Content-Type.
-    #[arg(long)]
-    pub stream: bool,
-
-    /// POST an OpenAI-compatible chat completion for MODEL: the prompt as the user message,
-    /// "stream": true and stream_options.include_usage; content is choices[0].delta.content.
-    #[arg(long, value_name = "MODEL")]
-    pub openai: Option<String>,
-
-    /// POST a Dify chat-messages request (query, inputs {}, response_mode "streaming", user,
-    /// conversation_id ""); content is the answer of message events.
-    #[arg(long)]
-    pub dify: bool,
-
-    /// Request body for other APIs, or @FILE: {prompt} is replaced by the prompt, JSON-escaped
-    /// (write "{prompt}" inside quotes), {max_tokens} by --max-tokens.
-    #[arg(long, value_name = "TEMPLATE")]
-    pub body_template: Option<String>,
-
-    /// Where an event's content is in its JSON, e.g. choices.0.delta.content or data.text
-    /// (events without it carry no token). Without it, events are guessed from the URL
-    /// (/chat/completions: OpenAI, /chat-messages: Dify), else every event is one token.
-    #[arg(long, value_name = "PATH")]
-    pub content_path: Option<String>,
-
-    /// Where the output token count is in an event's JSON, e.g. usage.completion_tokens.
-    #[arg(long, value_name = "PATH", requires = "content_path")]
-    pub usage_path: Option<String>,
-
-    /// The prompt to send [default: a short fixed prompt].
-    #[arg(long, value_name = "TEXT")]
-    pub prompt: Option<String>,
-
-    /// Prompts, one per line (UTF-8, blank lines skipped), used in turn across requests.
-    #[arg(long, value_name = "FILE")]
-    pub prompts: Option<PathBuf>,
-
-    /// API key, sent as 'Authorization: Bearer KEY'; never printed or written to a report.
-    #[arg(long, value_name = "KEY")]
-    pub api_key: Option<String>,
-
-    /// API keys, one per line ('Bearer x' or bare 'x'), used in turn across requests.
-    #[arg(long, value_name = "FILE")]
-    pub api_key_file: Option<PathBuf>,
-
-    /// Most output tokens per answer (max_tokens of the OpenAI body, {max_tokens} of a
-    /// template).
-    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
-    pub max_tokens: Option<u64>,
-
-    /// Count output tokens with this Hugging Face tokenizer.json (the model's own, a local
-    /// file: nothing is downloaded) when the server sends no usage; without it, they are
-    /// estimated from the text.
-    #[arg(long, value_name = "FILE")]
-    pub tokenizer: Option<PathBuf>,
 }
 
 /// Real traffic and CI gates: several targets, data, rotated credentials, think time, success
