@@ -91,6 +91,8 @@ pub struct CollectorSetup {
     /// The client's own load, read each second by a sampler thread: judged as each second
     /// closes ([`crate::stats::saturation`]).
     pub client: Option<std::sync::Arc<ClientTimeline>>,
+    /// `--goodput`: each request is judged as it is recorded.
+    pub goodput: Option<crate::stats::goodput::Goodput>,
 }
 
 /// A stage's bucket and when it began.
@@ -259,15 +261,26 @@ impl Collector {
         if let Some(sink) = &mut self.setup.sinks.on_sample {
             sink(s);
         }
+        let good = self.setup.goodput.as_ref().map(|g| g.judge(s));
         if self.is_warmup(s.stage) {
             self.stages[0].bucket.record(s);
+            if let Some(good) = good {
+                self.stages[0].bucket.record_good(good);
+            }
             return;
         }
         self.total.record(s);
         if let Some(w) = self.stages.get_mut(s.stage as usize) {
             w.bucket.record(s);
+            if let Some(good) = good {
+                w.bucket.record_good(good);
+            }
         }
         self.second.record(s);
+        if let Some(good) = good {
+            self.total.record_good(good);
+            self.second.record_good(good);
+        }
         // `--requests` counts logical requests: a retried one finishes with its last attempt.
         let finished = self.setup.traffic.record(s);
         if !s.tag.will_retry && Some(finished) == self.setup.requests_limit {
@@ -462,6 +475,7 @@ mod tests {
         let stream = StreamStats {
             ttft: Some(Duration::from_millis(50)),
             content_events: 6,
+            counted_tokens: 6,
             itl_count: 5,
             end: EndReason::Done,
             ..StreamStats::default()
@@ -525,6 +539,7 @@ mod tests {
             },
             abort: None,
             client: None,
+            goodput: None,
         }
     }
 

@@ -661,7 +661,7 @@ fn openai_stream_without_usage_counts_events_and_honours_max_tokens() {
         ContentFormat::OpenAi,
     );
     let s = r.stats;
-    assert_eq!((s.tokens(), s.token_source()), (5, TokenSource::Events));
+    assert_eq!((s.tokens(), s.token_source()), (5, TokenSource::Estimate));
     assert_eq!(s.end, EndReason::Done);
     let body = String::from_utf8(r.body).unwrap();
     assert!(!body.contains("usage"), "{body}");
@@ -739,7 +739,7 @@ fn cut_streams_end_as_cut_with_the_tokens_so_far() {
         assert_eq!(r.stats.end, EndReason::Cut, "{path}");
         assert_eq!(
             (r.stats.tokens(), r.stats.token_source()),
-            (5, TokenSource::Events)
+            (5, TokenSource::Estimate)
         );
         assert!(r.stats.ttft.is_some());
     }
@@ -794,7 +794,7 @@ fn error_events_end_the_stream() {
         assert_eq!(r.stats.end, EndReason::ErrorEvent, "{path}");
         assert_eq!(
             (r.stats.tokens(), r.stats.token_source()),
-            (3, TokenSource::Events)
+            (3, TokenSource::Estimate)
         );
     }
 }
@@ -860,7 +860,7 @@ fn jitter_only_lengthens_the_gaps() {
         ContentFormat::OpenAi,
     );
     let s = r.stats;
-    assert_eq!((s.tokens(), s.token_source()), (10, TokenSource::Events));
+    assert_eq!((s.tokens(), s.token_source()), (10, TokenSource::Estimate));
     assert!(s.ttft.unwrap() >= ms(19));
     let mean = s.itl_mean().unwrap();
     assert!(mean >= ms(4) && mean < ms(60), "itl mean {mean:?}");

@@ -71,6 +71,7 @@ fn a_day_of_seconds_stays_under_the_memory_and_size_bounds() {
         traffic: qpsbench::stats::traffic::TrafficStats::new(&cfg.traffic, false, 1),
         abort: None,
         client: None,
+        goodput: None,
     };
     let collector = std::thread::spawn(move || collector::collect(rx, setup));
     let mut rng = fastrand::Rng::with_seed(15);

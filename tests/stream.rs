@@ -124,8 +124,8 @@ fn tokens_are_counted_when_there_is_no_usage() {
     let r = run(&["--url", &url, "--openai", "m", "-c", "2", "-n", "6"]);
     let st = r.total.stream.as_ref().unwrap();
     check_timings(st, 6);
-    assert_eq!(st.token_source, "events");
-    assert_eq!(st.tokens_from_events, 6);
+    assert_eq!(st.token_source, "estimate");
+    assert_eq!(st.tokens_from_estimate, 6);
 
     // A generic template with a content path, on a server that does send usage when asked:
     // this body does not ask, so the tokens are counted.
@@ -149,7 +149,10 @@ fn tokens_are_counted_when_there_is_no_usage() {
     ]);
     assert_eq!(r.total.ok, 4, "{:?}", r.total);
     let st = r.total.stream.as_ref().unwrap();
-    assert_eq!((st.output_tokens, st.token_source.as_str()), (80, "events"));
+    assert_eq!(
+        (st.output_tokens, st.token_source.as_str()),
+        (80, "estimate")
+    );
     assert_eq!(r.config.method, "POST");
 }
 
@@ -173,7 +176,7 @@ fn a_cut_stream_is_a_stream_failure_with_its_tokens() {
         (5.0, 5.0)
     );
     assert_eq!(st.end_reasons.get("cut"), Some(&6), "{st:?}");
-    assert_eq!(st.token_source, "events", "a cut stream has no usage");
+    assert_eq!(st.token_source, "estimate", "a cut stream has no usage");
     within("TTFT min", st.ttft_ms.min, 49.0, 10_000.0);
     // TPOT and tokens/s are for complete answers only.
     assert_eq!(decode(&st.hdr.tpot_us).len(), 0);
@@ -677,7 +680,7 @@ fn an_answer_ends_at_its_terminating_event() {
         .unwrap();
         for i in 0..5 {
             let chunk = format!(
-                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"t{i}\"}}}}]}}\n\n"
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" t{i}\"}}}}]}}\n\n"
             );
             s.write_all(chunk.as_bytes()).unwrap();
             std::thread::sleep(Duration::from_millis(10));

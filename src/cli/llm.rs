@@ -66,4 +66,11 @@ pub struct LlmArgs {
     /// estimated from the text.
     #[arg(long, value_name = "FILE")]
     pub tokenizer: Option<PathBuf>,
+
+    /// Count the requests that meet every objective, as vLLM's goodput:
+    /// 'ttft<200ms,tpot<50ms,e2el<2s' (ttft, tpot, e2el = the whole request; < below,
+    /// <= at most). Reported per stage and in total; --fail-on takes goodput>N (requests/s)
+    /// and goodput-ratio>0.95.
+    #[arg(long, value_name = "SLOS")]
+    pub goodput: Option<String>,
 }

@@ -62,6 +62,8 @@ pub struct Config {
     pub metrics: Option<crate::config::metrics::MetricsSpec>,
     /// Event-stream reading and LLM request rotation (see [`crate::traffic::llm`]).
     pub llm: crate::traffic::llm::LlmSetup,
+    /// `--goodput`: the objectives each request is judged by.
+    pub goodput: Option<crate::stats::goodput::Goodput>,
     /// `--fail-on` thresholds, checked after the run.
     pub fail_on: Vec<Threshold>,
     /// `--abort-on`: stop the run when one of these holds over the last `abort_window`.
@@ -270,6 +272,25 @@ impl TryFrom<RunArgs> for Config {
             None => Vec::new(),
         };
         let abort_on = abort_on(&a, schedule.measured().len())?;
+        let goodput = a
+            .llm
+            .goodput
+            .as_deref()
+            .map(crate::stats::goodput::Goodput::parse)
+            .transpose()
+            .map_err(UsageError)?;
+        if goodput.is_none()
+            && let Some(t) = fail_on
+                .iter()
+                .chain(&abort_on)
+                .find(|t| t.metric_name.starts_with("goodput"))
+        {
+            return bad(format!(
+                "'{}' needs --goodput to say what a good request is, e.g. \
+                 --goodput 'ttft<200ms,tpot<50ms'",
+                t.text
+            ));
+        }
         if traffic.checks.is_empty()
             && fail_on
                 .iter()
@@ -297,6 +318,7 @@ impl TryFrom<RunArgs> for Config {
             samples,
             metrics,
             llm,
+            goodput,
             fail_on,
             abort_on,
             abort_window: a.traffic.abort_window.unwrap_or(ABORT_WINDOW),

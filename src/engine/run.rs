@@ -154,6 +154,7 @@ pub fn execute(
             )
         }),
         client: Some(timeline),
+        goodput: cfg.goodput.clone(),
     };
     let collector = std::thread::Builder::new()
         .name("collector".into())

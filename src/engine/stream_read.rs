@@ -4,6 +4,7 @@
 //! event streams (or every response with `--stream`) come here: the plain path is unchanged.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
@@ -13,7 +14,9 @@ use ureq::http::header::CONTENT_TYPE;
 use crate::collector::Event;
 use crate::sample::{FailureKind, Outcome, classify_io};
 use crate::stats::bucket::is_error_status;
-use crate::stream::{ContentFormat, EndReason, ItlBatch, StreamClose, StreamMeter, StreamStats};
+use crate::stream::{
+    ContentFormat, EndReason, ItlBatch, StreamClose, StreamMeter, StreamStats, Tokenizer,
+};
 
 /// Is the response a `text/event-stream`?
 pub fn is_event_stream(headers: &HeaderMap) -> bool {
@@ -52,8 +55,13 @@ pub struct StreamRead {
 
 impl StreamReader {
     pub fn new(format: ContentFormat) -> Self {
+        StreamReader::with_tokenizer(format, None)
+    }
+
+    /// With `--tokenizer` to count output tokens when the server sends no usage.
+    pub fn with_tokenizer(format: ContentFormat, tokenizer: Option<Arc<Tokenizer>>) -> Self {
         StreamReader {
-            meter: StreamMeter::new(format),
+            meter: StreamMeter::new(format).with_tokenizer(tokenizer),
             batch: ItlBatch::new(),
         }
     }

@@ -450,8 +450,12 @@ impl User {
             Vec::new()
         };
         if self.llm.stream.forced || event_stream {
-            let stream_reader =
-                streams.get_or_insert_with(|| StreamReader::new(self.llm.stream.format.clone()));
+            let stream_reader = streams.get_or_insert_with(|| {
+                StreamReader::with_tokenizer(
+                    self.llm.stream.format.clone(),
+                    self.llm.stream.tokenizer.clone(),
+                )
+            });
             let read = stream_reader.read(reader, buf, sent, stage, &self.tx);
             let outcome = read.outcome(status, stream_reader.has_terminator());
             if capture {

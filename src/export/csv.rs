@@ -6,7 +6,7 @@ use super::Exporter;
 use super::csv_stream::number;
 use crate::report::Report;
 use crate::stats::hdr::Percentiles;
-use crate::stats::rows::SecondReport;
+use crate::stats::rows::{SecondReport, StageReport};
 
 /// The per-stage table a performance report uses; times in milliseconds, rates as fractions.
 pub struct StageTable;
@@ -27,6 +27,10 @@ impl Exporter for StageTable {
         if checks {
             out.push_str(",check_failures");
         }
+        let goodput = r.config.goodput.is_some();
+        if goodput {
+            out.push_str(",good_requests,goodput_per_s,goodput_ratio");
+        }
         out.push('\n');
         // Then one row per --targets entry, named after it.
         // The warm-up's row (named `warmup`) first, when there was one; it is in no other.
@@ -41,7 +45,7 @@ impl Exporter for StageTable {
             let v = |pick: fn(&Percentiles) -> f64| number(p.map(pick));
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}{}{}",
                 field(&s.name),
                 s.users,
                 s.requests,
@@ -60,7 +64,8 @@ impl Exporter for StageTable {
                 s.ok,
                 s.errors,
                 s.failures,
-                check_cell(checks, s.check_failures)
+                check_cell(checks, s.check_failures),
+                goodput_cells(goodput, s)
             );
         }
         Ok(named(super::csv_stream::extend_stage_table(out, r), r).into_bytes())
@@ -75,6 +80,23 @@ impl Exporter for Series {
             out.push_str(&series_row(r.started_at_unix_ms, s, checks));
         }
         Ok(named(super::csv_stream::extend_series(out, r), r).into_bytes())
+    }
+}
+
+/// `,good_requests,goodput_per_s,goodput_ratio` of a row with `--goodput` (empty cells where
+/// nothing was judged); nothing without it.
+fn goodput_cells(goodput: bool, s: &StageReport) -> String {
+    if !goodput {
+        return String::new();
+    }
+    match s.goodput {
+        Some(g) => format!(
+            ",{},{},{}",
+            g.good_requests,
+            g.goodput_per_s,
+            number(g.goodput_ratio)
+        ),
+        None => ",,,".to_string(),
     }
 }
 

@@ -8,25 +8,42 @@ use crate::stats::hdr::Percentiles;
 use crate::stats::rows::StageReport;
 
 /// Per-request metrics and the column prefix of each.
-const METRICS: [&str; 6] = [
+const METRICS: [&str; 8] = [
     "ttfb_ms",
     "ttft_ms",
+    "ttfot_ms",
     "itl_ms",
     "tpot_ms",
     "tokens",
     "tokens_per_s",
+    "input_tokens",
 ];
+
+/// Never measured: empty cells.
+const NOTHING: Percentiles = Percentiles {
+    count: 0,
+    min: 0.0,
+    mean: 0.0,
+    p50: 0.0,
+    p90: 0.0,
+    p95: 0.0,
+    p99: 0.0,
+    p999: 0.0,
+    max: 0.0,
+};
 const STATS: [&str; 7] = ["avg", "min", "p50", "p90", "p95", "p99", "max"];
 
-fn percentiles(s: &StageReport) -> Option<[&Percentiles; 6]> {
+fn percentiles(s: &StageReport) -> Option<[&Percentiles; 8]> {
     let st = s.stream.as_ref()?;
     Some([
         &s.ttfb_ms,
         &st.ttft_ms,
+        st.ttfot_ms.as_ref().unwrap_or(&NOTHING),
         &st.itl_ms,
         &st.tpot_ms,
         &st.tokens_per_request,
         &st.tokens_per_s,
+        &st.input_tokens_per_request,
     ])
 }
 
@@ -35,7 +52,10 @@ pub fn extend_stage_table(csv: String, r: &Report) -> String {
     if r.total.stream.is_none() {
         return csv;
     }
-    let mut header = String::from(",streams,output_tokens,output_tokens_per_s,token_source");
+    let mut header = String::from(
+        ",streams,output_tokens,output_tokens_per_s,input_tokens,input_tokens_per_s,\
+         total_tokens_per_s,reasoning_tokens,token_source",
+    );
     for m in METRICS {
         let (unit, name) = match m.strip_suffix("_ms") {
             Some(n) => ("_ms", n),
@@ -66,8 +86,15 @@ pub fn extend_stage_table(csv: String, r: &Report) -> String {
                 (Some(st), Some(ps)) => {
                     let _ = write!(
                         out,
-                        ",{},{},{},{}",
-                        st.streams, st.output_tokens, st.output_tokens_per_s, st.token_source
+                        ",{},{},{},{},{},{},{},{}",
+                        st.streams,
+                        st.output_tokens,
+                        st.output_tokens_per_s,
+                        st.input_tokens,
+                        st.input_tokens_per_s,
+                        st.total_tokens_per_s,
+                        st.reasoning_tokens,
+                        st.token_source
                     );
                     for p in ps {
                         match p.measured() {
@@ -88,7 +115,7 @@ pub fn extend_stage_table(csv: String, r: &Report) -> String {
                 // A stage without streams: counts of 0 (as the series writes them), and empty
                 // cells for what was not measured.
                 _ => {
-                    out.push_str(",0,0,0,none");
+                    out.push_str(",0,0,0,0,0,0,0,none");
                     out.push_str(&",".repeat(METRICS.len() * STATS.len()));
                     out.push_str(&",0".repeat(crate::stream::EndReason::ALL.len()));
                 }
@@ -104,8 +131,8 @@ pub fn extend_series(csv: String, r: &Report) -> String {
     if r.seconds.iter().all(|s| s.stream.is_none()) {
         return csv;
     }
-    const HEADER: &str =
-        ",streams,output_tokens,output_tokens_per_s,ttft_p50_ms,ttft_p99_ms,itl_p50_ms,itl_p99_ms";
+    const HEADER: &str = ",streams,output_tokens,output_tokens_per_s,input_tokens_per_s,\
+        total_tokens_per_s,ttft_p50_ms,ttft_p99_ms,itl_p50_ms,itl_p99_ms";
     let mut out = String::with_capacity(csv.len() * 2);
     for (i, line) in csv.lines().enumerate() {
         out.push_str(line);
@@ -116,17 +143,19 @@ pub fn extend_series(csv: String, r: &Report) -> String {
                 Some(st) => {
                     let _ = write!(
                         out,
-                        ",{},{},{},{},{},{},{}",
+                        ",{},{},{},{},{},{},{},{},{}",
                         st.streams,
                         st.output_tokens,
                         st.output_tokens_per_s,
+                        st.input_tokens_per_s,
+                        st.total_tokens_per_s,
                         number(st.ttft_p50_ms),
                         number(st.ttft_p99_ms),
                         number(st.itl_p50_ms),
                         number(st.itl_p99_ms)
                     );
                 }
-                None => out.push_str(",0,0,0,,,,"),
+                None => out.push_str(",0,0,0,0,0,,,,"),
             }
         }
         out.push('\n');

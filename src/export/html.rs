@@ -120,6 +120,25 @@ pub fn render(r: &Report) -> String {
         );
     }
 
+    if let Some(slos) = &c.goodput {
+        let _ = write!(
+            h,
+            "<p>Goodput (requests that met every objective of <code>{}</code>): {}",
+            esc(slos),
+            esc(&crate::output::summary::goodput_words(t))
+        );
+        if r.stages.len() > 1 {
+            for s in &r.stages {
+                let _ = write!(
+                    h,
+                    "; {}: {}",
+                    esc(&s.name),
+                    esc(&crate::output::summary::goodput_words(s))
+                );
+            }
+        }
+        h.push_str(".</p>\n");
+    }
     if let Some(c) = &r.client {
         let _ = writeln!(
             h,

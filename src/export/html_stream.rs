@@ -35,6 +35,18 @@ pub fn section(h: &mut String, r: &Report) {
         (ms_card(p50(&st.tpot_ms)), "p50 TPOT"),
         (cell(p50(&st.tokens_per_request), 1), "p50 tokens / request"),
     ];
+    let mut cards = cards.to_vec();
+    if st.streams_with_input_tokens > 0 {
+        cards.push((st.input_tokens.to_string(), "input tokens"));
+        cards.push((
+            format!("{:.1}", st.total_tokens_per_s),
+            "input + output tokens / s",
+        ));
+    }
+    if let Some(ttfot) = &st.ttfot_ms {
+        cards.push((ms_card(p50(ttfot)), "p50 TTFOT (first answer token)"));
+        cards.push((st.reasoning_tokens.to_string(), "reasoning tokens"));
+    }
     h.push_str("<div class=\"cards\">");
     for (value, label) in cards {
         let _ = write!(
@@ -59,7 +71,8 @@ pub fn section(h: &mut String, r: &Report) {
     h.push('\n');
 
     h.push_str(
-        "<h2>Stages: streaming, per request (TTFB, TTFT, ITL, TPOT in ms; tokens; tokens/s)</h2>\n\
+        "<h2>Stages: streaming, per request (TTFB, TTFT, TTFOT, ITL, TPOT in ms; output tokens; \
+         tokens/s; input tokens)</h2>\n\
          <table><tr><th class=\"l\">stage</th><th>streams</th><th>output tokens</th>\
          <th>tokens/s</th><th class=\"l\">metric</th><th>avg</th><th>min</th><th>p50</th>\
          <th>p90</th><th>p95</th><th>p99</th><th>max</th></tr>\n",

@@ -579,6 +579,7 @@ mod tests {
             ttft: Some(Duration::from_millis(50)),
             generation: Duration::from_millis(40),
             content_events: 5,
+            counted_tokens: 5,
             itl_count: 4,
             end: EndReason::Done,
             ..StreamStats::default()

@@ -219,6 +219,7 @@ mod tests {
             max_ms: Some(9.0),
             hdr_latency_us: String::new(),
             stream: None,
+            good_requests: None,
         };
         let line = format_second(&r);
         for part in [

@@ -20,6 +20,20 @@ pub fn render(out: &mut String, r: &Report) {
         crate::parse::count_of(total.output_tokens, "output token", "output tokens"),
         total.output_tokens_per_s
     );
+    if total.streams_with_input_tokens > 0 {
+        let _ = writeln!(
+            out,
+            "Input tokens:   {} ({:.1}/s); input + output {:.1} tokens/s",
+            total.input_tokens, total.input_tokens_per_s, total.total_tokens_per_s
+        );
+    }
+    if total.reasoning_streams > 0 {
+        let _ = writeln!(
+            out,
+            "Reasoning:      {} streams; {} reasoning tokens, {} answer tokens",
+            total.reasoning_streams, total.reasoning_tokens, total.answer_tokens
+        );
+    }
     if let Some(llm) = &r.config.llm {
         let _ = writeln!(out, "LLM requests:   {}", request_words(llm));
     }
@@ -27,7 +41,7 @@ pub fn render(out: &mut String, r: &Report) {
     let _ = writeln!(out, "Stream ends:    {}", counts_line(&total.end_reasons));
     let _ = writeln!(
         out,
-        "\nPer request (TTFB, TTFT, ITL, TPOT in ms; tokens; tokens/s):"
+        "\nPer request (TTFB, TTFT, TTFOT, ITL, TPOT in ms; output tokens; tokens/s; input tokens):"
     );
     let name_w = r.stage_name_width();
     let _ = writeln!(
@@ -64,19 +78,26 @@ pub fn render(out: &mut String, r: &Report) {
     }
 }
 
-/// The per-request metrics of a row, in display order.
+/// The per-request metrics of a row, in display order: TTFOT only with reasoning streams,
+/// input tokens only when the server reported them.
 pub fn metrics<'a>(
     s: &'a StageReport,
     st: &'a StreamReport,
-) -> [(&'static str, &'a Percentiles); 6] {
-    [
-        ("TTFB", &s.ttfb_ms),
-        ("TTFT", &st.ttft_ms),
+) -> Vec<(&'static str, &'a Percentiles)> {
+    let mut m = vec![("TTFB", &s.ttfb_ms), ("TTFT", &st.ttft_ms)];
+    if let Some(ttfot) = &st.ttfot_ms {
+        m.push(("TTFOT", ttfot));
+    }
+    m.extend([
         ("ITL", &st.itl_ms),
         ("TPOT", &st.tpot_ms),
         ("tokens", &st.tokens_per_request),
         ("tokens/s", &st.tokens_per_s),
-    ]
+    ]);
+    if st.streams_with_input_tokens > 0 {
+        m.push(("in tok", &st.input_tokens_per_request));
+    }
+    m
 }
 
 /// How the requests were built, in words (never a key or a prompt).
@@ -98,6 +119,9 @@ pub fn request_words(llm: &crate::traffic::llm::LlmView) -> String {
     if let Some(n) = llm.max_tokens {
         words.push_str(&format!("; max tokens {n}"));
     }
+    if let Some(t) = &llm.tokenizer {
+        words.push_str(&format!("; tokenizer {t}"));
+    }
     if llm.stream_forced {
         words.push_str("; every response read as a stream (--stream)");
     }
@@ -108,11 +132,23 @@ pub fn request_words(llm: &crate::traffic::llm::LlmView) -> String {
 pub fn token_source_words(st: &StreamReport) -> String {
     match st.token_source.as_str() {
         "usage" => "the server's usage (completion_tokens) in every stream".into(),
-        "events" => "counted content events (one token each; the server sent no usage)".into(),
-        "mixed" => format!(
-            "the server's usage in {} streams, counted content events in {}",
-            st.tokens_from_usage, st.tokens_from_events
-        ),
+        "tokenizer" => "--tokenizer over the content text (the server sent no usage)".into(),
+        "estimate" => "ESTIMATED from the content text (words and CJK characters; the server \
+                       sent no usage: give --tokenizer for exact counts)"
+            .into(),
+        "mixed" => {
+            let mut parts = Vec::new();
+            for (n, what) in [
+                (st.tokens_from_usage, "the server's usage"),
+                (st.tokens_from_tokenizer, "--tokenizer"),
+                (st.tokens_from_estimate, "an estimate from the text"),
+            ] {
+                if n > 0 {
+                    parts.push(format!("{what} in {n} streams"));
+                }
+            }
+            parts.join(", ")
+        }
         other => other.into(),
     }
 }

@@ -190,6 +190,7 @@ pub fn render(r: &Report) -> String {
         }
     }
 
+    goodput(&mut out, r);
     super::stream_summary::render(&mut out, r);
 
     if !r.latency_histogram.is_empty() {
@@ -217,6 +218,40 @@ pub fn render(r: &Report) -> String {
     }
     super::traffic_summary::render(&mut out, r);
     out
+}
+
+/// A row's goodput in words: `3.50 req/s (35 of 40 requests, 87.5%)`.
+pub fn goodput_words(s: &StageReport) -> String {
+    match s.goodput {
+        Some(g) => format!(
+            "{:.2} req/s ({} of {} requests, {})",
+            g.goodput_per_s,
+            g.good_requests,
+            s.requests,
+            g.goodput_ratio
+                .map_or_else(|| "-".to_string(), |x| format!("{:.1}%", x * 100.0))
+        ),
+        None => "- (no requests)".to_string(),
+    }
+}
+
+/// `--goodput`: the run's, and each stage's when there are several.
+fn goodput(out: &mut String, r: &Report) {
+    let Some(slos) = &r.config.goodput else {
+        return;
+    };
+    let words = goodput_words;
+    let _ = writeln!(
+        out,
+        "Goodput:        {} met every objective of {slos}",
+        words(&r.total)
+    );
+    if r.stages.len() > 1 {
+        let name_w = r.stage_name_width();
+        for s in &r.stages {
+            let _ = writeln!(out, "  {:<name_w$} {}", s.name, words(s));
+        }
+    }
 }
 
 /// Each paced stage's target and achieved rate, late slots and largest lag.

@@ -110,6 +110,20 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {
                  combined"
             ));
         }
+        if r.config.goodput != first.config.goodput {
+            let says = |g: &Option<String>| {
+                g.as_ref().map_or_else(
+                    || "no --goodput".to_string(),
+                    |g| format!("--goodput '{g}'"),
+                )
+            };
+            return bad(format!(
+                "{first_name} has {} and {name} has {}: goodput counts only add up under the \
+                 same objectives",
+                says(&first.config.goodput),
+                says(&r.config.goodput)
+            ));
+        }
     }
     for (i, (name, r)) in inputs.iter().enumerate() {
         // One run given twice (the same file, or a copy) would count every request twice.
@@ -384,6 +398,9 @@ fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), UsageE
         b.errors += s.errors;
         b.failures += s.failures;
         b.check_failures += s.check_failures;
+        if let Some(good) = s.good_requests {
+            *b.good.get_or_insert(0) += good;
+        }
         let h = decode_histogram(&s.hdr_latency_us)
             .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
         crate::stats::hdr::add_histogram(&mut b.latency, &h)

@@ -131,6 +131,9 @@ pub struct RunConfig {
     /// The LLM request flags (API, model, number of prompts and keys; never a key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm: Option<crate::traffic::llm::LlmView>,
+    /// `--goodput`: the objectives a good request meets, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<String>,
     /// Targets, data, auth rotation, think time, success statuses, retries (never a secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<crate::report::traffic::TrafficInfo>,
@@ -187,6 +190,7 @@ impl RunConfig {
                 .start_at
                 .map(|t| humantime::format_rfc3339_millis(t).to_string()),
             llm: cfg.llm.view.clone(),
+            goodput: cfg.goodput.as_ref().map(|g| g.text.clone()),
             traffic: Some(crate::report::traffic::TrafficInfo::of(&cfg.traffic)),
         }
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::sample::{FailureKind, Outcome, Sample};
+use crate::stats::goodput::GoodputRow;
 use crate::stats::hdr::{
     HIST_MAX_US, Percentiles, Record as _, add_histogram, decode_histogram, encode_histogram,
     new_histogram, round3, round6,
@@ -51,6 +52,21 @@ pub struct Bucket {
     pub max_lag: Duration,
     /// Streaming statistics; created when the first streamed response (or ITL) arrives.
     pub stream: Option<StreamBucket>,
+    /// Requests that met every `--goodput` objective; `None` until a request was judged.
+    pub good: Option<u64>,
+}
+
+/// A response whose status counts as a success (not an error status, or a `--success-status`).
+fn status_ok(s: &Sample, code: u16) -> bool {
+    s.tag.ok.unwrap_or(!is_error_status(code))
+}
+
+/// The request counts as `ok`: a success status and no failed check.
+pub fn counts_as_ok(s: &Sample) -> bool {
+    match s.outcome {
+        Outcome::Status(code) => status_ok(s, code) && !s.tag.check_failed,
+        Outcome::Failure(_) => false,
+    }
 }
 
 impl Bucket {
@@ -73,7 +89,13 @@ impl Bucket {
             late_slots: 0,
             max_lag: Duration::ZERO,
             stream: None,
+            good: None,
         }
+    }
+
+    /// Count a request judged by `--goodput` (good: it met every objective).
+    pub fn record_good(&mut self, good: bool) {
+        *self.good.get_or_insert(0) += u64::from(good);
     }
 
     /// Add inter-token gaps (µs) of streamed responses.
@@ -91,7 +113,7 @@ impl Bucket {
         match s.outcome {
             Outcome::Status(code) => {
                 *self.status.entry(code).or_insert(0) += 1;
-                if !s.tag.ok.unwrap_or(!is_error_status(code)) {
+                if !status_ok(s, code) {
                     self.errors += 1;
                 } else if s.tag.check_failed {
                     self.check_failures += 1;
@@ -151,6 +173,9 @@ impl Bucket {
         if let Some(st) = &mut self.stream {
             st.clear();
         }
+        if let Some(g) = &mut self.good {
+            *g = 0;
+        }
     }
 
     /// Add every count and histogram of `other` (windows of runs that are merged).
@@ -192,6 +217,9 @@ impl Bucket {
             (None, Some(theirs)) => self.stream = Some(theirs.clone()),
             (_, None) => {}
         }
+        if let Some(theirs) = other.good {
+            *self.good.get_or_insert(0) += theirs;
+        }
         Ok(())
     }
 
@@ -223,6 +251,7 @@ impl Bucket {
                 .ok_or_else(|| format!("unknown failure kind '{key}'"))?;
             b.failure_kinds[kind.index()] = *n;
         }
+        b.good = r.goodput.map(|g| g.good_requests);
         b.latency = decode_histogram(&r.hdr.latency_us)?;
         b.ttfb = decode_histogram(&r.hdr.ttfb_us)?;
         b.response_time = r
@@ -317,6 +346,9 @@ impl Bucket {
                 send_lag_us: self.send_lag.as_ref().map(encode_histogram),
             },
             stream: self.stream.as_ref().map(|st| st.report(duration)),
+            goodput: self
+                .good
+                .map(|g| GoodputRow::new(g, self.requests, duration)),
             targets: Vec::new(),
             unsent_slots: None,
         }
@@ -342,6 +374,7 @@ impl SecondReport {
             max_ms: p.measured().map(|p| p.max),
             hdr_latency_us: encode_histogram(&b.latency),
             stream: b.stream.as_ref().map(|st| st.second(interval)),
+            good_requests: b.good,
         }
     }
 }

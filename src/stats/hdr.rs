@@ -91,7 +91,7 @@ pub fn round6(x: f64) -> f64 {
 /// A summary of no values has no values: `count` is 0 and the JSON report writes every other
 /// field as `null` (the text and HTML outputs show `-`, the CSV an empty cell), so that a metric
 /// that was never measured is never read as 0.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 #[serde(into = "PercentilesJson", try_from = "PercentilesJson")]
 pub struct Percentiles {
     /// Values summarized (requests, gaps, answers...); 0 when nothing was measured.

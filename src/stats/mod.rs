@@ -10,6 +10,7 @@
 
 pub mod abort;
 pub mod bucket;
+pub mod goodput;
 pub mod hdr;
 pub mod retry;
 pub mod rows;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::stats::goodput::GoodputRow;
 use crate::stats::hdr::Percentiles;
 use crate::stats::stream::{SecondStream, StreamReport};
 
@@ -97,6 +98,9 @@ pub struct StageReport {
     /// LLM streaming metrics (TTFT, ITL, TPOT, tokens): only when responses were streamed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamReport>,
+    /// `--goodput`: the requests that met every objective (vLLM's goodput); only with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<GoodputRow>,
     /// In a stage's row with `--targets`: one row per target within the stage (omitted
     /// otherwise, and beyond 1,000 stage x target rows).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -159,6 +163,9 @@ pub struct SecondReport {
     /// TTFT, ITL and output tokens of this second: only once responses are streamed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<SecondStream>,
+    /// `--goodput`: requests of this second that met every objective; only with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good_requests: Option<u64>,
 }
 
 impl SecondReport {

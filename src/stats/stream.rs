@@ -29,15 +29,29 @@ fn micros(d: Duration) -> u64 {
 pub struct StreamBucket {
     /// Responses read as event streams.
     pub streams: u64,
-    /// Output tokens of those responses (usage when sent, else counted content events).
+    /// Output tokens of those responses (usage when sent, else counted from the text).
     pub output_tokens: u64,
+    /// Of `output_tokens`, reasoning tokens.
+    pub reasoning_tokens: u64,
+    /// Streams that carried reasoning.
+    pub reasoning_streams: u64,
+    /// Input tokens the server reported (`prompt_tokens`).
+    pub input_tokens: u64,
+    /// Streams whose server reported input tokens.
+    pub with_input: u64,
     /// Streams whose token count came from the server's `usage`.
     pub from_usage: u64,
-    /// Streams whose token count is the number of content events.
-    pub from_events: u64,
+    /// Streams whose tokens were counted with `--tokenizer`.
+    pub from_tokenizer: u64,
+    /// Streams whose tokens were estimated from the text.
+    pub from_estimate: u64,
     ends: [u64; EndReason::ALL.len()],
     /// Send start -> first content event, µs.
     pub ttft: Histogram<u64>,
+    /// Send start -> first answer (not reasoning) content, µs; streams with reasoning only.
+    pub ttfot: Histogram<u64>,
+    /// Input tokens per stream whose server reported them.
+    pub input: Histogram<u64>,
     /// Gaps between consecutive content events, µs (one value per gap).
     pub itl: Histogram<u64>,
     /// (last token - first token) / (tokens - 1), µs; complete answers with 2 tokens or more.
@@ -59,10 +73,17 @@ impl StreamBucket {
         StreamBucket {
             streams: 0,
             output_tokens: 0,
+            reasoning_tokens: 0,
+            reasoning_streams: 0,
+            input_tokens: 0,
+            with_input: 0,
             from_usage: 0,
-            from_events: 0,
+            from_tokenizer: 0,
+            from_estimate: 0,
             ends: [0; EndReason::ALL.len()],
             ttft: new_histogram(),
+            ttfot: new_histogram(),
+            input: new_histogram(),
             itl: new_histogram(),
             tpot: new_histogram(),
             tokens: new_histogram(),
@@ -77,13 +98,26 @@ impl StreamBucket {
         self.streams += 1;
         let tokens = s.tokens();
         self.output_tokens += tokens;
+        self.reasoning_tokens += s.reasoning_tokens();
         match s.token_source() {
             TokenSource::Usage => self.from_usage += 1,
-            TokenSource::Events => self.from_events += 1,
+            TokenSource::Tokenizer => self.from_tokenizer += 1,
+            TokenSource::Estimate => self.from_estimate += 1,
+        }
+        if let Some(n) = s.input_tokens {
+            self.input_tokens += u64::from(n);
+            self.with_input += 1;
+            self.input.put(clamp(u64::from(n)));
         }
         self.ends[s.end.index()] += 1;
         if let Some(ttft) = s.ttft {
             self.ttft.put(micros(ttft));
+        }
+        if s.has_reasoning() {
+            self.reasoning_streams += 1;
+            if let Some(ttfot) = s.ttfot {
+                self.ttfot.put(micros(ttfot));
+            }
         }
         self.tokens.put(clamp(tokens));
         if s.end.is_complete() {
@@ -107,11 +141,18 @@ impl StreamBucket {
     pub fn clear(&mut self) {
         self.streams = 0;
         self.output_tokens = 0;
+        self.reasoning_tokens = 0;
+        self.reasoning_streams = 0;
+        self.input_tokens = 0;
+        self.with_input = 0;
         self.from_usage = 0;
-        self.from_events = 0;
+        self.from_tokenizer = 0;
+        self.from_estimate = 0;
         self.ends = [0; EndReason::ALL.len()];
         for h in [
             &mut self.ttft,
+            &mut self.ttfot,
+            &mut self.input,
             &mut self.itl,
             &mut self.tpot,
             &mut self.tokens,
@@ -130,12 +171,19 @@ impl StreamBucket {
     pub fn add(&mut self, other: &StreamBucket) -> Result<(), String> {
         self.streams += other.streams;
         self.output_tokens += other.output_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
+        self.reasoning_streams += other.reasoning_streams;
+        self.input_tokens += other.input_tokens;
+        self.with_input += other.with_input;
         self.from_usage += other.from_usage;
-        self.from_events += other.from_events;
+        self.from_tokenizer += other.from_tokenizer;
+        self.from_estimate += other.from_estimate;
         for (mine, theirs) in self.ends.iter_mut().zip(other.ends) {
             *mine += theirs;
         }
         add_histogram(&mut self.ttft, &other.ttft)?;
+        add_histogram(&mut self.ttfot, &other.ttfot)?;
+        add_histogram(&mut self.input, &other.input)?;
         add_histogram(&mut self.itl, &other.itl)?;
         add_histogram(&mut self.tpot, &other.tpot)?;
         add_histogram(&mut self.tokens, &other.tokens)?;
@@ -159,17 +207,35 @@ impl StreamBucket {
         if self.streams > 0 {
             tokens.mean = round3(self.output_tokens as f64 / self.streams as f64);
         }
+        let per_s = |n: u64| {
+            if secs > 0.0 {
+                round3(n as f64 / secs)
+            } else {
+                0.0
+            }
+        };
+        let mut input = Percentiles::scaled(&self.input, 1.0);
+        if self.with_input > 0 {
+            input.mean = round3(self.input_tokens as f64 / self.with_input as f64);
+        }
         StreamReport {
             streams: self.streams,
             output_tokens: self.output_tokens,
-            output_tokens_per_s: if secs > 0.0 {
-                round3(self.output_tokens as f64 / secs)
-            } else {
-                0.0
-            },
-            token_source: token_source(self.from_usage, self.from_events).into(),
+            output_tokens_per_s: per_s(self.output_tokens),
+            input_tokens: self.input_tokens,
+            input_tokens_per_s: per_s(self.input_tokens),
+            total_tokens_per_s: per_s(self.input_tokens + self.output_tokens),
+            streams_with_input_tokens: self.with_input,
+            input_tokens_per_request: input,
+            reasoning_tokens: self.reasoning_tokens,
+            answer_tokens: self.output_tokens.saturating_sub(self.reasoning_tokens),
+            reasoning_streams: self.reasoning_streams,
+            ttfot_ms: (self.reasoning_streams > 0).then(|| Percentiles::of(&self.ttfot)),
+            token_source: token_source(self.from_usage, self.from_tokenizer, self.from_estimate)
+                .into(),
             tokens_from_usage: self.from_usage,
-            tokens_from_events: self.from_events,
+            tokens_from_tokenizer: self.from_tokenizer,
+            tokens_from_estimate: self.from_estimate,
             end_reasons: self
                 .end_counts()
                 .into_iter()
@@ -186,6 +252,8 @@ impl StreamBucket {
                 tpot_us: encode_histogram(&self.tpot),
                 tokens: encode_histogram(&self.tokens),
                 tokens_per_s_milli: encode_histogram(&self.tokens_per_s),
+                ttfot_us: encode_histogram(&self.ttfot),
+                input_tokens: encode_histogram(&self.input),
             },
         }
     }
@@ -200,8 +268,13 @@ impl StreamBucket {
         let mut b = StreamBucket::new();
         b.streams = r.streams;
         b.output_tokens = r.output_tokens;
+        b.reasoning_tokens = r.reasoning_tokens;
+        b.reasoning_streams = r.reasoning_streams;
+        b.input_tokens = r.input_tokens;
+        b.with_input = r.streams_with_input_tokens;
         b.from_usage = r.tokens_from_usage;
-        b.from_events = r.tokens_from_events;
+        b.from_tokenizer = r.tokens_from_tokenizer;
+        b.from_estimate = r.tokens_from_estimate;
         for (key, n) in &r.end_reasons {
             let reason = EndReason::ALL
                 .into_iter()
@@ -214,6 +287,12 @@ impl StreamBucket {
         b.tpot = decode_histogram(&r.hdr.tpot_us)?;
         b.tokens = decode_histogram(&r.hdr.tokens)?;
         b.tokens_per_s = decode_histogram(&r.hdr.tokens_per_s_milli)?;
+        if !r.hdr.ttfot_us.is_empty() {
+            b.ttfot = decode_histogram(&r.hdr.ttfot_us)?;
+        }
+        if !r.hdr.input_tokens.is_empty() {
+            b.input = decode_histogram(&r.hdr.input_tokens)?;
+        }
         Ok(b)
     }
 
@@ -222,14 +301,20 @@ impl StreamBucket {
         let secs = interval.as_secs_f64();
         let ttft = Percentiles::of(&self.ttft);
         let itl = Percentiles::of(&self.itl);
+        let per_s = |n: u64| {
+            if secs > 0.0 {
+                round3(n as f64 / secs)
+            } else {
+                0.0
+            }
+        };
         SecondStream {
             streams: self.streams,
             output_tokens: self.output_tokens,
-            output_tokens_per_s: if secs > 0.0 {
-                round3(self.output_tokens as f64 / secs)
-            } else {
-                0.0
-            },
+            output_tokens_per_s: per_s(self.output_tokens),
+            input_tokens: self.input_tokens,
+            input_tokens_per_s: per_s(self.input_tokens),
+            total_tokens_per_s: per_s(self.input_tokens + self.output_tokens),
             gaps: self.itl.len(),
             ttft_p50_ms: ttft.measured().map(|p| p.p50),
             ttft_p99_ms: ttft.measured().map(|p| p.p99),
@@ -249,18 +334,20 @@ impl StreamBucket {
     pub fn add_second(&mut self, s: &SecondStream) -> Result<(), String> {
         self.streams += s.streams;
         self.output_tokens += s.output_tokens;
+        self.input_tokens += s.input_tokens;
         add_histogram(&mut self.ttft, &decode_histogram(&s.hdr_ttft_us)?)?;
         add_histogram(&mut self.itl, &decode_histogram(&s.hdr_itl_us)?)
     }
 }
 
-/// "usage", "events", "mixed" (some of each) or "none".
-pub fn token_source(from_usage: u64, from_events: u64) -> &'static str {
-    match (from_usage > 0, from_events > 0) {
-        (true, false) => "usage",
-        (false, true) => "events",
-        (true, true) => "mixed",
-        (false, false) => "none",
+/// "usage", "tokenizer", "estimate", "mixed" (more than one) or "none".
+pub fn token_source(from_usage: u64, from_tokenizer: u64, from_estimate: u64) -> &'static str {
+    match (from_usage > 0, from_tokenizer > 0, from_estimate > 0) {
+        (false, false, false) => "none",
+        (true, false, false) => "usage",
+        (false, true, false) => "tokenizer",
+        (false, false, true) => "estimate",
+        _ => "mixed",
     }
 }
 
@@ -273,13 +360,47 @@ pub struct StreamReport {
     pub output_tokens: u64,
     /// output_tokens / duration_s of the window.
     pub output_tokens_per_s: f64,
-    /// Where token counts come from: "usage" (the server's `usage`), "events" (content events
-    /// counted, one token each), "mixed" or "none".
+    /// Input tokens the server reported (`prompt_tokens` of its usage), of the streams that
+    /// reported them.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// input_tokens / duration_s.
+    #[serde(default)]
+    pub input_tokens_per_s: f64,
+    /// (input_tokens + output_tokens) / duration_s.
+    #[serde(default)]
+    pub total_tokens_per_s: f64,
+    /// Streams whose server reported input tokens.
+    #[serde(default)]
+    pub streams_with_input_tokens: u64,
+    /// Input tokens per stream that reported them (a count).
+    #[serde(default)]
+    pub input_tokens_per_request: Percentiles,
+    /// Of output_tokens, reasoning tokens (the server's
+    /// `completion_tokens_details.reasoning_tokens`, else counted from the reasoning text).
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    /// output_tokens - reasoning_tokens.
+    #[serde(default)]
+    pub answer_tokens: u64,
+    /// Streams that carried reasoning (`reasoning_content` / `reasoning`).
+    #[serde(default)]
+    pub reasoning_streams: u64,
+    /// Time to first output token of streams with reasoning: send start -> first answer
+    /// (not reasoning) content; absent without reasoning streams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfot_ms: Option<Percentiles>,
+    /// Where output token counts come from: "usage" (the server's `usage`), "tokenizer"
+    /// (`--tokenizer` over the text), "estimate" (estimated from the text), "mixed" or "none".
     pub token_source: String,
     /// Streams counted from the server's usage.
     pub tokens_from_usage: u64,
-    /// Streams counted from their content events.
-    pub tokens_from_events: u64,
+    /// Streams counted with `--tokenizer`.
+    #[serde(default)]
+    pub tokens_from_tokenizer: u64,
+    /// Streams whose tokens were estimated from the text.
+    #[serde(default)]
+    pub tokens_from_estimate: u64,
     /// Count per end reason: done, closed, error_event, timeout, cut.
     pub end_reasons: BTreeMap<String, u64>,
     /// Time to first token: send start -> first event carrying content.
@@ -309,6 +430,12 @@ pub struct StreamHistograms {
     pub tokens: String,
     /// Tokens per second per response, times 1000.
     pub tokens_per_s_milli: String,
+    /// TTFOT of streams with reasoning, microseconds.
+    #[serde(default)]
+    pub ttfot_us: String,
+    /// Input tokens per stream.
+    #[serde(default)]
+    pub input_tokens: String,
 }
 
 /// The streaming part of one second: what the live line shows, and its histograms.
@@ -320,6 +447,15 @@ pub struct SecondStream {
     pub output_tokens: u64,
     /// output_tokens / interval_s: the output token throughput of this second.
     pub output_tokens_per_s: f64,
+    /// Input tokens (the server's `prompt_tokens`) of the streams that ended in this window.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// input_tokens / interval_s.
+    #[serde(default)]
+    pub input_tokens_per_s: f64,
+    /// (input_tokens + output_tokens) / interval_s.
+    #[serde(default)]
+    pub total_tokens_per_s: f64,
     /// Inter-token gaps measured in this window.
     pub gaps: u64,
     /// Median TTFT of the streams that ended in this window, milliseconds; `null` when nothing was measured.
@@ -348,10 +484,12 @@ mod tests {
             content_events: tokens,
             content_bytes: u64::from(tokens) * 4,
             usage_tokens: usage,
+            counted_tokens: tokens,
             itl_count: tokens.saturating_sub(1),
             itl_sum_us: 10_000 * u64::from(tokens.saturating_sub(1)),
             itl_max_us: 10_000,
             end,
+            ..StreamStats::default()
         }
     }
 
@@ -366,7 +504,7 @@ mod tests {
         assert_eq!((r.streams, r.output_tokens), (11, 205));
         assert_eq!(r.output_tokens_per_s, 102.5);
         assert_eq!(r.token_source, "mixed");
-        assert_eq!((r.tokens_from_usage, r.tokens_from_events), (10, 1));
+        assert_eq!((r.tokens_from_usage, r.tokens_from_estimate), (10, 1));
         assert_eq!(r.end_reasons.get("done"), Some(&10));
         assert_eq!(r.end_reasons.get("cut"), Some(&1));
         assert_eq!(

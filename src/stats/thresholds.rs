@@ -50,6 +50,13 @@ pub const EXTRA_METRICS: &[ExtraMetric] = &[
     ("tokens-per-s-min", Unit::Number, |r| {
         per_answer_rate(r, |p| p.min)
     }),
+    // --goodput: requests per second that met every objective, and their share.
+    ("goodput", Unit::Number, |r| {
+        r.goodput.map(|g| g.goodput_per_s)
+    }),
+    ("goodput-ratio", Unit::Rate, |r| {
+        r.goodput.and_then(|g| g.goodput_ratio)
+    }),
 ];
 
 /// A statistic of per-answer tokens/s; `None` without a complete streamed answer.
@@ -187,7 +194,7 @@ impl Metric {
     pub fn needs_stream(&self) -> bool {
         match self {
             Metric::Family(f, _) => *f != Family::Ttfb,
-            Metric::Extra(_) => true,
+            Metric::Extra(m) => !m.0.starts_with("goodput"),
             _ => false,
         }
     }
@@ -318,7 +325,8 @@ fn unit_words(unit: Unit) -> &'static str {
     }
 }
 
-fn parse_limit(unit: Unit, value: &str) -> Option<f64> {
+/// A limit in `unit` (ms for durations, a fraction for rates); `None` when it is not one.
+pub(crate) fn parse_limit(unit: Unit, value: &str) -> Option<f64> {
     let number = |s: &str| {
         s.trim()
             .parse::<f64>()

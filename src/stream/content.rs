@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::json_path::{JsonPath, JsonPathError, LenientVisitor, StrLenLeaf, U64Leaf, walk};
+use super::json_path::{JsonPath, JsonPathError, StrLeaf, U64Leaf, walk};
 use super::sse::SseEvent;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
@@ -12,10 +12,19 @@ use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 /// What one event means for token timing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EventInfo {
-    /// Bytes of content text the event carries; the event "carries content" when this is > 0.
+    /// Bytes of content text the event carries (answer and reasoning); the event "carries
+    /// content" when this is > 0.
     pub content_bytes: usize,
+    /// Of `content_bytes`, the bytes of reasoning text (`delta.reasoning_content` /
+    /// `delta.reasoning` of reasoning models).
+    pub reasoning_bytes: usize,
     /// Output tokens the server reports (`completion_tokens`) in this event.
     pub usage_tokens: Option<u64>,
+    /// Input tokens the server reports (`prompt_tokens`) in this event.
+    pub prompt_tokens: Option<u64>,
+    /// Reasoning tokens among the output tokens the server reports
+    /// (`completion_tokens_details.reasoning_tokens`) in this event.
+    pub reasoning_tokens: Option<u64>,
     /// The event ends the stream normally (`[DONE]`, Dify `message_end`).
     pub done: bool,
     /// The event reports an error (`event: error`, an OpenAI `error` object, Dify `error`).
@@ -29,6 +38,20 @@ impl EventInfo {
     pub fn is_content(&self) -> bool {
         self.content_bytes > 0
     }
+
+    /// The event carries answer text (content that is not reasoning).
+    pub fn is_answer(&self) -> bool {
+        self.content_bytes > self.reasoning_bytes
+    }
+}
+
+/// Which part of the output a piece of content text belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// The answer (`delta.content`, `choices[0].text`, Dify `answer`, a `--content-path`, raw data).
+    Answer,
+    /// A reasoning model's thinking (`delta.reasoning_content`, `delta.reasoning`).
+    Reasoning,
 }
 
 /// Where the content of a streamed answer sits in its events.
@@ -77,6 +100,16 @@ impl ContentFormat {
     /// What `event` means. Never fails: data that is not what the format expects is
     /// reported as [`EventInfo::malformed`] and carries no content.
     pub fn inspect(&self, event: &SseEvent<'_>) -> EventInfo {
+        self.inspect_text(event, &mut |_, _| {})
+    }
+
+    /// [`ContentFormat::inspect`], handing each piece of content text to `on_text` (for
+    /// counting tokens when the server sends no usage).
+    pub fn inspect_text(
+        &self,
+        event: &SseEvent<'_>,
+        on_text: &mut dyn FnMut(TextKind, &str),
+    ) -> EventInfo {
         let mut info = EventInfo {
             error: event.event == b"error",
             ..EventInfo::default()
@@ -87,11 +120,17 @@ impl ContentFormat {
             return info;
         }
         match self {
-            ContentFormat::OpenAi => inspect_openai(data, &mut info),
-            ContentFormat::Dify => inspect_dify(event, &mut info),
+            ContentFormat::OpenAi => inspect_openai(data, &mut info, on_text),
+            ContentFormat::Dify => inspect_dify(event, &mut info, on_text),
             ContentFormat::Path { content, usage } => {
-                match walk(data, content, StrLenLeaf) {
-                    Ok(len) => info.content_bytes = len.unwrap_or(0),
+                match walk(data, content, StrLeaf) {
+                    Ok(text) => {
+                        let text = text.unwrap_or_default();
+                        info.content_bytes = text.len();
+                        if !text.is_empty() {
+                            on_text(TextKind::Answer, &text);
+                        }
+                    }
                     Err(()) => info.malformed = true,
                 }
                 if let Some(usage) = usage
@@ -100,28 +139,94 @@ impl ContentFormat {
                     info.usage_tokens = tokens;
                 }
             }
-            ContentFormat::Raw => info.content_bytes = data.len(),
+            ContentFormat::Raw => {
+                info.content_bytes = data.len();
+                if !data.is_empty() {
+                    on_text(TextKind::Answer, &String::from_utf8_lossy(data));
+                }
+            }
         }
         info
     }
 }
 
-/// Length of a JSON string without keeping it; `null` and non-strings count as empty.
-#[derive(Debug, Clone, Copy, Default)]
-struct StrLen(usize);
+/// A JSON string, borrowed from the event when it has no escapes; `null` and non-strings
+/// read as empty.
+#[derive(Debug, Clone, Default)]
+struct Text<'a>(Cow<'a, str>);
 
-impl<'de> Deserialize<'de> for StrLen {
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(StrLen(
-            d.deserialize_any(LenientVisitor(StrLenLeaf))?.unwrap_or(0),
-        ))
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Text<'de>, E> {
+                Ok(Text::default())
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Text<'de>, E> {
+                Ok(Text::default())
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Text<'de>, E> {
+                Ok(Text::default())
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Text<'de>, E> {
+                Ok(Text::default())
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Text<'de>, E> {
+                Ok(Text::default())
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Text<'de>, E> {
+                Ok(Text::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text::default())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Text<'de>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Text<'_> {
+    /// Hand the text to `on_text` (when not empty) and return its length in bytes.
+    fn emit(
+        t: Option<&Text<'_>>,
+        kind: TextKind,
+        on_text: &mut dyn FnMut(TextKind, &str),
+    ) -> usize {
+        match t {
+            Some(Text(s)) if !s.is_empty() => {
+                on_text(kind, s);
+                s.len()
+            }
+            _ => 0,
+        }
     }
 }
 
 #[derive(Deserialize)]
 struct OpenAiChunk<'a> {
-    #[serde(default)]
-    choices: Option<FirstChoice>,
+    #[serde(default, borrow)]
+    choices: Option<FirstChoice<'a>>,
     #[serde(default)]
     usage: Option<Usage>,
     #[serde(default)]
@@ -130,43 +235,67 @@ struct OpenAiChunk<'a> {
     object: Option<Cow<'a, str>>,
 }
 
+/// OpenAI `usage` (Dify's `metadata.usage` has the same names).
 #[derive(Deserialize)]
 struct Usage {
     #[serde(default)]
     completion_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
 }
 
 #[derive(Deserialize)]
-struct Choice {
+struct CompletionDetails {
     #[serde(default)]
-    delta: Option<Delta>,
-    #[serde(default)]
-    text: Option<StrLen>,
+    reasoning_tokens: Option<u64>,
+}
+
+impl Usage {
+    fn fill(self, info: &mut EventInfo) {
+        info.usage_tokens = self.completion_tokens;
+        info.prompt_tokens = self.prompt_tokens;
+        info.reasoning_tokens = self
+            .completion_tokens_details
+            .and_then(|d| d.reasoning_tokens);
+    }
 }
 
 #[derive(Deserialize)]
-struct Delta {
-    #[serde(default)]
-    content: Option<StrLen>,
-    #[serde(default)]
-    reasoning_content: Option<StrLen>,
-    #[serde(default)]
-    reasoning: Option<StrLen>,
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+    #[serde(default, borrow)]
+    text: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    reasoning: Option<Text<'a>>,
 }
 
 /// The first element of an array (the rest is skipped without being kept).
-struct FirstChoice(Option<Choice>);
+struct FirstChoice<'a>(Option<Choice<'a>>);
 
-impl<'de> Deserialize<'de> for FirstChoice {
+impl<'de: 'a, 'a> Deserialize<'de> for FirstChoice<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = FirstChoice;
+            type Value = FirstChoice<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an array")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FirstChoice, A::Error> {
-                let first = seq.next_element::<Choice>()?;
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<FirstChoice<'de>, A::Error> {
+                let first = seq.next_element::<Choice<'de>>()?;
                 // Bounded by the input: each element consumes bytes.
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(FirstChoice(first))
@@ -176,7 +305,7 @@ impl<'de> Deserialize<'de> for FirstChoice {
     }
 }
 
-fn inspect_openai(data: &[u8], info: &mut EventInfo) {
+fn inspect_openai(data: &[u8], info: &mut EventInfo, on_text: &mut dyn FnMut(TextKind, &str)) {
     let Ok(chunk) = serde_json::from_slice::<OpenAiChunk<'_>>(data) else {
         info.malformed = true;
         return;
@@ -185,14 +314,17 @@ fn inspect_openai(data: &[u8], info: &mut EventInfo) {
         info.error = true;
     }
     if let Some(usage) = chunk.usage {
-        info.usage_tokens = usage.completion_tokens;
+        usage.fill(info);
     }
     if let Some(FirstChoice(Some(choice))) = chunk.choices {
-        let len = |s: Option<StrLen>| s.map_or(0, |s| s.0);
-        info.content_bytes = match choice.delta {
-            Some(d) => len(d.content) + len(d.reasoning_content) + len(d.reasoning),
-            None => 0,
-        } + len(choice.text);
+        if let Some(d) = &choice.delta {
+            info.reasoning_bytes =
+                Text::emit(d.reasoning_content.as_ref(), TextKind::Reasoning, on_text)
+                    + Text::emit(d.reasoning.as_ref(), TextKind::Reasoning, on_text);
+            info.content_bytes = Text::emit(d.content.as_ref(), TextKind::Answer, on_text);
+        }
+        info.content_bytes +=
+            info.reasoning_bytes + Text::emit(choice.text.as_ref(), TextKind::Answer, on_text);
     }
 }
 
@@ -200,8 +332,8 @@ fn inspect_openai(data: &[u8], info: &mut EventInfo) {
 struct DifyEvent<'a> {
     #[serde(default, borrow)]
     event: Option<Cow<'a, str>>,
-    #[serde(default)]
-    answer: Option<StrLen>,
+    #[serde(default, borrow)]
+    answer: Option<Text<'a>>,
     #[serde(default)]
     metadata: Option<DifyMetadata>,
 }
@@ -212,7 +344,11 @@ struct DifyMetadata {
     usage: Option<Usage>,
 }
 
-fn inspect_dify(event: &SseEvent<'_>, info: &mut EventInfo) {
+fn inspect_dify(
+    event: &SseEvent<'_>,
+    info: &mut EventInfo,
+    on_text: &mut dyn FnMut(TextKind, &str),
+) {
     let Ok(msg) = serde_json::from_slice::<DifyEvent<'_>>(event.data) else {
         info.malformed = true;
         return;
@@ -223,14 +359,13 @@ fn inspect_dify(event: &SseEvent<'_>, info: &mut EventInfo) {
     };
     match kind {
         b"message" | b"agent_message" => {
-            info.content_bytes = msg.answer.map_or(0, |a| a.0);
+            info.content_bytes = Text::emit(msg.answer.as_ref(), TextKind::Answer, on_text);
         }
         b"message_end" => {
             info.done = true;
-            info.usage_tokens = msg
-                .metadata
-                .and_then(|m| m.usage)
-                .and_then(|u| u.completion_tokens);
+            if let Some(usage) = msg.metadata.and_then(|m| m.usage) {
+                usage.fill(info);
+            }
         }
         b"error" => info.error = true,
         _ => {}
@@ -292,6 +427,7 @@ mod tests {
             inspect(&f, "", usage),
             EventInfo {
                 usage_tokens: Some(20),
+                prompt_tokens: Some(9),
                 ..EventInfo::default()
             }
         );
@@ -321,16 +457,81 @@ mod tests {
                 "",
                 r#"{"choices":[{"delta":{"reasoning_content":"hmm"}}]}"#
             ),
-            content(3)
+            reasoning(3)
         );
         assert_eq!(
             inspect(&f, "", r#"{"choices":[{"delta":{"reasoning":"hm"}}]}"#),
-            content(2)
+            reasoning(2)
         );
         assert_eq!(
             inspect(&f, "", r#"{"choices":[{"text":"abcd","index":0}]}"#),
             content(4)
         );
+    }
+
+    fn reasoning(bytes: usize) -> EventInfo {
+        EventInfo {
+            content_bytes: bytes,
+            reasoning_bytes: bytes,
+            ..EventInfo::default()
+        }
+    }
+
+    /// The texts `inspect_text` hands over, with their kinds.
+    fn texts(format: &ContentFormat, data: &str) -> (EventInfo, Vec<(TextKind, String)>) {
+        let mut seen = Vec::new();
+        let info = format.inspect_text(
+            &SseEvent {
+                event: b"",
+                data: data.as_bytes(),
+                id: b"",
+            },
+            &mut |k, t| seen.push((k, t.to_string())),
+        );
+        (info, seen)
+    }
+
+    #[test]
+    fn content_text_reasoning_and_usage_details() {
+        let f = ContentFormat::OpenAi;
+        // Escapes are decoded; answer and reasoning are told apart.
+        let (info, seen) = texts(
+            &f,
+            r#"{"choices":[{"delta":{"reasoning_content":"hm\n","content":"a\u00e9"}}]}"#,
+        );
+        assert_eq!(
+            seen,
+            vec![
+                (TextKind::Reasoning, "hm\n".to_string()),
+                (TextKind::Answer, "aé".to_string())
+            ]
+        );
+        assert_eq!((info.content_bytes, info.reasoning_bytes), (6, 3));
+        assert!(info.is_answer());
+        assert!(!reasoning(3).is_answer() && reasoning(3).is_content());
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":30,"completion_tokens_details":{"reasoning_tokens":18}}}"#;
+        let (info, seen) = texts(&f, usage);
+        assert!(seen.is_empty());
+        assert_eq!(
+            (info.prompt_tokens, info.usage_tokens, info.reasoning_tokens),
+            (Some(12), Some(30), Some(18))
+        );
+        let (_, seen) = texts(
+            &ContentFormat::Dify,
+            r#"{"event":"message","answer":"你好"}"#,
+        );
+        assert_eq!(seen, vec![(TextKind::Answer, "你好".to_string())]);
+        let path = ContentFormat::path("a.b", None).unwrap();
+        let (info, seen) = texts(&path, r#"{"a":{"b":"x y"}}"#);
+        assert_eq!((info.content_bytes, seen.len()), (3, 1));
+        let (_, seen) = texts(&ContentFormat::Raw, "raw words");
+        assert_eq!(seen, vec![(TextKind::Answer, "raw words".to_string())]);
+        // Text of the second choice is not the answer.
+        let (_, seen) = texts(
+            &f,
+            r#"{"choices":[{"delta":{}},{"delta":{"content":"zz"}}]}"#,
+        );
+        assert!(seen.is_empty());
     }
 
     #[test]
@@ -400,6 +601,7 @@ mod tests {
             EventInfo {
                 done: true,
                 usage_tokens: Some(135),
+                prompt_tokens: Some(1033),
                 ..EventInfo::default()
             }
         );

@@ -118,13 +118,14 @@ pub(super) trait Leaf: Copy {
     }
 }
 
+/// The string itself (owned: the leaf does not outlive the event).
 #[derive(Clone, Copy)]
-pub(super) struct StrLenLeaf;
+pub(super) struct StrLeaf;
 
-impl Leaf for StrLenLeaf {
-    type Value = usize;
-    fn string(self, s: &str) -> Option<usize> {
-        Some(s.len())
+impl Leaf for StrLeaf {
+    type Value = String;
+    fn string(self, s: &str) -> Option<String> {
+        Some(s.to_string())
     }
 }
 

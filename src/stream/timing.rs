@@ -1,8 +1,10 @@
 //! Per-request token timing (TTFT, ITL, TPOT, tokens/s as vLLM's `bench serve` defines them)
 //! and [`StreamMeter`], which runs parser, content format and timer together.
 
-use super::content::{ContentFormat, EventInfo};
+use super::content::{ContentFormat, EventInfo, TextKind};
 use super::sse::{SseError, SseParser};
+use super::tokens::{TextTokens, Tokenizer};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Why a stream ended.
@@ -76,20 +78,24 @@ pub enum StreamClose {
     Broken,
 }
 
-/// Where [`StreamStats::tokens`] comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Where [`StreamStats::tokens`] comes from, in the order they are preferred.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum TokenSource {
     /// The server's `usage` (`completion_tokens`).
     Usage,
-    /// The number of content events (one token each, as far as the client can tell).
-    Events,
+    /// The content text counted with `--tokenizer`.
+    Tokenizer,
+    /// The content text's estimate (see [`crate::stream::tokens`]).
+    #[default]
+    Estimate,
 }
 
 impl TokenSource {
     pub fn key(self) -> &'static str {
         match self {
             TokenSource::Usage => "usage",
-            TokenSource::Events => "events",
+            TokenSource::Tokenizer => "tokenizer",
+            TokenSource::Estimate => "estimate",
         }
     }
 }
@@ -110,6 +116,22 @@ pub struct StreamStats {
     pub content_bytes: u64,
     /// Output tokens reported by the server (the last `usage` seen).
     pub usage_tokens: Option<u32>,
+    /// Input tokens reported by the server (`prompt_tokens` of the last `usage` seen).
+    pub input_tokens: Option<u32>,
+    /// Reasoning tokens among the output tokens, as the server reports them
+    /// (`completion_tokens_details.reasoning_tokens`).
+    pub usage_reasoning_tokens: Option<u32>,
+    /// Output tokens as the client counted the content text ([`StreamStats::counter`]).
+    pub counted_tokens: u32,
+    /// Of `counted_tokens`, those of reasoning text.
+    pub counted_reasoning_tokens: u32,
+    /// How the client counted: [`TokenSource::Tokenizer`] or [`TokenSource::Estimate`].
+    pub counter: TokenSource,
+    /// Events that carried reasoning text.
+    pub reasoning_events: u32,
+    /// Send start -> first event carrying answer text (not reasoning): the time to first
+    /// output token (TTFOT) of reasoning models; equal to `ttft` without reasoning.
+    pub ttfot: Option<Duration>,
     /// Number of inter-token gaps (content events after the first).
     pub itl_count: u32,
     /// Sum of the gaps, microseconds.
@@ -121,12 +143,10 @@ pub struct StreamStats {
 }
 
 impl StreamStats {
-    /// Output tokens: the server's usage when it sent one, else the content events.
+    /// Output tokens: the server's usage when it sent one, else the client's count of the
+    /// content text (tokenizer or estimate).
     pub fn tokens(&self) -> u64 {
-        match self.usage_tokens {
-            Some(n) => u64::from(n),
-            None => u64::from(self.content_events),
-        }
+        u64::from(self.usage_tokens.unwrap_or(self.counted_tokens))
     }
 
     /// Where [`StreamStats::tokens`] comes from.
@@ -134,8 +154,23 @@ impl StreamStats {
         if self.usage_tokens.is_some() {
             TokenSource::Usage
         } else {
-            TokenSource::Events
+            self.counter
         }
+    }
+
+    /// Reasoning tokens among [`StreamStats::tokens`]: the server's figure when its usage has
+    /// one, else the client's count of the reasoning text (at most the output tokens).
+    pub fn reasoning_tokens(&self) -> u64 {
+        let n = match (self.usage_tokens, self.usage_reasoning_tokens) {
+            (Some(_), Some(r)) => r,
+            _ => self.counted_reasoning_tokens,
+        };
+        u64::from(n).min(self.tokens())
+    }
+
+    /// The stream carried reasoning (text or a server count above 0).
+    pub fn has_reasoning(&self) -> bool {
+        self.reasoning_events > 0 || self.usage_reasoning_tokens.is_some_and(|r| r > 0)
     }
 
     /// Time per output token after the first: (last token − first token) / (tokens − 1), as
@@ -190,10 +225,14 @@ pub fn micros_u32(d: Duration) -> u32 {
 pub struct StreamTimer {
     sent: Instant,
     first: Option<Instant>,
+    first_answer: Option<Instant>,
     last: Option<Instant>,
     content_events: u32,
+    reasoning_events: u32,
     content_bytes: u64,
     usage_tokens: Option<u32>,
+    input_tokens: Option<u32>,
+    usage_reasoning_tokens: Option<u32>,
     itl_count: u32,
     itl_sum_us: u64,
     itl_max_us: u32,
@@ -207,10 +246,14 @@ impl StreamTimer {
         StreamTimer {
             sent,
             first: None,
+            first_answer: None,
             last: None,
             content_events: 0,
+            reasoning_events: 0,
             content_bytes: 0,
             usage_tokens: None,
+            input_tokens: None,
+            usage_reasoning_tokens: None,
             itl_count: 0,
             itl_sum_us: 0,
             itl_max_us: 0,
@@ -221,13 +264,26 @@ impl StreamTimer {
 
     /// Take one event read at `at`.
     pub fn record(&mut self, at: Instant, info: EventInfo, on_itl: &mut impl FnMut(u32)) {
+        let u32_of = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
         if let Some(n) = info.usage_tokens {
-            self.usage_tokens = Some(u32::try_from(n).unwrap_or(u32::MAX));
+            self.usage_tokens = Some(u32_of(n));
+        }
+        if let Some(n) = info.prompt_tokens {
+            self.input_tokens = Some(u32_of(n));
+        }
+        if let Some(n) = info.reasoning_tokens {
+            self.usage_reasoning_tokens = Some(u32_of(n));
         }
         self.done |= info.done;
         self.error |= info.error;
         if !info.is_content() {
             return;
+        }
+        if info.reasoning_bytes > 0 {
+            self.reasoning_events = self.reasoning_events.saturating_add(1);
+        }
+        if info.is_answer() && self.first_answer.is_none() {
+            self.first_answer = Some(at);
         }
         self.content_events = self.content_events.saturating_add(1);
         self.content_bytes = self.content_bytes.saturating_add(info.content_bytes as u64);
@@ -256,7 +312,8 @@ impl StreamTimer {
 
     /// The summary at `end` (the last body byte, or when the failure was seen). The end reason
     /// is `ErrorEvent` if an error event came, else `Done` if a terminating event came, else
-    /// what `close` says.
+    /// what `close` says. The client's own token count is 0 here: [`StreamMeter::finish`]
+    /// fills it from the text.
     pub fn finish(&self, end: Instant, close: StreamClose) -> StreamStats {
         let reason = if self.error {
             EndReason::ErrorEvent
@@ -279,6 +336,15 @@ impl StreamTimer {
             content_events: self.content_events,
             content_bytes: self.content_bytes,
             usage_tokens: self.usage_tokens,
+            input_tokens: self.input_tokens,
+            usage_reasoning_tokens: self.usage_reasoning_tokens,
+            counted_tokens: 0,
+            counted_reasoning_tokens: 0,
+            counter: TokenSource::Estimate,
+            reasoning_events: self.reasoning_events,
+            ttfot: self
+                .first_answer
+                .map(|f| f.saturating_duration_since(self.sent)),
             itl_count: self.itl_count,
             itl_sum_us: self.itl_sum_us,
             itl_max_us: self.itl_max_us,
@@ -353,6 +419,60 @@ pub struct StreamMeter {
     timer: StreamTimer,
     malformed: u32,
     events: u32,
+    text: TextCount,
+}
+
+/// The client's own count of a request's output tokens, from the content text: the estimate
+/// always (cheap, incremental), and the text itself kept for the tokenizer when there is one.
+#[derive(Debug, Clone, Default)]
+struct TextCount {
+    tokenizer: Option<Arc<Tokenizer>>,
+    answer: TextTokens,
+    reasoning: TextTokens,
+    answer_text: String,
+    reasoning_text: String,
+}
+
+impl TextCount {
+    fn reset(&mut self) {
+        self.answer = TextTokens::new();
+        self.reasoning = TextTokens::new();
+        self.answer_text.clear();
+        self.reasoning_text.clear();
+    }
+
+    fn take(&mut self, kind: TextKind, text: &str) {
+        let (estimate, kept) = match kind {
+            TextKind::Answer => (&mut self.answer, &mut self.answer_text),
+            TextKind::Reasoning => (&mut self.reasoning, &mut self.reasoning_text),
+        };
+        estimate.feed(text);
+        if self.tokenizer.is_some() {
+            kept.push_str(text);
+        }
+    }
+
+    /// (output tokens, of which reasoning, how they were counted); the tokenizer only when
+    /// `tokenize` (the server sent no count of its own).
+    fn count(&self, tokenize: bool) -> (u32, u32, TokenSource) {
+        let u32_of = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        match &self.tokenizer {
+            Some(t) if tokenize => {
+                let reasoning = t.count(&self.reasoning_text);
+                let answer = t.count(&self.answer_text);
+                (
+                    u32_of(answer + reasoning),
+                    u32_of(reasoning),
+                    TokenSource::Tokenizer,
+                )
+            }
+            _ => (
+                u32_of(self.answer.count() + self.reasoning.count()),
+                u32_of(self.reasoning.count()),
+                TokenSource::Estimate,
+            ),
+        }
+    }
 }
 
 impl StreamMeter {
@@ -368,7 +488,15 @@ impl StreamMeter {
             timer: StreamTimer::new(Instant::now()),
             malformed: 0,
             events: 0,
+            text: TextCount::default(),
         }
+    }
+
+    /// Count output tokens with `tokenizer` when the server sends no usage (else they are
+    /// estimated from the text).
+    pub fn with_tokenizer(mut self, tokenizer: Option<Arc<Tokenizer>>) -> Self {
+        self.text.tokenizer = tokenizer;
+        self
     }
 
     pub fn format(&self) -> &ContentFormat {
@@ -381,6 +509,7 @@ impl StreamMeter {
         self.timer = StreamTimer::new(sent);
         self.malformed = 0;
         self.events = 0;
+        self.text.reset();
     }
 
     /// A piece of the body, read at `at`. An `Err` says an oversized line/event was dropped;
@@ -402,9 +531,10 @@ impl StreamMeter {
             timer,
             malformed,
             events,
+            text,
         } = self;
         parser.feed(chunk, |ev| {
-            let info = format.inspect(ev);
+            let info = format.inspect_text(ev, &mut |kind, t| text.take(kind, t));
             *events = events.saturating_add(1);
             *malformed = malformed.saturating_add(u32::from(info.malformed));
             timer.record(at, info, on_itl);
@@ -425,15 +555,23 @@ impl StreamMeter {
             timer,
             malformed,
             events,
+            text,
         } = self;
         // An oversized tail was dropped; nothing else to do with the error here.
         let _ = parser.finish(|ev| {
-            let info = format.inspect(ev);
+            let info = format.inspect_text(ev, &mut |kind, t| text.take(kind, t));
             *events = events.saturating_add(1);
             *malformed = malformed.saturating_add(u32::from(info.malformed));
             timer.record(end, info, on_itl);
         });
-        timer.finish(end, close)
+        let mut stats = timer.finish(end, close);
+        // The tokenizer only runs when the server sent no count of its own.
+        (
+            stats.counted_tokens,
+            stats.counted_reasoning_tokens,
+            stats.counter,
+        ) = text.count(stats.usage_tokens.is_none());
+        stats
     }
 
     /// A terminating event has been seen in this request.
@@ -492,7 +630,13 @@ mod tests {
         assert_eq!(s.ttft, Some(ms(50)));
         assert_eq!(s.content_events, 6);
         assert_eq!(s.content_bytes, 16);
-        assert_eq!((s.tokens(), s.token_source()), (6, TokenSource::Events));
+        // The timer has no text: the meter counts it (here, as if each event were a token).
+        assert_eq!(s.tokens(), 0);
+        let s = StreamStats {
+            counted_tokens: 6,
+            ..s
+        };
+        assert_eq!((s.tokens(), s.token_source()), (6, TokenSource::Estimate));
         assert_eq!(
             (s.itl_count, s.itl_sum_us, s.itl_max_us),
             (5, 40_000, 10_000)
@@ -702,15 +846,78 @@ mod tests {
         meter
             .feed(
                 t0 + ms(6),
-                b"data: {\"event\":\"message\",\"answer\":\"y\"}\n\ndata: {\"event\":\"mess",
+                b"data: {\"event\":\"message\",\"answer\":\" y\"}\n\ndata: {\"event\":\"mess",
                 &mut none,
             )
             .unwrap();
         let s = meter.finish(t0 + ms(9), StreamClose::Broken, &mut none);
         assert_eq!(s.end, EndReason::Cut);
-        assert_eq!((s.tokens(), s.token_source()), (2, TokenSource::Events));
+        // "x", " y": two words of the text, estimated (no usage).
+        assert_eq!((s.tokens(), s.token_source()), (2, TokenSource::Estimate));
         // The partial last event was malformed JSON: not content.
         assert_eq!(meter.malformed_events(), 1);
         assert_eq!(meter.format(), &ContentFormat::Dify);
+    }
+
+    fn openai_event(field: &str, text: &str) -> Vec<u8> {
+        format!("data: {{\"choices\":[{{\"delta\":{{\"{field}\":\"{text}\"}}}}]}}\n\n").into_bytes()
+    }
+
+    #[test]
+    fn meter_counts_text_without_usage_and_splits_reasoning() {
+        let t0 = Instant::now();
+        let run = |meter: &mut StreamMeter, usage: &str| {
+            meter.start(t0);
+            // Two reasoning events (three words), then the answer, two words per event.
+            let mut at = 10;
+            for (field, text) in [
+                ("reasoning_content", "Let me"),
+                ("reasoning_content", " think"),
+                ("content", "The quick"),
+                ("content", " brown fox"),
+                ("content", "."),
+            ] {
+                meter
+                    .feed(t0 + ms(at), &openai_event(field, text), &mut |_| {})
+                    .unwrap();
+                at += 10;
+            }
+            meter
+                .feed(t0 + ms(at), usage.as_bytes(), &mut |_| {})
+                .unwrap();
+            meter.finish(t0 + ms(100), StreamClose::Eof, &mut |_| {})
+        };
+        let mut meter = StreamMeter::new(ContentFormat::OpenAi);
+        let s = run(&mut meter, "data: [DONE]\n\n");
+        assert_eq!(s.ttft, Some(ms(10)));
+        assert_eq!(s.ttfot, Some(ms(30)), "the first answer event");
+        assert_eq!((s.tokens(), s.token_source()), (8, TokenSource::Estimate));
+        assert_eq!(s.reasoning_tokens(), 3);
+        assert!(s.has_reasoning() && s.reasoning_events == 2);
+        // 8 tokens between 10 and 50 ms.
+        assert_eq!(s.tpot(), Some(Duration::from_nanos(40_000_000 / 7)));
+
+        // One token per character with the tokenizer: "Let me think" is 12, the answer 20.
+        let chars = Tokenizer::from_file(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/tokenizer-chars.json"),
+        )
+        .unwrap();
+        let mut meter =
+            StreamMeter::new(ContentFormat::OpenAi).with_tokenizer(Some(Arc::new(chars)));
+        let s = run(&mut meter, "data: [DONE]\n\n");
+        assert_eq!((s.tokens(), s.token_source()), (32, TokenSource::Tokenizer));
+        assert_eq!(s.reasoning_tokens(), 12);
+        // The server's usage wins, its reasoning figure too; the next request starts afresh.
+        let usage = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":9,\"completion_tokens_details\":{\"reasoning_tokens\":4}}}\n\n";
+        let s = run(&mut meter, usage);
+        assert_eq!((s.tokens(), s.token_source()), (9, TokenSource::Usage));
+        assert_eq!((s.reasoning_tokens(), s.input_tokens), (4, Some(7)));
+        // Usage without a reasoning figure: the client's count of the reasoning text.
+        let s = run(
+            &mut meter,
+            "data: {\"choices\":[],\"usage\":{\"completion_tokens\":40}}\n\n",
+        );
+        assert_eq!((s.tokens(), s.reasoning_tokens()), (40, 3));
     }
 }
