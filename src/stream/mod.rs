@@ -44,12 +44,14 @@
 
 pub mod content;
 pub mod json_path;
+pub mod meter;
 pub mod sse;
 pub mod timing;
 pub mod tokens;
 
 pub use content::*;
 pub use json_path::*;
+pub use meter::*;
 pub use sse::*;
 pub use timing::*;
 pub use tokens::*;
