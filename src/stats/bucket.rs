@@ -8,12 +8,11 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::sample::{FailureKind, Outcome, Sample};
-use crate::stats::goodput::GoodputRow;
 use crate::stats::hdr::{
     HIST_MAX_US, Percentiles, Record as _, add_histogram, decode_histogram, encode_histogram,
     new_histogram, round3, round6,
 };
-use crate::stats::rows::{SecondReport, StageHistograms, StageReport};
+use crate::stats::rows::{GoodputRow, SecondReport, StageHistograms, StageReport};
 use crate::stats::stream::StreamBucket;
 
 /// A send that starts more than this after its scheduled slot counts as a late slot.

@@ -14,8 +14,6 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::sample::Sample;
 use crate::stats::bucket::counts_as_ok;
 use crate::stats::thresholds::{Unit, parse_limit};
@@ -43,18 +41,6 @@ pub struct Goodput {
     pub slos: Vec<Slo>,
     /// As written (trimmed), for reports.
     pub text: String,
-}
-
-/// A row's goodput: present when `--goodput` was given.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
-pub struct GoodputRow {
-    /// Requests that met every objective.
-    pub good_requests: u64,
-    /// good_requests / duration_s: goodput in requests per second.
-    pub goodput_per_s: f64,
-    /// good_requests / requests (every request of the window, failures included); `null`
-    /// without requests.
-    pub goodput_ratio: Option<f64>,
 }
 
 impl Goodput {
@@ -146,27 +132,11 @@ impl Goodput {
     }
 }
 
-impl GoodputRow {
-    /// The row of a window with `good` good requests out of `requests`, `duration` long.
-    pub fn new(good: u64, requests: u64, duration: Duration) -> GoodputRow {
-        let secs = duration.as_secs_f64();
-        GoodputRow {
-            good_requests: good,
-            goodput_per_s: if secs > 0.0 {
-                crate::stats::hdr::round3(good as f64 / secs)
-            } else {
-                0.0
-            },
-            goodput_ratio: (requests > 0)
-                .then(|| crate::stats::hdr::round6(good as f64 / requests as f64)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sample::Outcome;
+    use crate::stats::rows::GoodputRow;
     use crate::stream::{EndReason, StreamStats};
     use std::time::Instant;
 

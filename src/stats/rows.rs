@@ -2,10 +2,10 @@
 //! and the total. Every figure carries its unit in its name.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::goodput::GoodputRow;
 use crate::stats::hdr::Percentiles;
 use crate::stats::stream::{SecondStream, StreamReport};
 
@@ -210,6 +210,35 @@ impl ClientCost {
             cpu_s_per_1k_requests: (requests > 0)
                 .then(|| r((user_s + system_s) * 1000.0 / requests as f64)),
             peak_rss_kib,
+        }
+    }
+}
+
+/// A row's goodput: present when `--goodput` was given.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct GoodputRow {
+    /// Requests that met every objective.
+    pub good_requests: u64,
+    /// good_requests / duration_s: goodput in requests per second.
+    pub goodput_per_s: f64,
+    /// good_requests / requests (every request of the window, failures included); `null`
+    /// without requests.
+    pub goodput_ratio: Option<f64>,
+}
+
+impl GoodputRow {
+    /// The row of a window with `good` good requests out of `requests`, `duration` long.
+    pub fn new(good: u64, requests: u64, duration: Duration) -> GoodputRow {
+        let secs = duration.as_secs_f64();
+        GoodputRow {
+            good_requests: good,
+            goodput_per_s: if secs > 0.0 {
+                crate::stats::hdr::round3(good as f64 / secs)
+            } else {
+                0.0
+            },
+            goodput_ratio: (requests > 0)
+                .then(|| crate::stats::hdr::round6(good as f64 / requests as f64)),
         }
     }
 }

@@ -200,7 +200,7 @@ impl StreamMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::EndReason;
+    use crate::stream::timing::EndReason;
     use std::time::Duration;
 
     fn ms(n: u64) -> Duration {
