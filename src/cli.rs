@@ -91,6 +91,11 @@ pub struct OutputArgs {
     /// flushed every second: `tail -f` works, and a killed run keeps every completed second.
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<String>,
+
+    /// Write the totals under the key names of vLLM's `bench serve` result file
+    /// (request_throughput, mean_ttft_ms, p99_itl_ms, ...), for scripts made for those files.
+    #[arg(long, value_name = "FILE")]
+    pub result_json: Option<String>,
 }
 
 /// `qpsbench run`.

@@ -93,6 +93,7 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
     let targets_missing = d.join("no-targets.txt").to_str().unwrap().to_string();
     let data_missing = d.join("no-data.csv").to_str().unwrap().to_string();
     let chat = format!("{url}/v1/chat/completions");
+    let tokenizer_missing = d.join("no-tokenizer.json").to_str().unwrap().to_string();
     let body_missing = format!("@{}", d.join("no-body").display());
     let body_dir = format!("@{dir_path}");
     let no_dir = d.join("no/such/dir/out");
@@ -263,6 +264,16 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &url, "--data", &data_bad, "--csv", &data_bad], vec!["--csv", "which --data reads"]),
         (vec!["--url", &chat, "--openai", "m", "--prompts", &empty, "-n", "1"], vec!["--prompts", "empty.txt"]),
         (vec!["--url", &chat, "--openai", "m", "--api-key-file", &empty, "-n", "1"], vec!["--api-key-file", "empty.txt"]),
+        // token counting, goodput and the vLLM-style result file
+        (vec!["--url", &chat, "--openai", "m", "--tokenizer", &tokenizer_missing, "-n", "1"], vec!["--tokenizer", "no-tokenizer.json", "cannot read"]),
+        (vec!["--url", &chat, "--openai", "m", "--tokenizer", &empty, "-n", "1"], vec!["--tokenizer", "empty.txt", "tokenizer.json"]),
+        (vec!["--url", &chat, "--openai", "m", "--goodput", "itl<5ms", "-n", "1"], vec!["--goodput", "unknown metric 'itl'"]),
+        (vec!["--url", &chat, "--openai", "m", "--goodput", "ttft>5ms", "-n", "1"], vec!["--goodput", "upper limit"]),
+        (vec!["--url", &chat, "--openai", "m", "--goodput", "ttft<soon", "-n", "1"], vec!["--goodput", "not a duration"]),
+        (vec!["--url", &chat, "--openai", "m", "--fail-on", "goodput>5", "-n", "1"], vec!["goodput>5", "needs --goodput"]),
+        (vec!["--url", &chat, "--openai", "m", "--abort-on", "goodput-ratio<50%"], vec!["goodput-ratio<50%", "needs --goodput"]),
+        (vec!["--url", &url, "-n", "1", "--result-json", ""], vec!["--result-json", "file name"]),
+        (vec!["find", "--url", &url, "--slo", "p99<1s", "--result-json", "r.json"], vec!["--result-json", "does not go with find"]),
         (vec!["--url", &url, "--fail-on", "p99<<3", "-n", "1"], vec!["--fail-on"]),
         (vec!["--url", &url, "--fail-on", "bogus>1", "-n", "1"], vec!["--fail-on", "bogus"]),
         (vec!["--url", &url, "--abort-on", "bogus>1"], vec!["--abort-on", "bogus"]),

@@ -315,6 +315,11 @@ fn refuse_what_find_sets(run: &RunArgs, by: By) -> Result<(), UsageError> {
             "find writes --json and --html",
         ),
         (
+            o.result_json.is_some(),
+            "--result-json",
+            "find writes --json and --html",
+        ),
+        (
             run.traffic.abort_on.is_some() || run.traffic.abort_window.is_some(),
             if run.traffic.abort_on.is_some() {
                 "--abort-on"

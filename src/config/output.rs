@@ -1,4 +1,5 @@
-//! The output flags (`--json`, `--csv`, `--csv-series`, `--html`, `--hdr-log`, `--jsonl`) into checked
+//! The output flags (`--json`, `--csv`, `--csv-series`, `--html`, `--hdr-log`, `--jsonl`,
+//! `--result-json`) into checked
 //! [`OutputSpec`]s: names present, at most one `-` (stdout), no file named twice.
 
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ pub enum Format {
     HdrLog,
     /// One JSON object per second, written as the run goes.
     Jsonl,
+    /// The totals under vLLM `bench serve`'s result keys.
+    ResultJson,
 }
 
 impl Format {
@@ -33,6 +36,7 @@ impl Format {
             Format::Html => "--html",
             Format::HdrLog => "--hdr-log",
             Format::Jsonl => "--jsonl",
+            Format::ResultJson => "--result-json",
         }
     }
 }
@@ -65,6 +69,7 @@ pub fn outputs_from_args(a: &OutputArgs) -> Result<Vec<OutputSpec>, UsageError> 
         (Format::Html, &a.html),
         (Format::HdrLog, &a.hdr_log),
         (Format::Jsonl, &a.jsonl),
+        (Format::ResultJson, &a.result_json),
     ];
     let mut out: Vec<OutputSpec> = Vec::new();
     for (format, value) in asked {

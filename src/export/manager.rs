@@ -311,5 +311,6 @@ pub fn exporter(format: Format) -> Box<dyn Exporter> {
         Format::Html => Box::new(html::Html),
         Format::HdrLog => Box::new(hdr_log::HdrLog),
         Format::Jsonl => Box::new(super::jsonl::Jsonl),
+        Format::ResultJson => Box::new(super::result_json::ResultJson),
     }
 }

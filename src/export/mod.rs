@@ -26,6 +26,7 @@ pub mod live;
 pub mod manager;
 /// `--metrics-addr`: the live `/metrics` page (its content; `serve::page` serves it).
 pub mod metrics;
+pub mod result_json;
 /// `--samples`: a line per request, written as the run goes.
 pub mod samples;
 
