@@ -243,3 +243,77 @@ fn goodput_needs_its_objectives() {
     assert_eq!(code, 2);
     assert!(err.contains("needs --goodput"), "{err}");
 }
+
+/// Two runs merged: good requests and input tokens add up to the two servers' counts, and runs
+/// judged by other objectives are refused.
+#[test]
+fn merged_runs_add_goodput_and_input_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    // One server (merge takes runs of one target); its counts run on across the runs.
+    let (url, sent) = start();
+    let mut fast_before = 0;
+    for i in 0..2 {
+        let file = dir.path().join(format!("run{i}.json"));
+        let (code, out, err) = qps(&[
+            "run",
+            "--url",
+            &url,
+            "--openai",
+            "m",
+            "-n",
+            "9",
+            "--goodput",
+            "ttft<80ms",
+            "--json",
+            file.to_str().unwrap(),
+            "--html",
+            dir.path().join(format!("run{i}.html")).to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        files.push(file.to_str().unwrap().to_string());
+        let fast_now = sent.fast.load(SeqCst);
+        let html = std::fs::read_to_string(dir.path().join(format!("run{i}.html"))).unwrap();
+        assert!(
+            html.contains(&format!("{} of 9 requests", fast_now - fast_before)),
+            "the HTML report shows goodput"
+        );
+        fast_before = fast_now;
+    }
+    let fast = sent.fast.load(SeqCst);
+    let prompt = sent.prompt_tokens.load(SeqCst);
+    assert_eq!(fast, 12, "6 of 9 fast in each run");
+    let merged = dir.path().join("merged.json");
+    let (code, out, err) = qps(&[
+        "merge",
+        &files[0],
+        &files[1],
+        "--json",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let m = json(&merged);
+    assert_eq!(m["total"]["goodput"]["good_requests"], fast);
+    assert_eq!(m["total"]["stream"]["input_tokens"], prompt);
+    common::assert_valid(&m, "merged report");
+
+    // Other objectives: refused.
+    let other = dir.path().join("other.json");
+    let (code, _, _) = qps(&[
+        "run",
+        "--url",
+        &url,
+        "--openai",
+        "m",
+        "-n",
+        "3",
+        "--goodput",
+        "ttft<1s",
+        "--json",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let (code, _, err) = qps(&["merge", &files[0], other.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("same objectives"), "{err}");
+}
