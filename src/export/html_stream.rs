@@ -16,6 +16,7 @@ const ITL_COLOR: &str = "#ff7f0e";
 const ITL99_COLOR: &str = "#ffbb78";
 const TOKENS_COLOR: &str = "#2ca02c";
 const STREAMS_COLOR: &str = "#7f7f7f";
+const INPUT_COLOR: &str = "#9467bd";
 
 /// Append the section (nothing when no response was streamed).
 pub fn section(h: &mut String, r: &Report) {
@@ -191,19 +192,40 @@ fn tokens_chart(r: &Report) -> Chart {
     };
     Chart {
         id: "chart-tokens",
-        title: "Output tokens per second, with streams completed per second".into(),
+        title: "Tokens per second (output, and input when reported), with streams completed per \
+                second"
+            .into(),
         x_label: "seconds since start".into(),
         y_label: "output tokens / s".into(),
-        lines: vec![Line {
-            name: "output tokens/s".into(),
-            color: TOKENS_COLOR,
-            points: pts(&|s| {
-                s.stream
-                    .as_ref()
-                    .map_or(0.0, |st| per_s(st.output_tokens, s))
-            }),
-            dashed: false,
-        }],
+        lines: {
+            let mut lines = vec![Line {
+                name: "output tokens/s".into(),
+                color: TOKENS_COLOR,
+                points: pts(&|s| {
+                    s.stream
+                        .as_ref()
+                        .map_or(0.0, |st| per_s(st.output_tokens, s))
+                }),
+                dashed: false,
+            }];
+            // Input tokens only when the server reported them.
+            if r.seconds
+                .iter()
+                .any(|s| s.stream.as_ref().is_some_and(|st| st.input_tokens > 0))
+            {
+                lines.push(Line {
+                    name: "input tokens/s".into(),
+                    color: INPUT_COLOR,
+                    points: pts(&|s| {
+                        s.stream
+                            .as_ref()
+                            .map_or(0.0, |st| per_s(st.input_tokens, s))
+                    }),
+                    dashed: false,
+                });
+            }
+            lines
+        },
         right: Some((
             "streams / s".into(),
             vec![Line {
@@ -220,11 +242,15 @@ fn tokens_chart(r: &Report) -> Chart {
 const DEFINITIONS: &str = "<h2>Streaming definitions</h2><dl class=\"defs\">\
 <dt>TTFB</dt><dd>send start &rarr; response head received</dd>\
 <dt>TTFT</dt><dd>send start &rarr; first stream event that carries content</dd>\
-<dt>ITL</dt><dd>gap between consecutive content events (per event, as vLLM defines it)</dd>\
+<dt>TTFOT</dt><dd>streams with reasoning: send start &rarr; first answer (not reasoning) content</dd>\
+<dt>ITL</dt><dd>gap between consecutive content events (content only, as guidellm; vLLM also \
+counts chunks without content)</dd>\
 <dt>TPOT</dt><dd>(last content token &minus; first content token) / (output tokens &minus; 1); \
 complete answers of 2 tokens or more</dd>\
 <dt>tokens</dt><dd>output tokens per response: the server&#39;s usage when it sends one, else the \
-number of content events</dd>\
+content text counted with --tokenizer, else estimated from the text (words, CJK characters)</dd>\
+<dt>input tokens</dt><dd>the server&#39;s prompt_tokens; total tokens/s = (input + output) / length</dd>\
+<dt>goodput</dt><dd>--goodput: requests that met every objective, per second (vLLM&#39;s goodput)</dd>\
 <dt>tokens/s</dt><dd>per request: output tokens / (last content token &minus; send start), \
 complete answers only; output tokens/s: all output tokens of the responses that ended in a window / its \
 length</dd></dl>\n";
