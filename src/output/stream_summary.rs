@@ -41,7 +41,17 @@ pub fn render(out: &mut String, r: &Report) {
     let _ = writeln!(out, "Stream ends:    {}", counts_line(&total.end_reasons));
     let _ = writeln!(
         out,
-        "\nPer request (TTFB, TTFT, TTFOT, ITL, TPOT in ms; output tokens; tokens/s; input tokens):"
+        "\nPer request ({} in ms; output tokens; tokens/s{}):",
+        if total.ttfot_ms.is_some() {
+            "TTFB, TTFT, TTFOT, ITL, TPOT"
+        } else {
+            "TTFB, TTFT, ITL, TPOT"
+        },
+        if total.streams_with_input_tokens > 0 {
+            "; input tokens"
+        } else {
+            ""
+        }
     );
     let name_w = r.stage_name_width();
     let _ = writeln!(
