@@ -1,6 +1,6 @@
 //! Hot-path costs of the engine, without any network: taking a rate-limiter slot, the
 //! collector's per-sample work (and the live /metrics sink's), and histogram merging (what
-//! `merge` and per-stage totals do).
+//! `merge` and per-stage totals do), and a streamed answer through the user thread's meter.
 //! Run: cargo bench --bench engine
 
 use std::hint::black_box;
@@ -182,11 +182,64 @@ fn histogram_merge(c: &mut Criterion) {
     });
 }
 
+/// One streamed answer through the user thread's meter: a role chunk, 64 content chunks of
+/// one word each, the usage chunk and `[DONE]`, fed in 8 reads; the client's token count of
+/// the text (the estimate always, the tokenizer only without usage).
+fn stream_meter(c: &mut Criterion) {
+    use qpsbench::stream::{ContentFormat, StreamClose, StreamMeter, Tokenizer};
+    let mut body = String::from(
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+    );
+    for i in 0..64 {
+        body.push_str(&format!(
+            "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" word{i}\"}},\"finish_reason\":null}}]}}\n\n"
+        ));
+    }
+    let without_usage = body.clone() + "data: [DONE]\n\n";
+    body.push_str("data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":64}}\n\ndata: [DONE]\n\n");
+    let tokenizer = Tokenizer::from_file(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/tokenizer-chars.json"
+    )))
+    .map(std::sync::Arc::new)
+    .ok();
+    let mut g = c.benchmark_group("stream meter");
+    g.throughput(Throughput::Elements(64));
+    for (name, text, tok) in [
+        ("answer of 64 chunks, usage", &body, None),
+        (
+            "answer of 64 chunks, no usage: estimate",
+            &without_usage,
+            None,
+        ),
+        (
+            "answer of 64 chunks, no usage: tokenizer",
+            &without_usage,
+            tokenizer.clone(),
+        ),
+    ] {
+        let bytes = text.as_bytes();
+        let mut meter = StreamMeter::new(ContentFormat::OpenAi).with_tokenizer(tok);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let t0 = Instant::now();
+                meter.start(t0);
+                for piece in bytes.chunks(bytes.len() / 8 + 1) {
+                    let _ = meter.feed(t0, piece, &mut |_| {});
+                }
+                black_box(meter.finish(t0, StreamClose::Eof, &mut |_| {}).tokens())
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     limiter,
     collector_record,
     samples_lines,
-    histogram_merge
+    histogram_merge,
+    stream_meter
 );
 criterion_main!(benches);
