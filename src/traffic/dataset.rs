@@ -346,8 +346,18 @@ pub fn jsonl(reader: impl BufRead, limit: usize) -> Result<Vec<Prompt>, String> 
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .map_err(|e| format!("line {n}: not JSON ({e}): {JSONL_SHAPE}"))?;
+        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| {
+            // serde_json says where as "at line 1 column C" of the one line: say the file's.
+            let what = e.to_string();
+            let what = what
+                .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+                .unwrap_or(&what)
+                .to_string();
+            format!(
+                "line {n}, column {}: not JSON ({what}): {JSONL_SHAPE}",
+                e.column()
+            )
+        })?;
         let Some(text) = v.get("prompt").and_then(serde_json::Value::as_str) else {
             return Err(format!("line {n}: no \"prompt\" string: {JSONL_SHAPE}"));
         };
@@ -619,7 +629,10 @@ mod tests {
             1
         );
         for (text, want) in [
-            ("{\"prompt\": \"a\"}\n\nnope\n", "line 3: not JSON"),
+            (
+                "{\"prompt\": \"a\"}\n\nnope\n",
+                "line 3, column 2: not JSON (expected ident)",
+            ),
             ("{\"text\": \"a\"}", "line 1: no \"prompt\" string"),
             ("{\"prompt\": 5}", "line 1: no \"prompt\" string"),
             ("{\"prompt\": \" \"}", "line 1: the prompt is empty"),
