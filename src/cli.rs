@@ -263,7 +263,8 @@ pub struct TrafficArgs {
     )]
     pub targets_order: TargetsOrderArg,
 
-    /// Seed of every random choice (--targets-order random, think time, retry jitter).
+    /// Seed of every random choice (--targets-order random, think time, retry jitter,
+    /// --dataset random's prompts); without it one is chosen and written in the report.
     #[arg(long, value_name = "N", value_parser = parse_seed, allow_negative_numbers = true)]
     pub seed: Option<u64>,
 

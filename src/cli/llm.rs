@@ -26,7 +26,8 @@ pub struct LlmArgs {
     pub dify: bool,
 
     /// Request body for other APIs, or @FILE: {prompt} is replaced by the prompt, JSON-escaped
-    /// (write "{prompt}" inside quotes), {max_tokens} by --max-tokens.
+    /// (write "{prompt}" inside quotes), {max_tokens} by --max-tokens (or the dataset's),
+    /// {system_prompt} by --system-prompt.
     #[arg(long, value_name = "TEMPLATE")]
     pub body_template: Option<String>,
 
