@@ -593,9 +593,20 @@ pub const SUBCOMMANDS: &[&str] = &["run", "serve", "demo", "find", "merge", "rep
 /// given as the first argument (`qpsbench http://host/ -c 10`, `qpsbench run http://host/`, as
 /// wrk, hey, oha and ab take it) as `--url`.
 ///
-/// A URL given last right after `--dataset random` (which takes no file, though `--dataset`
-/// takes one or two values) is the target's, given as `--url` when there is no `--url`.
-pub fn with_default_subcommand(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+/// `--dataset=KIND FILE` is read as `--dataset KIND FILE` (clap gives an `=` value no
+/// second one). A URL given last right after `--dataset random` (which takes no file, though
+/// `--dataset` takes one or two values) is the target's, given as `--url` when there is no
+/// `--url`.
+pub fn with_default_subcommand(argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut argv: Vec<std::ffi::OsString> = argv
+        .into_iter()
+        .flat_map(
+            |a| match a.to_str().and_then(|s| s.strip_prefix("--dataset=")) {
+                Some(kind) => vec!["--dataset".into(), kind.into()],
+                None => vec![a],
+            },
+        )
+        .collect();
     let is_url = |a: Option<&std::ffi::OsString>| {
         a.and_then(|a| a.to_str())
             .is_some_and(|a| !a.starts_with('-') && a.contains("://"))
@@ -712,6 +723,21 @@ mod tests {
                 assert_eq!(a.url.as_deref(), Some("http://127.0.0.1:9/v1"));
                 assert_eq!(a.llm.dataset, Some(vec!["random".to_string()]));
             }
+            other => panic!("expected run, got {other:?}"),
+        }
+        let cli = parse(&[
+            "qpsbench",
+            "--dataset=jsonl",
+            "p.jsonl",
+            "--url",
+            "http://h/",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Run(a) => assert_eq!(
+                a.llm.dataset,
+                Some(vec!["jsonl".to_string(), "p.jsonl".to_string()])
+            ),
             other => panic!("expected run, got {other:?}"),
         }
         let cli = parse(&["qpsbench", "--dataset", "sharegpt", "f.json", "http://h/"]).unwrap();
