@@ -335,7 +335,7 @@ fn jsonl_prompts_cycle_in_order() {
         "{\"prompt\": \"first\", \"max_tokens\": 5}\n\n{\"prompt\": \"second \\\"quoted\\\"\"}\n\
          {\"prompt\": \"third\", \"max_tokens\": 9}\n",
     );
-    run(
+    let r = run(
         &srv,
         &["--openai", "m", "--dataset", "jsonl", &file, "-n", "7"],
     );
@@ -358,6 +358,16 @@ fn jsonl_prompts_cycle_in_order() {
         .map(|i| (lines[i % 3].0.to_string(), lines[i % 3].1))
         .collect();
     assert_eq!(got, want);
+    let d = &r["config"]["llm"]["dataset"];
+    let asking = lines.iter().filter(|l| l.1.is_some()).count();
+    assert_eq!(d["max_tokens_asked"], asking);
+    assert_eq!(
+        (
+            d["max_tokens"]["min"].as_u64(),
+            d["max_tokens"]["max"].as_u64()
+        ),
+        (Some(5), Some(9))
+    );
 }
 
 #[test]

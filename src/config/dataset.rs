@@ -264,6 +264,7 @@ pub(crate) fn load_dataset(
         output_len: a.output_len,
         range_ratio: a.range_ratio,
         max_tokens: None,
+        max_tokens_asked: 0,
     };
     Ok((list, view))
 }

@@ -157,6 +157,7 @@ pub fn setup(a: &LlmArgs, target: &mut Target, seed: u64) -> Result<LlmSetup, Us
         }
         dataset_view = view.map(|mut v: DatasetView| {
             v.max_tokens = Lengths::of(list.iter().filter_map(|p| p.max_tokens));
+            v.max_tokens_asked = list.iter().filter(|p| p.max_tokens.is_some()).count();
             v
         });
         prompts = list.len();
@@ -585,7 +586,8 @@ mod tests {
         let all = bodies(&s, &t);
         assert_eq!(all[1]["query"], "q2");
         assert!(all.iter().all(|v| v.get("max_tokens").is_none()));
-        assert_eq!(s.view.unwrap().dataset.unwrap().max_tokens, None);
+        let d = s.view.unwrap().dataset.unwrap();
+        assert_eq!((d.max_tokens, d.max_tokens_asked), (None, 0));
     }
 
     #[test]

@@ -149,6 +149,11 @@ pub fn dataset_words(d: &DatasetView) -> String {
         }
     ));
     match &d.max_tokens {
+        Some(m) if d.max_tokens_asked < d.prompts => words.push_str(&format!(
+            "; max_tokens {} in {} of the prompts (the others none)",
+            lengths(m),
+            d.max_tokens_asked
+        )),
         Some(m) => words.push_str(&format!("; max_tokens {}", lengths(m))),
         None => words.push_str("; no max_tokens"),
     }

@@ -112,6 +112,10 @@ pub struct DatasetView {
     /// (or the API has no place for it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<Lengths>,
+    /// How many prompts ask a max_tokens (a JSON lines file may leave it out; 0 where the API
+    /// has no place for it).
+    #[serde(default)]
+    pub max_tokens_asked: usize,
 }
 
 /// The lengths `len · (1 − ratio)` to `len · (1 + ratio)`, both included, the low end rounded
