@@ -268,7 +268,8 @@ pub struct TrafficArgs {
     )]
     pub targets_order: TargetsOrderArg,
 
-    /// Seed of every random choice (--targets-order random, think time, retry jitter).
+    /// Seed of every random choice (--targets-order random, think time, retry jitter,
+    /// --dataset random's prompts); without it one is chosen and written in the report.
     #[arg(long, value_name = "N", value_parser = parse_seed, allow_negative_numbers = true)]
     pub seed: Option<u64>,
 
@@ -596,11 +597,36 @@ pub const SUBCOMMANDS: &[&str] = &["run", "serve", "demo", "find", "merge", "rep
 /// Insert `run` when the first argument is a flag other than help or version, and take a URL
 /// given as the first argument (`qpsbench http://host/ -c 10`, `qpsbench run http://host/`, as
 /// wrk, hey, oha and ab take it) as `--url`.
-pub fn with_default_subcommand(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+///
+/// `--dataset=KIND FILE` is read as `--dataset KIND FILE` (clap gives an `=` value no
+/// second one). A URL given last right after `--dataset random` (which takes no file, though
+/// `--dataset` takes one or two values) is the target's, given as `--url` when there is no
+/// `--url`.
+pub fn with_default_subcommand(argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut argv: Vec<std::ffi::OsString> = argv
+        .into_iter()
+        .flat_map(
+            |a| match a.to_str().and_then(|s| s.strip_prefix("--dataset=")) {
+                Some(kind) => vec!["--dataset".into(), kind.into()],
+                None => vec![a],
+            },
+        )
+        .collect();
     let is_url = |a: Option<&std::ffi::OsString>| {
         a.and_then(|a| a.to_str())
             .is_some_and(|a| !a.starts_with('-') && a.contains("://"))
     };
+    let has_url = argv
+        .iter()
+        .filter_map(|a| a.to_str())
+        .any(|a| a == "-u" || a == "--url" || a.starts_with("--url="));
+    if !has_url
+        && let Some(i) = argv
+            .windows(3)
+            .position(|w| w[0] == "--dataset" && w[1] == "random" && is_url(Some(&w[2])))
+    {
+        argv.insert(i + 2, "--url".into());
+    }
     if is_url(argv.get(1)) {
         argv.insert(1, "run".into());
         argv.insert(2, "--url".into());
@@ -695,6 +721,35 @@ mod tests {
             other => panic!("expected run, got {other:?}"),
         }
         assert!(parse(&["qpsbench", "--url", "http://a/", "http://b/"]).is_err());
+        // `--dataset random` takes no file: a URL after it is the target's.
+        let cli = parse(&["qpsbench", "--dataset", "random", "http://127.0.0.1:9/v1"]).unwrap();
+        match cli.command {
+            Command::Run(a) => {
+                assert_eq!(a.url.as_deref(), Some("http://127.0.0.1:9/v1"));
+                assert_eq!(a.llm.dataset, Some(vec!["random".to_string()]));
+            }
+            other => panic!("expected run, got {other:?}"),
+        }
+        let cli = parse(&[
+            "qpsbench",
+            "--dataset=jsonl",
+            "p.jsonl",
+            "--url",
+            "http://h/",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Run(a) => assert_eq!(
+                a.llm.dataset,
+                Some(vec!["jsonl".to_string(), "p.jsonl".to_string()])
+            ),
+            other => panic!("expected run, got {other:?}"),
+        }
+        let cli = parse(&["qpsbench", "--dataset", "sharegpt", "f.json", "http://h/"]).unwrap();
+        match cli.command {
+            Command::Run(a) => assert_eq!(a.url_last.as_deref(), Some("http://h/")),
+            other => panic!("expected run, got {other:?}"),
+        }
     }
 
     #[test]

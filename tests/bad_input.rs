@@ -103,6 +103,19 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
     let samples_no_dir = format!("{dir_path}/no/such/dir/s.csv");
     let samples_dir = format!("{dir_path}/a-directory.csv");
     std::fs::create_dir(&samples_dir).unwrap();
+    // --dataset files: missing, a directory, not JSON, nothing usable, a bad line, not UTF-8.
+    let sg_missing = d.join("no-sg.json").to_str().unwrap().to_string();
+    let sg_none = write(
+        d,
+        "sg-none.json",
+        "[{\"conversations\": [{\"from\": \"human\", \"value\": \"alone\"}]}]",
+    );
+    let jsonl_missing = d.join("no-p.jsonl").to_str().unwrap().to_string();
+    let jsonl_bad = write(d, "p.jsonl", "{\"prompt\": \"a\"}\nnope\n");
+    let jsonl_bin = d.join("bin.jsonl");
+    std::fs::write(&jsonl_bin, b"{\"prompt\": \"\xff\"}\n").unwrap();
+    let jsonl_bin = jsonl_bin.to_str().unwrap().to_string();
+    let jsonl_good = write(d, "good.jsonl", "{\"prompt\": \"a\"}\n");
     // A port something listens on, for --metrics-addr.
     let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken = listening.local_addr().unwrap().to_string();
@@ -274,6 +287,32 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["--url", &chat, "--openai", "m", "--abort-on", "goodput-ratio<50%"], vec!["goodput-ratio<50%", "needs --goodput"]),
         (vec!["--url", &url, "-n", "1", "--result-json", ""], vec!["--result-json", "file name"]),
         (vec!["find", "--url", &url, "--slo", "p99<1s", "--result-json", "r.json"], vec!["--result-json", "does not go with find"]),
+        // --dataset and the workload flags (issue 16)
+        (vec!["--url", &chat, "--openai", "m", "--input-len", "10", "-n", "1"], vec!["--input-len", "--dataset random"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "random", "-n", "1"], vec!["--dataset random", "--input-len N"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "random", "--input-len", "10", "--range-ratio", "1"], vec!["--range-ratio", "0 <= R < 1"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "random", "--input-len", "10", "--range-ratio", "-0.5"], vec!["--range-ratio", "0 <= R < 1"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "random", "--input-len", "10", "--range-ratio", "abc"], vec!["--range-ratio"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "random", "--input-len", "10", "--num-prompts", "0"], vec!["--num-prompts", "at least 1"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "random", "--input-len", "10", "--max-tokens", "5"], vec!["--max-tokens", "--output-len"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "csv", &jsonl_good], vec!["--dataset", "'csv'", "random, sharegpt FILE.json or jsonl FILE"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "random", &jsonl_good, "--input-len", "10"], vec!["--dataset random", "reads no file"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "sharegpt", "-n", "1"], vec!["--dataset sharegpt", "needs a file"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "sharegpt", &sg_missing], vec!["--dataset sharegpt", "no-sg.json", "cannot read"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "sharegpt", &dir_path], vec!["--dataset sharegpt", "directory"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "sharegpt", &not_json], vec!["--dataset sharegpt", "not.json", "line 1"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "sharegpt", &sg_none], vec!["--dataset sharegpt", "sg-none.json", "no conversation", "1 skipped"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "jsonl", &jsonl_missing], vec!["--dataset jsonl", "no-p.jsonl", "cannot read"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "jsonl", &jsonl_bad], vec!["--dataset jsonl", "p.jsonl", "line 2", "not JSON"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "jsonl", &jsonl_bin], vec!["--dataset jsonl", "bin.jsonl", "line 1", "not UTF-8"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "jsonl", &jsonl_good, "--prompt", "hi"], vec!["--dataset", "--prompt"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "jsonl", &jsonl_good, "--prompts", &jsonl_good], vec!["--dataset", "--prompts"]),
+        (vec!["--url", &chat, "--dataset", "jsonl", &jsonl_good], vec!["--dataset", "--openai MODEL"]),
+        (vec!["--url", &chat, "--openai", "m", "--dataset", "jsonl", &jsonl_good, "--json", &jsonl_good], vec!["--json", "--dataset"]),
+        (vec!["--url", &chat, "--dify", "--ignore-eos"], vec!["--ignore-eos", "--openai"]),
+        (vec!["--url", &chat, "--openai", "m", "--ignore-eos", "-n", "1"], vec!["--ignore-eos", "--max-tokens N"]),
+        (vec!["--url", &chat, "--dify", "--system-prompt", "be brief"], vec!["--system-prompt", "Dify"]),
+        (vec!["--url", &chat, "--dify", "--dataset", "jsonl", &jsonl_good, "--output-len", "5"], vec!["--output-len", "Dify"]),
         (vec!["--url", &url, "--fail-on", "p99<<3", "-n", "1"], vec!["--fail-on"]),
         (vec!["--url", &url, "--fail-on", "bogus>1", "-n", "1"], vec!["--fail-on", "bogus"]),
         (vec!["--url", &url, "--abort-on", "bogus>1"], vec!["--abort-on", "bogus"]),

@@ -26,7 +26,8 @@ pub struct LlmArgs {
     pub dify: bool,
 
     /// Request body for other APIs, or @FILE: {prompt} is replaced by the prompt, JSON-escaped
-    /// (write "{prompt}" inside quotes), {max_tokens} by --max-tokens.
+    /// (write "{prompt}" inside quotes), {max_tokens} by --max-tokens (or the dataset's),
+    /// {system_prompt} by --system-prompt.
     #[arg(long, value_name = "TEMPLATE")]
     pub body_template: Option<String>,
 
@@ -63,9 +64,46 @@ pub struct LlmArgs {
 
     /// Count output tokens with this Hugging Face tokenizer.json (the model's own, a local
     /// file: nothing is downloaded) when the server sends no usage; without it, they are
-    /// estimated from the text.
+    /// estimated from the text. Also makes --dataset random's input lengths exact.
     #[arg(long, value_name = "FILE")]
     pub tokenizer: Option<PathBuf>,
+
+    /// Prompts from a workload instead of --prompt(s): 'random' (synthetic prompts of
+    /// --input-len tokens), 'sharegpt FILE.json' (ShareGPT conversations: the first human turn
+    /// is the prompt, the model's answer caps max_tokens) or 'jsonl FILE' ({"prompt": ...,
+    /// "max_tokens": N} a line). Rendered into bodies before the run, used in turn.
+    #[arg(long, num_args = 1..=2, value_names = ["KIND", "FILE"])]
+    pub dataset: Option<Vec<String>>,
+
+    /// --dataset random: input tokens per prompt (exact with --tokenizer, else estimated:
+    /// that many plain English words).
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
+    pub input_len: Option<u64>,
+
+    /// With --dataset: max_tokens of every prompt (random: drawn with --range-ratio; a file:
+    /// overrides the file's own).
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
+    pub output_len: Option<u64>,
+
+    /// --dataset random: draw each prompt's input and output lengths uniformly in
+    /// [len x (1-R), len x (1+R)], 0 <= R < 1 [default: 0, every prompt the same length].
+    #[arg(long, value_name = "R", allow_negative_numbers = true)]
+    pub range_ratio: Option<f64>,
+
+    /// With --dataset: how many distinct prompts to make or read (a file: the first N)
+    /// [default: random 100, a file all]. The run's length is still -n / -z.
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
+    pub num_prompts: Option<u64>,
+
+    /// Add "ignore_eos": true to OpenAI bodies (vLLM, SGLang): the server generates exactly
+    /// max_tokens (give --max-tokens or --output-len).
+    #[arg(long)]
+    pub ignore_eos: bool,
+
+    /// A system message before each prompt (OpenAI bodies; {system_prompt} of a
+    /// --body-template). Dify's API has no place for one.
+    #[arg(long, value_name = "TEXT")]
+    pub system_prompt: Option<String>,
 
     /// Count the requests that meet every objective, as vLLM's goodput:
     /// 'ttft<200ms,tpot<50ms,e2el<2s' (ttft, tpot, e2el = the whole request; < below,

@@ -1,6 +1,6 @@
-//! The LLM flags (`--openai`, `--dify`, `--body-template`, `--prompt(s)`, `--api-key(-file)`,
-//! `--max-tokens`, `--stream`, `--content-path`) into an [`LlmSetup`], with messages a user can
-//! act on.
+//! The LLM flags (`--openai`, `--dify`, `--body-template`, `--prompt(s)`, `--dataset` and its
+//! lengths, `--system-prompt`, `--ignore-eos`, `--api-key(-file)`, `--max-tokens`, `--stream`,
+//! `--content-path`) into an [`LlmSetup`], with messages a user can act on.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,24 +9,26 @@ use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use ureq::http::{HeaderName, HeaderValue, Method};
 
 use crate::cli::LlmArgs;
+use crate::config::dataset::{load_dataset, workload_flags};
 use crate::config::target::Target;
 use crate::error::UsageError;
 use crate::error::bad;
 use crate::stream::{ContentFormat, Tokenizer};
+use crate::traffic::dataset::{Counter, DatasetView, Lengths, Prompt};
 use crate::traffic::llm::{
-    Api, DEFAULT_PROMPT, LlmSetup, LlmView, Rotation, StreamSetup, bearer, describe, dify_body,
-    guess_format, openai_body, parse_api_keys, parse_prompts, render,
+    Api, DEFAULT_PROMPT, LlmSetup, LlmView, OpenAiBody, Rotation, StreamSetup, bearer, describe,
+    dify_body, guess_format, parse_api_keys, parse_prompts, render,
 };
 
 /// Check the LLM flags and fold them into `target`: method POST, a JSON Content-Type, the
-/// first body and key (the rest go to [`Rotation`]).
+/// first body and key (the rest go to [`Rotation`]). `seed` draws `--dataset random`'s prompts.
 ///
 /// # Errors
 ///
 /// When flags conflict (two APIs, `-d` with one, a key given twice), a flag lacks what it needs
 /// (`--prompt` without an API, a template without `{prompt}`), a value is bad (an empty model,
 /// `--max-tokens 0`), or a file is unreadable, not UTF-8 or empty; `target` is then unchanged.
-pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, UsageError> {
+pub fn setup(a: &LlmArgs, target: &mut Target, seed: u64) -> Result<LlmSetup, UsageError> {
     let api = match (&a.openai, a.dify, &a.body_template) {
         (Some(_), true, _) => return bad("--openai and --dify do not go together: pick one API"),
         (Some(_), _, Some(_)) | (_, true, Some(_)) => {
@@ -54,6 +56,7 @@ pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, UsageError> {
         for (given, flag) in [
             (a.prompt.is_some(), "--prompt"),
             (a.prompts.is_some(), "--prompts"),
+            (a.dataset.is_some(), "--dataset"),
             (a.max_tokens.is_some(), "--max-tokens"),
         ] {
             if given {
@@ -82,6 +85,7 @@ pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, UsageError> {
             "--max-tokens: Dify's chat-messages API has no such field (set it in the Dify app)",
         );
     }
+    let kind = workload_flags(a, api)?;
 
     let tokenizer = match &a.tokenizer {
         Some(path) => Some(Arc::new(Tokenizer::from_file(path).map_err(|e| {
@@ -105,21 +109,74 @@ pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, UsageError> {
         _ => guess_format(target.uri.path()),
     };
 
+    let counter = tokenizer
+        .as_deref()
+        .map_or(Counter::Estimate, Counter::Tokenizer);
     let mut bodies: Vec<Arc<[u8]>> = Vec::new();
     let mut prompts = 0;
+    let mut dataset_view = None;
     if let Some(api) = api {
-        let list = prompt_list(a)?;
-        prompts = list.len();
         let template = match (api, &a.body_template) {
-            (Api::Template, Some(t)) => Some(read_template(t, a.max_tokens.is_some())?),
+            (Api::Template, Some(t)) => Some(read_template(t, a)?),
             _ => None,
+        };
+        let (mut list, view) = match &kind {
+            Some(kind) => {
+                let (list, view) = load_dataset(a, kind, counter, seed)?;
+                (list, Some(view))
+            }
+            None => (prompt_list(a)?, None),
+        };
+        // Where the API has no place for max_tokens, no prompt asks one.
+        let max_tokens_placed = match api {
+            Api::OpenAi => true,
+            Api::Dify => false,
+            Api::Template => template
+                .as_deref()
+                .is_some_and(|t| t.contains("{max_tokens}")),
+        };
+        if !max_tokens_placed {
+            list.iter_mut().for_each(|p| p.max_tokens = None);
+        }
+        let unbounded = list.iter().filter(|p| p.max_tokens.is_none()).count();
+        if unbounded > 0 && kind.is_some() && api == Api::Template && max_tokens_placed {
+            return bad(format!(
+                "--body-template has {{max_tokens}}, but {unbounded} of the dataset's prompts ask \
+                 no max_tokens: give --output-len N"
+            ));
+        }
+        if unbounded > 0 && a.ignore_eos {
+            return bad(if kind.is_some() {
+                format!(
+                    "--ignore-eos needs a length to stop at, and {unbounded} of the dataset's \
+                     prompts ask no max_tokens: give --output-len N"
+                )
+            } else {
+                "--ignore-eos needs a length to stop at: give --max-tokens N".to_string()
+            });
+        }
+        dataset_view = view.map(|mut v: DatasetView| {
+            v.max_tokens = Lengths::of(list.iter().filter_map(|p| p.max_tokens));
+            v.max_tokens_asked = list.iter().filter(|p| p.max_tokens.is_some()).count();
+            v
+        });
+        prompts = list.len();
+        let openai = OpenAiBody {
+            model: a.openai.as_deref().unwrap_or(""),
+            system: a.system_prompt.as_deref(),
+            ignore_eos: a.ignore_eos,
         };
         bodies = list
             .iter()
             .map(|p| match api {
-                Api::OpenAi => openai_body(a.openai.as_deref().unwrap_or(""), p, a.max_tokens),
-                Api::Dify => dify_body(p),
-                Api::Template => render(template.as_deref().unwrap_or(""), p, a.max_tokens),
+                Api::OpenAi => openai.render(&p.text, p.max_tokens),
+                Api::Dify => dify_body(&p.text),
+                Api::Template => render(
+                    template.as_deref().unwrap_or(""),
+                    a.system_prompt.as_deref(),
+                    &p.text,
+                    p.max_tokens,
+                ),
             })
             .map(Arc::from)
             .collect();
@@ -155,6 +212,9 @@ pub fn setup(a: &LlmArgs, target: &mut Target) -> Result<LlmSetup, UsageError> {
         api_keys: keys.len(),
         max_tokens: a.max_tokens,
         tokenizer: tokenizer.as_ref().map(|t| t.name().to_string()),
+        dataset: dataset_view,
+        ignore_eos: a.ignore_eos,
+        system_prompt_tokens: a.system_prompt.as_deref().map(|s| counter.count(s)),
     });
     Ok(LlmSetup {
         stream: StreamSetup {
@@ -173,16 +233,24 @@ fn add_header_if_absent(target: &mut Target, name: HeaderName, value: &'static s
     }
 }
 
-/// The prompts: `--prompt`, the lines of `--prompts`, or the default one.
-fn prompt_list(a: &LlmArgs) -> Result<Vec<String>, UsageError> {
-    if let Some(p) = &a.prompt {
-        return Ok(vec![p.clone()]);
-    }
-    let Some(path) = &a.prompts else {
-        return Ok(vec![DEFAULT_PROMPT.to_string()]);
+/// The prompts: `--prompt`, the lines of `--prompts`, or the default one; each asks
+/// `--max-tokens`.
+fn prompt_list(a: &LlmArgs) -> Result<Vec<Prompt>, UsageError> {
+    let texts = if let Some(p) = &a.prompt {
+        vec![p.clone()]
+    } else if let Some(path) = &a.prompts {
+        let text = read_text(path, "--prompts")?;
+        parse_prompts(&path.display().to_string(), &text)?
+    } else {
+        vec![DEFAULT_PROMPT.to_string()]
     };
-    let text = read_text(path, "--prompts")?;
-    parse_prompts(&path.display().to_string(), &text)
+    Ok(texts
+        .into_iter()
+        .map(|text| Prompt {
+            text,
+            max_tokens: a.max_tokens,
+        })
+        .collect())
 }
 
 fn read_text(path: &Path, flag: &str) -> Result<String, UsageError> {
@@ -217,7 +285,7 @@ fn api_keys(a: &LlmArgs) -> Result<Vec<HeaderValue>, UsageError> {
     parse_api_keys(&path.display().to_string(), &text)
 }
 
-fn read_template(t: &str, max_tokens: bool) -> Result<String, UsageError> {
+fn read_template(t: &str, a: &LlmArgs) -> Result<String, UsageError> {
     let text = match t.strip_prefix('@') {
         Some(path) => read_text(Path::new(path), "--body-template")?,
         None => t.to_string(),
@@ -228,8 +296,18 @@ fn read_template(t: &str, max_tokens: bool) -> Result<String, UsageError> {
              '{\"input\": \"{prompt}\"}' (use -d for a fixed body)",
         );
     }
-    if max_tokens && !text.contains("{max_tokens}") {
-        return bad("--max-tokens: the --body-template has no {max_tokens} to put it in");
+    for (given, flag) in [
+        (a.max_tokens.is_some(), "--max-tokens"),
+        (a.output_len.is_some(), "--output-len"),
+    ] {
+        if given && !text.contains("{max_tokens}") {
+            return bad(format!(
+                "{flag}: the --body-template has no {{max_tokens}} to put it in"
+            ));
+        }
+    }
+    if a.system_prompt.is_some() && !text.contains("{system_prompt}") {
+        return bad("--system-prompt: the --body-template has no {system_prompt} to put it in");
     }
     Ok(text)
 }
@@ -253,7 +331,7 @@ mod tests {
             ..LlmArgs::default()
         };
         let mut t = target("http://127.0.0.1:1/v1/chat/completions");
-        let s = setup(&a, &mut t).unwrap();
+        let s = setup(&a, &mut t, 1).unwrap();
         assert_eq!(t.method, Method::POST);
         assert!(s.rotation.is_none());
         assert_eq!(s.stream.format, ContentFormat::OpenAi);
@@ -277,7 +355,7 @@ mod tests {
             ..LlmArgs::default()
         };
         let mut t = target("http://127.0.0.1:1/v1/chat-messages");
-        setup(&a, &mut t).unwrap();
+        setup(&a, &mut t, 1).unwrap();
         let v: Value = serde_json::from_slice(t.body.as_deref().unwrap()).unwrap();
         assert_eq!(v["query"], DEFAULT_PROMPT);
         assert_eq!(v["response_mode"], "streaming");
@@ -286,6 +364,7 @@ mod tests {
 
         let body = render(
             "{\"in\":\"{prompt}\",\"n\":{max_tokens}}",
+            None,
             "a\"b\\c\u{1}é",
             Some(3),
         );
@@ -309,7 +388,7 @@ mod tests {
             ..LlmArgs::default()
         };
         let mut t = target("http://127.0.0.1:1/x");
-        let s = setup(&a, &mut t).unwrap();
+        let s = setup(&a, &mut t, 1).unwrap();
         let r = s.rotation.unwrap();
         let mut seen = Vec::new();
         for _ in 0..6 {
@@ -331,6 +410,234 @@ mod tests {
             !format!("{t:?}").contains("k1"),
             "keys are sensitive in Debug"
         );
+    }
+
+    /// Every distinct body of a set-up, in the order requests send them (parsed as JSON).
+    fn bodies(s: &LlmSetup, t: &Target) -> Vec<Value> {
+        let n = s.view.as_ref().map_or(1, |v| v.prompts);
+        (0..n)
+            .map(|_| {
+                let body = match &s.rotation {
+                    Some(r) => r.next().0.cloned().unwrap(),
+                    None => t.body.clone().unwrap(),
+                };
+                serde_json::from_slice(&body).unwrap()
+            })
+            .collect()
+    }
+
+    fn chat() -> Target {
+        target("http://127.0.0.1:1/v1/chat/completions")
+    }
+
+    #[test]
+    fn random_dataset_bodies() {
+        let a = LlmArgs {
+            openai: Some("m".into()),
+            dataset: Some(vec!["random".into()]),
+            input_len: Some(40),
+            output_len: Some(9),
+            num_prompts: Some(6),
+            ignore_eos: true,
+            system_prompt: Some("You are terse.".into()),
+            ..LlmArgs::default()
+        };
+        let mut t = chat();
+        let s = setup(&a, &mut t, 3).unwrap();
+        let all = bodies(&s, &t);
+        assert_eq!(all.len(), 6);
+        for v in &all {
+            let m = v["messages"].as_array().unwrap();
+            assert_eq!(m.len(), 2);
+            assert_eq!(
+                (&m[0]["role"], &m[0]["content"]),
+                (&"system".into(), &"You are terse.".into())
+            );
+            assert_eq!(m[1]["role"], "user");
+            // The witness: whitespace-split words.
+            assert_eq!(
+                m[1]["content"].as_str().unwrap().split_whitespace().count(),
+                40
+            );
+            assert_eq!(v["max_tokens"], 9);
+            assert_eq!(v["ignore_eos"], true);
+        }
+        let view = s.view.unwrap();
+        assert_eq!(view.prompts, 6);
+        assert!(view.ignore_eos);
+        assert_eq!(view.system_prompt_tokens, Some(4), "You are terse .");
+        let d = view.dataset.unwrap();
+        assert_eq!(
+            (d.kind.as_str(), d.prompts, d.counted_by.as_str()),
+            ("random", 6, "estimate")
+        );
+        assert_eq!((d.input_tokens.min, d.input_tokens.max), (40, 40));
+        assert_eq!(d.max_tokens.map(|m| (m.min, m.max)), Some((9, 9)));
+        assert_eq!(
+            (d.input_len, d.output_len, d.range_ratio),
+            (Some(40), Some(9), None)
+        );
+
+        // The seed decides the prompts.
+        let again = bodies(&setup(&a, &mut chat(), 3).unwrap(), &t);
+        assert_eq!(all, again);
+        let mut t2 = chat();
+        let other = setup(&a, &mut t2, 4).unwrap();
+        assert_ne!(all, bodies(&other, &t2));
+    }
+
+    #[test]
+    fn file_datasets_with_output_len_and_apis() {
+        let dir = tempfile::tempdir().unwrap();
+        let share = dir.path().join("s.json");
+        std::fs::write(
+            &share,
+            r#"[{"conversations": [{"from": "human", "value": "q1"}, {"from": "gpt", "value": "a b c"}]},
+                {"conversations": [{"from": "gpt", "value": "no question"}]},
+                {"conversations": [{"from": "human", "value": "q2"}, {"from": "gpt", "value": "d"}]}]"#,
+        )
+        .unwrap();
+        let lines = dir.path().join("p.jsonl");
+        std::fs::write(
+            &lines,
+            "{\"prompt\": \"j1\", \"max_tokens\": 4}\n{\"prompt\": \"j2\"}\n",
+        )
+        .unwrap();
+        let file =
+            |kind: &str, path: &Path| Some(vec![kind.to_string(), path.display().to_string()]);
+
+        let a = LlmArgs {
+            openai: Some("m".into()),
+            dataset: file("sharegpt", &share),
+            ..LlmArgs::default()
+        };
+        let mut t = chat();
+        let s = setup(&a, &mut t, 1).unwrap();
+        let got: Vec<(String, u64)> = bodies(&s, &t)
+            .iter()
+            .map(|v| {
+                (
+                    v["messages"][0]["content"].as_str().unwrap().into(),
+                    v["max_tokens"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, [("q1".into(), 3), ("q2".into(), 1)]);
+        let d = s.view.unwrap().dataset.unwrap();
+        assert_eq!((d.prompts, d.skipped), (2, 1));
+        assert_eq!(d.file.as_deref(), Some(share.to_str().unwrap()));
+
+        // --output-len overrides the file's lengths.
+        let a = LlmArgs {
+            output_len: Some(50),
+            ..a
+        };
+        let mut t = chat();
+        let s = setup(&a, &mut t, 1).unwrap();
+        assert!(bodies(&s, &t).iter().all(|v| v["max_tokens"] == 50));
+
+        // A template gets {system_prompt} and each line's {max_tokens}; --ignore-eos is
+        // OpenAI's, and a line without max_tokens cannot fill the template.
+        let a = LlmArgs {
+            body_template: Some(
+                "{\"s\":\"{system_prompt}\",\"p\":\"{prompt}\",\"n\":{max_tokens}}".into(),
+            ),
+            dataset: file("jsonl", &lines),
+            system_prompt: Some("sys \"q\"".into()),
+            ..LlmArgs::default()
+        };
+        let e = setup(&a, &mut target("http://127.0.0.1:1/x"), 1).unwrap_err();
+        assert!(
+            e.0.contains("1 of the dataset's prompts ask no max_tokens"),
+            "{e}"
+        );
+        let a = LlmArgs {
+            output_len: Some(2),
+            ..a
+        };
+        let mut t = target("http://127.0.0.1:1/x");
+        let s = setup(&a, &mut t, 1).unwrap();
+        let got: Vec<(String, String, u64)> = bodies(&s, &t)
+            .iter()
+            .map(|v| {
+                (
+                    v["s"].as_str().unwrap().into(),
+                    v["p"].as_str().unwrap().into(),
+                    v["n"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("sys \"q\"".into(), "j1".into(), 2),
+                ("sys \"q\"".into(), "j2".into(), 2)
+            ]
+        );
+
+        // Dify has no max_tokens: the ShareGPT caps are not sent, and the view says so.
+        let a = LlmArgs {
+            dify: true,
+            dataset: file("sharegpt", &share),
+            ..LlmArgs::default()
+        };
+        let mut t = target("http://127.0.0.1:1/v1/chat-messages");
+        let s = setup(&a, &mut t, 1).unwrap();
+        let all = bodies(&s, &t);
+        assert_eq!(all[1]["query"], "q2");
+        assert!(all.iter().all(|v| v.get("max_tokens").is_none()));
+        let d = s.view.unwrap().dataset.unwrap();
+        assert_eq!((d.max_tokens, d.max_tokens_asked), (None, 0));
+    }
+
+    #[test]
+    fn workload_flags_are_checked() {
+        let openai = || LlmArgs {
+            openai: Some("m".into()),
+            ..LlmArgs::default()
+        };
+        let random = || LlmArgs {
+            dataset: Some(vec!["random".into()]),
+            input_len: Some(10),
+            ..openai()
+        };
+        let t = |t: &str| Some(t.to_string());
+        let ds = |k: &[&str]| Some(k.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let d = LlmArgs::default;
+        #[rustfmt::skip]
+        let cases: Vec<(LlmArgs, &str)> = vec![
+            (LlmArgs { input_len: Some(5), ..openai() }, "--input-len goes with --dataset"),
+            (LlmArgs { output_len: Some(5), ..openai() }, "--output-len goes with --dataset"),
+            (LlmArgs { num_prompts: Some(5), ..openai() }, "--num-prompts goes with --dataset"),
+            (LlmArgs { input_len: None, ..random() }, "--dataset random needs --input-len"),
+            (LlmArgs { range_ratio: Some(1.0), ..random() }, "--range-ratio 1 is outside"),
+            (LlmArgs { range_ratio: Some(-0.1), ..random() }, "outside 0 <= R < 1"),
+            (LlmArgs { range_ratio: Some(f64::NAN), ..random() }, "outside 0 <= R < 1"),
+            (LlmArgs { input_len: Some(0), ..random() }, "--input-len must be at least 1"),
+            (LlmArgs { num_prompts: Some(0), ..random() }, "--num-prompts must be at least 1"),
+            (LlmArgs { num_prompts: Some(100_000), input_len: Some(1000), ..random() }, "lower --num-prompts"),
+            (LlmArgs { max_tokens: Some(5), ..random() }, "write --output-len"),
+            (LlmArgs { prompt: t("x"), ..random() }, "--dataset and --prompt"),
+            (LlmArgs { dataset: ds(&["random", "f"]), ..random() }, "reads no file"),
+            (LlmArgs { dataset: ds(&["sharegpt"]), ..openai() }, "needs a file"),
+            (LlmArgs { dataset: ds(&["csv", "f"]), ..openai() }, "not a dataset kind"),
+            (LlmArgs { dataset: ds(&["jsonl", "f"]), input_len: Some(3), ..openai() }, "--input-len goes with --dataset random"),
+            (LlmArgs { dataset: ds(&["jsonl", "/nonexistent/f"]), ..openai() }, "cannot read the file"),
+            (LlmArgs { dataset: ds(&["sharegpt", "/"]), ..openai() }, "it is a directory"),
+            (LlmArgs { dataset: ds(&["random"]), ..d() }, "--dataset needs --openai"),
+            (LlmArgs { ignore_eos: true, ..d() }, "--ignore-eos goes with --openai"),
+            (LlmArgs { ignore_eos: true, dify: true, ..d() }, "--ignore-eos goes with --openai"),
+            (LlmArgs { ignore_eos: true, ..openai() }, "--ignore-eos needs a length"),
+            (LlmArgs { ignore_eos: true, ..random() }, "give --output-len"),
+            (LlmArgs { system_prompt: t("s"), dify: true, ..d() }, "Dify's chat-messages API has no system message"),
+            (LlmArgs { system_prompt: t("s"), ..d() }, "--system-prompt needs --openai"),
+            (LlmArgs { system_prompt: t(" "), ..openai() }, "--system-prompt is empty"),
+            (LlmArgs { system_prompt: t("s"), body_template: t("{\"p\":\"{prompt}\"}"), ..d() }, "no {system_prompt}"),
+        ];
+        for (a, want) in cases {
+            let e = setup(&a, &mut chat(), 1).unwrap_err();
+            assert!(e.0.contains(want), "{a:?}: '{e}' lacks '{want}'");
+        }
     }
 
     #[test]

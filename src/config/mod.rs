@@ -1,6 +1,7 @@
 //! `RunArgs` -> [`Config`]: every check across flags, with messages a user can act on. clap
 //! types stop here: nothing below `config` sees them (docs/ARCHITECTURE.md).
 
+pub mod dataset;
 pub mod llm;
 pub mod metrics;
 pub mod output;
@@ -98,7 +99,14 @@ impl TryFrom<RunArgs> for Config {
             // Placeholders were checked with stand-ins; the traffic plan renders the real ones.
             target.url = given.clone();
         }
-        let llm = crate::config::llm::setup(&a.llm, &mut target)?;
+        // One seed for every random choice of the run, chosen here when not given: the traffic
+        // plan and --dataset random's prompts draw from it, and the report records it.
+        let seed = *a.traffic.seed.get_or_insert_with(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        });
+        let llm = crate::config::llm::setup(&a.llm, &mut target, seed)?;
         if a.duration == Some(Duration::ZERO) {
             return bad("--duration must be above 0: write e.g. --duration 10s");
         }
@@ -246,6 +254,10 @@ impl TryFrom<RunArgs> for Config {
                 ("--auth-file", a.traffic.auth_file.as_deref()),
                 ("--prompts", a.llm.prompts.as_deref()),
                 ("--api-key-file", a.llm.api_key_file.as_deref()),
+                (
+                    "--dataset",
+                    a.llm.dataset.as_ref().and_then(|d| d.get(1)).map(Path::new),
+                ),
                 ("-d", body_file),
             ]
             .into_iter()

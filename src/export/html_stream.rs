@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::svg::{Chart, Line, esc, ms_card};
-use crate::output::stream_summary::{metrics, request_words, token_source_words};
+use crate::output::stream_summary::{dataset_words, metrics, request_words, token_source_words};
 use crate::report::Report;
 use crate::stats::hdr::{Percentiles, cell};
 use crate::stats::rows::{SecondReport, StageReport};
@@ -65,6 +65,9 @@ pub fn section(h: &mut String, r: &Report) {
     );
     if let Some(llm) = &r.config.llm {
         let _ = writeln!(h, "<p>Requests: {}.</p>", esc(&request_words(llm)));
+        if let Some(d) = &llm.dataset {
+            let _ = writeln!(h, "<p>Dataset: {}.</p>", esc(&dataset_words(d)));
+        }
     }
     h.push_str(&latency_chart(r).render());
     h.push('\n');

@@ -7,6 +7,7 @@ use crate::report::Report;
 use crate::stats::hdr::{Percentiles, cell};
 use crate::stats::rows::StageReport;
 use crate::stats::stream::StreamReport;
+use crate::traffic::dataset::{DatasetView, Lengths};
 
 /// Append the streaming section to `out` (nothing when no response was streamed).
 pub fn render(out: &mut String, r: &Report) {
@@ -36,6 +37,9 @@ pub fn render(out: &mut String, r: &Report) {
     }
     if let Some(llm) = &r.config.llm {
         let _ = writeln!(out, "LLM requests:   {}", request_words(llm));
+        if let Some(d) = &llm.dataset {
+            let _ = writeln!(out, "Dataset:        {}", dataset_words(d));
+        }
     }
     let _ = writeln!(out, "Tokens from:    {}", token_source_words(total));
     let _ = writeln!(out, "Stream ends:    {}", counts_line(&total.end_reasons));
@@ -132,8 +136,60 @@ pub fn request_words(llm: &crate::traffic::llm::LlmView) -> String {
     if let Some(t) = &llm.tokenizer {
         words.push_str(&format!("; tokenizer {t}"));
     }
+    if llm.ignore_eos {
+        words.push_str("; ignore_eos");
+    }
+    if let Some(n) = llm.system_prompt_tokens {
+        words.push_str(&format!(
+            "; a system prompt of {}",
+            crate::parse::count_of(n, "token", "tokens")
+        ));
+    }
     if llm.stream_forced {
         words.push_str("; every response read as a stream (--stream)");
+    }
+    words
+}
+
+/// The workload in words: kind, prompts, input tokens and how they were counted, max_tokens.
+pub fn dataset_words(d: &DatasetView) -> String {
+    let lengths = |l: &Lengths| {
+        if l.min == l.max {
+            crate::parse::count_of(l.min, "token", "tokens")
+        } else {
+            format!("{}-{} tokens (mean {:.1})", l.min, l.max, l.mean)
+        }
+    };
+    let mut words = d.kind.clone();
+    if let Some(f) = &d.file {
+        words.push_str(&format!(" {f}"));
+    }
+    words.push_str(&format!(
+        ", {}",
+        crate::parse::count_of(d.prompts as u64, "prompt", "prompts")
+    ));
+    if d.skipped > 0 {
+        words.push_str(&format!(
+            " ({} skipped)",
+            crate::parse::count_of(d.skipped as u64, "conversation", "conversations")
+        ));
+    }
+    words.push_str(&format!(
+        "; input {}, {}",
+        lengths(&d.input_tokens),
+        match d.counted_by.as_str() {
+            "tokenizer" => "by the tokenizer",
+            _ => "estimated",
+        }
+    ));
+    match &d.max_tokens {
+        Some(m) if d.max_tokens_asked < d.prompts => words.push_str(&format!(
+            "; max_tokens {} in {} of the prompts (the others none)",
+            lengths(m),
+            d.max_tokens_asked
+        )),
+        Some(m) => words.push_str(&format!("; max_tokens {}", lengths(m))),
+        None => words.push_str("; no max_tokens"),
     }
     words
 }

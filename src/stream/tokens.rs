@@ -137,6 +137,15 @@ impl Tokenizer {
             .unwrap_or_default()
     }
 
+    /// Where each token of `text` starts, as byte offsets into `text` (without special
+    /// tokens; empty when the tokenizer fails): `text[..starts[n]]` is the text before token n.
+    pub fn token_starts(&self, text: &str) -> Vec<usize> {
+        self.inner
+            .encode(text, false)
+            .map(|e| e.get_offsets().iter().map(|o| o.0).collect())
+            .unwrap_or_default()
+    }
+
     /// The text of `ids`, special tokens skipped (empty when the tokenizer fails).
     pub fn decode(&self, ids: &[u32]) -> String {
         self.inner.decode(ids, true).unwrap_or_default()
@@ -145,6 +154,20 @@ impl Tokenizer {
     /// Tokens in the vocabulary, added tokens included.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
+    }
+
+    /// The ids of the model's vocabulary that are neither special nor added tokens, in order:
+    /// what random prompts are drawn from.
+    pub fn plain_ids(&self) -> Vec<u32> {
+        let special = self.special_ids();
+        let mut ids: Vec<u32> = self
+            .inner
+            .get_vocab(false)
+            .into_values()
+            .filter(|id| !special.contains(id))
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// The ids of special and added tokens (not for random prompts).

@@ -12,6 +12,7 @@ use ureq::http::HeaderValue;
 use crate::error::UsageError;
 use crate::error::bad;
 use crate::stream::{ContentFormat, Tokenizer};
+use crate::traffic::dataset::DatasetView;
 
 /// The prompt sent when neither `--prompt` nor `--prompts` is given.
 pub const DEFAULT_PROMPT: &str = "Write a short poem about load testing.";
@@ -81,6 +82,15 @@ pub struct LlmView {
     /// `--tokenizer`: the file name of the tokenizer that counts tokens without usage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokenizer: Option<String>,
+    /// `--dataset`: the workload the prompts came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<DatasetView>,
+    /// `--ignore-eos`: the bodies ask the server to generate all max_tokens.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_eos: bool,
+    /// `--system-prompt`: its tokens (counted as the dataset's are), sent before each prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt_tokens: Option<u64>,
 }
 
 /// Everything the LLM flags decided.
@@ -197,29 +207,62 @@ pub fn bearer(line: &str) -> Option<Result<HeaderValue, ()>> {
     )
 }
 
-/// The template with `{prompt}` replaced by the JSON-escaped prompt (no quotes added) and
-/// `{max_tokens}` by the number.
-pub fn render(template: &str, prompt: &str, max_tokens: Option<u64>) -> Vec<u8> {
-    let quoted = serde_json::Value::from(prompt).to_string();
-    let escaped = &quoted[1..quoted.len() - 1];
-    let mut out = template.replace("{prompt}", escaped);
+/// A JSON string's inside: `text` escaped, without its quotes.
+fn escaped(text: &str) -> String {
+    let quoted = serde_json::Value::from(text).to_string();
+    quoted[1..quoted.len() - 1].to_string()
+}
+
+/// The template with `{prompt}` replaced by the JSON-escaped prompt (no quotes added),
+/// `{system_prompt}` by the JSON-escaped system prompt when there is one, and `{max_tokens}` by
+/// the number.
+pub fn render(
+    template: &str,
+    system: Option<&str>,
+    prompt: &str,
+    max_tokens: Option<u64>,
+) -> Vec<u8> {
+    let mut out = template.replace("{prompt}", &escaped(prompt));
+    if let Some(s) = system {
+        out = out.replace("{system_prompt}", &escaped(s));
+    }
     if let Some(n) = max_tokens {
         out = out.replace("{max_tokens}", &n.to_string());
     }
     out.into_bytes()
 }
 
-pub fn openai_body(model: &str, prompt: &str, max_tokens: Option<u64>) -> Vec<u8> {
-    let mut v = json!({
-        "model": model,
-        "messages": [{"role": "user", "content": prompt}],
-        "stream": true,
-        "stream_options": {"include_usage": true},
-    });
-    if let Some(n) = max_tokens {
-        v["max_tokens"] = n.into();
+/// What every OpenAI body of a run shares.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenAiBody<'a> {
+    pub model: &'a str,
+    /// `--system-prompt`: a system message before the user's.
+    pub system: Option<&'a str>,
+    /// `--ignore-eos`: `"ignore_eos": true` (vLLM, SGLang).
+    pub ignore_eos: bool,
+}
+
+impl OpenAiBody<'_> {
+    pub fn render(&self, prompt: &str, max_tokens: Option<u64>) -> Vec<u8> {
+        let mut messages = Vec::with_capacity(2);
+        if let Some(s) = self.system {
+            messages.push(json!({"role": "system", "content": s}));
+        }
+        messages.push(json!({"role": "user", "content": prompt}));
+        let mut v = json!({
+            "model": self.model,
+            "messages": messages,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        if let Some(n) = max_tokens {
+            v["max_tokens"] = n.into();
+        }
+        if self.ignore_eos {
+            v["ignore_eos"] = true.into();
+        }
+        v.to_string().into_bytes()
     }
-    v.to_string().into_bytes()
 }
 
 pub fn dify_body(prompt: &str) -> Vec<u8> {

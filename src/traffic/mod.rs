@@ -8,6 +8,7 @@ pub mod auth;
 pub mod check;
 pub mod cookies;
 pub mod data;
+pub mod dataset;
 pub mod evidence;
 pub mod llm;
 pub mod plan;
