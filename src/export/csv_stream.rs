@@ -19,18 +19,6 @@ const METRICS: [&str; 8] = [
     "input_tokens",
 ];
 
-/// Never measured: empty cells.
-const NOTHING: Percentiles = Percentiles {
-    count: 0,
-    min: 0.0,
-    mean: 0.0,
-    p50: 0.0,
-    p90: 0.0,
-    p95: 0.0,
-    p99: 0.0,
-    p999: 0.0,
-    max: 0.0,
-};
 const STATS: [&str; 7] = ["avg", "min", "p50", "p90", "p95", "p99", "max"];
 
 fn percentiles(s: &StageReport) -> Option<[&Percentiles; 8]> {
@@ -38,7 +26,7 @@ fn percentiles(s: &StageReport) -> Option<[&Percentiles; 8]> {
     Some([
         &s.ttfb_ms,
         &st.ttft_ms,
-        st.ttfot_ms.as_ref().unwrap_or(&NOTHING),
+        st.ttfot_ms.as_ref().unwrap_or(&Percentiles::NONE),
         &st.itl_ms,
         &st.tpot_ms,
         &st.tokens_per_request,

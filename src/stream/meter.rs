@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::content::{ContentFormat, TextKind};
-use super::sse::{SseError, SseParser};
+use super::sse::{SseError, SseEvent, SseParser};
 use super::timing::{StreamClose, StreamStats, StreamTimer, TokenSource};
 use super::tokens::{TextTokens, Tokenizer};
 
@@ -17,11 +17,30 @@ use super::tokens::{TextTokens, Tokenizer};
 #[derive(Debug, Clone)]
 pub struct StreamMeter {
     parser: SseParser,
+    sink: EventSink,
+}
+
+/// What the parser's events go to: the content format reads each, the timer and the text
+/// count take what it found.
+#[derive(Debug, Clone)]
+struct EventSink {
     format: ContentFormat,
     timer: StreamTimer,
     malformed: u32,
     events: u32,
     text: TextCount,
+}
+
+impl EventSink {
+    fn take(&mut self, at: Instant, ev: &SseEvent<'_>, on_itl: &mut impl FnMut(u32)) {
+        let text = &mut self.text;
+        let info = self
+            .format
+            .inspect_text(ev, &mut |kind, t| text.take(kind, t));
+        self.events = self.events.saturating_add(1);
+        self.malformed = self.malformed.saturating_add(u32::from(info.malformed));
+        self.timer.record(at, info, on_itl);
+    }
 }
 
 /// The client's own count of a request's output tokens, from the content text: the estimate
@@ -86,32 +105,34 @@ impl StreamMeter {
     pub fn with_parser(format: ContentFormat, parser: SseParser) -> Self {
         StreamMeter {
             parser,
-            format,
-            timer: StreamTimer::new(Instant::now()),
-            malformed: 0,
-            events: 0,
-            text: TextCount::default(),
+            sink: EventSink {
+                format,
+                timer: StreamTimer::new(Instant::now()),
+                malformed: 0,
+                events: 0,
+                text: TextCount::default(),
+            },
         }
     }
 
     /// Count output tokens with `tokenizer` when the server sends no usage (else they are
     /// estimated from the text).
     pub fn with_tokenizer(mut self, tokenizer: Option<Arc<Tokenizer>>) -> Self {
-        self.text.tokenizer = tokenizer;
+        self.sink.text.tokenizer = tokenizer;
         self
     }
 
     pub fn format(&self) -> &ContentFormat {
-        &self.format
+        &self.sink.format
     }
 
     /// Begin a request whose sending started at `sent`.
     pub fn start(&mut self, sent: Instant) {
         self.parser.reset();
-        self.timer = StreamTimer::new(sent);
-        self.malformed = 0;
-        self.events = 0;
-        self.text.reset();
+        self.sink.timer = StreamTimer::new(sent);
+        self.sink.malformed = 0;
+        self.sink.events = 0;
+        self.sink.text.reset();
     }
 
     /// A piece of the body, read at `at`. An `Err` says an oversized line/event was dropped;
@@ -127,20 +148,8 @@ impl StreamMeter {
         chunk: &[u8],
         on_itl: &mut impl FnMut(u32),
     ) -> Result<(), SseError> {
-        let StreamMeter {
-            parser,
-            format,
-            timer,
-            malformed,
-            events,
-            text,
-        } = self;
-        parser.feed(chunk, |ev| {
-            let info = format.inspect_text(ev, &mut |kind, t| text.take(kind, t));
-            *events = events.saturating_add(1);
-            *malformed = malformed.saturating_add(u32::from(info.malformed));
-            timer.record(at, info, on_itl);
-        })
+        let StreamMeter { parser, sink, .. } = self;
+        parser.feed(chunk, |ev| sink.take(at, ev, on_itl))
     }
 
     /// End the request at `end`: a last event without its blank line is dispatched (at `end`),
@@ -151,21 +160,10 @@ impl StreamMeter {
         close: StreamClose,
         on_itl: &mut impl FnMut(u32),
     ) -> StreamStats {
-        let StreamMeter {
-            parser,
-            format,
-            timer,
-            malformed,
-            events,
-            text,
-        } = self;
+        let StreamMeter { parser, sink } = self;
         // An oversized tail was dropped; nothing else to do with the error here.
-        let _ = parser.finish(|ev| {
-            let info = format.inspect_text(ev, &mut |kind, t| text.take(kind, t));
-            *events = events.saturating_add(1);
-            *malformed = malformed.saturating_add(u32::from(info.malformed));
-            timer.record(end, info, on_itl);
-        });
+        let _ = parser.finish(|ev| sink.take(end, ev, on_itl));
+        let EventSink { timer, text, .. } = sink;
         let mut stats = timer.finish(end, close);
         // The tokenizer only runs when the server sent no count of its own.
         (
@@ -178,22 +176,22 @@ impl StreamMeter {
 
     /// A terminating event has been seen in this request.
     pub fn saw_done(&self) -> bool {
-        self.timer.saw_done()
+        self.sink.timer.saw_done()
     }
 
     /// Content events so far in this request.
     pub fn content_events(&self) -> u32 {
-        self.timer.content_events()
+        self.sink.timer.content_events()
     }
 
     /// Events dispatched so far in this request.
     pub fn events(&self) -> u32 {
-        self.events
+        self.sink.events
     }
 
     /// Events whose data did not have the expected shape so far in this request.
     pub fn malformed_events(&self) -> u32 {
-        self.malformed
+        self.sink.malformed
     }
 }
 
