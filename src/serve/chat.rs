@@ -3,10 +3,13 @@
 //!
 //! An answer is `n` tokens (words of a fixed text): `n` is [`LlmConfig::tokens`], or the query's
 //! `tokens=N`, lowered to the request body's `max_tokens` / `max_completion_tokens` when that is
-//! smaller (then `finish_reason` is `length`). The first token comes
-//! [`LlmConfig::first_token`] after the request body has been read, each next one
-//! [`LlmConfig::interval`] after the previous (an absolute schedule: no drift), each wait plus a
-//! uniform random `[0, jitter]`. The response head is sent at once, so TTFB ≪ TTFT.
+//! smaller (then `finish_reason` is `length`). Every event is on an absolute schedule from the
+//! request's arrival (when its head reached the server: the kernel's receive time on Linux,
+//! else the handler's start; before the body is read): token `i` is due at arrival +
+//! [`LlmConfig::first_token`] + `i` × [`LlmConfig::interval`], each step plus a uniform random
+//! `[0, jitter]`. The server's timer thread (`timer.rs`) puts events on the socket on their
+//! deadline to within tens of microseconds, not tokio's millisecond; a non-streaming answer
+//! comes when its last token would have. The response head is sent at once, so TTFB ≪ TTFT.
 //!
 //! Streaming is chosen by the body's `"stream": true` (OpenAI; default false) or
 //! `"response_mode": "streaming"` (Dify; default blocking), or the query's `stream=true|false`.
@@ -32,7 +35,7 @@
 //! `data: {"event": "error", "status": 500, "code": ..., "message": ...}`.
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -44,7 +47,7 @@ use serde_json::{Value, json};
 use super::body::{RespBody, response};
 use super::config::{MAX_CHAT_BODY, MAX_STREAM_TOKENS, UsageMode};
 use super::state::Shared;
-use super::tokens::{Api, Plan, SseBody, Usage, random_upto};
+use super::tokens::{Api, Plan, Schedule, SseBody, Usage};
 
 const EVENT_STREAM: &str = "text/event-stream; charset=utf-8";
 
@@ -180,8 +183,15 @@ async fn read_body(mut body: Incoming, limit: usize) -> Option<Vec<u8>> {
     (!too_large).then_some(buf)
 }
 
-/// Answer a chat request (the route's in-flight guard is held by the caller).
-pub(super) async fn chat(shared: &Shared, api: Api, req: Request<Incoming>) -> Response<RespBody> {
+/// Answer a chat request that arrived at `arrival` (its head; the body is read here): every
+/// event of the answer is scheduled from `arrival`. The route's in-flight guard is held by the
+/// caller.
+pub(super) async fn chat(
+    shared: &Shared,
+    api: Api,
+    arrival: Instant,
+    req: Request<Incoming>,
+) -> Response<RespBody> {
     let query = Query::parse(req.uri().query());
     let Some(body) = read_body(req.into_body(), MAX_CHAT_BODY).await else {
         return error_response(
@@ -230,25 +240,25 @@ pub(super) async fn chat(shared: &Shared, api: Api, req: Request<Incoming>) -> R
             ask.conversation_id.clone()
         })
         .unwrap_or_else(|_| "\"\"".into()),
-        first_token: cfg.first_token,
-        interval: cfg.interval,
-        jitter: cfg.jitter,
+        schedule: Schedule {
+            arrival,
+            first_token: cfg.first_token,
+            interval: cfg.interval,
+            jitter: cfg.jitter,
+        },
     };
     if stream {
-        let mut resp = Response::new(RespBody::Sse(Box::new(SseBody::new(plan))));
+        let body = SseBody::new(plan, &shared.clock);
+        let mut resp = Response::new(RespBody::Sse(Box::new(body)));
         let headers = resp.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(EVENT_STREAM));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         resp
     } else {
-        // The whole answer takes as long as its stream would.
-        let mut wait = plan.first_token + random_upto(plan.jitter);
-        for _ in 1..plan.tokens {
-            wait += plan.interval + random_upto(plan.jitter);
-        }
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
+        // The whole answer comes when its stream's last token would have (the first token's
+        // time for an empty answer).
+        let due = plan.schedule.walk().due(plan.tokens.saturating_sub(1));
+        shared.clock.sleep_until(due).await;
         let body = plan.blocking_answer();
         response(StatusCode::OK, JSON, RespBody::Full(Bytes::from(body)))
     }

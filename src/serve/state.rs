@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::config::LlmConfig;
+use super::timer::Clock;
 
 /// Counters the server keeps, readable while it runs.
 #[derive(Debug, Default)]
@@ -144,4 +145,6 @@ pub(super) struct Shared {
     pub(super) llm: LlmConfig,
     /// Chat requests so far (numbers their ids).
     pub(super) chat_counter: AtomicU64,
+    /// The server's timer thread, on which chat answers wait for their deadlines.
+    pub(super) clock: Clock,
 }

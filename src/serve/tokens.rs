@@ -2,14 +2,14 @@
 //! due on, and [`SseBody`], which sends one body frame per token as each falls due.
 
 use std::io;
-use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::body::Frame;
 use serde_json::{Value, json};
-use tokio::time::{Instant, Sleep};
+
+use super::timer::{Clock, Sleep};
 
 /// Which API a chat route speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +63,53 @@ pub(super) struct Plan {
     /// The model name as a JSON string (quoted, escaped).
     pub(super) model_json: String,
     pub(super) conversation_json: String,
+    pub(super) schedule: Schedule,
+}
+
+/// When each token of an answer is due: token `i` at `arrival + first_token + i * interval`,
+/// plus a uniform random `[0, jitter]` added to every step (so the jitter accumulates, and the
+/// schedule never drifts otherwise).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Schedule {
+    /// When the request arrived: its head's receive time (see `conn.rs`), before its body was
+    /// read.
+    pub(super) arrival: Instant,
     pub(super) first_token: Duration,
     pub(super) interval: Duration,
     pub(super) jitter: Duration,
+}
+
+impl Schedule {
+    /// Walk the schedule from token 0.
+    pub(super) fn walk(self) -> Walk {
+        Walk {
+            index: 0,
+            due: self.arrival + self.first_token + random_upto(self.jitter),
+            schedule: self,
+        }
+    }
+}
+
+/// The due time of one token of a [`Schedule`], moved forward token by token (each step draws
+/// its jitter once).
+#[derive(Debug)]
+pub(super) struct Walk {
+    schedule: Schedule,
+    /// The token `due` is for.
+    index: u32,
+    due: Instant,
+}
+
+impl Walk {
+    /// When token `i` is due; `i` may not be lower than in an earlier call.
+    pub(super) fn due(&mut self, i: u32) -> Instant {
+        debug_assert!(i >= self.index, "the schedule is walked forward only");
+        while self.index < i {
+            self.index += 1;
+            self.due += self.schedule.interval + random_upto(self.schedule.jitter);
+        }
+        self.due
+    }
 }
 
 impl Plan {
@@ -213,30 +257,42 @@ enum Phase {
     Ended,
 }
 
+/// A token event on its way out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    /// Returned to hyper, which has not written it yet.
+    Handed,
+    /// One Pending returned since, on which hyper wrote it.
+    Flushing,
+    /// Written and accounted for (or nothing sent yet).
+    Done,
+}
+
 /// A streaming answer: one body frame per token, on schedule.
 pub(super) struct SseBody {
     plan: Plan,
     phase: Phase,
     /// Tokens sent so far.
     sent: u32,
-    /// A token was handed to hyper and no Pending has been returned since (so hyper may not
-    /// have flushed it yet).
-    unflushed: bool,
-    /// When the next token is due.
-    due: Instant,
-    sleep: Pin<Box<Sleep>>,
+    /// Where the last token event is on its way to the socket.
+    flush: Flush,
+    /// The tokens' due times.
+    walk: Walk,
+    /// Sleeps until the next event is due (on the server's timer thread).
+    sleep: Sleep,
 }
 
 impl SseBody {
-    pub(super) fn new(plan: Plan) -> SseBody {
-        let due = Instant::now() + plan.first_token + random_upto(plan.jitter);
+    pub(super) fn new(plan: Plan, clock: &Clock) -> SseBody {
+        let mut walk = plan.schedule.walk();
+        let sleep = clock.sleep_until(walk.due(0));
         SseBody {
             plan,
             phase: Phase::Start,
             sent: 0,
-            unflushed: false,
-            due,
-            sleep: Box::pin(tokio::time::sleep_until(due)),
+            flush: Flush::Done,
+            walk,
+            sleep,
         }
     }
 
@@ -264,18 +320,29 @@ impl SseBody {
                     self.phase = Phase::Ended;
                     return data(plan.end_events());
                 }
-                // A cut, an error or an empty answer come when the next token would have.
-                if self.sleep.as_mut().poll(cx).is_pending() {
-                    self.unflushed = false;
-                    return Poll::Pending;
+                match self.flush {
+                    Flush::Handed => {
+                        // A token event was just handed to hyper, which writes it to the socket
+                        // when this body returns Pending: let it, before anything else
+                        // (registering the next deadline may wake the timer thread, which must
+                        // not delay the write; and a cut drops what is not yet written, so the
+                        // answer has exactly `cut_after` tokens even when the cut is due at
+                        // once).
+                        self.flush = Flush::Flushing;
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    Flush::Flushing => {
+                        // hyper has written it: tell the timer how late that was.
+                        self.flush = Flush::Done;
+                        self.sleep.written(Instant::now());
+                    }
+                    Flush::Done => {}
                 }
-                if cut && self.unflushed {
-                    // The last token may still sit in hyper's write buffer (a late task finds
-                    // the token and the cut due at once), and the cut drops what is not yet
-                    // written: give hyper a Pending to flush on first, so the answer has
-                    // exactly `cut_after` tokens.
-                    self.unflushed = false;
-                    cx.waker().wake_by_ref();
+                // A cut, an error or an empty answer come when the next token would have.
+                let due = self.walk.due(self.sent);
+                self.sleep.reset(due);
+                if self.sleep.poll_due(cx).is_pending() {
                     return Poll::Pending;
                 }
                 if cut {
@@ -294,10 +361,7 @@ impl SseBody {
                 }
                 let event = plan.token_event(self.sent);
                 self.sent += 1;
-                self.due += plan.interval + random_upto(plan.jitter);
-                let due = self.due;
-                self.sleep.as_mut().reset(due);
-                self.unflushed = true;
+                self.flush = Flush::Handed;
                 data(event)
             }
         }
