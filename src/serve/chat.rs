@@ -44,6 +44,8 @@ use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 
+use crate::stream::estimate_tokens;
+
 use super::body::{RespBody, response};
 use super::config::{MAX_CHAT_BODY, MAX_STREAM_TOKENS, UsageMode};
 use super::state::Shared;
@@ -102,7 +104,9 @@ struct Ask {
     max_tokens: Option<u64>,
     model: String,
     conversation_id: String,
-    prompt_chars: usize,
+    /// The prompt's tokens by qpsbench's own estimate ([`estimate_tokens`]): the sum over every
+    /// message's content (OpenAI), or the query (Dify).
+    prompt_tokens: u64,
 }
 
 impl Ask {
@@ -134,13 +138,16 @@ impl Ask {
                     ask.model = model.to_string();
                 }
                 if let Some(messages) = v.get("messages").and_then(Value::as_array) {
-                    ask.prompt_chars = messages.iter().map(message_chars).sum();
+                    ask.prompt_tokens = messages.iter().map(message_tokens).sum();
                 }
             }
             Api::Dify => {
                 ask.stream = v.get("response_mode").and_then(Value::as_str) == Some("streaming");
                 ask.include_usage = true;
-                ask.prompt_chars = v.get("query").and_then(Value::as_str).map_or(0, str::len);
+                ask.prompt_tokens = v
+                    .get("query")
+                    .and_then(Value::as_str)
+                    .map_or(0, estimate_tokens);
                 if let Some(id) = v.get("conversation_id").and_then(Value::as_str) {
                     ask.conversation_id = id.to_string();
                 }
@@ -150,14 +157,15 @@ impl Ask {
     }
 }
 
-/// Characters of a chat message's content (a string, or text parts).
-fn message_chars(message: &Value) -> usize {
+/// The estimated tokens of a chat message's content (a string, or the sum over its text
+/// parts), whatever its role.
+fn message_tokens(message: &Value) -> u64 {
     match message.get("content") {
-        Some(Value::String(s)) => s.len(),
+        Some(Value::String(s)) => estimate_tokens(s),
         Some(Value::Array(parts)) => parts
             .iter()
             .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .map(str::len)
+            .map(estimate_tokens)
             .sum(),
         _ => 0,
     }
@@ -222,7 +230,7 @@ pub(super) async fn chat(
     let usage = match cfg.usage {
         UsageMode::Never => None,
         UsageMode::OnRequest if stream && !ask.include_usage => None,
-        UsageMode::OnRequest | UsageMode::Always => Some(Usage::new(ask.prompt_chars, tokens)),
+        UsageMode::OnRequest | UsageMode::Always => Some(Usage::new(ask.prompt_tokens, tokens)),
     };
     let plan = Plan {
         api,
@@ -314,6 +322,31 @@ mod tests {
     }
 
     #[test]
+    fn prompt_tokens_are_estimated_over_every_message_and_text_part() {
+        // Counted by hand: "You are terse." is You|are|terse|. (4); "你好, world!" is 你|好|,|world|!
+        // (5); the image part, a null content and the role names count nothing.
+        let a = Ask::parse(
+            Api::OpenAi,
+            r#"{"messages":[
+                {"role":"system","content":"You are terse."},
+                {"role":"user","content":[{"type":"text","text":"你好, world!"},
+                    {"type":"image_url","image_url":{"url":"http://x/y.png"}}]},
+                {"role":"assistant","content":null}]}"#
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(a.prompt_tokens, 9);
+        // snake_case|x2|++|3|.|14
+        let a = Ask::parse(Api::Dify, br#"{"query":"snake_case x2 ++ 3.14"}"#).unwrap();
+        assert_eq!(a.prompt_tokens, 6);
+        let usage = Usage::new(a.prompt_tokens, 5).json();
+        assert_eq!(
+            usage,
+            r#"{"prompt_tokens":6,"completion_tokens":5,"total_tokens":11}"#
+        );
+    }
+
+    #[test]
     fn ask_parsing() {
         let a = Ask::parse(Api::OpenAi, b"").unwrap();
         assert!(!a.stream && !a.include_usage && a.max_tokens.is_none());
@@ -325,8 +358,8 @@ mod tests {
         .unwrap();
         assert!(a.stream && a.include_usage);
         assert_eq!(
-            (a.max_tokens, a.model.as_str(), a.prompt_chars),
-            (Some(7), "m\"x", 6)
+            (a.max_tokens, a.model.as_str(), a.prompt_tokens),
+            (Some(7), "m\"x", 2)
         );
         let a = Ask::parse(Api::OpenAi, br#"{"max_completion_tokens":3}"#).unwrap();
         assert_eq!(a.max_tokens, Some(3));
@@ -336,7 +369,7 @@ mod tests {
         )
         .unwrap();
         assert!(a.stream && a.include_usage);
-        assert_eq!((a.prompt_chars, a.conversation_id.as_str()), (5, "c1"));
+        assert_eq!((a.prompt_tokens, a.conversation_id.as_str()), (1, "c1"));
         assert!(
             !Ask::parse(Api::Dify, br#"{"response_mode":"blocking"}"#)
                 .unwrap()

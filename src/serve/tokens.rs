@@ -26,25 +26,22 @@ const WORDS: [&str; 16] = [
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Usage {
-    prompt: u32,
+    prompt: u64,
     completion: u32,
 }
 
 impl Usage {
-    /// About 4 characters per prompt token.
-    pub(super) fn new(prompt_chars: usize, completion: u32) -> Usage {
-        Usage {
-            prompt: u32::try_from(prompt_chars.div_ceil(4)).unwrap_or(u32::MAX),
-            completion,
-        }
+    /// `prompt` tokens (qpsbench's estimate of the prompt text) and `completion` tokens.
+    pub(super) fn new(prompt: u64, completion: u32) -> Usage {
+        Usage { prompt, completion }
     }
 
-    fn json(self) -> String {
+    pub(super) fn json(self) -> String {
         format!(
             "{{\"prompt_tokens\":{},\"completion_tokens\":{},\"total_tokens\":{}}}",
             self.prompt,
             self.completion,
-            u64::from(self.prompt) + u64::from(self.completion)
+            self.prompt + u64::from(self.completion)
         )
     }
 }
@@ -204,7 +201,7 @@ impl Plan {
             json!({
                 "prompt_tokens": u.prompt,
                 "completion_tokens": u.completion,
-                "total_tokens": u64::from(u.prompt) + u64::from(u.completion),
+                "total_tokens": u.prompt + u64::from(u.completion),
             })
         });
         let conversation: Value =
