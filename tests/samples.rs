@@ -194,6 +194,7 @@ fn jsonl_lines_parse_and_carry_the_stream_timings() {
             interval: Duration::from_millis(2),
             jitter: Duration::ZERO,
             usage: UsageMode::OnRequest,
+            ..LlmConfig::default()
         },
         ..ServeConfig::ephemeral()
     });

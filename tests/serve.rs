@@ -518,6 +518,7 @@ fn llm_server() -> ServerHandle {
             interval: Duration::from_millis(10),
             jitter: Duration::ZERO,
             usage: UsageMode::OnRequest,
+            ..LlmConfig::default()
         },
         ..ServeConfig::ephemeral()
     })
@@ -849,6 +850,7 @@ fn jitter_only_lengthens_the_gaps() {
             interval: ms(5),
             jitter: ms(10),
             usage: UsageMode::Never,
+            ..LlmConfig::default()
         },
         ..ServeConfig::ephemeral()
     });

@@ -1,5 +1,6 @@
-//! A chat answer on schedule: its tokens (words of a fixed text), the absolute schedule they are
-//! due on, and [`SseBody`], which sends one body frame per token as each falls due.
+//! A chat answer on schedule: its tokens (words of a fixed text, reasoning words first), the
+//! absolute schedule they are due on, and [`SseBody`], which sends one body frame per event
+//! (`tokens_per_event` tokens) as each falls due.
 
 use std::io;
 use std::task::{Context, Poll};
@@ -24,21 +25,43 @@ const WORDS: [&str; 16] = [
     " then", " it", " rests", " again", ".",
 ];
 
+/// The reasoning text, one token per word (words only: nothing to escape, and none of
+/// [`WORDS`], so a test tells the two apart).
+const REASONING_WORDS: [&str; 16] = [
+    "Let", " me", " think", " about", " what", " is", " asked", " here", " step", " by",
+    " careful", " step", " before", " I", " reply", " now",
+];
+
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Usage {
     prompt: u64,
     completion: u32,
+    /// Of `completion`, how many were reasoning (`completion_tokens_details` when not 0).
+    reasoning: u32,
 }
 
 impl Usage {
-    /// `prompt` tokens (qpsbench's estimate of the prompt text) and `completion` tokens.
-    pub(super) fn new(prompt: u64, completion: u32) -> Usage {
-        Usage { prompt, completion }
+    /// `prompt` tokens (qpsbench's estimate of the prompt text) and `completion` tokens, of
+    /// which `reasoning` were reasoning.
+    pub(super) fn new(prompt: u64, completion: u32, reasoning: u32) -> Usage {
+        Usage {
+            prompt,
+            completion,
+            reasoning,
+        }
     }
 
     pub(super) fn json(self) -> String {
+        let details = if self.reasoning > 0 {
+            format!(
+                ",\"completion_tokens_details\":{{\"reasoning_tokens\":{}}}",
+                self.reasoning
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{{\"prompt_tokens\":{},\"completion_tokens\":{},\"total_tokens\":{}}}",
+            "{{\"prompt_tokens\":{},\"completion_tokens\":{},\"total_tokens\":{}{details}}}",
             self.prompt,
             self.completion,
             self.prompt + u64::from(self.completion)
@@ -50,7 +73,14 @@ impl Usage {
 #[derive(Debug)]
 pub(super) struct Plan {
     pub(super) api: Api,
+    /// Tokens in all, reasoning included.
     pub(super) tokens: u32,
+    /// The first `reasoning` tokens (at most `tokens`) are reasoning: OpenAI's
+    /// `delta.reasoning_content`, [`REASONING_WORDS`]. Always 0 for Dify.
+    pub(super) reasoning: u32,
+    /// Tokens per event (at least 1); an event never mixes reasoning and answer tokens, so the
+    /// last of each may carry fewer.
+    pub(super) per_event: u32,
     pub(super) finish_reason: &'static str,
     pub(super) usage: Option<Usage>,
     pub(super) cut_after: Option<u32>,
@@ -110,22 +140,48 @@ impl Walk {
 }
 
 impl Plan {
-    /// The `data:` line of token `i`.
-    fn token_event(&self, i: u32) -> String {
-        let word = WORDS[i as usize % WORDS.len()];
+    /// How many tokens the event that starts at token `sent` carries (0 when all are sent).
+    pub(super) fn event_len(&self, sent: u32) -> u32 {
+        let part_end = if sent < self.reasoning {
+            self.reasoning
+        } else {
+            self.tokens
+        };
+        part_end.saturating_sub(sent).min(self.per_event)
+    }
+
+    /// The text of tokens `from..to` (reasoning words for the first [`Plan::reasoning`], then
+    /// the answer's words from the start of [`WORDS`]).
+    pub(super) fn text(&self, from: u32, to: u32) -> String {
+        (from..to)
+            .map(|i| match i.checked_sub(self.reasoning) {
+                None => REASONING_WORDS[i as usize % REASONING_WORDS.len()],
+                Some(j) => WORDS[j as usize % WORDS.len()],
+            })
+            .collect()
+    }
+
+    /// The `data:` line of the event of tokens `from..to` (all reasoning or all answer).
+    fn token_event(&self, from: u32, to: u32) -> String {
+        let text = self.text(from, to);
         match self.api {
             Api::OpenAi => {
-                let delta = if i == 0 {
-                    format!("{{\"role\":\"assistant\",\"content\":\"{word}\"}}")
+                let field = if from < self.reasoning {
+                    "reasoning_content"
                 } else {
-                    format!("{{\"content\":\"{word}\"}}")
+                    "content"
+                };
+                let delta = if from == 0 {
+                    format!("{{\"role\":\"assistant\",\"{field}\":\"{text}\"}}")
+                } else {
+                    format!("{{\"{field}\":\"{text}\"}}")
                 };
                 self.openai_chunk(&format!(
                     "[{{\"index\":0,\"delta\":{delta},\"logprobs\":null,\"finish_reason\":null}}]"
                 ))
             }
             Api::Dify => format!(
-                "data: {{\"event\":\"message\",\"task_id\":\"task-{id}\",\"id\":\"msg-{id}\",\"message_id\":\"msg-{id}\",\"conversation_id\":{conv},\"answer\":\"{word}\",\"created_at\":{created}}}\n\n",
+                "data: {{\"event\":\"message\",\"task_id\":\"task-{id}\",\"id\":\"msg-{id}\",\"message_id\":\"msg-{id}\",\"conversation_id\":{conv},\"answer\":\"{text}\",\"created_at\":{created}}}\n\n",
                 id = self.id,
                 conv = self.conversation_json,
                 created = self.created,
@@ -194,16 +250,10 @@ impl Plan {
 
     /// The whole answer as one JSON body.
     pub(super) fn blocking_answer(&self) -> Vec<u8> {
-        let text: String = (0..self.tokens)
-            .map(|i| WORDS[i as usize % WORDS.len()])
-            .collect();
-        let usage = self.usage.map(|u| {
-            json!({
-                "prompt_tokens": u.prompt,
-                "completion_tokens": u.completion,
-                "total_tokens": u.prompt + u64::from(u.completion),
-            })
-        });
+        let text = self.text(self.reasoning, self.tokens);
+        let usage = self
+            .usage
+            .map(|u| serde_json::from_str::<Value>(&u.json()).unwrap_or(Value::Null));
         let conversation: Value =
             serde_json::from_str(&self.conversation_json).unwrap_or(Value::Null);
         let model: Value = serde_json::from_str(&self.model_json).unwrap_or(Value::Null);
@@ -232,6 +282,10 @@ impl Plan {
                 "created_at": self.created,
             }),
         };
+        if self.reasoning > 0 {
+            v["choices"][0]["message"]["reasoning_content"] =
+                Value::String(self.text(0, self.reasoning));
+        }
         if let Some(usage) = usage {
             match self.api {
                 Api::OpenAi => v["usage"] = usage,
@@ -265,7 +319,7 @@ enum Flush {
     Done,
 }
 
-/// A streaming answer: one body frame per token, on schedule.
+/// A streaming answer: one body frame per event, on schedule.
 pub(super) struct SseBody {
     plan: Plan,
     phase: Phase,
@@ -309,9 +363,14 @@ impl SseBody {
             }
             Phase::Tokens => {
                 let plan = &self.plan;
-                let at_end = self.sent == plan.tokens;
-                let cut = plan.cut_after == Some(self.sent);
-                let error = plan.error_after == Some(self.sent);
+                let len = plan.event_len(self.sent);
+                let at_end = len == 0;
+                // A cut or an error replaces the first event that would take the answer past
+                // its count (so with several tokens per event it comes after the last whole
+                // event within the count), or comes after the end when the count is all.
+                let stops_here = |n: Option<u32>| n.is_some_and(|n| n < self.sent + len.max(1));
+                let cut = stops_here(plan.cut_after);
+                let error = stops_here(plan.error_after);
                 if at_end && !cut && !error && self.sent > 0 {
                     // The end follows the last token at once.
                     self.phase = Phase::Ended;
@@ -336,8 +395,13 @@ impl SseBody {
                     }
                     Flush::Done => {}
                 }
-                // A cut, an error or an empty answer come when the next token would have.
-                let due = self.walk.due(self.sent);
+                // An event goes when its last token is due; a cut, an error or an empty answer
+                // when the next token would have been.
+                let due = if at_end || cut || error {
+                    self.walk.due(self.sent)
+                } else {
+                    self.walk.due(self.sent + len - 1)
+                };
                 self.sleep.reset(due);
                 if self.sleep.poll_due(cx).is_pending() {
                     return Poll::Pending;
@@ -356,8 +420,8 @@ impl SseBody {
                     self.phase = Phase::Ended;
                     return data(plan.end_events());
                 }
-                let event = plan.token_event(self.sent);
-                self.sent += 1;
+                let event = plan.token_event(self.sent, self.sent + len);
+                self.sent += len;
                 self.flush = Flush::Handed;
                 data(event)
             }
@@ -381,4 +445,191 @@ pub(super) fn random_upto(max: Duration) -> Duration {
     }
     let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
     Duration::from_nanos(fastrand::u64(0..=nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::timer::Timer;
+
+    fn plan(api: Api, tokens: u32, reasoning: u32, per_event: u32) -> Plan {
+        Plan {
+            api,
+            tokens,
+            reasoning,
+            per_event,
+            finish_reason: "stop",
+            usage: Some(Usage::new(4, tokens, reasoning)),
+            cut_after: None,
+            error_after: None,
+            id: 7,
+            created: 1,
+            model_json: "\"m\"".into(),
+            conversation_json: "\"c\"".into(),
+            schedule: Schedule {
+                arrival: Instant::now(),
+                first_token: Duration::ZERO,
+                interval: Duration::ZERO,
+                jitter: Duration::ZERO,
+            },
+        }
+    }
+
+    /// The (from, to) token ranges of the plan's events, in order.
+    fn events(p: &Plan) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let mut sent = 0;
+        loop {
+            let len = p.event_len(sent);
+            if len == 0 {
+                return out;
+            }
+            out.push((sent, sent + len));
+            sent += len;
+        }
+    }
+
+    /// Every frame of a streamed answer with no delays: the `data:` payloads as JSON (`[DONE]`
+    /// as a string), and whether the stream ended cut.
+    fn run(p: Plan) -> (Vec<Value>, bool) {
+        let timer = Timer::start().unwrap();
+        let mut body = SseBody::new(p, &timer.clock());
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut text = String::new();
+        let mut cut = false;
+        for _ in 0..10_000 {
+            match body.poll_frame(&mut cx) {
+                Poll::Pending => {}
+                Poll::Ready(None) => break,
+                Poll::Ready(Some(Err(_))) => {
+                    cut = true;
+                    break;
+                }
+                Poll::Ready(Some(Ok(frame))) => {
+                    text.push_str(std::str::from_utf8(frame.data_ref().unwrap()).unwrap());
+                }
+            }
+        }
+        let data = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .map(|d| serde_json::from_str(d).unwrap_or_else(|_| Value::String(d.into())))
+            .collect();
+        (data, cut)
+    }
+
+    /// The delta fields of each token chunk of an OpenAI stream: (field, text).
+    fn deltas(data: &[Value]) -> Vec<(String, String)> {
+        data.iter()
+            .filter_map(|v| v.pointer("/choices/0/delta")?.as_object())
+            .flat_map(|d| {
+                d.iter()
+                    .filter(|(k, _)| k.as_str() != "role")
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tokens_are_grouped_per_event_and_the_last_event_carries_the_rest() {
+        let p = plan(Api::OpenAi, 5, 0, 2);
+        assert_eq!(events(&p), [(0, 2), (2, 4), (4, 5)]);
+        assert_eq!(p.text(0, 2), "The quick");
+        assert_eq!(p.text(2, 4), " brown fox");
+        assert_eq!(p.text(4, 5), " jumps");
+        assert_eq!(events(&plan(Api::OpenAi, 6, 0, 3)), [(0, 3), (3, 6)]);
+        assert_eq!(events(&plan(Api::OpenAi, 2, 0, 50)), [(0, 2)]);
+        assert_eq!(events(&plan(Api::OpenAi, 0, 0, 1)), []);
+        let (data, cut) = run(plan(Api::OpenAi, 5, 0, 2));
+        assert!(!cut);
+        assert_eq!(
+            deltas(&data),
+            [
+                ("content".into(), "The quick".into()),
+                ("content".into(), " brown fox".into()),
+                ("content".into(), " jumps".into()),
+            ]
+        );
+        // Dify: the same words in `answer`.
+        let (data, _) = run(plan(Api::Dify, 5, 0, 2));
+        let answers: Vec<&str> = data
+            .iter()
+            .filter(|v| v["event"] == "message")
+            .map(|v| v["answer"].as_str().unwrap())
+            .collect();
+        assert_eq!(answers, ["The quick", " brown fox", " jumps"]);
+    }
+
+    #[test]
+    fn reasoning_comes_first_in_its_own_events_and_is_counted_in_the_usage() {
+        let p = plan(Api::OpenAi, 7, 3, 2);
+        // Events never mix the two: the reasoning's last event carries the one left.
+        assert_eq!(events(&p), [(0, 2), (2, 3), (3, 5), (5, 7)]);
+        let (data, _) = run(p);
+        assert_eq!(
+            deltas(&data),
+            [
+                ("reasoning_content".into(), "Let me".into()),
+                ("reasoning_content".into(), " think".into()),
+                ("content".into(), "The quick".into()),
+                ("content".into(), " brown fox".into()),
+            ]
+        );
+        assert_eq!(data[0]["choices"][0]["delta"]["role"], "assistant");
+        let usage = data
+            .iter()
+            .find_map(|v| v.get("usage")?.as_object())
+            .unwrap();
+        assert_eq!(usage["completion_tokens"], 7);
+        assert_eq!(usage["completion_tokens_details"]["reasoning_tokens"], 3);
+        // Without reasoning the usage has no details.
+        assert_eq!(
+            Usage::new(1, 2, 0).json(),
+            r#"{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}"#
+        );
+        // The JSON answer carries both texts.
+        let v: Value =
+            serde_json::from_slice(&plan(Api::OpenAi, 5, 3, 1).blocking_answer()).unwrap();
+        let message = &v["choices"][0]["message"];
+        assert_eq!(message["reasoning_content"], "Let me think");
+        assert_eq!(message["content"], "The quick");
+        assert_eq!(
+            v["usage"]["completion_tokens_details"]["reasoning_tokens"],
+            3
+        );
+        let v: Value =
+            serde_json::from_slice(&plan(Api::OpenAi, 2, 0, 1).blocking_answer()).unwrap();
+        assert!(
+            v["choices"][0]["message"]
+                .get("reasoning_content")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn cuts_and_errors_count_tokens_and_round_down_to_whole_events() {
+        let with = |cut: Option<u32>, error: Option<u32>| {
+            let mut p = plan(Api::OpenAi, 10, 0, 3);
+            p.cut_after = cut;
+            p.error_after = error;
+            let (data, cut) = run(p);
+            let texts: Vec<String> = deltas(&data).into_iter().map(|(_, t)| t).collect();
+            let error = data.iter().any(|v| v.get("error").is_some());
+            (texts.len(), texts.concat(), cut, error)
+        };
+        // 7 tokens: events 0..3 and 3..6; 6..9 would pass 7, so the cut comes instead.
+        let (events, text, cut, _) = with(Some(7), None);
+        assert_eq!((events, cut), (2, true));
+        assert_eq!(text, "The quick brown fox jumps over");
+        // On an event's end: exactly that many.
+        assert_eq!(with(Some(6), None).0, 2);
+        assert_eq!(with(None, Some(6)).0, 2);
+        assert!(with(None, Some(6)).3);
+        // Fewer than one event: nothing.
+        assert_eq!(with(Some(2), None).0, 0);
+        // All the tokens: every event (3, 3, 3, 1), then the cut instead of the end.
+        let (events, _, cut, _) = with(Some(10), None);
+        assert_eq!((events, cut), (4, true));
+    }
 }
