@@ -58,6 +58,7 @@
 //! event, then `data: {"event": "message_end", "metadata": {"usage": {...}}}`. An error is
 //! `data: {"event": "error", "status": 500, "code": ..., "message": ...}`.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -72,6 +73,7 @@ use crate::stream::estimate_tokens;
 
 use super::body::{RespBody, response};
 use super::config::{LlmConfig, MAX_CHAT_BODY, MAX_STREAM_TOKENS, UsageMode};
+use super::conn::ConnTimes;
 use super::state::Shared;
 use super::tokens::{Api, Plan, Schedule, SseBody, Usage};
 
@@ -231,6 +233,7 @@ pub(super) async fn chat(
     shared: &Shared,
     api: Api,
     arrival: Instant,
+    conn: Arc<ConnTimes>,
     req: Request<Incoming>,
 ) -> Response<RespBody> {
     let query = Query::parse(req.uri().query());
@@ -290,7 +293,7 @@ pub(super) async fn chat(
         },
     };
     if stream {
-        let body = SseBody::new(plan, &shared.clock);
+        let body = SseBody::new(plan, &shared.clock, conn);
         let mut resp = Response::new(RespBody::Sse(Box::new(body)));
         let headers = resp.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(EVENT_STREAM));

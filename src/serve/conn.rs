@@ -1,4 +1,5 @@
-//! A served connection's socket, which remembers when its last bytes arrived.
+//! A served connection's socket, which remembers when its last bytes arrived and when its last
+//! write went out (the time a streamed event reached the socket, which the timer learns from).
 //!
 //! On Linux the socket asks the kernel for the receive time of what it reads
 //! (`SO_TIMESTAMPNS`: the time the TCP stack took the data in, before this server was even
@@ -8,34 +9,59 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// When the last bytes read on a connection arrived (shared by its socket and its requests):
-/// the kernel's wall-clock receive time in nanoseconds since the Unix epoch, 0 for none.
-/// Recording it costs a reader no clock read; [`received_at`] converts it when a chat request
-/// needs it.
+/// When a connection's last bytes arrived and when its last write went out, shared by its
+/// socket and its requests.
 #[derive(Debug, Default)]
-pub(super) struct Arrivals(AtomicU64);
+pub(super) struct ConnTimes {
+    /// The kernel's wall-clock receive time of the last read, in nanoseconds since the Unix
+    /// epoch; 0 for none. Recording it costs a reader no clock read; [`received_at`] converts
+    /// it when a chat request needs it.
+    received: AtomicU64,
+    /// When the last write returned, in nanoseconds since [`anchor`] plus one; 0 for none.
+    written: AtomicU64,
+}
 
-impl Arrivals {
+impl ConnTimes {
     /// When the bytes of the last read arrived, if the kernel said.
-    pub(super) fn last(&self) -> Option<SystemTime> {
-        match self.0.load(Relaxed) {
+    pub(super) fn received(&self) -> Option<SystemTime> {
+        match self.received.load(Relaxed) {
             0 => None,
             nanos => Some(UNIX_EPOCH + Duration::from_nanos(nanos)),
         }
     }
 
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    fn record(&self, unix_nanos: u64) {
-        self.0.store(unix_nanos, Relaxed);
+    /// When the last write to the socket returned.
+    pub(super) fn written(&self) -> Option<Instant> {
+        match self.written.load(Relaxed) {
+            0 => None,
+            n => Some(anchor() + Duration::from_nanos(n - 1)),
+        }
     }
+
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    fn record_received(&self, unix_nanos: u64) {
+        self.received.store(unix_nanos, Relaxed);
+    }
+
+    fn record_written(&self, at: Instant) {
+        let nanos = u64::try_from(at.saturating_duration_since(anchor()).as_nanos())
+            .unwrap_or(u64::MAX - 1);
+        self.written.store(nanos + 1, Relaxed);
+    }
+}
+
+/// The origin of [`ConnTimes::written`].
+fn anchor() -> Instant {
+    static ANCHOR: OnceLock<Instant> = OnceLock::new();
+    *ANCHOR.get_or_init(Instant::now)
 }
 
 /// A receive time as an [`Instant`]: now minus its age (never later than now). None when it is
@@ -49,19 +75,18 @@ pub(super) fn received_at(at: SystemTime) -> Option<Instant> {
     now.checked_sub(age)
 }
 
-/// A TCP stream whose reads record their arrival time in an [`Arrivals`].
+/// A TCP stream whose reads and writes record their times in a [`ConnTimes`].
 pub(super) struct TimedStream {
     stream: TcpStream,
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    arrivals: Arc<Arrivals>,
+    times: Arc<ConnTimes>,
 }
 
 impl TimedStream {
     /// Wrap `stream`, asking the kernel for receive times (where it can).
-    pub(super) fn new(stream: TcpStream, arrivals: Arc<Arrivals>) -> TimedStream {
+    pub(super) fn new(stream: TcpStream, times: Arc<ConnTimes>) -> TimedStream {
         #[cfg(target_os = "linux")]
         linux::enable_timestamps(&stream);
-        TimedStream { stream, arrivals }
+        TimedStream { stream, times }
     }
 }
 
@@ -89,7 +114,7 @@ impl AsyncRead for TimedStream {
                     if n > 0
                         && let Some(at) = stamp
                     {
-                        this.arrivals.record(at);
+                        this.times.record_received(at);
                     }
                     return Poll::Ready(Ok(()));
                 }
@@ -115,7 +140,12 @@ impl AsyncWrite for TimedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write(cx, buf);
+        if let Poll::Ready(Ok(_)) = written {
+            this.times.record_written(Instant::now());
+        }
+        written
     }
 
     fn poll_write_vectored(
@@ -123,7 +153,12 @@ impl AsyncWrite for TimedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(_)) = written {
+            this.times.record_written(Instant::now());
+        }
+        written
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use super::body::{RespBody, response};
 use super::chat::chat;
 use super::config::{MAX_BYTES, MAX_DELAY_MS};
-use super::conn::{Arrivals, TimedStream, received_at};
+use super::conn::{ConnTimes, TimedStream, received_at};
 use super::state::{Shared, StatsSnapshot};
 use super::tokens::{Api, random_upto};
 
@@ -61,14 +61,15 @@ pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let _ = stream.set_nodelay(true);
         let guard = shared.stats.enter_connection();
         let shared = Arc::clone(&shared);
-        let arrivals = Arc::new(Arrivals::default());
-        let stream = TimedStream::new(stream, Arc::clone(&arrivals));
+        let times = Arc::new(ConnTimes::default());
+        let stream = TimedStream::new(stream, Arc::clone(&times));
         let conn = builder.serve_connection(
             TokioIo::new(stream),
             service_fn(move |req| {
                 // hyper calls this as soon as it has parsed the request head, so the last read
                 // is the one that completed the head (or a later one of the same request).
-                handle(Arc::clone(&shared), arrivals.last(), req)
+                let received = times.received();
+                handle(Arc::clone(&shared), Arc::clone(&times), received, req)
             }),
         );
         tokio::spawn(async move {
@@ -168,10 +169,11 @@ impl Route {
     }
 }
 
-/// Answer one request; `received` is when its head reached the socket, if the kernel said
-/// (see [`Arrivals`]).
+/// Answer one request on a connection with these `times`; `received` is when its head reached
+/// the socket, if the kernel said.
 async fn handle(
     shared: Arc<Shared>,
+    times: Arc<ConnTimes>,
     received: Option<SystemTime>,
     req: Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
@@ -190,7 +192,7 @@ async fn handle(
     }
     if let Route::Chat(api) = route {
         let arrival = received.and_then(received_at).unwrap_or_else(Instant::now);
-        return Ok(chat(&shared, api, arrival, req).await);
+        return Ok(chat(&shared, api, arrival, times, req).await);
     }
     let flaky_key = match route {
         Route::Flaky(_) => Some(match req.headers().get("x-flaky-key") {

@@ -3,6 +3,7 @@
 //! (`tokens_per_event` tokens) as each falls due.
 
 use std::io;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use bytes::Bytes;
 use hyper::body::Frame;
 use serde_json::{Value, json};
 
+use super::conn::ConnTimes;
 use super::timer::{Clock, Sleep};
 
 /// Which API a chat route speaks.
@@ -327,6 +329,10 @@ pub(super) struct SseBody {
     sent: u32,
     /// Where the last token event is on its way to the socket.
     flush: Flush,
+    /// When the last token event was handed to hyper.
+    handed: Instant,
+    /// The connection's times: when hyper last wrote to its socket.
+    conn: Arc<ConnTimes>,
     /// The tokens' due times.
     walk: Walk,
     /// Sleeps until the next event is due (on the server's timer thread).
@@ -334,7 +340,7 @@ pub(super) struct SseBody {
 }
 
 impl SseBody {
-    pub(super) fn new(plan: Plan, clock: &Clock) -> SseBody {
+    pub(super) fn new(plan: Plan, clock: &Clock, conn: Arc<ConnTimes>) -> SseBody {
         let mut walk = plan.schedule.walk();
         let sleep = clock.sleep_until(walk.due(0));
         SseBody {
@@ -342,6 +348,8 @@ impl SseBody {
             phase: Phase::Start,
             sent: 0,
             flush: Flush::Done,
+            handed: Instant::now(),
+            conn,
             walk,
             sleep,
         }
@@ -389,9 +397,15 @@ impl SseBody {
                         return Poll::Pending;
                     }
                     Flush::Flushing => {
-                        // hyper has written it: tell the timer how late that was.
+                        // hyper has written it: tell the timer how late that was (by the
+                        // socket's last write, when it came after the event was handed over).
                         self.flush = Flush::Done;
-                        self.sleep.written(Instant::now());
+                        let written = self
+                            .conn
+                            .written()
+                            .filter(|&w| w >= self.handed)
+                            .unwrap_or_else(Instant::now);
+                        self.sleep.written(written);
                     }
                     Flush::Done => {}
                 }
@@ -423,6 +437,7 @@ impl SseBody {
                 let event = plan.token_event(self.sent, self.sent + len);
                 self.sent += len;
                 self.flush = Flush::Handed;
+                self.handed = Instant::now();
                 data(event)
             }
         }
@@ -493,7 +508,7 @@ mod tests {
     /// as a string), and whether the stream ended cut.
     fn run(p: Plan) -> (Vec<Value>, bool) {
         let timer = Timer::start().unwrap();
-        let mut body = SseBody::new(p, &timer.clock());
+        let mut body = SseBody::new(p, &timer.clock(), Arc::default());
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
         let mut text = String::new();
