@@ -234,7 +234,11 @@ fn stats_route_is_json_and_not_counted() {
             in_flight: 0,
             max_in_flight: 1,
             connections: 1,
-            max_connections: 1
+            max_connections: 1,
+            chat_answers: 0,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            reasoning_tokens: 0,
         }
     );
     let (_, body) = get(&agent, &server, "/__stats");

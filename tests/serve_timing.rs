@@ -16,6 +16,13 @@ use std::time::{Duration, Instant};
 use qpsbench::serve::{LlmConfig, ServeConfig, ServerHandle};
 use serde_json::Value;
 
+/// The tests of this file one at a time, so that none disturbs the timing of another.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// 50 ms to the first token, 10 ms between tokens, no jitter.
 fn timing_server() -> ServerHandle {
     common::server_with(ServeConfig {
@@ -64,6 +71,49 @@ impl Answer {
                 })
             })
             .collect()
+    }
+
+    /// Each content event's (field, text): OpenAI's non-empty `delta.content` or
+    /// `delta.reasoning_content`, Dify's `answer` of `message` events.
+    fn texts(&self) -> Vec<(&str, &str)> {
+        let mut out = Vec::new();
+        for e in &self.events {
+            if e.data["event"] == "message" {
+                out.push(("answer", e.data["answer"].as_str().unwrap()));
+            }
+            let Some(delta) = Self::delta(e) else {
+                continue;
+            };
+            for field in ["reasoning_content", "content"] {
+                if let Some(text) = delta.get(field).and_then(Value::as_str)
+                    && !text.is_empty()
+                {
+                    out.push((field, text));
+                }
+            }
+        }
+        out
+    }
+
+    /// The usage object (OpenAI's last chunk, Dify's `message_end` metadata).
+    fn usage(&self) -> &Value {
+        self.events
+            .iter()
+            .find_map(|e| {
+                e.data
+                    .get("usage")
+                    .or_else(|| e.data.pointer("/metadata/usage"))
+                    .filter(|u| u.is_object())
+            })
+            .expect("a usage object")
+    }
+
+    /// The `finish_reason` of the OpenAI chunk that has one.
+    fn finish_reason(&self) -> &str {
+        self.events
+            .iter()
+            .find_map(|e| e.data.pointer("/choices/0/finish_reason")?.as_str())
+            .expect("a finish_reason")
     }
 }
 
@@ -195,6 +245,7 @@ fn first_token_and_gaps_are_on_time_to_a_fifth_of_a_millisecond() {
     const USERS: usize = 2;
     const ANSWERS_EACH: usize = 15;
     const TOKENS: usize = 10;
+    let _one = one_at_a_time();
     let srv = timing_server();
     let path = format!("/v1/chat/completions?tokens={TOKENS}");
     let answers: Vec<Answer> = std::thread::scope(|s| {
@@ -229,4 +280,175 @@ fn first_token_and_gaps_are_on_time_to_a_fifth_of_a_millisecond() {
         (gap - 10.0).abs() < 0.2,
         "p50 gap {gap:.3} ms, want 10 ± 0.2"
     );
+}
+
+const DIFY_BODY: &str = r#"{"query":"Say something.","inputs":{},"response_mode":"streaming","user":"u","conversation_id":""}"#;
+
+/// The server's own totals, read over HTTP (`/__stats`, which it does not count).
+fn totals(srv: &ServerHandle) -> Value {
+    let mut s = TcpStream::connect(srv.addr).unwrap();
+    s.write_all(b"GET /__stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    serde_json::from_str(body).expect("/__stats is JSON")
+}
+
+/// How much each chat total grew between two `/__stats` readings: (answers, prompt tokens,
+/// completion tokens, reasoning tokens).
+fn grew(before: &Value, after: &Value) -> (u64, u64, u64, u64) {
+    let d = |k: &str| after[k].as_u64().unwrap() - before[k].as_u64().unwrap();
+    (
+        d("chat_answers"),
+        d("prompt_tokens"),
+        d("completion_tokens"),
+        d("reasoning_tokens"),
+    )
+}
+
+/// "Say something." is Say|something|. by qpsbench's token estimate, counted by hand.
+const PROMPT_TOKENS: u64 = 3;
+
+#[test]
+fn tokens_per_event_2_sends_half_the_events_with_two_words_each() {
+    let _one = one_at_a_time();
+    let srv = timing_server();
+    let mut client = Client::connect(&srv);
+    for (path, body) in [
+        ("/v1/chat/completions", STREAM_BODY),
+        ("/v1/chat-messages", DIFY_BODY),
+    ] {
+        let before = totals(&srv);
+        let one = client.stream(&format!("{path}?tokens=10"), body);
+        let two = client.stream(&format!("{path}?tokens=10&tokens_per_event=2"), body);
+        let odd = client.stream(&format!("{path}?tokens=5&tokens_per_event=2"), body);
+        let after = totals(&srv);
+        let (one, two, odd) = (one.texts(), two.texts(), odd.texts());
+        assert_eq!(one.len(), 10, "{path}: {one:?}");
+        assert_eq!(two.len(), 5, "{path}: {two:?}");
+        // Each event of two is the text of two consecutive events of one: two words.
+        for (k, (_, text)) in two.iter().enumerate() {
+            assert_eq!(
+                *text,
+                format!("{}{}", one[2 * k].1, one[2 * k + 1].1),
+                "{path}"
+            );
+        }
+        // 5 tokens: 2, 2, then the last 1.
+        let odd: Vec<&str> = odd.iter().map(|(_, t)| *t).collect();
+        let want: Vec<String> = [(0, 2), (2, 4), (4, 5)]
+            .iter()
+            .map(|&(a, b)| one[a..b].iter().map(|(_, t)| *t).collect())
+            .collect();
+        assert_eq!(odd, want, "{path}");
+        // Usage and the server's totals count tokens, not events.
+        assert_eq!(
+            grew(&before, &after),
+            (3, 3 * PROMPT_TOKENS, 25, 0),
+            "{path}"
+        );
+    }
+    // Both usage objects say 10 tokens.
+    for path in [
+        "/v1/chat/completions?tokens=10&tokens_per_event=2",
+        "/v1/chat-messages?tokens=10&tokens_per_event=2",
+    ] {
+        let body = if path.contains("chat-messages") {
+            DIFY_BODY
+        } else {
+            STREAM_BODY
+        };
+        let a = client.stream(path, body);
+        assert_eq!(a.usage()["completion_tokens"], 10, "{path}");
+        assert_eq!(a.usage()["prompt_tokens"], PROMPT_TOKENS, "{path}");
+    }
+}
+
+#[test]
+fn reasoning_tokens_3_come_first_as_reasoning_content_and_count_in_the_usage() {
+    let _one = one_at_a_time();
+    let srv = timing_server();
+    let mut client = Client::connect(&srv);
+    let before = totals(&srv);
+    let a = client.stream(
+        "/v1/chat/completions?tokens=8&reasoning_tokens=3",
+        STREAM_BODY,
+    );
+    let after = totals(&srv);
+    let plain = client.stream("/v1/chat/completions?tokens=5", STREAM_BODY);
+    let texts = a.texts();
+    let fields: Vec<&str> = texts.iter().map(|(f, _)| *f).collect();
+    assert_eq!(
+        fields,
+        [
+            "reasoning_content",
+            "reasoning_content",
+            "reasoning_content",
+            "content",
+            "content",
+            "content",
+            "content",
+            "content"
+        ]
+    );
+    // The answer after the reasoning is the plain answer of the other 5 tokens, and the
+    // reasoning is none of its words.
+    assert_eq!(texts[3..], plain.texts()[..]);
+    for (_, r) in &texts[..3] {
+        assert!(!plain.texts().iter().any(|(_, w)| w == r), "{r:?}");
+    }
+    let usage = a.usage();
+    assert_eq!(usage["completion_tokens"], 8);
+    assert_eq!(usage["completion_tokens_details"]["reasoning_tokens"], 3);
+    assert!(plain.usage().get("completion_tokens_details").is_none());
+    assert_eq!(a.finish_reason(), "stop");
+    assert_eq!(grew(&before, &after), (1, PROMPT_TOKENS, 8, 3));
+
+    // More reasoning than tokens: all reasoning. Dify ignores it.
+    let a = client.stream(
+        "/v1/chat/completions?tokens=4&reasoning_tokens=50",
+        STREAM_BODY,
+    );
+    assert!(a.texts().iter().all(|(f, _)| *f == "reasoning_content"));
+    assert_eq!(a.texts().len(), 4);
+    assert_eq!(
+        a.usage()["completion_tokens_details"]["reasoning_tokens"],
+        4
+    );
+    let before = totals(&srv);
+    let d = client.stream("/v1/chat-messages?tokens=4&reasoning_tokens=3", DIFY_BODY);
+    assert_eq!(grew(&before, &totals(&srv)), (1, PROMPT_TOKENS, 4, 0));
+    assert_eq!(d.texts().len(), 4);
+    let words =
+        |a: &Answer| -> Vec<String> { a.texts().iter().map(|(_, t)| t.to_string()).collect() };
+    assert_eq!(words(&d)[..], words(&plain)[..4]);
+    assert!(d.usage().get("completion_tokens_details").is_none());
+}
+
+#[test]
+fn ignore_eos_answers_exactly_max_tokens() {
+    let _one = one_at_a_time();
+    let srv = timing_server();
+    let mut client = Client::connect(&srv);
+    let body = |extra: &str| {
+        format!(
+            r#"{{"model":"m","stream":true,"stream_options":{{"include_usage":true}},{extra}"messages":[{{"role":"user","content":"Say something."}}]}}"#
+        )
+    };
+    // The server's default answer is 20 tokens; ignore_eos makes 30 of them, and 7.
+    for (max, want) in [(30, 30), (7, 7)] {
+        let before = totals(&srv);
+        let a = client.stream(
+            "/v1/chat/completions",
+            &body(&format!(r#""ignore_eos":true,"max_tokens":{max},"#)),
+        );
+        assert_eq!(a.texts().len(), want);
+        assert_eq!(a.usage()["completion_tokens"], want);
+        assert_eq!(a.finish_reason(), "length");
+        assert_eq!(grew(&before, &totals(&srv)).2, want as u64);
+    }
+    // Without it, max_tokens only lowers.
+    let a = client.stream("/v1/chat/completions", &body(r#""max_tokens":30,"#));
+    assert_eq!((a.texts().len(), a.finish_reason()), (20, "stop"));
 }

@@ -251,6 +251,9 @@ pub(super) async fn chat(
     let cfg = &shared.llm;
     let size = Size::of(api, cfg, &query, &ask);
     let tokens = size.tokens;
+    shared
+        .stats
+        .record_chat(ask.prompt_tokens, tokens, size.reasoning);
     let n = shared.chat_counter.fetch_add(1, Relaxed);
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -16,6 +16,9 @@
 //! | `/__stats`       | JSON of [`StatsSnapshot`] (+ `header_counts` when recording); not counted |
 //! | anything else    | 404                                                                    |
 //!
+//! `/__stats` also sums the chat answers that started (`chat_answers`, `prompt_tokens`,
+//! `completion_tokens` as planned, `reasoning_tokens`): a witness for tests of token counting.
+//!
 //! Every request except `/__stats` is counted in [`ServerStats::requests`] when its head arrives
 //! and is in flight until its response head is produced.
 //!
