@@ -456,14 +456,39 @@ pub struct ServeArgs {
     #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "50ms", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)", allow_hyphen_values = true)]
     pub first_token: Duration,
 
-    /// Chat routes: tokens per answer (a request's max_tokens or ?tokens=N lowers it).
+    /// Chat routes: tokens per answer (a request's max_tokens or ?tokens=N lowers it; with
+    /// "ignore_eos": true, max_tokens sets it).
     #[arg(
         long,
         value_name = "N",
         default_value_t = 20,
-        help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)"
+        help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)",
+        allow_negative_numbers = true
     )]
     pub tokens: u32,
+
+    /// Chat routes: tokens per streamed event (the last event may carry fewer; per request
+    /// ?tokens_per_event=N).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)",
+        allow_negative_numbers = true
+    )]
+    pub tokens_per_event: u32,
+
+    /// Chat routes: the first N tokens of each OpenAI answer are reasoning
+    /// (delta.reasoning_content), counted in --tokens; Dify ignores it (per request
+    /// ?reasoning_tokens=N).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)",
+        allow_negative_numbers = true
+    )]
+    pub reasoning_tokens: u32,
 
     /// Chat routes: time between tokens.
     #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "10ms", help_heading = "LLM routes (/v1/chat/completions, /v1/chat-messages)", allow_hyphen_values = true)]

@@ -205,6 +205,7 @@ fn streamed_html_report_renders_its_llm_charts() {
             interval: Duration::from_millis(10),
             jitter: Duration::ZERO,
             usage: qpsbench::serve::UsageMode::Always,
+            ..qpsbench::serve::LlmConfig::default()
         },
         ..qpsbench::serve::ServeConfig::ephemeral()
     });

@@ -194,6 +194,7 @@ fn jsonl_lines_parse_and_carry_the_stream_timings() {
             interval: Duration::from_millis(2),
             jitter: Duration::ZERO,
             usage: UsageMode::OnRequest,
+            ..LlmConfig::default()
         },
         ..ServeConfig::ephemeral()
     });
@@ -232,7 +233,9 @@ fn jsonl_lines_parse_and_carry_the_stream_timings() {
         assert_eq!(l["stage"], 1, "{l}");
         let ttft = l["ttft_us"].as_u64().unwrap();
         let latency = l["latency_us"].as_u64().unwrap();
-        assert!(ttft >= 20_000 && ttft <= latency, "{l}");
+        // The target puts each event on the socket on its deadline on average: a single one
+        // may be early by its timer's lead (0.5 ms at most).
+        assert!(ttft >= 19_500 && ttft <= latency, "{l}");
         assert!(l["ttfb_us"].as_u64().unwrap() <= ttft, "{l}");
         assert_eq!(l["target"], format!("POST {url}"));
     }

@@ -27,6 +27,7 @@ fn llm_server(usage: UsageMode) -> ServerHandle {
             interval: Duration::from_millis(10),
             jitter: Duration::ZERO,
             usage,
+            ..LlmConfig::default()
         },
         ..ServeConfig::ephemeral()
     })

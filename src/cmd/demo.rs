@@ -63,6 +63,7 @@ fn llm_demo(args: DemoArgs) -> Result<i32, Error> {
         interval: Duration::from_millis(10),
         jitter: Duration::from_millis(2),
         usage: UsageMode::OnRequest,
+        ..LlmConfig::default()
     };
     let server = start(ServeConfig {
         threads: 1,

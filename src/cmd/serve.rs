@@ -3,7 +3,7 @@
 use super::limits::raise_open_file_limit;
 use crate::cli::{ServeArgs, UsageArg};
 use crate::error::{Error, UsageError, bad, exit};
-use crate::serve::{self, LlmConfig, ServeConfig, UsageMode};
+use crate::serve::{self, LlmConfig, MAX_STREAM_TOKENS, ServeConfig, UsageMode};
 
 /// `qpsbench serve`.
 ///
@@ -21,6 +21,17 @@ pub fn serve_command(args: ServeArgs) -> Result<i32, Error> {
     if args.threads == Some(0) {
         bad("--threads must be at least 1")?;
     }
+    for (flag, n, least) in [
+        ("--tokens", args.tokens, 0),
+        ("--tokens-per-event", args.tokens_per_event, 1),
+        ("--reasoning-tokens", args.reasoning_tokens, 0),
+    ] {
+        if !(least..=MAX_STREAM_TOKENS).contains(&n) {
+            bad(format!(
+                "{flag} {n} must be within {least}..={MAX_STREAM_TOKENS}"
+            ))?;
+        }
+    }
     raise_open_file_limit();
     let llm = LlmConfig {
         first_token: args.first_token,
@@ -32,6 +43,8 @@ pub fn serve_command(args: ServeArgs) -> Result<i32, Error> {
             UsageArg::OnRequest => UsageMode::OnRequest,
             UsageArg::Always => UsageMode::Always,
         },
+        tokens_per_event: args.tokens_per_event,
+        reasoning_tokens: args.reasoning_tokens,
     };
     llm.validate()
         .map_err(|e| UsageError(format!("qpsbench serve: {e}")))?;

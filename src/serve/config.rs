@@ -26,10 +26,17 @@ pub struct LlmConfig {
     pub jitter: Duration,
     /// When a usage object is sent.
     pub usage: UsageMode,
+    /// Tokens per streamed content event (at least 1; the last event of an answer may carry
+    /// fewer).
+    pub tokens_per_event: u32,
+    /// Of each OpenAI answer's tokens, how many come first as `delta.reasoning_content`
+    /// (lowered to the answer's tokens; Dify ignores it).
+    pub reasoning_tokens: u32,
 }
 
 impl Default for LlmConfig {
-    /// 50 ms to the first token, 20 tokens 10 ms apart, no jitter, usage on request.
+    /// 50 ms to the first token, 20 tokens 10 ms apart, no jitter, usage on request, one
+    /// token per event, no reasoning.
     fn default() -> Self {
         LlmConfig {
             first_token: Duration::from_millis(50),
@@ -37,6 +44,8 @@ impl Default for LlmConfig {
             interval: Duration::from_millis(10),
             jitter: Duration::ZERO,
             usage: UsageMode::OnRequest,
+            tokens_per_event: 1,
+            reasoning_tokens: 0,
         }
     }
 }
@@ -46,14 +55,20 @@ impl LlmConfig {
     ///
     /// # Errors
     ///
-    /// When `tokens` is above [`MAX_STREAM_TOKENS`], or `first_token`, `interval` or `jitter` is
+    /// When `tokens` or `reasoning_tokens` is above [`MAX_STREAM_TOKENS`], `tokens_per_event`
+    /// is not within 1..=[`MAX_STREAM_TOKENS`], or `first_token`, `interval` or `jitter` is
     /// above [`MAX_LLM_DELAY`] (10 minutes).
     pub fn validate(&self) -> Result<(), String> {
-        if self.tokens > MAX_STREAM_TOKENS {
-            return Err(format!(
-                "tokens per answer must be at most {MAX_STREAM_TOKENS}, got {}",
-                self.tokens
-            ));
+        for (name, n, least) in [
+            ("tokens per answer", self.tokens, 0),
+            ("tokens per event", self.tokens_per_event, 1),
+            ("reasoning tokens", self.reasoning_tokens, 0),
+        ] {
+            if !(least..=MAX_STREAM_TOKENS).contains(&n) {
+                return Err(format!(
+                    "{name} must be within {least}..={MAX_STREAM_TOKENS}, got {n}"
+                ));
+            }
         }
         for (name, d) in [
             ("first-token delay", self.first_token),
@@ -148,5 +163,37 @@ mod tests {
             ..LlmConfig::default()
         };
         assert!(too_slow.validate().unwrap_err().contains("interval"));
+        for (cfg, what) in [
+            (
+                LlmConfig {
+                    tokens_per_event: 0,
+                    ..LlmConfig::default()
+                },
+                "tokens per event",
+            ),
+            (
+                LlmConfig {
+                    tokens_per_event: MAX_STREAM_TOKENS + 1,
+                    ..LlmConfig::default()
+                },
+                "tokens per event",
+            ),
+            (
+                LlmConfig {
+                    reasoning_tokens: MAX_STREAM_TOKENS + 1,
+                    ..LlmConfig::default()
+                },
+                "reasoning tokens",
+            ),
+        ] {
+            assert!(cfg.validate().unwrap_err().contains(what), "{cfg:?}");
+        }
+        let most = LlmConfig {
+            tokens: MAX_STREAM_TOKENS,
+            tokens_per_event: MAX_STREAM_TOKENS,
+            reasoning_tokens: MAX_STREAM_TOKENS,
+            ..LlmConfig::default()
+        };
+        assert!(most.validate().is_ok());
     }
 }

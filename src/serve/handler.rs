@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use super::body::{RespBody, response};
 use super::chat::chat;
 use super::config::{MAX_BYTES, MAX_DELAY_MS};
+use super::conn::{ConnTimes, TimedStream, received_at};
 use super::state::{Shared, StatsSnapshot};
 use super::tokens::{Api, random_upto};
 
@@ -60,9 +61,16 @@ pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let _ = stream.set_nodelay(true);
         let guard = shared.stats.enter_connection();
         let shared = Arc::clone(&shared);
+        let times = Arc::new(ConnTimes::default());
+        let stream = TimedStream::new(stream, Arc::clone(&times));
         let conn = builder.serve_connection(
             TokioIo::new(stream),
-            service_fn(move |req| handle(Arc::clone(&shared), req)),
+            service_fn(move |req| {
+                // hyper calls this as soon as it has parsed the request head, so the last read
+                // is the one that completed the head (or a later one of the same request).
+                let received = times.received();
+                handle(Arc::clone(&shared), Arc::clone(&times), received, req)
+            }),
         );
         tokio::spawn(async move {
             // Client resets and protocol errors only end this connection.
@@ -161,8 +169,12 @@ impl Route {
     }
 }
 
+/// Answer one request on a connection with these `times`; `received` is when its head reached
+/// the socket, if the kernel said.
 async fn handle(
     shared: Arc<Shared>,
+    times: Arc<ConnTimes>,
+    received: Option<SystemTime>,
     req: Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
     let route = Route::parse(req.uri().path());
@@ -179,7 +191,8 @@ async fn handle(
         }
     }
     if let Route::Chat(api) = route {
-        return Ok(chat(&shared, api, req).await);
+        let arrival = received.and_then(received_at).unwrap_or_else(Instant::now);
+        return Ok(chat(&shared, api, arrival, times, req).await);
     }
     let flaky_key = match route {
         Route::Flaky(_) => Some(match req.headers().get("x-flaky-key") {

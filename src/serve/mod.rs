@@ -16,6 +16,9 @@
 //! | `/__stats`       | JSON of [`StatsSnapshot`] (+ `header_counts` when recording); not counted |
 //! | anything else    | 404                                                                    |
 //!
+//! `/__stats` also sums the chat answers that started (`chat_answers`, `prompt_tokens`,
+//! `completion_tokens` as planned, `reasoning_tokens`): a witness for tests of token counting.
+//!
 //! Every request except `/__stats` is counted in [`ServerStats::requests`] when its head arrives
 //! and is in flight until its response head is produced.
 //!
@@ -24,9 +27,11 @@
 mod body;
 mod chat;
 pub mod config;
+mod conn;
 mod handler;
 pub mod page;
 pub mod state;
+mod timer;
 mod tokens;
 
 pub use config::{
@@ -156,6 +161,13 @@ pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
         }
     };
 
+    let timer = match timer::Timer::start() {
+        Ok(timer) => timer,
+        Err(e) => {
+            rt.shutdown_background();
+            return Err(e);
+        }
+    };
     let stats = Arc::new(ServerStats::default());
     let shared = Arc::new(Shared {
         stats: Arc::clone(&stats),
@@ -167,6 +179,7 @@ pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
         flaky: Mutex::new(HashMap::new()),
         llm: cfg.llm,
         chat_counter: AtomicU64::new(0),
+        clock: timer.clock(),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -179,6 +192,8 @@ pub fn spawn(cfg: ServeConfig) -> io::Result<ServerHandle> {
             });
             // Dropping the runtime cancels the accept loop and every connection task.
             rt.shutdown_timeout(SHUTDOWN_WAIT);
+            // Then the timer thread (nothing waits on it any more).
+            drop(timer);
         })?;
 
     Ok(ServerHandle {

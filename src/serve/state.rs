@@ -1,5 +1,7 @@
-//! What the embedded server counts (requests, in flight, connections, header values) and the
-//! state its connections share.
+//! What the embedded server counts (requests, in flight, connections, header values, the chat
+//! answers' token totals) and the state its connections share. Counters only grow (a test
+//! reads them before and after what it checks); [`ServerStats::reset_max`] restarts the
+//! high-water marks.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::config::LlmConfig;
+use super::timer::Clock;
 
 /// Counters the server keeps, readable while it runs.
 #[derive(Debug, Default)]
@@ -25,6 +28,14 @@ pub struct ServerStats {
     pub connections: AtomicU64,
     /// Highest `connections` seen (since start or the last [`ServerStats::reset_max`]).
     pub max_connections: AtomicU64,
+    /// Chat answers started (a chat request whose query and body were valid), streamed or not.
+    pub chat_answers: AtomicU64,
+    /// Their `usage.prompt_tokens` summed (counted whether usage is sent or not).
+    pub prompt_tokens: AtomicU64,
+    /// Their planned tokens summed (reasoning included; a cut or error sends fewer).
+    pub completion_tokens: AtomicU64,
+    /// Their reasoning tokens summed.
+    pub reasoning_tokens: AtomicU64,
     header_counts: Mutex<HashMap<String, u64>>,
 }
 
@@ -41,6 +52,18 @@ pub struct StatsSnapshot {
     pub connections: u64,
     /// The most connections open at once so far.
     pub max_connections: u64,
+    /// Chat answers started so far (see [`ServerStats::chat_answers`]).
+    #[serde(default)]
+    pub chat_answers: u64,
+    /// Their prompt tokens summed.
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    /// Their planned completion tokens summed (reasoning included).
+    #[serde(default)]
+    pub completion_tokens: u64,
+    /// Their reasoning tokens summed.
+    #[serde(default)]
+    pub reasoning_tokens: u64,
 }
 
 impl ServerStats {
@@ -52,6 +75,10 @@ impl ServerStats {
             max_in_flight: self.max_in_flight.load(Relaxed),
             connections: self.connections.load(Relaxed),
             max_connections: self.max_connections.load(Relaxed),
+            chat_answers: self.chat_answers.load(Relaxed),
+            prompt_tokens: self.prompt_tokens.load(Relaxed),
+            completion_tokens: self.completion_tokens.load(Relaxed),
+            reasoning_tokens: self.reasoning_tokens.load(Relaxed),
         }
     }
 
@@ -89,6 +116,16 @@ impl ServerStats {
                 counts.insert(value.into_owned(), 1);
             }
         }
+    }
+
+    /// Count a chat answer that starts: its prompt, planned and reasoning tokens.
+    pub(super) fn record_chat(&self, prompt: u64, completion: u32, reasoning: u32) {
+        self.chat_answers.fetch_add(1, Relaxed);
+        self.prompt_tokens.fetch_add(prompt, Relaxed);
+        self.completion_tokens
+            .fetch_add(u64::from(completion), Relaxed);
+        self.reasoning_tokens
+            .fetch_add(u64::from(reasoning), Relaxed);
     }
 
     /// Count a request and mark it in flight until the guard is dropped.
@@ -144,4 +181,6 @@ pub(super) struct Shared {
     pub(super) llm: LlmConfig,
     /// Chat requests so far (numbers their ids).
     pub(super) chat_counter: AtomicU64,
+    /// The server's timer thread, on which chat answers wait for their deadlines.
+    pub(super) clock: Clock,
 }
