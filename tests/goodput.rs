@@ -124,7 +124,10 @@ fn goodput_counts_the_requests_the_server_answered_within_the_objectives() {
     let per_s = t["goodput"]["goodput_per_s"].as_f64().unwrap();
     // duration_s is written to the millisecond: a relative tolerance of that rounding.
     let want = fast as f64 / duration;
-    assert!((per_s - want).abs() <= want * 0.002 + 0.001, "{per_s} vs {want}");
+    assert!(
+        (per_s - want).abs() <= want * 0.002 + 0.001,
+        "{per_s} vs {want}"
+    );
     let ratio = t["goodput"]["goodput_ratio"].as_f64().unwrap();
     assert!((ratio - 20.0 / 30.0).abs() < 1e-5, "{ratio}");
     assert_eq!(r["config"]["goodput"], "ttft<80ms,e2el<1s");
