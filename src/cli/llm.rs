@@ -33,7 +33,7 @@ pub struct LlmArgs {
 
     /// Where an event's content is in its JSON, e.g. choices.0.delta.content or data.text
     /// (events without it carry no token). Without it, events are guessed from the URL
-    /// (/chat/completions: OpenAI, /chat-messages: Dify), else every event is one token.
+    /// (/chat/completions: OpenAI, /chat-messages: Dify), else every event's data is content text.
     #[arg(long, value_name = "PATH")]
     pub content_path: Option<String>,
 

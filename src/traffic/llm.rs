@@ -68,7 +68,7 @@ pub struct LlmView {
     /// `--openai MODEL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// Where content is read: "openai", "dify", "path `<p>`" or "raw" (each event is a token).
+    /// Where content is read: "openai", "dify", "path `<p>`" or "raw" (every event's data is content).
     pub content: String,
     /// `--stream`: every response read as an event stream.
     pub stream_forced: bool,
