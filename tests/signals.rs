@@ -492,3 +492,63 @@ fn two_signals_at_once_are_one_interrupt() {
         "report {counted}, server {served}"
     );
 }
+
+/// Ctrl-C while the prompts are still being made (a large `--dataset` with a tokenizer takes
+/// seconds) exits 130 at once: nothing is sent (the server's own count) and no report file is
+/// left behind.
+#[test]
+fn ctrl_c_while_the_prompts_are_made_sends_nothing() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let url = format!("{}/v1/chat/completions", srv.url());
+    let chars = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/tokenizer-chars.json"
+    );
+    let child = bin()
+        .args([
+            "--url",
+            &url,
+            "--openai",
+            "m",
+            "--dataset",
+            "random",
+            "--input-len",
+            "10000",
+            "--num-prompts",
+            "3000",
+            "--output-len",
+            "1",
+            "--tokenizer",
+            chars,
+            "-n",
+            "5",
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Well into the set-up (3000 prompts of 10,000 tokens take far longer than this).
+    std::thread::sleep(Duration::from_millis(1500));
+    let signalled = std::time::Instant::now();
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let (code, _out, err) = finish(child);
+    assert_eq!(code, 130, "{err}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "exited {:?} after the signal",
+        signalled.elapsed()
+    );
+    assert!(err.contains("nothing was sent"), "{err}");
+    assert_eq!(
+        srv.stats.snapshot().requests,
+        0,
+        "the server saw no request"
+    );
+    assert!(!json.exists(), "no report file");
+}

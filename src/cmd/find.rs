@@ -95,6 +95,8 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
     };
     // Everything is checked before the first request: the flags as the first and the last step
     // would use them, the users against the limits, and the report files.
+    // Ctrl-C during the set-up (prompts rendered twice below) exits at once, nothing sent.
+    super::run::interrupt_channel();
     let first_cfg = Config::try_from(step_args(&args, by, from, step_len))?;
     let first = crate::report::RunConfig::of(&first_cfg);
     Config::try_from(step_args(&args, by, to, step_len))?;
@@ -105,6 +107,7 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
         html: args.run.outputs.html.clone(),
         ..OutputArgs::default()
     })?;
+    super::run::begin_run();
     let mut exports = ExportManager::open(&specs)?;
     // `--metrics-addr`: one page for the whole search, its counters adding up every step.
     let metrics = super::metrics::start(&first_cfg)?;

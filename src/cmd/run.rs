@@ -22,8 +22,21 @@ use crate::output::live;
 ///
 /// [`Error::Usage`] for bad flags; [`Error::Run`] when the run cannot be done.
 pub fn run_command(args: RunArgs) -> Result<i32, Error> {
+    // Ctrl-C while the set-up reads and renders prompts (a large --dataset can take seconds)
+    // exits at once, nothing sent: the handler is installed before it.
+    interrupt_channel();
     let cfg = Config::try_from(args)?;
     run_config(&cfg, None)
+}
+
+/// Set once the run takes over Ctrl-C: before that (reading flags and files, rendering
+/// prompts) an interrupt exits at once with nothing sent and no file written.
+static RUN_BEGUN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From here on, Ctrl-C stops the run with a summary and complete reports (call just before
+/// the first report file is created).
+pub(super) fn begin_run() {
+    RUN_BEGUN.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// Run a validated configuration; `preface` is printed first (the demo's explanation).
@@ -38,6 +51,7 @@ pub fn run_config(cfg: &Config, preface: Option<&str>) -> Result<i32, Error> {
     let interrupt = interrupt_channel();
     check_open_files(cfg.users)?;
     check_thread_limits(cfg.users)?;
+    begin_run();
     // Open every report file before the run: a bad path fails now, not after a long soak.
     let mut exports = ExportManager::open(&cfg.outputs)?;
     // `--samples` too: its lines are written as the run goes.
@@ -128,6 +142,13 @@ pub(super) fn interrupt_channel() -> Receiver<()> {
         let (tx, rx) = crossbeam_channel::bounded(1);
         static FIRST: OnceLock<Instant> = OnceLock::new();
         let installed = ctrlc::set_handler(move || {
+            if !RUN_BEGUN.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = writeln!(
+                    io::stderr(),
+                    "\ninterrupted before the run began: nothing was sent"
+                );
+                std::process::exit(exit::INTERRUPTED);
+            }
             if let Some(first) = FIRST.get() {
                 if first.elapsed() < SAME_INTERRUPT {
                     return;
