@@ -714,3 +714,64 @@ fn an_answer_ends_at_its_terminating_event() {
         "the answer ended at [DONE], ~50 ms in: latency {latency} ms"
     );
 }
+
+/// An OpenAI stream that says its answer is finished (`finish_reason`) and then ends its body
+/// without `data: [DONE]` is complete, as vLLM and guidellm take it; one that ends without
+/// either was cut short: a `stream` failure whose TPOT is not counted.
+#[test]
+fn a_finish_reason_completes_an_answer_without_done() {
+    for finish in [true, false] {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1/chat/completions", l.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            use std::io::{BufReader, Write};
+            for _ in 0..2 {
+                let (mut s, _) = l.accept().unwrap();
+                read_request(&mut BufReader::new(s.try_clone().unwrap()));
+                s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+                )
+                .unwrap();
+                for i in 0..4 {
+                    let chunk = format!(
+                        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" t{i}\"}}}}]}}\n\n"
+                    );
+                    s.write_all(chunk.as_bytes()).unwrap();
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                if finish {
+                    s.write_all(
+                        b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+                    )
+                    .unwrap();
+                }
+                // The body ends here: no [DONE].
+            }
+        });
+        let r = run(&[
+            "--url",
+            &url,
+            "--openai",
+            "m",
+            "-c",
+            "1",
+            "-n",
+            "2",
+            "--timeout",
+            "10s",
+        ]);
+        server.join().unwrap();
+        let st = r.total.stream.as_ref().unwrap();
+        if finish {
+            assert_eq!(r.total.ok, 2, "{:?}", r.total.failure_kinds);
+            assert_eq!(st.end_reasons.get("closed"), Some(&2));
+            assert_eq!(st.tpot_ms.count, 2);
+        } else {
+            assert_eq!(r.total.failure_kinds.get("stream"), Some(&2));
+            assert_eq!(st.end_reasons.get("cut"), Some(&2));
+            assert_eq!(st.tpot_ms.count, 0, "no TPOT of a cut answer");
+        }
+        // The tokens received count either way.
+        assert_eq!(st.output_tokens, 8);
+    }
+}

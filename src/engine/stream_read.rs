@@ -160,7 +160,11 @@ impl StreamRead {
             EndReason::ErrorEvent => Outcome::Failure(FailureKind::StreamError),
             EndReason::Timeout => Outcome::Failure(FailureKind::Timeout),
             EndReason::Cut => Outcome::Failure(FailureKind::StreamCut),
-            EndReason::Closed if has_terminator => Outcome::Failure(FailureKind::StreamCut),
+            // The body ended before its terminating event, and the server never said the answer
+            // was finished (a `finish_reason`): cut short.
+            EndReason::Closed if has_terminator && !self.stats.finished => {
+                Outcome::Failure(FailureKind::StreamCut)
+            }
             // A complete answer (its terminating event came) stays complete whatever the
             // connection does after it (a timeout or a reset while the body's end is awaited).
             EndReason::Done if !self.oversized => Outcome::Status(status),

@@ -27,6 +27,9 @@ pub struct EventInfo {
     pub reasoning_tokens: Option<u64>,
     /// The event ends the stream normally (`[DONE]`, Dify `message_end`).
     pub done: bool,
+    /// The event says the answer is finished (an OpenAI `finish_reason` such as `stop` or
+    /// `length`): a body that then ends without `[DONE]` still holds the whole answer.
+    pub finished: bool,
     /// The event reports an error (`event: error`, an OpenAI `error` object, Dify `error`).
     pub error: bool,
     /// The event's data should have been JSON but was not (or not of the expected shape).
@@ -268,6 +271,8 @@ struct Choice<'a> {
     delta: Option<Delta<'a>>,
     #[serde(default, borrow)]
     text: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -317,6 +322,7 @@ fn inspect_openai(data: &[u8], info: &mut EventInfo, on_text: &mut dyn FnMut(Tex
         usage.fill(info);
     }
     if let Some(FirstChoice(Some(choice))) = chunk.choices {
+        info.finished = choice.finish_reason.is_some_and(|r| !r.0.is_empty());
         if let Some(d) = &choice.delta {
             info.reasoning_bytes =
                 Text::emit(d.reasoning_content.as_ref(), TextKind::Reasoning, on_text)
@@ -404,14 +410,17 @@ mod tests {
         // Escapes count as the text they stand for.
         let esc = r#"{"choices":[{"delta":{"content":"a\n\u00e9\"b"}}]}"#;
         assert_eq!(inspect(&f, "", esc), content("a\né\"b".len()));
-        // The finish chunk: empty delta, `content: null`.
+        // The finish chunk: empty delta, `content: null`; the answer is finished.
         assert_eq!(
             inspect(
                 &f,
                 "",
                 r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#
             ),
-            EventInfo::default()
+            EventInfo {
+                finished: true,
+                ..EventInfo::default()
+            }
         );
         assert_eq!(
             inspect(

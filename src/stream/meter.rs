@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::content::{ContentFormat, TextKind};
 use super::sse::{SseError, SseEvent, SseParser};
-use super::timing::{StreamClose, StreamStats, StreamTimer, TokenSource};
+use super::timing::{EndReason, StreamClose, StreamStats, StreamTimer, TokenSource};
 use super::tokens::{TextTokens, Tokenizer};
 
 /// Parser + content format + timer for one user thread: one per thread, reused for every
@@ -163,8 +163,18 @@ impl StreamMeter {
         let StreamMeter { parser, sink } = self;
         // An oversized tail was dropped; nothing else to do with the error here.
         let _ = parser.finish(|ev| sink.take(end, ev, on_itl));
-        let EventSink { timer, text, .. } = sink;
+        let EventSink {
+            timer,
+            text,
+            format,
+            ..
+        } = sink;
         let mut stats = timer.finish(end, close);
+        // A format with a terminating event whose body ended before it, and before the server
+        // said the answer was finished: the answer was cut short.
+        if stats.end == EndReason::Closed && format.has_terminator() && !stats.finished {
+            stats.end = EndReason::Cut;
+        }
         // The tokenizer only runs when the server sent no count of its own.
         (
             stats.counted_tokens,
@@ -198,7 +208,6 @@ impl StreamMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::timing::EndReason;
     use std::time::Duration;
 
     fn ms(n: u64) -> Duration {

@@ -136,6 +136,8 @@ pub struct StreamStats {
     pub itl_max_us: u32,
     /// Why the stream ended.
     pub end: EndReason,
+    /// The server said the answer was finished (an OpenAI `finish_reason`).
+    pub finished: bool,
 }
 
 impl StreamStats {
@@ -233,6 +235,7 @@ pub struct StreamTimer {
     itl_sum_us: u64,
     itl_max_us: u32,
     done: bool,
+    finished: bool,
     error: bool,
 }
 
@@ -254,6 +257,7 @@ impl StreamTimer {
             itl_sum_us: 0,
             itl_max_us: 0,
             done: false,
+            finished: false,
             error: false,
         }
     }
@@ -271,6 +275,7 @@ impl StreamTimer {
             self.usage_reasoning_tokens = Some(u32_of(n));
         }
         self.done |= info.done;
+        self.finished |= info.finished;
         self.error |= info.error;
         if !info.is_content() {
             return;
@@ -345,6 +350,7 @@ impl StreamTimer {
             itl_sum_us: self.itl_sum_us,
             itl_max_us: self.itl_max_us,
             end: reason,
+            finished: self.finished,
         }
     }
 }
