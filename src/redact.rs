@@ -243,8 +243,14 @@ fn mask_query_in_text(text: &str, is_secret: impl Fn(&str) -> bool) -> String {
 }
 
 /// Header names whose values are secrets: never printed, never written to a report.
+///
+/// A name is secret when it holds one of the words `key`, `token`, `secret`, `auth`,
+/// `password`, `session`, `signature` (`X-Api-Key`, `access_token`), or is `sig` (an Azure SAS
+/// signature) between separators. The plural `tokens` is a count, not a credential (`max_tokens`,
+/// `tokens_per_event`): it does not make a name secret.
 pub fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
+    let without_counts = n.replace("tokens", "");
     matches!(
         n.as_str(),
         "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
@@ -258,7 +264,9 @@ pub fn is_secret_header(name: &str) -> bool {
         "signature",
     ]
     .iter()
-    .any(|w| n.contains(w))
+    .any(|w| without_counts.contains(w))
+        || n.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "sig")
 }
 
 /// A header value as it may be shown.
@@ -339,6 +347,11 @@ mod tests {
         assert_eq!(
             r.url("http://h/p?api_key=abc123&x=1&access_token=t0k&Signature=s1g#f"),
             "http://h/p?api_key=***&x=1&access_token=***&Signature=***#f"
+        );
+        // Counts of tokens are not credentials; an Azure SAS `sig` is.
+        assert_eq!(
+            r.url("http://h/v1/chat/completions?tokens=4&max_tokens=3&tokens_per_event=2&reasoning_tokens=8&sig=abc&sp=r"),
+            "http://h/v1/chat/completions?tokens=4&max_tokens=3&tokens_per_event=2&reasoning_tokens=8&sig=***&sp=r"
         );
         assert_eq!(
             mask_url("http://u:pw@h/?password=p&q=1"),

@@ -321,4 +321,28 @@ fn merged_runs_add_goodput_and_input_tokens() {
     let (code, _, err) = qps(&["merge", &files[0], other.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("same objectives"), "{err}");
+
+    // The same objectives written another way are the same; another model is another run.
+    for (goodput, model, merges) in [("ttft < 80ms", "m", true), ("ttft<80ms", "other", false)] {
+        let file = dir.path().join(format!("{model}.json"));
+        let (code, _, _) = qps(&[
+            "run",
+            "--url",
+            &url,
+            "--openai",
+            model,
+            "-n",
+            "3",
+            "--goodput",
+            goodput,
+            "--json",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0);
+        let (code, _, err) = qps(&["merge", &files[0], file.to_str().unwrap()]);
+        assert_eq!(code == 0, merges, "{goodput} {model}: {err}");
+        if !merges {
+            assert!(err.contains("one model"), "{err}");
+        }
+    }
 }

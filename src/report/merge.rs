@@ -110,7 +110,26 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {
                  combined"
             ));
         }
-        if r.config.goodput != first.config.goodput {
+        let model = |r: &Report| r.config.llm.as_ref().and_then(|l| l.model.clone());
+        if model(r) != model(first) {
+            let says = |m: Option<String>| {
+                m.map_or_else(|| "no --openai model".into(), |m| format!("model {m}"))
+            };
+            return bad(format!(
+                "{first_name} asked {} and {name} {}: merge runs of one model",
+                says(model(first)),
+                says(model(r))
+            ));
+        }
+        // The objectives as parsed: `ttft<200ms` and `ttft < 200ms` are the same.
+        let slos = |g: &Option<String>| {
+            g.as_deref().map(|g| {
+                crate::stats::goodput::Goodput::parse(g)
+                    .map(|g| g.slos)
+                    .ok()
+            })
+        };
+        if slos(&r.config.goodput) != slos(&first.config.goodput) {
             let says = |g: &Option<String>| {
                 g.as_ref().map_or_else(
                     || "no --goodput".to_string(),
