@@ -25,9 +25,13 @@ Metrics:
 
 Streaming (text/event-stream responses, or every response with --stream):
   TTFT             send start -> first event that carries content
-  ITL              gap between consecutive content events (per event, as vLLM defines it)
+  TTFOT            with reasoning: send start -> first answer (not reasoning) content
+  ITL              gap between consecutive content events (content only, as guidellm)
   TPOT             (last token - first token) / (output tokens - 1), complete answers only
-  tokens           output tokens: the server's usage when sent, else content events counted
+  tokens           output tokens: the server's usage when sent, else the content text counted
+                   by --tokenizer, else estimated (words, CJK characters); input tokens: the
+                   server's prompt_tokens
+  goodput          --goodput: requests per second that met every objective (vLLM's goodput)
   tokens/s         per request: tokens / (last token - send start); output tokens/s: tokens of the
                    streams that ended in a window / its length
   stream failures  'stream': cut before its end event; 'stream_error': an error event

@@ -180,7 +180,7 @@ fn goodput_counts_the_requests_the_server_answered_within_the_objectives() {
     assert!((mean - want_mean).abs() < 15.0, "{mean} vs {want_mean}");
     assert!(v["std_ttft_ms"].as_f64().unwrap() > 30.0);
     assert_eq!(v["model_id"], "m");
-    assert_eq!(v["endpoint_type"], "openai");
+    assert_eq!(v["endpoint_type"], "openai-chat");
     assert_eq!(v["max_concurrency"], 2);
     assert_eq!(v["request_rate"], "inf");
     for m in ["ttft", "tpot", "itl", "e2el"] {

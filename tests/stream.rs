@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{assert_valid, qps, read_request, run, server_with};
+use common::{assert_valid, qps, read_request, run, server, server_with};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use qpsbench::serve::{LlmConfig, ServeConfig, ServerHandle, UsageMode};
@@ -774,4 +774,39 @@ fn a_finish_reason_completes_an_answer_without_done() {
         // The tokens received count either way.
         assert_eq!(st.output_tokens, 8);
     }
+}
+
+/// LLM requests answered without an event stream (here the target is told not to stream):
+/// the summary and the HTML say that nothing was measured in tokens, rather than staying
+/// silent.
+#[test]
+fn llm_requests_answered_without_a_stream_are_called_out() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("r.html");
+    let url = format!("{}/v1/chat/completions?stream=false", srv.url());
+    let (code, out, err) = qps(&[
+        "run",
+        "--url",
+        &url,
+        "--openai",
+        "m",
+        "-n",
+        "2",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("WARNING:")
+            && out
+                .contains("2 responses to --openai requests arrived and none was an event stream"),
+        "{out}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("none was an event stream"));
+    // A streamed run has no such warning.
+    let url = format!("{}/v1/chat/completions", srv.url());
+    let (_, out, _) = qps(&["run", "--url", &url, "--openai", "m", "-n", "1"]);
+    assert!(!out.contains("none was an event stream"), "{out}");
 }

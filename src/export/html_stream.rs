@@ -21,6 +21,9 @@ const INPUT_COLOR: &str = "#9467bd";
 /// Append the section (nothing when no response was streamed).
 pub fn section(h: &mut String, r: &Report) {
     let Some(st) = &r.total.stream else {
+        if let Some(w) = crate::output::stream_summary::no_stream_warning(r) {
+            let _ = writeln!(h, "<div class=\"warn\">Warning: {}</div>", esc(&w));
+        }
         return;
     };
     h.push_str("<h2 id=\"llm-streaming\">LLM streaming</h2>\n");
@@ -74,10 +77,22 @@ pub fn section(h: &mut String, r: &Report) {
     h.push_str(&tokens_chart(r).render());
     h.push('\n');
 
+    let _ = writeln!(
+        h,
+        "<h2>Stages: streaming, per request ({} in ms; output tokens; tokens/s{})</h2>",
+        if st.ttfot_ms.is_some() {
+            "TTFB, TTFT, TTFOT, ITL, TPOT"
+        } else {
+            "TTFB, TTFT, ITL, TPOT"
+        },
+        if st.streams_with_input_tokens > 0 {
+            "; input tokens"
+        } else {
+            ""
+        }
+    );
     h.push_str(
-        "<h2>Stages: streaming, per request (TTFB, TTFT, TTFOT, ITL, TPOT in ms; output tokens; \
-         tokens/s; input tokens)</h2>\n\
-         <table><tr><th class=\"l\">stage</th><th>streams</th><th>output tokens</th>\
+        "<table><tr><th class=\"l\">stage</th><th>streams</th><th>output tokens</th>\
          <th>tokens/s</th><th class=\"l\">metric</th><th>avg</th><th>min</th><th>p50</th>\
          <th>p90</th><th>p95</th><th>p99</th><th>max</th></tr>\n",
     );

@@ -72,19 +72,14 @@ pub fn result(r: &Report) -> anyhow::Result<Value> {
         o.insert(k.to_string(), v);
     };
     put("date", json!(vllm_date(&r.started_at)));
-    put(
-        "endpoint_type",
-        json!(llm.map_or("none", |l| l.api.as_str())),
-    );
+    // vLLM's backend names: chat completions are `openai-chat`.
+    let endpoint = llm.map_or("none", |l| match l.api.as_str() {
+        "openai" => "openai-chat",
+        other => other,
+    });
+    put("endpoint_type", json!(endpoint));
     // vLLM's label defaults to the backend.
-    put(
-        "label",
-        json!(
-            r.name
-                .as_deref()
-                .unwrap_or(llm.map_or("none", |l| l.api.as_str()))
-        ),
-    );
+    put("label", json!(r.name.as_deref().unwrap_or(endpoint)));
     put("model_id", json!(llm.and_then(|l| l.model.as_deref())));
     put(
         "tokenizer_id",
@@ -93,7 +88,9 @@ pub fn result(r: &Report) -> anyhow::Result<Value> {
     put("num_prompts", json!(t.requests));
     put(
         "request_rate",
+        // One rate for the run; `null` when its stages ran several.
         match c.rps {
+            Some(_) if c.stage_rps.len() > 1 => Value::Null,
             Some(rate) => json!(rate),
             None => json!("inf"),
         },
@@ -117,6 +114,8 @@ pub fn result(r: &Report) -> anyhow::Result<Value> {
         json!(
             r.seconds
                 .iter()
+                // Whole seconds only: a last partial second divided by its length reads high.
+                .filter(|s| s.interval_s >= 0.999)
                 .filter_map(|s| s.stream.as_ref().map(|x| x.output_tokens_per_s))
                 .fold(0.0_f64, f64::max)
         ),

@@ -12,6 +12,9 @@ use crate::traffic::dataset::{DatasetView, Lengths};
 /// Append the streaming section to `out` (nothing when no response was streamed).
 pub fn render(out: &mut String, r: &Report) {
     let Some(total) = &r.total.stream else {
+        if let Some(w) = no_stream_warning(r) {
+            let _ = writeln!(out, "\nWARNING:        {w}");
+        }
         return;
     };
     let _ = writeln!(
@@ -90,6 +93,25 @@ pub fn render(out: &mut String, r: &Report) {
             out.push('\n');
         }
     }
+}
+
+/// LLM requests (`--openai`, `--dify`, `--body-template`) whose responses arrived but none as
+/// an event stream: no token was measured, and the reader should know why.
+pub fn no_stream_warning(r: &Report) -> Option<String> {
+    let llm = r.config.llm.as_ref()?;
+    let answered = r.total.requests.saturating_sub(r.total.failures);
+    (r.total.stream.is_none() && llm.api != "none" && answered > 0).then(|| {
+        format!(
+            "{answered} responses to --{} requests arrived and none was an event stream \
+             (Content-Type text/event-stream): no token, TTFT or ITL was measured. Does the \
+             server stream this request? --stream reads every response as a stream.",
+            match llm.api.as_str() {
+                "openai" => "openai",
+                "dify" => "dify",
+                _ => "body-template",
+            }
+        )
+    })
 }
 
 /// The per-request metrics of a row, in display order: TTFOT only with reasoning streams,

@@ -83,7 +83,14 @@ impl Goodput {
             if slos.iter().any(|s| s.metric == metric) {
                 return Err(why(&format!("'{name}' is limited twice")));
             }
-            let limit = parse_limit(Unit::Ms, value.trim())
+            let value = value.trim();
+            if value.ends_with(|c: char| c.is_ascii_digit() || c == '.') {
+                return Err(why(
+                    "the limit needs a unit (a bare number reads as seconds in some flags and \
+                     milliseconds in others): 200ms, 1.5s or 250us",
+                ));
+            }
+            let limit = parse_limit(Unit::Ms, value)
                 .map(|ms| Duration::from_secs_f64(ms / 1e3))
                 .ok_or_else(|| why("the limit is not a duration (300ms, 1.5s, 250us)"))?;
             if limit.is_zero() {
@@ -168,8 +175,8 @@ mod tests {
 
     #[test]
     fn parses_objectives() {
-        let g = Goodput::parse(" ttft<200ms, tpot<=50, e2el<2s ").unwrap();
-        assert_eq!(g.text, "ttft<200ms, tpot<=50, e2el<2s");
+        let g = Goodput::parse(" ttft<200ms, tpot<=50ms, e2el<2s ").unwrap();
+        assert_eq!(g.text, "ttft<200ms, tpot<=50ms, e2el<2s");
         assert_eq!(
             g.slos,
             vec![
@@ -199,6 +206,7 @@ mod tests {
             ("ttft<1s,ttft<2s", "limited twice"),
             ("ttft<fast", "not a duration"),
             ("ttft<0ms", "above 0"),
+            ("e2el<0.3", "needs a unit"),
         ] {
             let e = Goodput::parse(bad).unwrap_err();
             assert!(e.contains(says) && e.starts_with("--goodput"), "{bad}: {e}");
