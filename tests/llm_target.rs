@@ -276,3 +276,47 @@ fn the_target_keeps_its_schedule_as_qpsbench_measures_it() {
     assert!((ttft - 50.0).abs() <= 0.5, "TTFT p50 {ttft}");
     assert!((itl - 10.0).abs() <= 0.5, "ITL p50 {itl}");
 }
+
+/// A server that sends no usage: each request's input tokens are the client's count of its
+/// prompt (as vLLM counts its prompts), said apart, and equal to the target's own count of the
+/// prompts it received (the same estimate, system prompt included).
+#[test]
+fn input_tokens_without_usage_are_the_clients_count_of_the_prompt() {
+    let _serial = one_at_a_time();
+    let srv = target(LlmConfig {
+        first_token: Duration::from_millis(2),
+        interval: Duration::from_millis(1),
+        tokens: 4,
+        usage: UsageMode::Never,
+        ..LlmConfig::default()
+    });
+    let r = run_json(&[
+        "--url",
+        &chat(&srv, ""),
+        "--openai",
+        "m",
+        "--dataset",
+        "random",
+        "--input-len",
+        "50",
+        "--range-ratio",
+        "0.5",
+        "--num-prompts",
+        "3",
+        "--output-len",
+        "4",
+        "--system-prompt",
+        "Be brief.",
+        "-n",
+        "7",
+    ]);
+    let snap = srv.stats.snapshot();
+    let st = &r["total"]["stream"];
+    assert_eq!(st["token_source"], "estimate", "no usage came");
+    assert_eq!(
+        st["input_tokens"], snap.prompt_tokens,
+        "the target's own count"
+    );
+    assert_eq!(st["input_tokens_counted_by_client"], 7);
+    assert_eq!(st["streams_with_input_tokens"], 7);
+}

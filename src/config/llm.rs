@@ -113,6 +113,7 @@ pub fn setup(a: &LlmArgs, target: &mut Target, seed: u64) -> Result<LlmSetup, Us
         .as_deref()
         .map_or(Counter::Estimate, Counter::Tokenizer);
     let mut bodies: Vec<Arc<[u8]>> = Vec::new();
+    let mut prompt_tokens: Vec<u32> = Vec::new();
     let mut prompts = 0;
     let mut dataset_view = None;
     if let Some(api) = api {
@@ -166,6 +167,11 @@ pub fn setup(a: &LlmArgs, target: &mut Target, seed: u64) -> Result<LlmSetup, Us
             system: a.system_prompt.as_deref(),
             ignore_eos: a.ignore_eos,
         };
+        let system_tokens = a.system_prompt.as_deref().map_or(0, |t| counter.count(t));
+        prompt_tokens = list
+            .iter()
+            .map(|p| u32::try_from(counter.count(&p.text) + system_tokens).unwrap_or(u32::MAX))
+            .collect();
         bodies = list
             .iter()
             .map(|p| match api {
@@ -190,8 +196,9 @@ pub fn setup(a: &LlmArgs, target: &mut Target, seed: u64) -> Result<LlmSetup, Us
     if let Some(first) = keys.first() {
         target.headers.push((AUTHORIZATION, first.clone()));
     }
-    let rotation =
-        (bodies.len() > 1 || keys.len() > 1).then(|| Arc::new(Rotation::new(bodies, keys.clone())));
+    let first_prompt_tokens = prompt_tokens.first().copied();
+    let rotation = (bodies.len() > 1 || keys.len() > 1)
+        .then(|| Arc::new(Rotation::new(bodies, prompt_tokens, keys.clone())));
     let any_flag = api.is_some()
         || a.stream
         || a.content_path.is_some()
@@ -222,6 +229,7 @@ pub fn setup(a: &LlmArgs, target: &mut Target, seed: u64) -> Result<LlmSetup, Us
             format,
             tokenizer,
         },
+        prompt_tokens: first_prompt_tokens,
         rotation,
         view,
     })
@@ -392,7 +400,7 @@ mod tests {
         let r = s.rotation.unwrap();
         let mut seen = Vec::new();
         for _ in 0..6 {
-            let (body, key) = r.next();
+            let (body, key, _) = r.next();
             let v: Value = serde_json::from_slice(body.unwrap()).unwrap();
             seen.push((
                 v["p"].as_str().unwrap().to_string(),

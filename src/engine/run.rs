@@ -67,7 +67,11 @@ pub fn execute(
     gate.started = progress.started.clone();
     let gate = Arc::new(gate);
     let llm = Arc::new(cfg.llm.clone());
-    let mut traffic = crate::traffic::run::TrafficRun::new(&cfg.traffic, cfg.llm.rotation.clone());
+    let mut traffic = crate::traffic::run::TrafficRun::with_prompt_tokens(
+        &cfg.traffic,
+        cfg.llm.rotation.clone(),
+        cfg.llm.prompt_tokens,
+    );
     // Requests that are the same every time are written once, for every user to send as is.
     traffic.write_wires(|request, body| crate::engine::http1::wire(request, body).ok());
     let traffic = Arc::new(traffic);

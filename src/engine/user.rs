@@ -472,10 +472,19 @@ impl User {
                 let headers = check_headers;
                 traffic.keep_check_evidence(p, attempt, status, why.clone(), headers, &[], 0);
             }
+            let mut stats = read.stats;
+            // The server reported no input tokens: the client's count of the prompt, as vLLM's
+            // bench serve counts its prompts (said apart in the reports).
+            if stats.input_tokens.is_none()
+                && let Some(n) = p.prompt_tokens
+            {
+                stats.input_tokens = Some(n);
+                stats.input_counted = true;
+            }
             return BodyRead {
                 outcome,
                 bytes: read.bytes,
-                stream: Some(read.stats),
+                stream: Some(stats),
                 answered: read.answered,
                 check_failed: why.is_some(),
             };

@@ -27,8 +27,11 @@ pub fn render(out: &mut String, r: &Report) {
     if total.streams_with_input_tokens > 0 {
         let _ = writeln!(
             out,
-            "Input tokens:   {} ({:.1}/s); input + output {:.1} tokens/s",
-            total.input_tokens, total.input_tokens_per_s, total.total_tokens_per_s
+            "Input tokens:   {} ({:.1}/s); input + output {:.1} tokens/s{}",
+            total.input_tokens,
+            total.input_tokens_per_s,
+            total.total_tokens_per_s,
+            input_words(total)
         );
     }
     if total.reasoning_streams > 0 {
@@ -112,6 +115,26 @@ pub fn no_stream_warning(r: &Report) -> Option<String> {
             }
         )
     })
+}
+
+/// Where input tokens come from, when not all from the server: `; 3 of 4 streams counted by
+/// the client (no prompt_tokens)`, `; 2 of 4 streams reported none`.
+pub fn input_words(st: &StreamReport) -> String {
+    let mut w = String::new();
+    if st.input_tokens_counted_by_client > 0 {
+        w.push_str(&format!(
+            "; {} of {} streams counted by the client (the server sent no prompt_tokens)",
+            st.input_tokens_counted_by_client, st.streams
+        ));
+    }
+    if st.streams_with_input_tokens < st.streams {
+        w.push_str(&format!(
+            "; {} of {} streams have none",
+            st.streams - st.streams_with_input_tokens,
+            st.streams
+        ));
+    }
+    w
 }
 
 /// The per-request metrics of a row, in display order: TTFOT only with reasoning streams,

@@ -37,8 +37,10 @@ pub struct StreamBucket {
     pub reasoning_streams: u64,
     /// Input tokens the server reported (`prompt_tokens`).
     pub input_tokens: u64,
-    /// Streams whose server reported input tokens.
+    /// Streams with input tokens (reported by the server, or counted by the client).
     pub with_input: u64,
+    /// Of `with_input`, streams whose input tokens the client counted (no `prompt_tokens`).
+    pub input_counted: u64,
     /// Streams whose token count came from the server's `usage`.
     pub from_usage: u64,
     /// Streams whose tokens were counted with `--tokenizer`.
@@ -77,6 +79,7 @@ impl StreamBucket {
             reasoning_streams: 0,
             input_tokens: 0,
             with_input: 0,
+            input_counted: 0,
             from_usage: 0,
             from_tokenizer: 0,
             from_estimate: 0,
@@ -107,6 +110,7 @@ impl StreamBucket {
         if let Some(n) = s.input_tokens {
             self.input_tokens += u64::from(n);
             self.with_input += 1;
+            self.input_counted += u64::from(s.input_counted);
             self.input.put(clamp(u64::from(n)));
         }
         self.ends[s.end.index()] += 1;
@@ -145,6 +149,7 @@ impl StreamBucket {
         self.reasoning_streams = 0;
         self.input_tokens = 0;
         self.with_input = 0;
+        self.input_counted = 0;
         self.from_usage = 0;
         self.from_tokenizer = 0;
         self.from_estimate = 0;
@@ -175,6 +180,7 @@ impl StreamBucket {
         self.reasoning_streams += other.reasoning_streams;
         self.input_tokens += other.input_tokens;
         self.with_input += other.with_input;
+        self.input_counted += other.input_counted;
         self.from_usage += other.from_usage;
         self.from_tokenizer += other.from_tokenizer;
         self.from_estimate += other.from_estimate;
@@ -226,6 +232,7 @@ impl StreamBucket {
             input_tokens_per_s: per_s(self.input_tokens),
             total_tokens_per_s: per_s(self.input_tokens + self.output_tokens),
             streams_with_input_tokens: self.with_input,
+            input_tokens_counted_by_client: self.input_counted,
             input_tokens_per_request: input,
             reasoning_tokens: self.reasoning_tokens,
             answer_tokens: self.output_tokens.saturating_sub(self.reasoning_tokens),
@@ -272,6 +279,7 @@ impl StreamBucket {
         b.reasoning_streams = r.reasoning_streams;
         b.input_tokens = r.input_tokens;
         b.with_input = r.streams_with_input_tokens;
+        b.input_counted = r.input_tokens_counted_by_client;
         b.from_usage = r.tokens_from_usage;
         b.from_tokenizer = r.tokens_from_tokenizer;
         b.from_estimate = r.tokens_from_estimate;
@@ -370,9 +378,14 @@ pub struct StreamReport {
     /// (input_tokens + output_tokens) / duration_s.
     #[serde(default)]
     pub total_tokens_per_s: f64,
-    /// Streams whose server reported input tokens.
+    /// Streams with input tokens: reported by the server, or counted by the client from the
+    /// prompt when the server reported none.
     #[serde(default)]
     pub streams_with_input_tokens: u64,
+    /// Of those, streams whose input tokens the client counted (`--tokenizer`, else the
+    /// estimate), as vLLM's `bench serve` counts its prompts.
+    #[serde(default)]
+    pub input_tokens_counted_by_client: u64,
     /// Input tokens per stream that reported them (a count).
     #[serde(default)]
     pub input_tokens_per_request: Percentiles,

@@ -112,8 +112,11 @@ pub struct StreamStats {
     pub content_bytes: u64,
     /// Output tokens reported by the server (the last `usage` seen).
     pub usage_tokens: Option<u32>,
-    /// Input tokens reported by the server (`prompt_tokens` of the last `usage` seen).
+    /// Input tokens reported by the server (`prompt_tokens` of the last `usage` seen), or
+    /// counted by the client when the server reported none (`input_counted`).
     pub input_tokens: Option<u32>,
+    /// `input_tokens` is the client's count of the prompt, not the server's.
+    pub input_counted: bool,
     /// Reasoning tokens among the output tokens, as the server reports them
     /// (`completion_tokens_details.reasoning_tokens`).
     pub usage_reasoning_tokens: Option<u32>,
@@ -338,6 +341,7 @@ impl StreamTimer {
             content_bytes: self.content_bytes,
             usage_tokens: self.usage_tokens,
             input_tokens: self.input_tokens,
+            input_counted: false,
             usage_reasoning_tokens: self.usage_reasoning_tokens,
             counted_tokens: 0,
             counted_reasoning_tokens: 0,

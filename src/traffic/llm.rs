@@ -35,28 +35,38 @@ pub struct StreamSetup {
 #[derive(Debug)]
 pub struct Rotation {
     bodies: Vec<Arc<[u8]>>,
+    /// The input tokens of each body's prompt, as the client counts them (see
+    /// [`LlmSetup::prompt_tokens`]); empty when not counted.
+    prompt_tokens: Vec<u32>,
     keys: Vec<HeaderValue>,
     next: AtomicU64,
 }
 
+/// The next request's turn: its body, key and prompt tokens (`None` where nothing changes).
+pub type Turn<'a> = (Option<&'a Arc<[u8]>>, Option<&'a HeaderValue>, Option<u32>);
+
 impl Rotation {
-    /// Bodies (one per prompt) and `Authorization` values used in turn, from the first.
-    pub fn new(bodies: Vec<Arc<[u8]>>, keys: Vec<HeaderValue>) -> Self {
+    /// Bodies (one per prompt, with their prompts' tokens) and `Authorization` values used in
+    /// turn, from the first.
+    pub fn new(bodies: Vec<Arc<[u8]>>, prompt_tokens: Vec<u32>, keys: Vec<HeaderValue>) -> Self {
         Rotation {
             bodies,
+            prompt_tokens,
             keys,
             next: AtomicU64::new(0),
         }
     }
 
-    /// The body and `Authorization` value of the next request (each `None` when it does not
-    /// change: the target's own is used).
-    pub fn next(&self) -> (Option<&Arc<[u8]>>, Option<&HeaderValue>) {
+    /// The body, `Authorization` value and prompt tokens of the next request (each `None` when
+    /// it does not change: the target's own is used).
+    pub fn next(&self) -> Turn<'_> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let pick = |len: usize| (n % len as u64) as usize;
         let body = (self.bodies.len() > 1).then(|| &self.bodies[pick(self.bodies.len())]);
+        let tokens = (self.prompt_tokens.len() > 1)
+            .then(|| self.prompt_tokens[pick(self.prompt_tokens.len())]);
         let key = (self.keys.len() > 1).then(|| &self.keys[pick(self.keys.len())]);
-        (body, key)
+        (body, key, tokens)
     }
 }
 
@@ -97,6 +107,10 @@ pub struct LlmView {
 #[derive(Debug, Clone)]
 pub struct LlmSetup {
     pub stream: StreamSetup,
+    /// The input tokens of the (first) body's prompt as the client counts them (`--tokenizer`,
+    /// else the estimate; the system prompt included): a stream whose server reports no
+    /// `prompt_tokens` is given this count, as vLLM's `bench serve` counts its prompts.
+    pub prompt_tokens: Option<u32>,
     /// Per-request bodies or keys, when there is more than one of either.
     pub rotation: Option<Arc<Rotation>>,
     /// Shown in the report when any LLM flag was given.

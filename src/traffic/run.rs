@@ -52,6 +52,8 @@ pub struct Prepared<'a> {
     /// The one `Cookie` header (`--cookies`: the plan's own cookies and the user's jar, merged);
     /// it replaces any Cookie of the plan.
     pub cookie: Option<HeaderValue>,
+    /// The input tokens of this request's prompt as the client counts them (LLM flags only).
+    pub prompt_tokens: Option<u32>,
 }
 
 /// A request written once for the run, head and body, to be sent as it is: the engine writes
@@ -184,6 +186,8 @@ pub struct TrafficRun {
     start: std::sync::OnceLock<Instant>,
     /// Per-request bodies or keys, when there is more than one of either (the LLM flags).
     rotation: Option<Arc<Rotation>>,
+    /// The one body's prompt tokens, when there is no rotation (see [`Prepared::prompt_tokens`]).
+    prompt_tokens: Option<u32>,
 }
 
 /// What a user thread asks of the traffic plan besides its next request ([`TrafficRun::prepare`]):
@@ -250,6 +254,15 @@ impl TrafficRun {
     /// The run-time state for `cfg`; `rotation` turns the bodies and keys of the LLM flags
     /// (`--prompts`, `--api-key-file`) per logical request.
     pub fn new(cfg: &TrafficConfig, rotation: Option<Arc<Rotation>>) -> Self {
+        Self::with_prompt_tokens(cfg, rotation, None)
+    }
+
+    /// [`TrafficRun::new`], with the one body's prompt tokens for requests without a rotation.
+    pub fn with_prompt_tokens(
+        cfg: &TrafficConfig,
+        rotation: Option<Arc<Rotation>>,
+        prompt_tokens: Option<u32>,
+    ) -> Self {
         let weights: Vec<u32> = cfg.requests.iter().map(|r| r.weight).collect();
         let auto_headers: Vec<AutoHeaders> =
             cfg.requests.iter().map(AutoHeaders::for_plan).collect();
@@ -270,6 +283,7 @@ impl TrafficRun {
                     request: None,
                     wire: None,
                     cookie: None,
+                    prompt_tokens: None,
                 }
                 .builder(uri)
                 .body(())
@@ -288,6 +302,7 @@ impl TrafficRun {
             cfg: cfg.clone(),
             start: std::sync::OnceLock::new(),
             rotation,
+            prompt_tokens,
         }
     }
 
@@ -343,9 +358,9 @@ impl TrafficRun {
             extra_headers.push((AUTHORIZATION, Some(self.cfg.auth[i as usize].clone())));
         }
         // Several prompts or keys: this logical request's turn (bodies were rendered up front).
-        let (body_turn, key) = match &self.rotation {
+        let (body_turn, key, turn_tokens) = match &self.rotation {
             Some(r) => r.next(),
-            None => (None, None),
+            None => (None, None, None),
         };
         let body = match (body_turn, &plan.body) {
             (Some(b), _) => Some(Cow::Borrowed(&b[..])),
@@ -374,6 +389,7 @@ impl TrafficRun {
             request,
             wire,
             cookie: None,
+            prompt_tokens: turn_tokens.or(self.prompt_tokens),
         }
     }
 }
