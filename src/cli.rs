@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod generate;
 mod llm;
 pub use llm::LlmArgs;
 
@@ -65,6 +66,19 @@ pub enum Command {
     Merge(MergeArgs),
     /// Re-render a saved JSON report as text, CSV, HTML or an HDR interval log.
     Report(ReportArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell (see the
+    /// README's "Shell completions and the man page").
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): qpsbench man > qpsbench.1; man -l qpsbench.1
+    Man,
+}
+
+/// `qpsbench completions`.
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the results go: any combination; each file is created before the run starts.
@@ -621,7 +635,17 @@ pub fn parse_run_args(argv: &[String]) -> Result<RunArgs, String> {
 }
 
 /// Subcommand names, to tell `qpsbench --url ...` (implicit `run`) from `qpsbench serve`.
-pub const SUBCOMMANDS: &[&str] = &["run", "serve", "demo", "find", "merge", "report", "help"];
+pub const SUBCOMMANDS: &[&str] = &[
+    "run",
+    "serve",
+    "demo",
+    "find",
+    "merge",
+    "report",
+    "completions",
+    "man",
+    "help",
+];
 
 /// Insert `run` when the first argument is a flag other than help or version, and take a URL
 /// given as the first argument (`qpsbench http://host/ -c 10`, `qpsbench run http://host/`, as

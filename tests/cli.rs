@@ -446,3 +446,77 @@ fn a_run_where_every_request_failed_says_so_first() {
     assert_eq!(code, 0);
     assert!(!out.contains("EVERY REQUEST FAILED"), "{out}");
 }
+
+/// `qpsbench completions bash` loads in bash and completes run's flags (bash itself does the
+/// completing); zsh and fish scripts name the command; `qpsbench man` renders with `man -l`
+/// (man-db, an independent roff renderer) and holds every subcommand and the LLM flags.
+#[test]
+fn completions_load_in_bash_and_the_man_page_renders() {
+    let exe = env!("CARGO_BIN_EXE_qpsbench");
+    let script = format!(
+        "source <('{exe}' completions bash) && complete -p qpsbench && \
+         COMP_WORDS=(qpsbench run --open) COMP_CWORD=2 COMP_LINE='qpsbench run --open' \
+         COMP_POINT=19 && _qpsbench qpsbench --open run && echo \"${{COMPREPLY[@]}}\""
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("-F _qpsbench qpsbench"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap_or("")
+            .split(' ')
+            .any(|w| w == "--openai"),
+        "{text}"
+    );
+    for shell in ["zsh", "fish"] {
+        let (code, out, _) = qps(&["completions", shell]);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("qpsbench") && out.contains("goodput"),
+            "{shell}"
+        );
+    }
+    let (code, _, err) = qps(&["completions", "tcsh"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error:") && err.contains("bash"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("qpsbench.1");
+    let (code, roff, _) = qps(&["man"]);
+    assert_eq!(code, 0);
+    std::fs::write(&page, roff).unwrap();
+    let out = std::process::Command::new("man")
+        .args(["-l", page.to_str().unwrap()])
+        .env("MANWIDTH", "100")
+        .env("MANPAGER", "cat")
+        .output()
+        .expect("man is installed by scripts/install-test-deps.sh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "QPSBENCH RUN",
+        "QPSBENCH SERVE",
+        "QPSBENCH FIND",
+        "QPSBENCH MERGE",
+        "QPSBENCH REPORT",
+        "--openai",
+        "--goodput",
+        "--result-json",
+        "METRICS AND EXIT CODES",
+    ] {
+        assert!(text.contains(want), "{want} not in the rendered page");
+    }
+}

@@ -29,5 +29,14 @@ pub fn dispatch(command: Command) -> Result<i32, Error> {
         Command::Find(args) => find::find_command(args),
         Command::Merge(args) => saved::merge_command(args),
         Command::Report(args) => saved::report_command(args),
+        Command::Completions(args) => {
+            crate::cli::generate::completions(args.shell, &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            crate::cli::generate::man_page(&mut std::io::stdout().lock())
+                .map_err(|e| Error::Run(anyhow::anyhow!("cannot write the man page: {e}")))?;
+            Ok(0)
+        }
     }
 }
