@@ -247,12 +247,12 @@ pub(crate) fn load_dataset(
     if let (Some(n), Some(_)) = (a.output_len, file) {
         list.iter_mut().for_each(|p| p.max_tokens = Some(n));
     }
-    let input_tokens =
-        Lengths::of(list.iter().map(|p| counter.count(&p.text))).unwrap_or(Lengths {
-            mean: 0.0,
-            min: 0,
-            max: 0,
-        });
+    // Filled in by the caller, which counts every prompt once for its requests too.
+    let input_tokens = Lengths {
+        mean: 0.0,
+        min: 0,
+        max: 0,
+    };
     let view = DatasetView {
         kind: kind.name().into(),
         file: file.map(|p| p.display().to_string()),

@@ -112,6 +112,7 @@ pub fn setup(a: &LlmArgs, target: &mut Target, seed: u64) -> Result<LlmSetup, Us
     let counter = tokenizer
         .as_deref()
         .map_or(Counter::Estimate, Counter::Tokenizer);
+    let system_tokens = a.system_prompt.as_deref().map(|t| counter.count(t));
     let mut bodies: Vec<Arc<[u8]>> = Vec::new();
     let mut prompt_tokens: Vec<u32> = Vec::new();
     let mut prompts = 0;
@@ -156,7 +157,13 @@ pub fn setup(a: &LlmArgs, target: &mut Target, seed: u64) -> Result<LlmSetup, Us
                 "--ignore-eos needs a length to stop at: give --max-tokens N".to_string()
             });
         }
+        // Each prompt's tokens, counted once: the dataset's description and each request's
+        // input tokens when the server reports none.
+        let counts: Vec<u64> = list.iter().map(|p| counter.count(&p.text)).collect();
         dataset_view = view.map(|mut v: DatasetView| {
+            if let Some(l) = Lengths::of(counts.iter().copied()) {
+                v.input_tokens = l;
+            }
             v.max_tokens = Lengths::of(list.iter().filter_map(|p| p.max_tokens));
             v.max_tokens_asked = list.iter().filter(|p| p.max_tokens.is_some()).count();
             v
@@ -167,10 +174,9 @@ pub fn setup(a: &LlmArgs, target: &mut Target, seed: u64) -> Result<LlmSetup, Us
             system: a.system_prompt.as_deref(),
             ignore_eos: a.ignore_eos,
         };
-        let system_tokens = a.system_prompt.as_deref().map_or(0, |t| counter.count(t));
-        prompt_tokens = list
+        prompt_tokens = counts
             .iter()
-            .map(|p| u32::try_from(counter.count(&p.text) + system_tokens).unwrap_or(u32::MAX))
+            .map(|n| u32::try_from(n + system_tokens.unwrap_or(0)).unwrap_or(u32::MAX))
             .collect();
         bodies = list
             .iter()
@@ -221,7 +227,7 @@ pub fn setup(a: &LlmArgs, target: &mut Target, seed: u64) -> Result<LlmSetup, Us
         tokenizer: tokenizer.as_ref().map(|t| t.name().to_string()),
         dataset: dataset_view,
         ignore_eos: a.ignore_eos,
-        system_prompt_tokens: a.system_prompt.as_deref().map(|s| counter.count(s)),
+        system_prompt_tokens: system_tokens,
     });
     Ok(LlmSetup {
         stream: StreamSetup {
