@@ -146,8 +146,11 @@ fn tokens_without_usage_are_counted_from_the_text() {
             (itl - 20.0).abs() < 1.0,
             "{source}: one gap per event, {itl}"
         );
+        // The first event waits for its second token (30 ms): at least that, and nowhere near
+        // the 40 ms of a third. Not tighter: this debug-build client under the suite's load
+        // read 31.2 ms once (the 0.2 ms claim is serve_timing.rs's, with a raw client).
         let ttft = ms(&st["ttft_ms"]["p50"]);
-        assert!((ttft - 30.0).abs() < 1.0, "{source}: TTFT {ttft}");
+        assert!((29.5..35.0).contains(&ttft), "{source}: TTFT {ttft}");
     }
     // A tokenizer of one token per character: the count is the answer's characters, which the
     // test knows from the target's fixed text (its 16 words in turn, 20 of them).
