@@ -1,6 +1,6 @@
 #!/bin/sh
-# Install what the test suite needs beyond Rust: Chromium, for the HTML report test
-# (tests/html_browser.rs), man (the man page test in tests/cli.rs), and Python's prometheus_client, the independent OpenMetrics parser of
+# Install what the test suite needs beyond Rust: Chromium and ChromeDriver, for the HTML report
+# tests (tests/html_browser.rs, tests/html_interactive.rs), man (the man page test in tests/cli.rs), and Python's prometheus_client, the independent OpenMetrics parser of
 # the live /metrics test (tests/metrics.rs; Debian's package, for /usr/bin/python3: no pip into
 # an externally managed Python). Idempotent: installs only what is missing; runs as root without
 # a TTY (CI). Debian/Ubuntu only.
@@ -11,6 +11,11 @@ if [ -x /usr/bin/chromium ]; then
     echo "install-test-deps: chromium present: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
 else
     missing="$missing chromium fonts-dejavu-core"
+fi
+if [ -x /usr/bin/chromedriver ]; then
+    echo "install-test-deps: chromedriver present (drives the charts in tests/html_interactive.rs)"
+else
+    missing="$missing chromium-driver"
 fi
 if command -v man >/dev/null 2>&1 && command -v bash >/dev/null 2>&1; then
     echo "install-test-deps: man present (renders the man page in tests/cli.rs)"

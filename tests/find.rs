@@ -92,7 +92,7 @@ fn by_rate_the_capacity_step_passes_and_the_next_fails() {
     )));
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(
-        page.contains("<svg") && page.contains("SLO p99&lt;2s"),
+        page.contains("id=\"capacity\"") && page.contains("\"name\":\"SLO p99\\u003c2s\""),
         "{page}"
     );
     assert!(page.contains("holds "));

@@ -1,5 +1,7 @@
 //! The HTML report in a real browser: headless Chromium renders it offline, the screenshot is
-//! not blank, the charts are in the DOM and nothing is logged to the console.
+//! not blank, every chart is drawn (uPlot's canvas in the DOM after the page's scripts ran) and
+//! nothing is logged to the console (a script the Content-Security-Policy refused, or a script
+//! error, would be). tests/html_interactive.rs drives the charts.
 //!
 //! Needs /usr/bin/chromium (`scripts/install-test-deps.sh`) or QPSBENCH_CHROMIUM. Without a
 //! browser the test is skipped, except where the CI variable is set: there it fails.
@@ -128,17 +130,21 @@ fn html_report_renders_in_headless_chromium() {
     let page = dir.path().join("report.html");
     std::fs::write(&page, Html.serialize(&report).unwrap()).unwrap();
 
-    // The DOM: four charts with their lines, the tables.
+    // The DOM after the scripts ran: five charts, each drawn on its canvas; the tables.
     let (dom, _) = chromium(&browser, &page, &["--dump-dom"]);
     for id in [
         "chart-qps",
         "chart-latency",
+        "chart-ttfb",
         "chart-errors",
         "chart-percentiles",
     ] {
-        assert!(dom.contains(&format!("id=\"{id}\"")), "{id} not in the DOM");
+        assert_drawn(&dom, id);
     }
-    assert!(dom.matches("<polyline").count() >= 8, "chart lines missing");
+    assert!(
+        dom.contains("data-charts-drawn=\"5\""),
+        "not every chart was drawn"
+    );
     assert!(dom.contains("Status codes") && dom.contains("503"));
     assert!(!dom.contains("<img"), "the header value became markup");
 
@@ -238,22 +244,17 @@ fn streamed_html_report_renders_its_llm_charts() {
         dom.contains("id=\"llm-streaming\""),
         "no LLM streaming section"
     );
-    // Every chart, the streaming ones with drawn lines.
+    // Every chart drawn, the streaming ones among them.
     for id in [
         "chart-qps",
         "chart-latency",
-        "chart-ttft-itl",
+        "chart-ttft",
+        "chart-itl",
+        "chart-tpot",
+        "chart-answer-speed",
         "chart-tokens",
     ] {
-        let at = dom
-            .find(&format!("id=\"{id}\""))
-            .unwrap_or_else(|| panic!("{id} not in the DOM"));
-        let chart = &dom[at..];
-        let chart = &chart[..chart.find("</svg>").expect("the chart's svg ends")];
-        assert!(
-            chart.matches("<polyline").count() >= 2,
-            "{id} has no lines: {chart}"
-        );
+        assert_drawn(&dom, id);
     }
     for text in ["TTFT", "ITL", "TPOT", "tokens"] {
         assert!(dom.contains(text), "{text} not in the page");
@@ -280,6 +281,20 @@ fn streamed_html_report_renders_its_llm_charts() {
     let colours: std::collections::HashSet<[u8; 3]> =
         pixels.chunks(4).map(|p| [p[0], p[1], p[2]]).collect();
     assert!(colours.len() > 50, "only {} colours: blank?", colours.len());
+}
+
+/// Chart `id` is in the DOM with uPlot's canvas inside it.
+fn assert_drawn(dom: &str, id: &str) {
+    let at = dom
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("{id} not in the DOM"));
+    let chart = &dom[at..];
+    let end = chart.find("class=\"chart\"").unwrap_or(chart.len());
+    assert!(
+        chart[..end].contains("<canvas"),
+        "{id} was not drawn: {}",
+        &chart[..end.min(600)]
+    );
 }
 
 /// RGBA pixels of a PNG.

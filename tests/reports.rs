@@ -227,7 +227,7 @@ fn every_format_is_written_and_adds_up() {
         !html.contains(" src=") && !html.contains(" href="),
         "nothing to fetch"
     );
-    assert!(!html.contains("<script"), "no script at all");
+    assert_only_our_scripts(&html);
 }
 
 #[test]
@@ -293,10 +293,7 @@ fn html_escapes_the_command_line_and_hides_secrets() {
     let (code, out, err) = qps(&args);
     assert_eq!(code, 0, "{err}");
     let html = std::fs::read_to_string(&paths[3]).unwrap();
-    assert!(
-        !html.contains("<script"),
-        "unescaped header value in the HTML"
-    );
+    assert_only_our_scripts(&html);
     assert!(
         html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;more&quot;")
     );
@@ -1193,4 +1190,36 @@ fn merge_joins_a_long_runs_minute_windows_with_another_runs_seconds() {
         m.seconds.last().map(|s| (s.second, s.requests)),
         Some((130, 1))
     );
+}
+
+/// The page runs only uPlot and its chart script, each allowed by its SHA-256 in the policy
+/// (hashed here independently with `sha2`), and carries its chart data in one JSON block that
+/// parses: any other `<script`, or an unlisted one, means something leaked into the markup.
+fn assert_only_our_scripts(html: &str) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    assert_eq!(html.matches("<script").count(), 3, "three script elements");
+    let data = html
+        .split("<script type=\"application/json\" id=\"qpsbench-charts\">")
+        .nth(1)
+        .expect("the chart data");
+    let data = &data[..data.find("</script>").unwrap()];
+    serde_json::from_str::<serde_json::Value>(data).expect("the chart data is JSON");
+    let policy = html
+        .split("http-equiv=\"Content-Security-Policy\" content=\"")
+        .nth(1)
+        .unwrap();
+    let policy = &policy[..policy.find('"').unwrap()];
+    assert!(policy.starts_with("default-src 'none';"), "{policy}");
+    let scripts: Vec<&str> = html
+        .split("<script>")
+        .skip(1)
+        .map(|s| &s[..s.find("</script>").unwrap()])
+        .collect();
+    assert_eq!(scripts.len(), 2);
+    for script in scripts {
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script));
+        assert!(policy.contains(&format!("'sha256-{hash}'")), "{policy}");
+    }
+    assert!(!policy.contains("unsafe-inline'; script") && !policy.contains("script-src 'unsafe"));
 }

@@ -429,6 +429,37 @@ fn streamed_reports_match_the_schema_and_merge_exactly() {
         assert_valid(&v, name);
         assert!(v["total"]["stream"]["ttft_ms"]["p50"].is_number());
         assert!(v["stages"][0]["stream"]["itl_ms"]["p50"].is_number());
+        // Each second with complete answers has their TPOT (10 ms by the target's schedule, later
+        // on a loaded machine, never much earlier), the answers' speed (20 tokens in
+        // 50 + 19 x 10 ms: at most 83.3 tokens/s) and TTFB (the head comes before the first
+        // token: at most the second's TTFT).
+        for sec in v["seconds"].as_array().unwrap() {
+            let sst = &sec["stream"];
+            if let Some(tpot) = sst["tpot_p50_ms"].as_f64() {
+                within("second's TPOT p50", tpot, 9.5, 20.0);
+                within(
+                    "second's TPOT p99",
+                    sst["tpot_p99_ms"].as_f64().unwrap(),
+                    tpot,
+                    40.0,
+                );
+                let speed = sst["tokens_per_s_p50"].as_f64().unwrap();
+                within("second's tokens/s p50", speed, 30.0, 84.0);
+            }
+            if sec["requests"].as_u64().unwrap() > 0 {
+                let ttfb = sec["ttfb_p50_ms"].as_f64().expect("a second's TTFB");
+                let ttft = sst["ttft_p50_ms"].as_f64().expect("a second's TTFT");
+                within("second's TTFB p50", ttfb, 0.0, ttft);
+            }
+        }
+        assert!(
+            v["seconds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["stream"]["tpot_p50_ms"].is_number()),
+            "no second has TPOT"
+        );
         // CSV: the streaming columns, one value per column on every row.
         let csv = read(Path::new(&csv));
         let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
@@ -456,7 +487,10 @@ fn streamed_reports_match_the_schema_and_merge_exactly() {
         let html = read(Path::new(&html));
         for part in [
             "LLM streaming",
-            "chart-ttft-itl",
+            "chart-ttft",
+            "chart-itl",
+            "chart-tpot",
+            "chart-answer-speed",
             "chart-tokens",
             "TPOT",
             "Stream ends",
@@ -504,6 +538,31 @@ fn streamed_reports_match_the_schema_and_merge_exactly() {
             .sum()
     };
     assert_eq!(series_tokens(&m), series_tokens(&a) + series_tokens(&b));
+    // Every answer's TPOT, speed and TTFB is in exactly one second, merged or not: the seconds'
+    // histograms count as many as the runs' together.
+    let counted = |v: &Value, path: &[&str]| -> u64 {
+        v["seconds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| path.iter().try_fold(s, |v, k| v.get(*k)))
+            .filter_map(Value::as_str)
+            .map(|e| decode(e).len())
+            .sum()
+    };
+    for path in [
+        &["hdr_ttfb_us"][..],
+        &["stream", "hdr_tpot_us"],
+        &["stream", "hdr_tokens_per_s_milli"],
+    ] {
+        let (na, nb) = (counted(&a, path), counted(&b, path));
+        assert!(na > 0, "{path:?} empty");
+        assert_eq!(counted(&m, path), na + nb, "{path:?}");
+    }
+    assert_eq!(
+        counted(&a, &["hdr_ttfb_us"]),
+        a["total"]["requests"].as_u64().unwrap()
+    );
 }
 
 #[test]

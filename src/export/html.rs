@@ -5,7 +5,9 @@
 use std::fmt::Write as _;
 
 use super::Exporter;
-use super::svg::{Chart, Line, esc, ms_card};
+use super::page::{
+    Axis, Chart, Charts, Series, XAxis, ZOOM_HINT, esc, head, ms_axis, ms_card, time_chart,
+};
 use crate::report::Report;
 use crate::stats::hdr::{Percentiles, decode_histogram, percent};
 use crate::stats::rows::{SecondReport, StageReport};
@@ -13,26 +15,9 @@ use crate::stats::rows::{SecondReport, StageReport};
 /// The HTML report.
 pub struct Html;
 
-pub(crate) const STYLE: &str = "\
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;margin:24px;\
-color:#222;background:#f6f7f9}\
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}\
-.sub{color:#555;margin-bottom:16px;word-break:break-all}\
-.cards{display:flex;flex-wrap:wrap;gap:10px}\
-.card{background:#fff;border:1px solid #dde;border-radius:6px;padding:10px 14px;min-width:120px}\
-.card b{display:block;font-size:20px}.card span{color:#666;font-size:12px}\
-.warn{background:#fff4d6;border:1px solid #e8c04a;padding:8px 12px;border-radius:6px;margin:12px 0}\
-svg.chart{background:#fff;border:1px solid #dde;border-radius:6px;width:100%;max-width:960px;\
-height:auto;display:block;margin:10px 0}\
-svg .ct{font-size:15px;font-weight:600;fill:#222}svg .tk{font-size:11px;fill:#555}\
-svg .al{font-size:12px;fill:#333}svg .lg{font-size:12px;fill:#333}\
-table{border-collapse:collapse;background:#fff;font-size:13px;margin:6px 0}\
-th,td{border:1px solid #dde;padding:4px 8px;text-align:right}\
-th{background:#eef0f4}td.l,th.l{text-align:left;word-break:break-all}\
-.defs dt{font-weight:600}.defs dd{margin:0 0 6px 16px;color:#444}";
-
 const QPS_COLOR: &str = "#1f77b4";
 const OK_COLOR: &str = "#2ca02c";
+const GOOD_COLOR: &str = "#17becf";
 const USERS_COLOR: &str = "#7f7f7f";
 const P50_COLOR: &str = "#2ca02c";
 const P90_COLOR: &str = "#ff7f0e";
@@ -51,20 +36,12 @@ impl Exporter for Html {
 pub fn render(r: &Report) -> String {
     let c = &r.config;
     let t = &r.total;
-    let mut h = String::new();
     let title = match &r.name {
         Some(name) => format!("{name}: qpsbench report, {} {}", c.method, c.url),
         None => format!("qpsbench report: {} {}", c.method, c.url),
     };
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
-         style-src 'unsafe-inline'; img-src data:\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body>\n",
-        esc(&title)
-    );
+    let mut h = head(&title);
+    let mut charts = Charts::default();
     let _ = writeln!(
         h,
         "<h1>{}</h1><div class=\"sub\">{} {} &middot; started {} &middot; {:.1} s \
@@ -154,15 +131,13 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(h, "<div class=\"warn\">Warning: {}.</div>", esc(&w));
     }
     h.push_str("<h2>Over time</h2>\n");
-    h.push_str(&throughput_chart(r).render());
-    h.push('\n');
-    h.push_str(&latency_chart(r).render());
-    h.push('\n');
-    h.push_str(&errors_chart(r).render());
-    h.push('\n');
+    h.push_str(ZOOM_HINT);
+    charts.place(&mut h, throughput_chart(r));
+    charts.place(&mut h, latency_chart(r));
+    charts.place(&mut h, ttfb_chart(r));
+    charts.place(&mut h, errors_chart(r));
     h.push_str("<h2>Latency distribution</h2>\n");
-    h.push_str(&distribution_chart(r).render());
-    h.push('\n');
+    charts.place(&mut h, distribution_chart(r));
 
     h.push_str("<h2>Stages: latency (ms, send start &rarr; last body byte)</h2>\n");
     stage_table(&mut h, r, |s| Some(&s.latency_ms));
@@ -171,7 +146,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             h,
             "<p>Warm-up before the run (in no other row, chart or threshold): {} requests in \
-             {:.1} s, {:.1} req/s, p50 {} ms, p99 {} ms, {} HTTP errors, {} failures.</p>",
+             {:.1} s, QPS {:.1}, p50 {} ms, p99 {} ms, {} HTTP errors, {} failures.</p>",
             w.requests,
             w.duration_s,
             w.qps,
@@ -191,13 +166,13 @@ pub fn render(r: &Report) -> String {
     if let (Some(target), Some(late), Some(lag)) = (t.target_rps, t.late_slots, t.max_lag_ms) {
         let _ = writeln!(
             h,
-            "<p>Rate: target {target} req/s, achieved {:.1} req/s; {late} late slots (sent &gt;1 ms \
+            "<p>Rate: target {target} req/s (--rps), achieved QPS {:.1}; {late} late slots (sent &gt;1 ms \
              after their slot); largest lag {lag:.3} ms.</p>",
             t.qps
         );
     }
 
-    super::html_stream::section(&mut h, r);
+    super::html_stream::section(&mut h, &mut charts, r);
     super::html_traffic::section(&mut h, r);
 
     h.push_str("<h2>Status codes</h2>\n");
@@ -208,6 +183,7 @@ pub fn render(r: &Report) -> String {
     h.push_str("<h2>Configuration</h2>\n");
     config_table(&mut h, r);
     h.push_str(DEFINITIONS);
+    h.push_str(&charts.scripts());
     h.push_str("</body></html>\n");
     h
 }
@@ -216,7 +192,7 @@ fn cards(h: &mut String, t: &StageReport) {
     let latency = t.latency_ms.measured();
     let items = [
         (t.requests.to_string(), "requests"),
-        (format!("{:.1}", t.qps), "requests / s"),
+        (format!("{:.1}", t.qps), "QPS (requests / s)"),
         (
             t.error_rate
                 .map_or("-".into(), |v| format!("{:.2}%", v * 100.0)),
@@ -243,11 +219,6 @@ fn cards(h: &mut String, t: &StageReport) {
     h.push_str("</div>\n");
 }
 
-/// End of each window in seconds since the start (the last may be partial).
-fn window_end(s: &SecondReport) -> f64 {
-    (s.second - 1) as f64 + s.interval_s
-}
-
 fn per_s(n: u64, interval_s: f64) -> f64 {
     if interval_s > 0.0 {
         n as f64 / interval_s
@@ -257,106 +228,113 @@ fn per_s(n: u64, interval_s: f64) -> f64 {
 }
 
 fn throughput_chart(r: &Report) -> Chart {
-    let pts = |f: &dyn Fn(&SecondReport) -> f64| -> Vec<(f64, f64)> {
-        r.seconds.iter().map(|s| (window_end(s), f(s))).collect()
+    let rate = |f: fn(&SecondReport) -> u64| -> Vec<Option<f64>> {
+        r.seconds
+            .iter()
+            .map(|s| Some(per_s(f(s), s.interval_s)))
+            .collect()
     };
-    Chart {
-        id: "chart-qps",
-        title: "Requests per second, with active users".into(),
-        x_label: "seconds since start".into(),
-        y_label: "requests / s".into(),
-        lines: vec![
-            Line {
-                name: "requests/s".into(),
-                color: QPS_COLOR,
-                points: pts(&|s| per_s(s.requests, s.interval_s)),
-                dashed: false,
-            },
-            Line {
-                name: "ok/s".into(),
-                color: OK_COLOR,
-                points: pts(&|s| per_s(s.ok, s.interval_s)),
-                dashed: true,
+    // QPS is drawn wide and pale under a thin ok/s line: where every request succeeded the two
+    // are equal and both stay visible.
+    let mut series = vec![
+        Series::new("QPS", "req/s", QPS_COLOR, "rate", rate(|s| s.requests)).width(5.0),
+        Series::new("ok/s", "req/s", OK_COLOR, "rate", rate(|s| s.ok)).width(1.5),
+    ];
+    if r.config.goodput.is_some() {
+        series.push(
+            Series::new(
+                "good/s",
+                "req/s",
+                GOOD_COLOR,
+                "rate",
+                rate(|s| s.good_requests.unwrap_or(0)),
+            )
+            .width(1.5)
+            .dashed(),
+        );
+    }
+    series.push(
+        Series::new(
+            "active users",
+            "users",
+            USERS_COLOR,
+            "users",
+            r.seconds.iter().map(|s| Some(s.users as f64)).collect(),
+        )
+        .dashed()
+        .decimals(0),
+    );
+    time_chart(
+        r,
+        "chart-qps",
+        "QPS (requests per second), with active users",
+        vec![
+            Axis::left("rate", "QPS (req/s)"),
+            Axis {
+                integer: true,
+                right: true,
+                ..Axis::left("users", "active users")
             },
         ],
-        right: Some((
-            "active users".into(),
-            vec![Line {
-                name: "users".into(),
-                color: USERS_COLOR,
-                points: pts(&|s| s.users as f64),
-                dashed: true,
-            }],
-        )),
-        x_ticks: None,
-    }
+        series,
+    )
 }
 
 fn latency_chart(r: &Report) -> Chart {
-    // Windows without answers have no latency: leave them out rather than draw zeros.
-    let pts = |f: &dyn Fn(&SecondReport) -> Option<f64>| -> Vec<(f64, f64)> {
-        r.seconds
-            .iter()
-            .filter_map(|s| f(s).map(|v| (window_end(s), v)))
-            .collect()
+    let line = |name: &str, color, f: fn(&SecondReport) -> Option<f64>| {
+        Series::new(name, "ms", color, "ms", r.seconds.iter().map(f).collect())
     };
-    let line = |name: &str, color, f: &dyn Fn(&SecondReport) -> Option<f64>, dashed| Line {
-        name: name.into(),
-        color,
-        points: pts(f),
-        dashed,
-    };
-    Chart {
-        id: "chart-latency",
-        title: "Latency per second (send start -> last body byte)".into(),
-        x_label: "seconds since start".into(),
-        y_label: "ms".into(),
-        lines: vec![
-            line("p50", P50_COLOR, &|s| s.p50_ms, false),
-            line("p90", P90_COLOR, &|s| s.p90_ms, false),
-            line("p99", P99_COLOR, &|s| s.p99_ms, false),
-            line("max", MAX_COLOR, &|s| s.max_ms, true),
+    time_chart(
+        r,
+        "chart-latency",
+        "Latency per second (send start → last body byte)",
+        vec![ms_axis("latency (ms)")],
+        vec![
+            line("p50", P50_COLOR, |s| s.p50_ms),
+            line("p90", P90_COLOR, |s| s.p90_ms),
+            line("p99", P99_COLOR, |s| s.p99_ms),
+            line("max", MAX_COLOR, |s| s.max_ms).dashed(),
         ],
-        right: None,
-        x_ticks: None,
-    }
+    )
+}
+
+fn ttfb_chart(r: &Report) -> Chart {
+    let line = |name: &str, color, f: fn(&SecondReport) -> Option<f64>| {
+        Series::new(name, "ms", color, "ms", r.seconds.iter().map(f).collect())
+    };
+    time_chart(
+        r,
+        "chart-ttfb",
+        "Time to first byte per second (send start → response head)",
+        vec![ms_axis("TTFB (ms)")],
+        vec![
+            line("TTFB p50", P50_COLOR, |s| s.ttfb_p50_ms),
+            line("TTFB p99", P99_COLOR, |s| s.ttfb_p99_ms),
+        ],
+    )
 }
 
 fn errors_chart(r: &Report) -> Chart {
-    let pts = |f: &dyn Fn(&SecondReport) -> u64| -> Vec<(f64, f64)> {
+    let rate = |f: fn(&SecondReport) -> u64| -> Vec<Option<f64>> {
         r.seconds
             .iter()
-            .map(|s| (window_end(s), per_s(f(s), s.interval_s)))
+            .map(|s| Some(per_s(f(s), s.interval_s)))
             .collect()
     };
-    Chart {
-        id: "chart-errors",
-        title: "HTTP errors and client failures per second".into(),
-        x_label: "seconds since start".into(),
-        y_label: "per second".into(),
-        lines: vec![
-            Line {
-                name: "HTTP errors/s".into(),
-                color: ERR_COLOR,
-                points: pts(&|s| s.errors),
-                dashed: false,
-            },
-            Line {
-                name: "failures/s".into(),
-                color: FAIL_COLOR,
-                points: pts(&|s| s.failures),
-                dashed: true,
-            },
+    time_chart(
+        r,
+        "chart-errors",
+        "HTTP errors and client failures per second",
+        vec![Axis::left("rate", "per second")],
+        vec![
+            Series::new("HTTP errors/s", "/s", ERR_COLOR, "rate", rate(|s| s.errors)),
+            Series::new("failures/s", "/s", FAIL_COLOR, "rate", rate(|s| s.failures)).dashed(),
         ],
-        right: None,
-        x_ticks: None,
-    }
+    )
 }
 
 /// Latency against percentile on a "nines" axis (90%, 99%, 99.9% ... evenly spaced).
 fn distribution_chart(r: &Report) -> Chart {
-    let mut lines = Vec::new();
-    let mut nines_max: f64 = 1.0;
     let sources = [
         ("latency", P90_COLOR, Some(&r.total.hdr.latency_us)),
         (
@@ -365,51 +343,46 @@ fn distribution_chart(r: &Report) -> Chart {
             r.total.hdr.response_time_us.as_ref(),
         ),
     ];
-    for (name, color, encoded) in sources {
-        let Some(h) = encoded.and_then(|e| decode_histogram(e).ok()) else {
-            continue;
-        };
-        if h.is_empty() {
-            continue;
-        }
-        // Show as many nines as the sample count supports, at most five.
-        let nines = (h.len() as f64).log10().clamp(1.0, 5.0);
-        nines_max = nines_max.max(nines);
-        const STEPS: usize = 200;
-        let points = (0..=STEPS)
-            .map(|i| {
-                let x = nines * i as f64 / STEPS as f64;
-                let q = 1.0 - 10f64.powf(-x);
-                (x, h.value_at_quantile(q) as f64 / 1e3)
-            })
-            .collect();
-        lines.push(Line {
-            name: name.into(),
-            color,
-            points,
-            dashed: false,
-        });
-    }
-    let labels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"];
-    let x_ticks = (0..=nines_max.ceil() as usize)
-        .filter(|&i| i < labels.len() && i as f64 <= nines_max + 1e-9)
-        .map(|i| (i as f64, labels[i].to_string()))
+    let histograms: Vec<_> = sources
+        .into_iter()
+        .filter_map(|(name, color, encoded)| {
+            let h = encoded.and_then(|e| decode_histogram(e).ok())?;
+            (!h.is_empty()).then_some((name, color, h))
+        })
+        .collect();
+    // As many nines as the sample count supports, at most five.
+    let nines = histograms
+        .iter()
+        .map(|(_, _, h)| (h.len() as f64).log10().clamp(1.0, 5.0))
+        .fold(1.0f64, f64::max);
+    const STEPS: usize = 200;
+    let xs: Vec<f64> = (0..=STEPS)
+        .map(|i| (nines * i as f64 / STEPS as f64 * 1e4).round() / 1e4)
+        .collect();
+    let series = histograms
+        .iter()
+        .map(|(name, color, h)| {
+            let values = xs
+                .iter()
+                .map(|&x| Some(h.value_at_quantile(1.0 - 10f64.powf(-x)) as f64 / 1e3))
+                .collect();
+            Series::new(*name, "ms", color, "ms", values)
+        })
         .collect();
     Chart {
         id: "chart-percentiles",
         title: "Latency by percentile (whole run)".into(),
-        x_label: "percentile".into(),
-        y_label: "ms".into(),
-        lines,
-        right: None,
-        x_ticks: Some(x_ticks),
+        x: XAxis::Nines,
+        xs,
+        axes: vec![ms_axis("latency (ms)")],
+        series,
     }
 }
 
 fn stage_table(h: &mut String, r: &Report, pick: impl Fn(&StageReport) -> Option<&Percentiles>) {
     h.push_str(
         "<table><tr><th class=\"l\">stage</th><th>users</th><th>requests</th><th>time (s)</th>\
-         <th>req/s</th><th>error %</th><th>failure %</th><th>avg</th><th>min</th><th>p50</th>\
+         <th>QPS</th><th>error %</th><th>failure %</th><th>avg</th><th>min</th><th>p50</th>\
          <th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th></tr>\n",
     );
     let rows: Vec<&StageReport> = if r.stages.len() > 1 {
@@ -517,7 +490,7 @@ fn config_table(h: &mut String, r: &Report) {
     for (k, v) in rows {
         let _ = write!(
             h,
-            "<tr><th class=\"l\">{k}</th><td class=\"l\">{}</td></tr>",
+            "<tr><th class=\"l\">{k}</th><td class=\"l v\">{}</td></tr>",
             esc(&v).replace('\n', "<br>")
         );
     }
@@ -525,8 +498,9 @@ fn config_table(h: &mut String, r: &Report) {
 }
 
 const DEFINITIONS: &str = "<h2>Definitions</h2><dl class=\"defs\">\
-<dt>requests / s (QPS)</dt><dd>completed requests (any outcome) / elapsed seconds; ok/s counts \
-successes only</dd>\
+<dt>QPS</dt><dd>completed requests (any outcome) per second of the window, in req/s; ok/s \
+counts successes only; the target rate of --rps is RPS</dd>\
+<dt>TTFB</dt><dd>send start &rarr; response head received</dd>\
 <dt>latency</dt><dd>send start &rarr; last body byte (service time)</dd>\
 <dt>response time</dt><dd>scheduled slot &rarr; last body byte; only with --rps (coordinated \
 omission corrected)</dd>\

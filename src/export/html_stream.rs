@@ -4,11 +4,12 @@
 
 use std::fmt::Write as _;
 
-use super::svg::{Chart, Line, esc, ms_card};
+use super::page::{Axis, Chart, Charts, Series, esc, ms_axis, ms_card, time_chart};
 use crate::output::stream_summary::{dataset_words, metrics, request_words, token_source_words};
 use crate::report::Report;
 use crate::stats::hdr::{Percentiles, cell};
-use crate::stats::rows::{SecondReport, StageReport};
+use crate::stats::rows::StageReport;
+use crate::stats::stream::SecondStream;
 
 const TTFT_COLOR: &str = "#1f77b4";
 const TTFT99_COLOR: &str = "#aec7e8";
@@ -17,9 +18,12 @@ const ITL99_COLOR: &str = "#ffbb78";
 const TOKENS_COLOR: &str = "#2ca02c";
 const STREAMS_COLOR: &str = "#7f7f7f";
 const INPUT_COLOR: &str = "#9467bd";
+const TPOT_COLOR: &str = "#d62728";
+const TPOT99_COLOR: &str = "#ff9896";
+const SPEED99_COLOR: &str = "#98df8a";
 
 /// Append the section (nothing when no response was streamed).
-pub fn section(h: &mut String, r: &Report) {
+pub fn section(h: &mut String, charts: &mut Charts, r: &Report) {
     let Some(st) = &r.total.stream else {
         if let Some(w) = crate::output::stream_summary::no_stream_warning(r) {
             let _ = writeln!(h, "<div class=\"warn\">Warning: {}</div>", esc(&w));
@@ -72,10 +76,9 @@ pub fn section(h: &mut String, r: &Report) {
             let _ = writeln!(h, "<p>Dataset: {}.</p>", esc(&dataset_words(d)));
         }
     }
-    h.push_str(&latency_chart(r).render());
-    h.push('\n');
-    h.push_str(&tokens_chart(r).render());
-    h.push('\n');
+    for chart in stream_charts(r) {
+        charts.place(h, chart);
+    }
 
     let _ = writeln!(
         h,
@@ -110,13 +113,17 @@ pub fn section(h: &mut String, r: &Report) {
             );
             continue;
         };
-        for (i, (metric, p)) in metrics(s, sst).into_iter().enumerate() {
+        // The stage's cells span its metric rows: as many as it has (TTFOT and input tokens
+        // only when measured).
+        let rows = metrics(s, sst);
+        let span = rows.len();
+        for (i, (metric, p)) in rows.into_iter().enumerate() {
             h.push_str("<tr>");
             if i == 0 {
                 let _ = write!(
                     h,
-                    "<td class=\"l\" rowspan=\"6\">{}</td><td rowspan=\"6\">{}</td>\
-                     <td rowspan=\"6\">{}</td><td rowspan=\"6\">{:.1}</td>",
+                    "<td class=\"l\" rowspan=\"{span}\">{}</td><td rowspan=\"{span}\">{}</td>\
+                     <td rowspan=\"{span}\">{}</td><td rowspan=\"{span}\">{:.1}</td>",
                     esc(&s.name),
                     sst.streams,
                     sst.output_tokens,
@@ -150,111 +157,131 @@ pub fn section(h: &mut String, r: &Report) {
     h.push_str(DEFINITIONS);
 }
 
-fn window_end(s: &SecondReport) -> f64 {
-    (s.second - 1) as f64 + s.interval_s
+/// A per-second value of the streaming part of a row (`None` in seconds without streams).
+fn of(r: &Report, f: fn(&SecondStream) -> Option<f64>) -> Vec<Option<f64>> {
+    r.seconds
+        .iter()
+        .map(|s| s.stream.as_ref().and_then(f))
+        .collect()
 }
 
-fn latency_chart(r: &Report) -> Chart {
-    let pts = |f: &dyn Fn(&SecondReport) -> Option<f64>| -> Vec<(f64, f64)> {
-        r.seconds
-            .iter()
-            .filter_map(|s| f(s).map(|v| (window_end(s), v)))
-            .collect()
-    };
-    let ttft = |s: &SecondReport, p99: bool| {
-        s.stream
-            .as_ref()
-            .and_then(|st| if p99 { st.ttft_p99_ms } else { st.ttft_p50_ms })
-    };
-    let itl = |s: &SecondReport, p99: bool| {
-        s.stream
-            .as_ref()
-            .and_then(|st| if p99 { st.itl_p99_ms } else { st.itl_p50_ms })
-    };
-    let line = |name: &str, color, points, dashed| Line {
-        name: name.into(),
-        color,
-        points,
-        dashed,
-    };
-    Chart {
-        id: "chart-ttft-itl",
-        title: "Time to first token and inter-token latency per second".into(),
-        x_label: "seconds since start".into(),
-        y_label: "TTFT ms".into(),
-        lines: vec![
-            line("TTFT p50", TTFT_COLOR, pts(&|s| ttft(s, false)), false),
-            line("TTFT p99", TTFT99_COLOR, pts(&|s| ttft(s, true)), true),
-        ],
-        right: Some((
-            "ITL ms".into(),
+/// A rate per second of the window (0 in seconds without streams).
+fn rate(r: &Report, f: fn(&SecondStream) -> u64) -> Vec<Option<f64>> {
+    r.seconds
+        .iter()
+        .map(|s| {
+            let n = s.stream.as_ref().map_or(0, f);
+            Some(if s.interval_s > 0.0 {
+                n as f64 / s.interval_s
+            } else {
+                0.0
+            })
+        })
+        .collect()
+}
+
+/// TTFT, ITL, TPOT and per-answer speed each on a chart of its own (their scales differ by an
+/// order of magnitude), then token throughput with streams per second.
+fn stream_charts(r: &Report) -> Vec<Chart> {
+    let ms = |name: &str, color, f| Series::new(name, "ms", color, "ms", of(r, f));
+    let mut tokens = vec![Series::new(
+        "output tokens/s",
+        "tokens/s",
+        TOKENS_COLOR,
+        "tokens",
+        rate(r, |st| st.output_tokens),
+    )];
+    // Input tokens only when the server reported them (or the client counted them).
+    if r.seconds
+        .iter()
+        .any(|s| s.stream.as_ref().is_some_and(|st| st.input_tokens > 0))
+    {
+        tokens.push(Series::new(
+            "input tokens/s",
+            "tokens/s",
+            INPUT_COLOR,
+            "tokens",
+            rate(r, |st| st.input_tokens),
+        ));
+    }
+    tokens.push(
+        Series::new(
+            "streams/s",
+            "streams/s",
+            STREAMS_COLOR,
+            "streams",
+            rate(r, |st| st.streams),
+        )
+        .dashed(),
+    );
+    vec![
+        time_chart(
+            r,
+            "chart-ttft",
+            "Time to first token per second (send start → first content)",
+            vec![ms_axis("TTFT (ms)")],
             vec![
-                line("ITL p50", ITL_COLOR, pts(&|s| itl(s, false)), false),
-                line("ITL p99", ITL99_COLOR, pts(&|s| itl(s, true)), true),
+                ms("TTFT p50", TTFT_COLOR, |st| st.ttft_p50_ms),
+                ms("TTFT p99", TTFT99_COLOR, |st| st.ttft_p99_ms).dashed(),
             ],
-        )),
-        x_ticks: None,
-    }
-}
-
-fn tokens_chart(r: &Report) -> Chart {
-    let pts = |f: &dyn Fn(&SecondReport) -> f64| -> Vec<(f64, f64)> {
-        r.seconds.iter().map(|s| (window_end(s), f(s))).collect()
-    };
-    let per_s = |n: u64, s: &SecondReport| {
-        if s.interval_s > 0.0 {
-            n as f64 / s.interval_s
-        } else {
-            0.0
-        }
-    };
-    Chart {
-        id: "chart-tokens",
-        title: "Tokens per second (output, and input when reported), with streams completed per \
-                second"
-            .into(),
-        x_label: "seconds since start".into(),
-        y_label: "output tokens / s".into(),
-        lines: {
-            let mut lines = vec![Line {
-                name: "output tokens/s".into(),
-                color: TOKENS_COLOR,
-                points: pts(&|s| {
-                    s.stream
-                        .as_ref()
-                        .map_or(0.0, |st| per_s(st.output_tokens, s))
-                }),
-                dashed: false,
-            }];
-            // Input tokens only when the server reported them.
-            if r.seconds
-                .iter()
-                .any(|s| s.stream.as_ref().is_some_and(|st| st.input_tokens > 0))
-            {
-                lines.push(Line {
-                    name: "input tokens/s".into(),
-                    color: INPUT_COLOR,
-                    points: pts(&|s| {
-                        s.stream
-                            .as_ref()
-                            .map_or(0.0, |st| per_s(st.input_tokens, s))
-                    }),
-                    dashed: false,
-                });
-            }
-            lines
-        },
-        right: Some((
-            "streams / s".into(),
-            vec![Line {
-                name: "streams/s".into(),
-                color: STREAMS_COLOR,
-                points: pts(&|s| s.stream.as_ref().map_or(0.0, |st| per_s(st.streams, s))),
-                dashed: true,
-            }],
-        )),
-        x_ticks: None,
-    }
+        ),
+        time_chart(
+            r,
+            "chart-itl",
+            "Inter-token latency per second (gap between content events)",
+            vec![ms_axis("ITL (ms)")],
+            vec![
+                ms("ITL p50", ITL_COLOR, |st| st.itl_p50_ms),
+                ms("ITL p99", ITL99_COLOR, |st| st.itl_p99_ms).dashed(),
+            ],
+        ),
+        time_chart(
+            r,
+            "chart-tpot",
+            "Time per output token per second (complete answers of 2 tokens or more)",
+            vec![ms_axis("TPOT (ms)")],
+            vec![
+                ms("TPOT p50", TPOT_COLOR, |st| st.tpot_p50_ms),
+                ms("TPOT p99", TPOT99_COLOR, |st| st.tpot_p99_ms).dashed(),
+            ],
+        ),
+        time_chart(
+            r,
+            "chart-answer-speed",
+            "Output speed per answer (tokens / (last token − send start)), complete answers",
+            vec![Axis::left("speed", "tokens/s per answer")],
+            vec![
+                Series::new(
+                    "tokens/s p50",
+                    "tokens/s",
+                    TOKENS_COLOR,
+                    "speed",
+                    of(r, |st| st.tokens_per_s_p50),
+                ),
+                Series::new(
+                    "tokens/s p99",
+                    "tokens/s",
+                    SPEED99_COLOR,
+                    "speed",
+                    of(r, |st| st.tokens_per_s_p99),
+                )
+                .dashed(),
+            ],
+        ),
+        time_chart(
+            r,
+            "chart-tokens",
+            "Tokens per second (output, and input when known), with streams completed per second",
+            vec![
+                Axis::left("tokens", "tokens/s"),
+                Axis {
+                    right: true,
+                    ..Axis::left("streams", "streams/s")
+                },
+            ],
+            tokens,
+        ),
+    ]
 }
 
 const DEFINITIONS: &str = "<h2>Streaming definitions</h2><dl class=\"defs\">\

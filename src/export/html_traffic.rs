@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::svg::esc;
+use super::page::esc;
 use crate::report::Report;
 use crate::stats::hdr::{Percentiles, cell, percent};
 
@@ -86,7 +86,7 @@ pub fn section(h: &mut String, r: &Report) {
             let _ = writeln!(
                 h,
                 "<tr><td class=\"l\">{}</td><td class=\"l\">{} (+{:.3} s)</td>\
-                 <td class=\"l\">{}<br>{}</td><td>{}</td><td class=\"l\"><pre>{}</pre></td></tr>",
+                 <td class=\"l v\">{}<br>{}</td><td>{}</td><td class=\"l v\"><pre>{}</pre></td></tr>",
                 esc(&e.kind()),
                 esc(&e.time),
                 e.elapsed_s,
@@ -104,7 +104,7 @@ pub fn section(h: &mut String, r: &Report) {
 fn targets_table(h: &mut String, rows: &[crate::stats::rows::StageReport]) {
     h.push_str(
         "<table><tr>\
-                    <th class=\"l\">target</th><th>requests</th><th>req/s</th><th>error %</th>\
+                    <th class=\"l\">target</th><th>requests</th><th>QPS</th><th>error %</th>\
                     <th>failure %</th><th>avg</th><th>p50</th><th>p90</th><th>p99</th><th>max</th>\
                     <th class=\"l\">status codes</th></tr>\n",
     );

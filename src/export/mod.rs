@@ -30,7 +30,8 @@ pub mod result_json;
 /// `--samples`: a line per request, written as the run goes.
 pub mod samples;
 
-mod svg;
+/// What every HTML page shares: style, escaping, head, interactive charts (uPlot).
+pub mod page;
 
 /// Turns a report into the bytes of one file format.
 pub trait Exporter {

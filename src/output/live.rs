@@ -218,6 +218,9 @@ mod tests {
             p99_ms: Some(2.25),
             max_ms: Some(9.0),
             hdr_latency_us: String::new(),
+            ttfb_p50_ms: None,
+            ttfb_p99_ms: None,
+            hdr_ttfb_us: String::new(),
             stream: None,
             good_requests: None,
         };

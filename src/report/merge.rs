@@ -61,6 +61,10 @@ pub fn load(path: &Path) -> Result<Report, UsageError> {
     for s in &report.seconds {
         decode_histogram(&s.hdr_latency_us)
             .map_err(|e| UsageError(format!("{shown}: second {}: {e}", s.second)))?;
+        if !s.hdr_ttfb_us.is_empty() {
+            decode_histogram(&s.hdr_ttfb_us)
+                .map_err(|e| UsageError(format!("{shown}: second {}: {e}", s.second)))?;
+        }
         if let Some(st) = &s.stream {
             crate::stats::stream::StreamBucket::new()
                 .add_second(st)
@@ -424,6 +428,12 @@ fn merge_seconds(reports: &[&Report]) -> Result<(u64, Vec<SecondReport>), UsageE
             .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
         crate::stats::hdr::add_histogram(&mut b.latency, &h)
             .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
+        if !s.hdr_ttfb_us.is_empty() {
+            let h = decode_histogram(&s.hdr_ttfb_us)
+                .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
+            crate::stats::hdr::add_histogram(&mut b.ttfb, &h)
+                .map_err(|e| UsageError(format!("second {}: {e}", s.second)))?;
+        }
         if let Some(st) = &s.stream {
             b.stream
                 .get_or_insert_with(crate::stats::stream::StreamBucket::new)

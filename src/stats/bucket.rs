@@ -358,6 +358,8 @@ impl SecondReport {
     /// The row for one window (`interval` long, ending `second` seconds after the start).
     pub fn from_bucket(second: u64, interval: Duration, users: usize, b: &Bucket) -> Self {
         let p = Percentiles::of(&b.latency);
+        let ttfb = Percentiles::of(&b.ttfb);
+        let ttfb = ttfb.measured();
         SecondReport {
             second,
             interval_s: round3(interval.as_secs_f64()),
@@ -372,6 +374,13 @@ impl SecondReport {
             p99_ms: p.measured().map(|p| p.p99),
             max_ms: p.measured().map(|p| p.max),
             hdr_latency_us: encode_histogram(&b.latency),
+            ttfb_p50_ms: ttfb.map(|p| p.p50),
+            ttfb_p99_ms: ttfb.map(|p| p.p99),
+            hdr_ttfb_us: if b.ttfb.is_empty() {
+                String::new()
+            } else {
+                encode_histogram(&b.ttfb)
+            },
             stream: b.stream.as_ref().map(|st| st.second(interval)),
             good_requests: b.good,
         }

@@ -160,6 +160,16 @@ pub struct SecondReport {
     pub max_ms: Option<f64>,
     /// This window's latency histogram (microseconds), encoded by [`encode_histogram`](super::hdr::encode_histogram).
     pub hdr_latency_us: String,
+    /// Median TTFB (send start -> response head), milliseconds; `null` in a second without
+    /// responses (and in reports written before 0.2).
+    #[serde(default)]
+    pub ttfb_p50_ms: Option<f64>,
+    /// 99th percentile TTFB, milliseconds; `null` as `ttfb_p50_ms`.
+    #[serde(default)]
+    pub ttfb_p99_ms: Option<f64>,
+    /// This window's TTFB histogram (microseconds), encoded; omitted when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hdr_ttfb_us: String,
     /// TTFT, ITL and output tokens of this second: only once responses are streamed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<SecondStream>,
@@ -174,9 +184,12 @@ impl SecondReport {
     /// length, by about 1-9 KiB a second.
     pub fn drop_histograms(&mut self) {
         self.hdr_latency_us = String::new();
+        self.hdr_ttfb_us = String::new();
         if let Some(st) = &mut self.stream {
             st.hdr_ttft_us = String::new();
             st.hdr_itl_us = String::new();
+            st.hdr_tpot_us = String::new();
+            st.hdr_tokens_per_s_milli = String::new();
         }
     }
 }

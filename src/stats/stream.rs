@@ -309,6 +309,15 @@ impl StreamBucket {
         let secs = interval.as_secs_f64();
         let ttft = Percentiles::of(&self.ttft);
         let itl = Percentiles::of(&self.itl);
+        let tpot = Percentiles::of(&self.tpot);
+        let speed = Percentiles::scaled(&self.tokens_per_s, 1e3);
+        let encode = |h: &Histogram<u64>| {
+            if h.is_empty() {
+                String::new()
+            } else {
+                encode_histogram(h)
+            }
+        };
         let per_s = |n: u64| {
             if secs > 0.0 {
                 round3(n as f64 / secs)
@@ -328,8 +337,14 @@ impl StreamBucket {
             ttft_p99_ms: ttft.measured().map(|p| p.p99),
             itl_p50_ms: itl.measured().map(|p| p.p50),
             itl_p99_ms: itl.measured().map(|p| p.p99),
+            tpot_p50_ms: tpot.measured().map(|p| p.p50),
+            tpot_p99_ms: tpot.measured().map(|p| p.p99),
+            tokens_per_s_p50: speed.measured().map(|p| p.p50),
+            tokens_per_s_p99: speed.measured().map(|p| p.p99),
             hdr_ttft_us: encode_histogram(&self.ttft),
             hdr_itl_us: encode_histogram(&self.itl),
+            hdr_tpot_us: encode(&self.tpot),
+            hdr_tokens_per_s_milli: encode(&self.tokens_per_s),
         }
     }
 
@@ -344,7 +359,18 @@ impl StreamBucket {
         self.output_tokens += s.output_tokens;
         self.input_tokens += s.input_tokens;
         add_histogram(&mut self.ttft, &decode_histogram(&s.hdr_ttft_us)?)?;
-        add_histogram(&mut self.itl, &decode_histogram(&s.hdr_itl_us)?)
+        add_histogram(&mut self.itl, &decode_histogram(&s.hdr_itl_us)?)?;
+        // Absent in reports written before 0.2, and in seconds without complete answers.
+        if !s.hdr_tpot_us.is_empty() {
+            add_histogram(&mut self.tpot, &decode_histogram(&s.hdr_tpot_us)?)?;
+        }
+        if !s.hdr_tokens_per_s_milli.is_empty() {
+            add_histogram(
+                &mut self.tokens_per_s,
+                &decode_histogram(&s.hdr_tokens_per_s_milli)?,
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -479,10 +505,31 @@ pub struct SecondStream {
     pub itl_p50_ms: Option<f64>,
     /// 99th percentile ITL of the gaps measured in this window, milliseconds; `null` when nothing was measured.
     pub itl_p99_ms: Option<f64>,
+    /// Median TPOT of the complete answers (2 tokens or more) that ended in this window,
+    /// milliseconds; `null` when there was none (and in reports written before 0.2).
+    #[serde(default)]
+    pub tpot_p50_ms: Option<f64>,
+    /// 99th percentile TPOT, milliseconds; `null` as `tpot_p50_ms`.
+    #[serde(default)]
+    pub tpot_p99_ms: Option<f64>,
+    /// Median per-answer output speed of the complete answers that ended in this window: output
+    /// tokens / (last content token - send start), tokens per second; `null` as `tpot_p50_ms`.
+    #[serde(default)]
+    pub tokens_per_s_p50: Option<f64>,
+    /// 99th percentile of the per-answer output speed (the fastest answers), tokens per second.
+    #[serde(default)]
+    pub tokens_per_s_p99: Option<f64>,
     /// This second's TTFT histogram (microseconds), encoded for merging.
     pub hdr_ttft_us: String,
     /// This second's ITL histogram (microseconds), encoded for merging.
     pub hdr_itl_us: String,
+    /// This second's TPOT histogram (microseconds), encoded; omitted when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hdr_tpot_us: String,
+    /// This second's per-answer speed histogram (milli-tokens per second), encoded; omitted
+    /// when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hdr_tokens_per_s_milli: String,
 }
 
 #[cfg(test)]
