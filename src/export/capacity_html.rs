@@ -41,11 +41,15 @@ pub fn render(c: &Capacity, title: &str) -> String {
     let limits = c.steps.first().map_or(&[][..], |s| &s.slo[..]);
     for t in limits {
         let is_ms = Metric::parse(&t.metric).is_some_and(|m| m.unit() == Unit::Ms);
-        if is_ms && t.stage.is_none() && x1 > 0.0 {
+        if let Some(limit) = t.limit
+            && is_ms
+            && t.stage.is_none()
+            && x1 > 0.0
+        {
             lines.push(Line {
                 name: format!("SLO {}", t.expression),
                 color: "#7f7f7f",
-                points: vec![(x0, t.limit), (x1, t.limit)],
+                points: vec![(x0, limit), (x1, limit)],
                 dashed: true,
             });
         }

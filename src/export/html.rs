@@ -47,6 +47,19 @@ impl Exporter for Html {
     }
 }
 
+/// A page's start, to its `<body>`: the style, a Content Security Policy that forbids any
+/// fetch, and `title` (escaped here).
+pub(crate) fn page_head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         style-src 'unsafe-inline'; img-src data:\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>\n",
+        esc(title)
+    )
+}
+
 /// The whole page.
 pub fn render(r: &Report) -> String {
     let c = &r.config;
@@ -56,15 +69,7 @@ pub fn render(r: &Report) -> String {
         Some(name) => format!("{name}: qpsbench report, {} {}", c.method, c.url),
         None => format!("qpsbench report: {} {}", c.method, c.url),
     };
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
-         style-src 'unsafe-inline'; img-src data:\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body>\n",
-        esc(&title)
-    );
+    h.push_str(&page_head(&title));
     let _ = writeln!(
         h,
         "<h1>{}</h1><div class=\"sub\">{} {} &middot; started {} &middot; {:.1} s \
