@@ -70,7 +70,8 @@ pub enum Command {
     /// --fail-on (and --baseline), gate it as a run is gated.
     Report(ReportArgs),
     /// Compare saved JSON reports, the first as the baseline: a row per run with its qps,
-    /// p50/p90/p99 and error and failure rates, and each one's change from the baseline.
+    /// p50/p90/p99 and error and failure rates, and each one's change from the baseline (in %,
+    /// and in percentage points for the rates); with --fail-on, a gate.
     Compare(CompareArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell (see the
     /// README's "Shell completions and the man page").

@@ -51,7 +51,8 @@ pub struct CompareArgs {
 
     /// Check every run after the first against these thresholds, the first as the baseline
     /// of their changes ('p99<+10%,qps>-5%,error-rate<+0.5pp'; absolute limits too, in the
-    /// `run --fail-on` syntax); exit code 1 when one fails.
+    /// `run --fail-on` syntax); exit code 1 when one fails. A % of a baseline value of 0 is 0
+    /// (error-rate<+10% against no errors fails even with none): gate rates in pp.
     #[arg(long, value_name = "THRESHOLDS")]
     pub fail_on: Option<String>,
 
