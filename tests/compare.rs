@@ -483,6 +483,7 @@ fn a_run_is_gated_against_its_baseline_after_the_load() {
     let a = figures(&runs.base);
     let target = slow_erring_server();
     let out = runs.dir.join("new.json").to_str().unwrap().to_string();
+    let page = runs.dir.join("new.html").to_str().unwrap().to_string();
     // One gate the slower run misses and one it meets, decided below from the files.
     for (spec, op, change, unit) in [
         ("p50<+1%", "<", 1.0, "%"),
@@ -503,6 +504,8 @@ fn a_run_is_gated_against_its_baseline_after_the_load() {
             spec,
             "--json",
             &out,
+            "--html",
+            &page,
         ]);
         let b = figures(&out);
         let (base, run) = if unit == "pp" {
@@ -520,8 +523,24 @@ fn a_run_is_gated_against_its_baseline_after_the_load() {
         assert_eq!(t["passed"].as_bool(), Some(passed));
         // 2 ms later than the baseline's target: the witness's verdicts are known by hand.
         assert_eq!(passed, spec != "p50<+1%", "{spec}: {a:?} {b:?}");
-        assert!(text.contains(&format!("{spec}: ")), "{text}");
-        assert!(text.contains("baseline "), "{text}");
+        // The summary and the HTML report say the baseline value and the limit made of it.
+        let show = |v: f64| {
+            if unit == "pp" {
+                format!("{:.3}%", v * 100.0)
+            } else {
+                format!("{v:.3} ms")
+            }
+        };
+        let words = format!("baseline {} -> limit {}", show(base), show(limit));
+        assert!(
+            text.contains(&format!("{spec}: ")) && text.contains(&words),
+            "{words}\n{text}"
+        );
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(
+            html.contains(&words.replace('>', "&gt;")),
+            "{words} not in the HTML report"
+        );
     }
 }
 
