@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod generate;
 mod llm;
+mod saved;
 pub use llm::LlmArgs;
+pub use saved::{CompareArgs, MergeArgs, ReportArgs};
 
 use crate::parse::{parse_count, parse_duration, parse_ramp, parse_rates, parse_rfc3339};
 
@@ -64,8 +66,13 @@ pub enum Command {
     Find(FindArgs),
     /// Combine JSON reports of several runs (several machines) into one, with exact percentiles.
     Merge(MergeArgs),
-    /// Re-render a saved JSON report as text, CSV, HTML or an HDR interval log.
+    /// Re-render a saved JSON report as text, CSV, HTML or an HDR interval log; with
+    /// --fail-on (and --baseline), gate it as a run is gated.
     Report(ReportArgs),
+    /// Compare saved JSON reports, the first as the baseline: a row per run with its qps,
+    /// p50/p90/p99 and error and failure rates, and each one's change from the baseline (in %,
+    /// and in percentage points for the rates); with --fail-on, a gate.
+    Compare(CompareArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell (see the
     /// README's "Shell completions and the man page").
     Completions(CompletionsArgs),
@@ -349,9 +356,18 @@ pub struct TrafficArgs {
     /// 'p99<300ms,error-rate<1%,qps>500' (p50 p90 p95 p99 p999 max mean, error-rate,
     /// failure-rate, check-failure-rate, qps; the same percentiles of ttfb- and, for streamed
     /// answers, ttft- itl- tpot-, e.g. ttft-p99<2s; tokens-per-s, tokens-per-s-p50, tokens-per-s-min (per answer),
-    /// output-tokens-per-s (throughput); 'stage=N:' for one stage).
+    /// output-tokens-per-s (throughput); 'stage=N:' for one stage). With --baseline, a signed
+    /// limit is a change from the baseline's value: 'p99<+10%,qps>-5%,error-rate<+0.5pp'.
     #[arg(long, value_name = "THRESHOLDS")]
     pub fail_on: Option<String>,
+
+    /// A saved JSON report (--json) that --fail-on's changes are measured against, read before
+    /// the first request: 'p99<+10%' is p99 < the baseline's p99 x 1.10, 'qps>-5%' qps > its
+    /// qps x 0.95, 'error-rate<+0.5pp' error-rate < its error rate + 0.005 (pp: rates only).
+    /// A % of a baseline value of 0 is 0 (error-rate<+10% against no errors fails even with
+    /// none: use pp, or <=); a baseline that measured nothing for a change's metric is refused.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 
     /// Stop the run early, as Ctrl-C does (summary and reports written), and exit 1 when one of
     /// these holds over the last --abort-window seconds, judged as each second closes:
@@ -598,28 +614,6 @@ pub enum FindByArg {
     Users,
 }
 
-/// `qpsbench merge`.
-#[derive(Debug, Args, Clone)]
-pub struct MergeArgs {
-    /// JSON reports written by `qpsbench run --json` (same qpsbench version, same schedule).
-    #[arg(required = true, value_name = "REPORT.json")]
-    pub inputs: Vec<PathBuf>,
-
-    #[command(flatten)]
-    pub outputs: OutputArgs,
-}
-
-/// `qpsbench report`.
-#[derive(Debug, Args, Clone)]
-pub struct ReportArgs {
-    /// A JSON report written by `qpsbench run --json` or `qpsbench merge --json`.
-    #[arg(value_name = "REPORT.json")]
-    pub input: PathBuf,
-
-    #[command(flatten)]
-    pub outputs: OutputArgs,
-}
-
 /// Parse `argv` (program name first) as `qpsbench run`, for commands that build a run as a
 /// command line (the demos).
 ///
@@ -642,6 +636,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "find",
     "merge",
     "report",
+    "compare",
     "completions",
     "man",
     "help",

@@ -56,6 +56,13 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         f(&mut v);
         serde_json::to_string_pretty(&v).unwrap()
     };
+    // A saved run in which every request failed: it measured no TTFB (no response came).
+    let failed = d.join("failed.json").to_str().unwrap().to_string();
+    let nowhere = format!("http://127.0.0.1:{}/", closed_port());
+    let (code, _, err) = qps(&[
+        "--url", &nowhere, "-n", "3", "-c", "1", "-q", "--json", &failed,
+    ]);
+    assert_eq!(code, 0, "{err}");
     let not_json = write(d, "not.json", "hello, I am not JSON\n");
     let cut = write(d, "cut.json", &good_text[..good_text.len() / 2]);
     let foreign = write(d, "foreign.json", "{\n  \"tool\": \"wrk\"\n}\n");
@@ -352,6 +359,31 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["report", &missing_field], vec!["incomplete.json", "total"]),
         (vec!["merge", &good, &elsewhere], vec!["good.json", "elsewhere.json", "one target"]),
         (vec!["report", &good, "--json", ""], vec!["--json"]),
+        // compare, and --fail-on changes from a --baseline (issue 17)
+        (vec!["compare", &good], vec!["compare needs two reports", "good.json"]),
+        (vec!["compare", &good, &missing], vec!["missing.json", "cannot read"]),
+        (vec!["compare", &good, &foreign], vec!["foreign.json", "not a qpsbench report"]),
+        (vec!["compare", &not_json, &good], vec!["not.json", "not JSON"]),
+        (vec!["compare", &good, &good, "--json", &good], vec!["--json", "good.json", "which compare reads"]),
+        (vec!["compare", &good, &good, "--csv", "-", "--html", "-"], vec!["--csv", "--html", "stdout"]),
+        (vec!["compare", &good, &good, "--fail-on", "p99<+1pp"], vec!["--fail-on 'p99<+1pp'", "a change of p99 is in %"]),
+        (vec!["compare", &good, &good, "--fail-on", "stage=2:p99<+10%"], vec!["--fail-on", "stage 2 does not exist"]),
+        (vec!["compare", &failed, &good, "--fail-on", "ttfb-p99<+10%"], vec!["the baseline", "failed.json", "has no ttfb-p99"]),
+        (vec!["--url", &url, "-n", "1", "--fail-on", "p99<+10%"], vec!["--fail-on 'p99<+10%'", "add --baseline"]),
+        (vec!["--url", &url, "-n", "1", "--fail-on", "qps>-5"], vec!["--fail-on 'qps>-5'", "qps>-5%"]),
+        (vec!["--url", &url, "-n", "1", "--baseline", &missing, "--fail-on", "p99<+10%"], vec!["--baseline", "missing.json", "cannot read"]),
+        (vec!["--url", &url, "-n", "1", "--baseline", &not_json, "--fail-on", "p99<+10%"], vec!["--baseline", "not.json", "not JSON"]),
+        (vec!["--url", &url, "-n", "1", "--baseline", &future, "--fail-on", "p99<+10%"], vec!["--baseline", "future.json", "format 99"]),
+        (vec!["--url", &url, "-n", "1", "--baseline", &good], vec!["--baseline", "add e.g. --fail-on"]),
+        (vec!["--url", &url, "-n", "1", "--baseline", &good, "--fail-on", "p99<+10%", "--json", &good], vec!["--json", "which --baseline reads"]),
+        (vec!["--url", &url, "-n", "1", "--baseline", &failed, "--fail-on", "ttfb-p99<+10%"], vec!["--baseline", "failed.json", "has no ttfb-p99"]),
+        (vec!["--url", &url, "--ramp", "1,2", "--step", "1s", "--baseline", &good, "--fail-on", "stage=2:p99<+10%"], vec!["--baseline", "good.json", "has 1 stage, no stage 2"]),
+        (vec!["--url", &url, "-n", "1", "--abort-on", "p99>+50%"], vec!["--abort-on 'p99>+50%'", "absolute limit"]),
+        (vec!["find", "--url", &url, "--slo", "p99<+10%"], vec!["--slo 'p99<+10%'", "absolute limits"]),
+        (vec!["find", "--url", &url, "--slo", "p99<1s", "--baseline", &good], vec!["--baseline", "does not go with find"]),
+        (vec!["report", &good, "--fail-on", "error-rate<+0.5pp"], vec!["--fail-on 'error-rate<+0.5pp'", "add --baseline"]),
+        (vec!["report", &good, "--baseline", &missing, "--fail-on", "p99<+10%"], vec!["--baseline", "missing.json", "cannot read"]),
+        (vec!["report", &good, "--baseline", &good], vec!["--baseline", "--fail-on"]),
     ];
     // The README's Reliability table states how many there are: it must say this number.
     let readme =

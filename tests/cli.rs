@@ -512,6 +512,8 @@ fn completions_load_in_bash_and_the_man_page_renders() {
         "QPSBENCH FIND",
         "QPSBENCH MERGE",
         "QPSBENCH REPORT",
+        "QPSBENCH COMPARE",
+        "--baseline",
         "--openai",
         "--goodput",
         "--result-json",

@@ -53,6 +53,14 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
     let (from, to) = bounds(&args, by)?;
     let slo = crate::stats::thresholds::parse(&args.slo, 1)
         .map_err(|e| UsageError(format!("--slo: {e} (the --fail-on syntax)")))?;
+    if let Some(t) = slo.iter().find(|t| t.absolute().is_none()) {
+        return Err(UsageError(format!(
+            "--slo '{}': a step is judged by absolute limits, not a change from a baseline: \
+             write e.g. p99<300ms",
+            t.text
+        ))
+        .into());
+    }
     let t = &args.run.traffic;
     let no_checks =
         t.expect_status.is_none() && t.expect_body.is_empty() && t.expect_json.is_empty();
@@ -300,6 +308,11 @@ fn refuse_what_find_sets(run: &RunArgs, by: By) -> Result<(), UsageError> {
             run.traffic.fail_on.is_some(),
             "--fail-on",
             "give the SLO with --slo",
+        ),
+        (
+            run.traffic.baseline.is_some(),
+            "--baseline",
+            "each step is judged against --slo's absolute limits",
         ),
         (o.csv.is_some(), "--csv", "find writes --json and --html"),
         (

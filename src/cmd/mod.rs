@@ -29,6 +29,7 @@ pub fn dispatch(command: Command) -> Result<i32, Error> {
         Command::Find(args) => find::find_command(args),
         Command::Merge(args) => saved::merge_command(args),
         Command::Report(args) => saved::report_command(args),
+        Command::Compare(args) => saved::compare_command(args),
         Command::Completions(args) => {
             crate::cli::generate::completions(args.shell, &mut std::io::stdout());
             Ok(0)

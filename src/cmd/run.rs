@@ -25,7 +25,11 @@ pub fn run_command(args: RunArgs) -> Result<i32, Error> {
     // Ctrl-C while the set-up reads and renders prompts (a large --dataset can take seconds)
     // exits at once, nothing sent: the handler is installed before it.
     interrupt_channel();
-    let cfg = Config::try_from(args)?;
+    let mut cfg = Config::try_from(args)?;
+    // `--baseline`: read and checked now, before any request.
+    if let Some(path) = &cfg.baseline_file {
+        cfg.baseline = Some(crate::report::merge::load_baseline(path, &cfg.fail_on)?);
+    }
     run_config(&cfg, None)
 }
 

@@ -67,6 +67,12 @@ pub struct Config {
     pub goodput: Option<crate::stats::goodput::Goodput>,
     /// `--fail-on` thresholds, checked after the run.
     pub fail_on: Vec<Threshold>,
+    /// `--baseline`: the saved report that `--fail-on`'s changes (`p99<+10%`) are measured
+    /// against. Checked here (given with --fail-on, never overwritten by a report); read into
+    /// `baseline` by the command before the run, since reading a report is the report layer's.
+    pub baseline_file: Option<std::path::PathBuf>,
+    /// The `--baseline` run's rows, once the command has read them.
+    pub baseline: Option<crate::stats::thresholds::Baseline>,
     /// `--abort-on`: stop the run when one of these holds over the last `abort_window`.
     pub abort_on: Vec<Threshold>,
     /// `--abort-window`: whole seconds, at least 1.
@@ -259,6 +265,7 @@ impl TryFrom<RunArgs> for Config {
                     a.llm.dataset.as_ref().and_then(|d| d.get(1)).map(Path::new),
                 ),
                 ("-d", body_file),
+                ("--baseline", a.traffic.baseline.as_deref()),
             ]
             .into_iter()
             .filter_map(|(flag, p)| p.map(|p| (flag, p)))
@@ -284,6 +291,7 @@ impl TryFrom<RunArgs> for Config {
             None => Vec::new(),
         };
         let abort_on = abort_on(&a, schedule.measured().len())?;
+        check_baseline_flags(&fail_on, a.traffic.baseline.as_deref())?;
         let goodput = a
             .llm
             .goodput
@@ -332,6 +340,8 @@ impl TryFrom<RunArgs> for Config {
             llm,
             goodput,
             fail_on,
+            baseline_file: a.traffic.baseline.clone(),
+            baseline: None,
             abort_on,
             abort_window: a.traffic.abort_window.unwrap_or(ABORT_WINDOW),
             traffic,
@@ -446,6 +456,32 @@ pub const ABORT_WINDOW: Duration = Duration::from_secs(10);
 
 /// `--abort-on`, checked: the `--fail-on` grammar without `stage=N:` (the window is the last
 /// seconds of the run, whatever stage they are in), and a whole-second `--abort-window`.
+/// `--fail-on` changes (`p99<+10%`) need `--baseline`, and `--baseline` needs `--fail-on` (of
+/// `run` and `report`; `compare`'s baseline is its first report).
+///
+/// # Errors
+///
+/// A change without a baseline, or a baseline with nothing to gate; the message says what to
+/// add.
+pub fn check_baseline_flags(
+    fail_on: &[Threshold],
+    baseline: Option<&Path>,
+) -> Result<(), UsageError> {
+    match (fail_on.iter().find(|t| t.absolute().is_none()), baseline) {
+        (Some(t), None) => bad(format!(
+            "--fail-on '{}' is a change from a baseline run: add --baseline FILE, a JSON report \
+             of the run to compare with (e.g. --baseline last-good.json)",
+            t.text
+        )),
+        (_, Some(b)) if fail_on.is_empty() => bad(format!(
+            "--baseline {} is what --fail-on's changes are measured against: add e.g. \
+             --fail-on 'p99<+10%,qps>-5%,error-rate<+0.5pp'",
+            b.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn abort_on(a: &RunArgs, stages: usize) -> Result<Vec<Threshold>, UsageError> {
     let Some(spec) = &a.traffic.abort_on else {
         if a.traffic.abort_window.is_some() {
@@ -468,6 +504,13 @@ fn abort_on(a: &RunArgs, stages: usize) -> Result<Vec<Threshold>, UsageError> {
                 .replace("e.g. p99<300ms", "e.g. p99>5s"),
         )
     })?;
+    if let Some(t) = thresholds.iter().find(|t| t.absolute().is_none()) {
+        return bad(format!(
+            "--abort-on '{}': a change from a baseline does not go with --abort-on: write an \
+             absolute limit, e.g. p99>5s",
+            t.text
+        ));
+    }
     if let Some(t) = thresholds.iter().find(|t| t.stage.is_some()) {
         return bad(format!(
             "--abort-on '{}': judged over the last {} s of the run, not a stage: drop 'stage=N:'",

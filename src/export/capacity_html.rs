@@ -23,14 +23,18 @@ pub fn render(c: &Capacity, title: &str) -> String {
     let limits = c.steps.first().map_or(&[][..], |s| &s.slo[..]);
     for t in limits {
         let is_ms = Metric::parse(&t.metric).is_some_and(|m| m.unit() == Unit::Ms);
-        if is_ms && t.stage.is_none() && !xs.is_empty() {
+        if let Some(limit) = t.limit
+            && is_ms
+            && t.stage.is_none()
+            && !xs.is_empty()
+        {
             series.push(
                 Series::new(
                     format!("SLO {}", t.expression),
                     "ms",
                     "#7f7f7f",
                     "ms",
-                    vec![Some(t.limit); xs.len()],
+                    vec![Some(limit); xs.len()],
                 )
                 .dashed(),
             );

@@ -180,7 +180,7 @@ fn named(csv: String, r: &Report) -> String {
 
 /// One CSV text field, quoted when it must be (RFC 4180); a text a spreadsheet would run as a
 /// formula (starting with `=`, `+`, `-`, `@`) is prefixed with `'` (OWASP's CSV injection rule).
-fn field(text: &str) -> String {
+pub(super) fn field(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@']) {
         return field(&format!("'{text}"));
     }

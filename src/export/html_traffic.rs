@@ -14,7 +14,11 @@ pub fn section(h: &mut String, r: &Report) {
         h.push_str("<h2 id=\"thresholds\">Thresholds (--fail-on)</h2>\n<table><tr>\
                     <th class=\"l\">threshold</th><th>result</th><th class=\"l\">measured</th></tr>");
         for t in &r.thresholds {
-            let measured = t.measured_words();
+            // A change from a baseline says what limit it made: `baseline 12.3 ms -> limit ...`.
+            let measured = match t.baseline_words() {
+                Some(b) => format!("{b}, {}", t.measured_words()),
+                None => t.measured_words(),
+            };
             let _ = write!(
                 h,
                 "<tr><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td></tr>",

@@ -6,6 +6,10 @@ use crate::report::Report;
 
 /// `qpsbench find --html`.
 pub mod capacity_html;
+/// `qpsbench compare --csv`.
+pub mod compare_csv;
+/// `qpsbench compare --html`.
+pub mod compare_html;
 pub mod csv;
 
 mod csv_stream;

@@ -1,6 +1,7 @@
 //! What people read in the terminal.
 
 pub mod capacity;
+pub mod compare;
 pub mod live;
 pub mod progress;
 pub mod stream_summary;

@@ -74,6 +74,26 @@ pub fn load(path: &Path) -> Result<Report, UsageError> {
     Ok(report)
 }
 
+/// Read `--baseline FILE` (a report, as [`load`] reads it) and check that it has a value for
+/// every change in `thresholds` (`p99<+10%`) to be measured against.
+///
+/// # Errors
+///
+/// As [`load`], or when the baseline lacks a stage or a measured value a change needs; the
+/// message starts with `--baseline FILE`.
+pub fn load_baseline(
+    path: &Path,
+    thresholds: &[crate::stats::thresholds::Threshold],
+) -> Result<crate::stats::thresholds::Baseline, UsageError> {
+    let shown = path.display().to_string();
+    let report = load(path).map_err(|e| UsageError(format!("--baseline {e}")))?;
+    let baseline = report.as_baseline(&shown);
+    baseline
+        .check(thresholds, &format!("--baseline {shown}"))
+        .map_err(UsageError)?;
+    Ok(baseline)
+}
+
 /// Check that the reports can be combined: same version, same target, same schedule shape, all
 /// paced or none.
 fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {

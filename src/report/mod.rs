@@ -1,6 +1,7 @@
 //! The run's results as one serializable value: what the text summary and `--json` show.
 
 pub mod capacity;
+pub mod compare;
 pub mod merge;
 pub mod thresholds;
 pub mod traffic;
@@ -299,8 +300,12 @@ impl Report {
             client_saturation: m.client_saturation.clone(),
         };
         report.total.unsent_slots = report.stages.iter().map(|s| s.unsent_slots).sum();
-        report.thresholds =
-            crate::report::thresholds::evaluate(&cfg.fail_on, &report.total, &report.stages);
+        report.thresholds = crate::report::thresholds::evaluate(
+            &cfg.fail_on,
+            &report.total,
+            &report.stages,
+            cfg.baseline.as_ref(),
+        );
         report
     }
 
@@ -327,6 +332,15 @@ impl Report {
             .max()
             .unwrap_or(5)
             .max(5)
+    }
+
+    /// This run as the baseline of `--fail-on` changes (`p99<+10%`), named `source`.
+    pub fn as_baseline(&self, source: &str) -> crate::stats::thresholds::Baseline {
+        crate::stats::thresholds::Baseline {
+            source: source.to_string(),
+            total: self.total.clone(),
+            stages: self.stages.clone(),
+        }
     }
 
     /// True when a `--fail-on` threshold failed.

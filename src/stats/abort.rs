@@ -84,7 +84,8 @@ impl AbortWindow {
         let row = sum.report("window", users, length, None);
         self.thresholds.iter().find_map(|t| {
             let v = t.metric.measure(&row)?;
-            t.op.holds(v, t.limit).then(|| Aborted {
+            // --abort-on refuses changes from a baseline (config/mod.rs): every limit is one.
+            t.op.holds(v, t.absolute()?).then(|| Aborted {
                 threshold: t.text.clone(),
                 measured: v,
                 window_s: self.window as u64,

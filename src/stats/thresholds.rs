@@ -225,6 +225,42 @@ impl Op {
     }
 }
 
+/// A limit written as a change from the baseline run's value of the same metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Change {
+    /// `+10%`, `-5%`: the baseline's value × (1 + percent / 100); at least -100.
+    Percent(f64),
+    /// `+0.5pp`: the baseline's rate + points / 100 (rates only).
+    Points(f64),
+}
+
+impl Change {
+    /// The limit this change makes of `baseline` (in the metric's unit). A percent of 0 is 0.
+    pub fn limit(self, baseline: f64) -> f64 {
+        match self {
+            Change::Percent(p) => baseline * (1.0 + p / 100.0),
+            Change::Points(pp) => baseline + pp / 100.0,
+        }
+    }
+
+    /// As written: `+10%`, `-5%`, `+0.5pp`.
+    pub fn text(self) -> String {
+        match self {
+            Change::Percent(p) => format!("{p:+}%"),
+            Change::Points(pp) => format!("{pp:+}pp"),
+        }
+    }
+}
+
+/// What a threshold's value is compared with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    /// In the metric's unit: ms, a fraction, or a number.
+    Absolute(f64),
+    /// A change from the baseline run's value (`--baseline`).
+    Change(Change),
+}
+
 /// One parsed threshold.
 #[derive(Debug, Clone)]
 pub struct Threshold {
@@ -235,8 +271,71 @@ pub struct Threshold {
     pub metric_name: String,
     pub metric: Metric,
     pub op: Op,
-    /// In the metric's unit: ms, a fraction, or a number.
-    pub limit: f64,
+    pub limit: Limit,
+}
+
+impl Threshold {
+    /// The limit when it does not depend on a baseline.
+    pub fn absolute(&self) -> Option<f64> {
+        match self.limit {
+            Limit::Absolute(v) => Some(v),
+            Limit::Change(_) => None,
+        }
+    }
+}
+
+/// The run that changes (`+10%`) are measured against: its results rows and how it is named.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// Where it came from, as shown: the `--baseline` file as given, or a compared run's name.
+    pub source: String,
+    /// Its whole run.
+    pub total: StageReport,
+    /// Its stages (stage N is `stages[N - 1]`).
+    pub stages: Vec<StageReport>,
+}
+
+impl Baseline {
+    /// The baseline's value of the metric `t` reads, in the row `t` reads (the total or its
+    /// stage); `None` when it has no such stage or nothing was measured there.
+    pub fn value(&self, t: &Threshold) -> Option<f64> {
+        let row = match t.stage {
+            None => Some(&self.total),
+            Some(n) => self.stages.get(n - 1),
+        };
+        row.and_then(|r| t.metric.measure(r))
+    }
+
+    /// Check that every change in `thresholds` can be judged: the baseline has the row and a
+    /// measured value there. `what` names the baseline in the message (`--baseline
+    /// last-good.json`).
+    ///
+    /// # Errors
+    ///
+    /// The first change whose baseline value is missing, in one line naming the threshold and
+    /// the baseline.
+    pub fn check(&self, thresholds: &[Threshold], what: &str) -> Result<(), String> {
+        for t in thresholds.iter().filter(|t| t.absolute().is_none()) {
+            if let Some(n) = t.stage
+                && n > self.stages.len()
+            {
+                return Err(format!(
+                    "--fail-on '{}': {what} has {} stage{}, no stage {n} to compare with",
+                    t.text,
+                    self.stages.len(),
+                    if self.stages.len() == 1 { "" } else { "s" }
+                ));
+            }
+            if self.value(t).is_none() {
+                return Err(format!(
+                    "--fail-on '{}': {what} has no {} to compare with (nothing was measured \
+                     there): give a baseline that measured it, or an absolute limit",
+                    t.text, t.metric_name
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Parse a `--fail-on` list; `stages` is how many stages the schedule has. Errors are one line.
@@ -305,8 +404,14 @@ fn parse_one(text: &str, stages: usize) -> Result<Threshold, String> {
         )
     })?;
     let value = value.trim();
-    let limit = parse_limit(metric.unit(), value)
-        .ok_or_else(|| format!("'{value}' is not a {}", unit_words(metric.unit())))?;
+    let limit = if value.starts_with(['+', '-']) {
+        Limit::Change(parse_change(metric.unit(), &name, value)?)
+    } else {
+        Limit::Absolute(
+            parse_limit(metric.unit(), value)
+                .ok_or_else(|| format!("'{value}' is not a {}", unit_words(metric.unit())))?,
+        )
+    };
     Ok(Threshold {
         text: text.to_string(),
         stage,
@@ -315,6 +420,45 @@ fn parse_one(text: &str, stages: usize) -> Result<Threshold, String> {
         op,
         limit,
     })
+}
+
+/// A change from the baseline: a signed number followed by `%`, or by `pp` for a rate.
+fn parse_change(unit: Unit, name: &str, value: &str) -> Result<Change, String> {
+    let number = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
+    if let Some(pp) = value.strip_suffix("pp") {
+        if unit != Unit::Rate {
+            return Err(format!(
+                "'{value}': pp (percentage points) is a change of a rate (error-rate, \
+                 failure-rate, ...); a change of {name} is in %, e.g. {name}<+10%"
+            ));
+        }
+        return number(pp)
+            .filter(|v| v.abs() <= 100.0)
+            .map(Change::Points)
+            .ok_or_else(|| {
+                format!("'{value}' is not a change in percentage points: write e.g. +0.5pp")
+            });
+    }
+    if let Some(p) = value.strip_suffix('%') {
+        return match number(p) {
+            Some(v) if v >= -100.0 => Ok(Change::Percent(v)),
+            Some(_) => Err(format!(
+                "'{value}': a value cannot fall by more than 100%: write e.g. -5%"
+            )),
+            None => Err(format!(
+                "'{value}' is not a change in %: write e.g. +10% or -5%"
+            )),
+        };
+    }
+    let example = if unit == Unit::Rate {
+        format!("{name}<+0.5pp or {name}<+10%")
+    } else {
+        format!("{name}<+10% or {name}>-5%")
+    };
+    Err(format!(
+        "'{value}': a signed limit is a change from the --baseline run, in % (or pp for a \
+         rate): write e.g. {example}, or an absolute limit without a sign"
+    ))
 }
 
 fn unit_words(unit: Unit) -> &'static str {
@@ -368,13 +512,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.len(), 6);
-        assert_eq!((t[0].op, t[0].limit), (Op::Lt, 300.0));
-        assert_eq!((t[1].op, t[1].limit), (Op::Le, 1500.0));
-        assert!((t[2].limit - 0.01).abs() < 1e-12);
-        assert_eq!(t[3].limit, 0.001);
-        assert_eq!((t[4].op, t[4].limit), (Op::Gt, 500.0));
+        assert_eq!((t[0].op, t[0].absolute()), (Op::Lt, Some(300.0)));
+        assert_eq!((t[1].op, t[1].absolute()), (Op::Le, Some(1500.0)));
+        assert!((t[2].absolute().unwrap() - 0.01).abs() < 1e-12);
+        assert_eq!(t[3].absolute(), Some(0.001));
+        assert_eq!((t[4].op, t[4].absolute()), (Op::Gt, Some(500.0)));
         assert!(matches!(t[4].metric, Metric::Qps));
-        assert_eq!((t[5].stage, t[5].limit), (Some(2), 0.25));
+        assert_eq!((t[5].stage, t[5].absolute()), (Some(2), Some(0.25)));
     }
 
     #[test]
@@ -391,7 +535,17 @@ mod tests {
             ),
             ("stage=x:p99<1ms", "stage 'x' is not a stage number"),
             ("stage=1p99<1ms", "stage=N:METRIC"),
-            ("qps>-1", "not a number"),
+            (
+                "qps>-1",
+                "a signed limit is a change from the --baseline run",
+            ),
+            ("p99<+300ms", "write e.g. p99<+10% or p99>-5%"),
+            ("p99<+1pp", "a change of p99 is in %"),
+            ("error-rate<+1", "error-rate<+0.5pp"),
+            ("qps>-150%", "cannot fall by more than 100%"),
+            ("qps>-x%", "not a change in %"),
+            ("error-rate<+101pp", "not a change in percentage points"),
+            ("p99<+inf%", "not a change in %"),
             // Found by reading the parser while writing the `thresholds` fuzz target: a limit
             // that overflows once scaled to milliseconds was accepted as infinity.
             ("p99<1e308s", "'1e308s' is not a duration"),
@@ -413,12 +567,12 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(t[0].metric, Metric::Family(Family::Ttft, 3)));
-        assert_eq!(t[0].limit, 2000.0);
+        assert_eq!(t[0].absolute(), Some(2000.0));
         assert!(matches!(t[1].metric, Metric::Family(Family::Itl, 0)));
         assert!(matches!(t[3].metric, Metric::Family(Family::Ttfb, 5)));
         assert_eq!(t[4].metric_name, "ttft-max");
         assert!(matches!(t[5].metric, Metric::Extra(_)));
-        assert_eq!((t[7].op, t[7].limit), (Op::Gt, 100.0));
+        assert_eq!((t[7].op, t[7].absolute()), (Op::Gt, Some(100.0)));
         assert_eq!(t[8].stage, Some(1));
         for bad in [
             "ttft-p42<1s",
@@ -431,6 +585,73 @@ mod tests {
             assert!(err.contains("unknown metric"), "{bad}: {err}");
             assert!(err.contains("ttft-p99"), "{err}");
         }
+    }
+
+    #[test]
+    fn changes_from_a_baseline_parse_and_make_limits() {
+        let t = parse(
+            "p99<+10%,qps>-5%,error-rate<+0.5pp,stage=1:p50<=-2.5%,failure-rate<+10%,\
+             error-rate<1%",
+            1,
+        )
+        .unwrap();
+        assert_eq!(t[0].limit, Limit::Change(Change::Percent(10.0)));
+        assert_eq!(t[1].limit, Limit::Change(Change::Percent(-5.0)));
+        assert_eq!(t[2].limit, Limit::Change(Change::Points(0.5)));
+        assert_eq!(
+            (t[3].stage, t[3].op, t[3].limit),
+            (Some(1), Op::Le, Limit::Change(Change::Percent(-2.5)))
+        );
+        // A percent of a rate is relative too; without a sign it is the absolute rate.
+        assert_eq!(t[4].limit, Limit::Change(Change::Percent(10.0)));
+        assert_eq!(t[5].absolute(), Some(0.01));
+        assert!(t[..5].iter().all(|t| t.absolute().is_none()));
+        // The limits: x 1.10, x 0.95, + 0.005; a percent of 0 is 0.
+        assert!((Change::Percent(10.0).limit(12.3) - 13.53).abs() < 1e-9);
+        assert!((Change::Percent(-5.0).limit(1000.0) - 950.0).abs() < 1e-9);
+        assert!((Change::Points(0.5).limit(0.01) - 0.015).abs() < 1e-12);
+        assert_eq!(Change::Points(0.5).limit(0.0), 0.005);
+        assert_eq!(Change::Percent(10.0).limit(0.0), 0.0);
+        assert_eq!(Change::Percent(-100.0).limit(42.0), 0.0);
+        assert_eq!(
+            [
+                Change::Percent(10.0),
+                Change::Percent(-5.0),
+                Change::Points(0.5)
+            ]
+            .map(Change::text),
+            ["+10%", "-5%", "+0.5pp"].map(String::from)
+        );
+    }
+
+    #[test]
+    fn a_baseline_must_have_what_a_change_compares_with() {
+        // An empty row: a window of 1 s without requests.
+        let row = || {
+            crate::stats::bucket::Bucket::new(false).report(
+                "total",
+                1,
+                std::time::Duration::from_secs(1),
+                None,
+            )
+        };
+        let empty = Baseline {
+            source: "base.json".into(),
+            total: row(),
+            stages: vec![row()],
+        };
+        let t = parse("p99<+10%", 1).unwrap();
+        let err = empty.check(&t, "--baseline base.json").unwrap_err();
+        assert!(err.contains("--baseline base.json has no p99"), "{err}");
+        // qps is measured over a window without requests (0/s); absolute limits need nothing.
+        assert!(
+            empty
+                .check(&parse("qps>-5%,p99<1s", 1).unwrap(), "b")
+                .is_ok()
+        );
+        let t = parse("stage=2:qps>-5%", 2).unwrap();
+        let err = empty.check(&t, "--baseline base.json").unwrap_err();
+        assert!(err.contains("has 1 stage, no stage 2"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,608 @@
+//! `qpsbench compare` and `--baseline` gates, against two real runs: a baseline against the
+//! embedded target, and a run against one that answers 2 ms later and 20% of the time with a
+//! 500. Every change and every verdict is checked against what this test computes itself from
+//! the two `--json` files (read as plain JSON values, not through qpsbench's types).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::*;
+use qpsbench::serve::ServeConfig;
+use serde_json::Value;
+
+/// The two runs' report files, in a directory that lives as long as the test.
+struct Runs {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    base: String,
+    slow: String,
+}
+
+/// A baseline run named `base` (200 requests against the plain target) and a run saved as
+/// `slow.json` without a name (200 requests against a target 2 ms slower with 20% errors).
+fn two_runs() -> Runs {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let base = d.join("base.json").to_str().unwrap().to_string();
+    let slow = d.join("slow.json").to_str().unwrap().to_string();
+    let fast = server();
+    let (code, _, err) = qps(&[
+        "--url",
+        &fast.url(),
+        "-n",
+        "200",
+        "-c",
+        "2",
+        "-q",
+        "--name",
+        "base",
+        "--json",
+        &base,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = qps(&[
+        "--url",
+        &slow_erring_server().url(),
+        "-n",
+        "200",
+        "-c",
+        "2",
+        "-q",
+        "--json",
+        &slow,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    Runs {
+        _dir: dir,
+        dir: d,
+        base,
+        slow,
+    }
+}
+
+fn slow_erring_server() -> qpsbench::serve::ServerHandle {
+    server_with(ServeConfig {
+        threads: 2,
+        delay: Duration::from_millis(2),
+        error_rate: 0.2,
+        ..ServeConfig::ephemeral()
+    })
+}
+
+fn read_json(path: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The witness's figures of a report's total row, read from the file as plain JSON.
+#[derive(Debug, Clone, Copy)]
+struct Fig {
+    requests: u64,
+    qps: f64,
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    error_rate: f64,
+    failure_rate: f64,
+}
+
+fn figures(path: &str) -> Fig {
+    let v = read_json(path);
+    let t = &v["total"];
+    let f = |v: &Value| {
+        v.as_f64()
+            .unwrap_or_else(|| panic!("{path}: not a number: {v}"))
+    };
+    Fig {
+        requests: t["requests"].as_u64().unwrap(),
+        qps: f(&t["qps"]),
+        p50: f(&t["latency_ms"]["p50"]),
+        p90: f(&t["latency_ms"]["p90"]),
+        p99: f(&t["latency_ms"]["p99"]),
+        error_rate: f(&t["error_rate"]),
+        failure_rate: f(&t["failure_rate"]),
+    }
+}
+
+/// The changes the witness expects, in the CSV's column order: qps, p50, p90, p99 in %, error
+/// and failure rates in pp.
+fn changes(a: Fig, b: Fig) -> [(&'static str, f64); 6] {
+    let pct = |a: f64, b: f64| (b - a) / a * 100.0;
+    [
+        ("qps_change_pct", pct(a.qps, b.qps)),
+        ("p50_change_pct", pct(a.p50, b.p50)),
+        ("p90_change_pct", pct(a.p90, b.p90)),
+        ("p99_change_pct", pct(a.p99, b.p99)),
+        (
+            "error_rate_change_pp",
+            (b.error_rate - a.error_rate) * 100.0,
+        ),
+        (
+            "failure_rate_change_pp",
+            (b.failure_rate - a.failure_rate) * 100.0,
+        ),
+    ]
+}
+
+fn close(got: f64, want: f64) -> bool {
+    (got - want).abs() <= 1e-9 * want.abs().max(1.0)
+}
+
+/// `--json` of compare must match docs/compare.schema.json.
+fn assert_valid_compare(v: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/compare.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "compare JSON does not match its schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn every_change_is_the_witness_s_in_text_csv_json_and_html() {
+    let runs = two_runs();
+    let (a, b) = (figures(&runs.base), figures(&runs.slow));
+    assert_eq!((a.requests, b.requests), (200, 200));
+    // The setting makes the direction known by hand: 2 ms later, 20% errors.
+    assert!(b.p50 >= 2.0 && b.p50 > a.p50, "{a:?} {b:?}");
+    assert!(b.error_rate > a.error_rate, "{a:?} {b:?}");
+    let want = changes(a, b);
+    let out = |name: &str| runs.dir.join(name).to_str().unwrap().to_string();
+    let (csv, json, html) = (out("c.csv"), out("c.json"), out("c.html"));
+    let (code, text, err) = qps(&[
+        "compare", &runs.base, &runs.slow, "--csv", &csv, "--json", &json, "--html", &html,
+    ]);
+    assert_eq!(code, 0, "{err}");
+
+    // CSV: a header, the baseline's row (no changes), the run's row.
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = csv_text.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv_text}");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let row = |i: usize| -> std::collections::HashMap<&str, &str> {
+        header.iter().copied().zip(lines[i].split(',')).collect()
+    };
+    let (base_row, slow_row) = (row(1), row(2));
+    assert_eq!(
+        (base_row["run"], base_row["baseline"]),
+        ("base", "true"),
+        "named by --name"
+    );
+    assert_eq!(
+        (slow_row["run"], slow_row["baseline"]),
+        ("slow", "false"),
+        "named by its file"
+    );
+    for (col, want) in [
+        ("requests", b.requests as f64),
+        ("qps", b.qps),
+        ("p50_ms", b.p50),
+        ("p90_ms", b.p90),
+        ("p99_ms", b.p99),
+        ("error_rate", b.error_rate),
+        ("failure_rate", b.failure_rate),
+    ] {
+        let got: f64 = slow_row[col].parse().unwrap();
+        assert!(close(got, want), "CSV {col}: {got} != {want}");
+    }
+    for (col, want) in want {
+        assert_eq!(base_row[col], "", "the baseline has no {col}");
+        let got: f64 = slow_row[col].parse().unwrap();
+        assert!(close(got, want), "CSV {col}: {got} != {want}");
+    }
+
+    // JSON: the same numbers, nulls for the baseline, and the schema.
+    let doc = read_json(&json);
+    assert_valid_compare(&doc);
+    assert_eq!(doc["baseline"], "base");
+    let (j0, j1) = (&doc["runs"][0], &doc["runs"][1]);
+    assert_eq!(
+        (j0["file"].as_str(), j1["name"].as_str()),
+        (Some(runs.base.as_str()), Some("slow"))
+    );
+    for (key, want) in want {
+        assert!(j0[key].is_null(), "baseline {key}: {}", j0[key]);
+        let got = j1[key].as_f64().unwrap();
+        assert!(close(got, want), "JSON {key}: {got} != {want}");
+    }
+
+    // Text: a row per run, the change line under the run, within 100 columns.
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    let change_line = text
+        .lines()
+        .find(|l| l.starts_with("  vs baseline"))
+        .unwrap_or_else(|| panic!("no change line:\n{text}"));
+    let shown: Vec<&str> = change_line.split_whitespace().skip(2).collect();
+    let expected: Vec<String> = want
+        .iter()
+        .map(|(k, v)| {
+            if k.ends_with("_pp") {
+                format!("{v:+.2}pp")
+            } else {
+                format!("{v:+.1}%")
+            }
+        })
+        .collect();
+    assert_eq!(shown, expected, "{text}");
+    assert!(text.contains("  (baseline)"), "{text}");
+    let slow_line = text.lines().find(|l| l.starts_with("slow ")).unwrap();
+    let cells: Vec<&str> = slow_line.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        [
+            "slow".to_string(),
+            b.requests.to_string(),
+            format!("{:.1}", b.qps),
+            format!("{:.3}", b.p50),
+            format!("{:.3}", b.p90),
+            format!("{:.3}", b.p99),
+            format!("{:.2}", b.error_rate * 100.0),
+            format!("{:.2}", b.failure_rate * 100.0),
+        ],
+        "{text}"
+    );
+
+    // HTML: both rows, the changes as the text shows them, nothing that needs the network.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<td class=\"l\">base</td>"), "{page}");
+    assert!(page.contains("<td class=\"l\">slow</td>"), "{page}");
+    assert!(page.contains(">baseline</td>"), "{page}");
+    for (k, v) in want {
+        let cell = if k.ends_with("_pp") {
+            format!("<td>{v:+.2} pp</td>")
+        } else {
+            format!("<td>{v:+.1}%</td>")
+        };
+        assert!(page.contains(&cell), "{cell} not in the page");
+    }
+    assert!(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"));
+
+    // `--json -`: the document on stdout, the table on stderr.
+    let (code, out, err) = qps(&["compare", &runs.base, &runs.slow, "--json", "-"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), doc);
+    assert!(err.contains("  vs baseline"), "{err}");
+}
+
+/// A change the run meets and one it misses, around the observed `change` (in % or pp) of a
+/// metric judged by `op`: at least 1 (or half the change) beyond it on each side, a fall in %
+/// never past -100.
+fn sides(change: f64, op: &str, unit: &str) -> (f64, f64) {
+    let margin = (change.abs() / 2.0).max(1.0);
+    let mut lower = change - margin;
+    if unit == "%" && lower < -100.0 {
+        lower = (change - 100.0) / 2.0;
+    }
+    let upper = change + margin;
+    if op == "<" {
+        (upper, lower)
+    } else {
+        (lower, upper)
+    }
+}
+
+/// Expression text for a signed limit with 3 decimals (`+12.345%`, `-4.000pp`).
+fn signed(v: f64, unit: &str) -> String {
+    format!("{v:+.3}{unit}")
+}
+
+/// The witness's verdict and limit of a change, as the tool must compute them.
+fn judge(base: f64, run: f64, op: &str, change: f64, unit: &str) -> (f64, bool) {
+    let change = (change * 1000.0).round() / 1000.0;
+    let limit = if unit == "pp" {
+        base + change / 100.0
+    } else {
+        base * (1.0 + change / 100.0)
+    };
+    let passed = match op {
+        "<" => run < limit,
+        ">" => run > limit,
+        _ => unreachable!(),
+    };
+    (limit, passed)
+}
+
+/// Check the tool's JSON verdicts against the witness's: the baseline value, the limit made
+/// of it and the pass or fail. Returns whether all passed.
+fn check_verdicts(thresholds: &Value, gates: &[(String, f64, f64, f64, &str, &str)]) -> bool {
+    let list = thresholds.as_array().expect("thresholds");
+    assert_eq!(list.len(), gates.len(), "{thresholds:#}");
+    let mut all = true;
+    for (t, (text, base, run, change, op, unit)) in list.iter().zip(gates) {
+        let (limit, passed) = judge(*base, *run, op, *change, unit);
+        assert_eq!(t["expression"], text.as_str());
+        assert!(
+            close(t["baseline"]["value"].as_f64().unwrap(), *base),
+            "{t}"
+        );
+        assert!(
+            close(t["limit"].as_f64().unwrap(), limit),
+            "{t}: limit {limit}"
+        );
+        assert!(close(t["measured"].as_f64().unwrap(), *run), "{t}");
+        assert_eq!(
+            t["passed"].as_bool(),
+            Some(passed),
+            "{t}: witness says {passed}"
+        );
+        all &= passed;
+    }
+    all
+}
+
+#[test]
+fn baseline_gates_pass_and_fail_as_the_witness_computes_them() {
+    let runs = two_runs();
+    let (a, b) = (figures(&runs.base), figures(&runs.slow));
+    let [qps_c, _, _, p99_c, err_c, _] = changes(a, b).map(|(_, v)| v);
+    let (p99_pass, p99_fail) = sides(p99_c, "<", "%");
+    let (err_pass, err_fail) = sides(err_c, "<", "pp");
+    let (qps_pass, qps_fail) = sides(qps_c, ">", "%");
+    let gate = |p99: f64, qps: f64, err: f64| {
+        vec![
+            (
+                format!("p99<{}", signed(p99, "%")),
+                a.p99,
+                b.p99,
+                p99,
+                "<",
+                "%",
+            ),
+            (
+                format!("qps>{}", signed(qps, "%")),
+                a.qps,
+                b.qps,
+                qps,
+                ">",
+                "%",
+            ),
+            (
+                format!("error-rate<{}", signed(err, "pp")),
+                a.error_rate,
+                b.error_rate,
+                err,
+                "<",
+                "pp",
+            ),
+        ]
+    };
+    let spec = |g: &[(String, f64, f64, f64, &str, &str)]| {
+        g.iter().map(|t| t.0.clone()).collect::<Vec<_>>().join(",") + ",p50<10s"
+    };
+    let out = runs.dir.join("g.json").to_str().unwrap().to_string();
+    for (gates, why) in [
+        (
+            gate(p99_pass, qps_pass, err_pass),
+            "limits beyond the change",
+        ),
+        (
+            gate(p99_fail, qps_pass, err_pass),
+            "p99 short of its change",
+        ),
+        (
+            gate(p99_pass, qps_fail, err_pass),
+            "qps short of its change",
+        ),
+        (
+            gate(p99_pass, qps_pass, err_fail),
+            "error rate short of its change",
+        ),
+    ] {
+        let spec = spec(&gates);
+        // compare: the run after the first checked against it.
+        let (code, text, err) = qps(&[
+            "compare",
+            &runs.base,
+            &runs.slow,
+            "--fail-on",
+            &spec,
+            "--json",
+            &out,
+        ]);
+        let doc = read_json(&out);
+        assert_valid_compare(&doc);
+        let thresholds = &doc["runs"][1]["thresholds"];
+        let mut list = thresholds.as_array().unwrap().clone();
+        // The absolute limit in the same list: the last, no baseline.
+        let absolute = list.pop().unwrap();
+        assert_eq!(absolute["limit"].as_f64(), Some(10_000.0));
+        assert!(absolute.get("baseline").is_none(), "{absolute}");
+        let passed = check_verdicts(&Value::from(list), &gates);
+        assert_eq!(
+            code,
+            if passed { 0 } else { 1 },
+            "{why}: {spec}\n{text}{err}"
+        );
+        assert_eq!(
+            passed,
+            why == "limits beyond the change",
+            "{why}: the witness disagrees"
+        );
+        assert!(
+            doc["runs"][0].get("thresholds").is_none(),
+            "the baseline is not gated"
+        );
+        // The text says what baseline and limit it computed.
+        let (limit, _) = judge(a.p99, b.p99, "<", gates[0].3, "%");
+        let line = format!(
+            "{}: {} (baseline {:.3} ms -> limit {:.3} ms, measured {:.3} ms)",
+            gates[0].0,
+            if b.p99 < limit { "passed" } else { "FAILED" },
+            a.p99,
+            limit,
+            b.p99
+        );
+        assert!(text.contains(&line), "{line}\n{text}");
+        assert!(
+            text.contains("Thresholds of slow (--fail-on, baseline base): "),
+            "{text}"
+        );
+
+        // report: the saved run checked against the baseline file, the same verdicts.
+        let (code, text, err) = qps(&[
+            "report",
+            &runs.slow,
+            "--baseline",
+            &runs.base,
+            "--fail-on",
+            &spec,
+            "--json",
+            &out,
+        ]);
+        assert_eq!(
+            code,
+            if passed { 0 } else { 1 },
+            "{why}: {spec}\n{text}{err}"
+        );
+        let report = read_json(&out);
+        assert_valid(&report, "a report gated against a baseline");
+        let mut list = report["thresholds"].as_array().unwrap().clone();
+        list.pop();
+        assert_eq!(check_verdicts(&Value::from(list), &gates), passed);
+        assert_eq!(
+            report["thresholds"][0]["baseline"]["source"],
+            runs.base.as_str()
+        );
+        assert!(
+            text.contains(&format!("Thresholds (--fail-on, baseline {}): ", runs.base)),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_run_is_gated_against_its_baseline_after_the_load() {
+    let runs = two_runs();
+    let a = figures(&runs.base);
+    let target = slow_erring_server();
+    let out = runs.dir.join("new.json").to_str().unwrap().to_string();
+    let page = runs.dir.join("new.html").to_str().unwrap().to_string();
+    // One gate the slower run misses and one it meets, decided below from the files.
+    for (spec, op, change, unit) in [
+        ("p50<+1%", "<", 1.0, "%"),
+        ("p50>+1%", ">", 1.0, "%"),
+        ("error-rate<+100pp", "<", 100.0, "pp"),
+    ] {
+        let (code, text, err) = qps(&[
+            "--url",
+            &target.url(),
+            "-n",
+            "100",
+            "-c",
+            "2",
+            "-q",
+            "--baseline",
+            &runs.base,
+            "--fail-on",
+            spec,
+            "--json",
+            &out,
+            "--html",
+            &page,
+        ]);
+        let b = figures(&out);
+        let (base, run) = if unit == "pp" {
+            (a.error_rate, b.error_rate)
+        } else {
+            (a.p50, b.p50)
+        };
+        let (limit, passed) = judge(base, run, op, change, unit);
+        assert_eq!(code, if passed { 0 } else { 1 }, "{spec}\n{text}{err}");
+        let report = read_json(&out);
+        assert_valid(&report, "a run gated against a baseline");
+        let t = &report["thresholds"][0];
+        assert!(close(t["limit"].as_f64().unwrap(), limit), "{t}");
+        assert!(close(t["baseline"]["value"].as_f64().unwrap(), base), "{t}");
+        assert_eq!(t["passed"].as_bool(), Some(passed));
+        // 2 ms later than the baseline's target: the witness's verdicts are known by hand.
+        assert_eq!(passed, spec != "p50<+1%", "{spec}: {a:?} {b:?}");
+        // The summary and the HTML report say the baseline value and the limit made of it.
+        let show = |v: f64| {
+            if unit == "pp" {
+                format!("{:.3}%", v * 100.0)
+            } else {
+                format!("{v:.3} ms")
+            }
+        };
+        let words = format!("baseline {} -> limit {}", show(base), show(limit));
+        assert!(
+            text.contains(&format!("{spec}: ")) && text.contains(&words),
+            "{words}\n{text}"
+        );
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(
+            html.contains(&words.replace('>', "&gt;")),
+            "{words} not in the HTML report"
+        );
+    }
+}
+
+#[test]
+fn a_run_without_requests_shows_dashes_and_no_changes() {
+    let runs = two_runs();
+    // Every request outlasts the 1 s run: none completes.
+    let silent = slow_server(Duration::from_secs(5));
+    let none = runs.dir.join("none.json").to_str().unwrap().to_string();
+    let (code, _, err) = qps(&[
+        "--url",
+        &silent.url(),
+        "-z",
+        "1",
+        "-c",
+        "1",
+        "-q",
+        "--json",
+        &none,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read_json(&none)["total"]["requests"], 0);
+    let csv = runs.dir.join("n.csv").to_str().unwrap().to_string();
+    let json = runs.dir.join("n.json").to_str().unwrap().to_string();
+    let (code, text, err) = qps(&["compare", &runs.base, &none, "--csv", &csv, "--json", &json]);
+    assert_eq!(code, 0, "{err}");
+    let doc = read_json(&json);
+    assert_valid_compare(&doc);
+    let run = &doc["runs"][1];
+    for key in [
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "error_rate",
+        "failure_rate",
+        "qps_change_pct",
+        "p50_change_pct",
+        "p90_change_pct",
+        "p99_change_pct",
+        "error_rate_change_pp",
+        "failure_rate_change_pp",
+    ] {
+        assert!(run[key].is_null(), "{key}: {}", run[key]);
+    }
+    let row = std::fs::read_to_string(&csv).unwrap();
+    let row = row.lines().nth(2).unwrap();
+    assert!(row.starts_with("none,"), "{row}");
+    // qps is measured (0 per second); everything after it is empty.
+    assert!(row.ends_with(",,,,,,,,,,,,"), "{row}");
+    let line = text.lines().find(|l| l.starts_with("none ")).unwrap();
+    assert_eq!(
+        line.split_whitespace().filter(|c| *c == "-").count(),
+        5,
+        "{text}"
+    );
+    let change = text
+        .lines()
+        .rfind(|l| l.starts_with("  vs baseline"))
+        .unwrap();
+    assert_eq!(
+        change.split_whitespace().skip(2).collect::<Vec<_>>(),
+        ["-"; 6],
+        "{text}"
+    );
+}
