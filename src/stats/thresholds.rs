@@ -236,11 +236,14 @@ pub enum Change {
 
 impl Change {
     /// The limit this change makes of `baseline` (in the metric's unit). A percent of 0 is 0.
+    /// Rounded to 12 significant digits, so that 5.212 × 1.1 reads 5.7332, not
+    /// 5.733200000000001, in the JSON and the verdict.
     pub fn limit(self, baseline: f64) -> f64 {
-        match self {
+        let limit = match self {
             Change::Percent(p) => baseline * (1.0 + p / 100.0),
             Change::Points(pp) => baseline + pp / 100.0,
-        }
+        };
+        format!("{limit:.11e}").parse().unwrap_or(limit)
     }
 
     /// As written: `+10%`, `-5%`, `+0.5pp`.
@@ -585,6 +588,13 @@ mod tests {
             assert!(err.contains("unknown metric"), "{bad}: {err}");
             assert!(err.contains("ttft-p99"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_computed_limit_has_no_float_noise() {
+        assert_eq!(Change::Percent(10.0).limit(5.212), 5.7332);
+        assert_eq!(Change::Points(0.5).limit(0.001), 0.006);
+        assert_eq!(Change::Percent(-5.0).limit(0.0), 0.0);
     }
 
     #[test]
