@@ -203,18 +203,7 @@ fn streamed_html_report_renders_its_llm_charts() {
     // A streamed run against the embedded OpenAI route, written by `--html` as a user would:
     // 30 ms to the first token, 10 tokens 10 ms apart, over about 2.5 s (several seconds of
     // series for the per-second charts).
-    let srv = server_with(qpsbench::serve::ServeConfig {
-        threads: 2,
-        llm: qpsbench::serve::LlmConfig {
-            first_token: Duration::from_millis(30),
-            tokens: 10,
-            interval: Duration::from_millis(10),
-            jitter: Duration::ZERO,
-            usage: qpsbench::serve::UsageMode::Always,
-            ..qpsbench::serve::LlmConfig::default()
-        },
-        ..qpsbench::serve::ServeConfig::ephemeral()
-    });
+    let srv = llm_target(Duration::from_millis(30), 10, Duration::from_millis(10));
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("llm.html");
     let mut child = bin()

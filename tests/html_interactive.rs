@@ -472,18 +472,7 @@ fn streaming_charts_and_the_layout_at_1000_pixels() {
         return;
     };
     // 20 ms to the first token, 8 tokens 5 ms apart, over 3 s.
-    let srv = server_with(qpsbench::serve::ServeConfig {
-        threads: 2,
-        llm: qpsbench::serve::LlmConfig {
-            first_token: Duration::from_millis(20),
-            tokens: 8,
-            interval: Duration::from_millis(5),
-            jitter: Duration::ZERO,
-            usage: qpsbench::serve::UsageMode::Always,
-            ..qpsbench::serve::LlmConfig::default()
-        },
-        ..qpsbench::serve::ServeConfig::ephemeral()
-    });
+    let srv = llm_target(Duration::from_millis(20), 8, Duration::from_millis(5));
     let dir = tempfile::tempdir().unwrap();
     let url = format!("{}/v1/chat/completions", srv.url());
     let (page, v) = run_with_reports(

@@ -27,6 +27,24 @@ pub fn slow_server(delay: Duration) -> ServerHandle {
     })
 }
 
+/// The embedded target's OpenAI route streaming `tokens` tokens, the first `first_token` after
+/// the request, then one every `interval`, without jitter, with usage in every answer: TTFT,
+/// ITL and TPOT known by hand.
+pub fn llm_target(first_token: Duration, tokens: u32, interval: Duration) -> ServerHandle {
+    server_with(ServeConfig {
+        threads: 2,
+        llm: serve::LlmConfig {
+            first_token,
+            tokens,
+            interval,
+            jitter: Duration::ZERO,
+            usage: serve::UsageMode::Always,
+            ..serve::LlmConfig::default()
+        },
+        ..ServeConfig::ephemeral()
+    })
+}
+
 pub fn server_with(cfg: ServeConfig) -> ServerHandle {
     serve::spawn(cfg).expect("embedded server starts on loopback")
 }
