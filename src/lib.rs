@@ -146,6 +146,6 @@ pub fn run_with(
     let report = Report::build(cfg, &result?);
     files_at_end
         .lock()
-        .finish(&report.seconds, report.started_at_unix_ms);
+        .finish(&report.seconds, report.started_at_unix_ms, report.status());
     Ok(report)
 }
