@@ -101,13 +101,10 @@ pub fn run_with(
         (!quiet || live_files || tick.is_some() || metrics_second.is_some()).then(|| {
             Box::new(move |row: &stats::rows::SecondReport| {
                 if !quiet {
-                    let words = standing.push(row);
-                    let mut line = output::live::format_second(row);
-                    if !words.is_empty() {
-                        line = format!("{line} | {words}");
-                    }
+                    let now = standing.push(row);
+                    let line = output::live::format_second(row, &now);
                     match &bar {
-                        Some(bar) => bar.second(&line, standing.fraction(), &words),
+                        Some(bar) => bar.second(&line, standing.fraction(), &now),
                         None => output::live::print_line(&line),
                     }
                 }

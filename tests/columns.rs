@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{qps, server_with};
+use common::{bin, qps, run_cmd, server, server_with};
 use qpsbench::serve::{LlmConfig, ServeConfig, ServerHandle};
 
 /// The embedded target with fast streamed answers on its chat routes (10 tokens, 2 ms apart).
@@ -150,4 +150,196 @@ fn every_csv_column_is_in_the_readme_table_and_back() {
             );
         }
     }
+}
+
+/// The live lines of a run's stderr (each starts with `[`), after checking the run passed.
+fn live_lines(args: &[&str]) -> Vec<String> {
+    let (code, _, err) = qps(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    let lines: Vec<String> = err
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(String::from)
+        .collect();
+    assert!(!lines.is_empty(), "{args:?}: no live line in {err}");
+    lines
+}
+
+/// Every live line of short real runs in each mode fits a 100-column terminal, counted in
+/// characters: closed loop, paced with the time left, paced with a request count, rate stages
+/// over a user ramp, `--targets`, and streamed LLM answers (whose line has TTFT, ITL, tokens/s).
+#[test]
+fn every_live_line_fits_100_columns() {
+    let srv = server();
+    let llm = llm_server();
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("t.txt");
+    std::fs::write(
+        &targets,
+        format!(
+            "GET {0}/status/200 name=light\n\nPOST {0}/status/201 weight=2 name=heavy\n",
+            srv.url()
+        ),
+    )
+    .unwrap();
+    let url = srv.url();
+    let chat = format!("{}/v1/chat/completions", llm.url());
+    let modes: [(&str, Vec<&str>); 6] = [
+        ("closed loop", vec!["--url", &url, "-c", "4", "-z", "2"]),
+        (
+            "paced",
+            vec!["--url", &url, "-c", "2", "--rps", "200", "-z", "2"],
+        ),
+        (
+            "paced, counted",
+            vec!["--url", &url, "-c", "2", "--rps", "150", "-n", "300"],
+        ),
+        (
+            "rate stages",
+            vec![
+                "--url", &url, "--ramp", "1,3", "--rps", "40,80", "--step", "1s",
+            ],
+        ),
+        (
+            "targets",
+            vec![
+                "--url",
+                &url,
+                "--targets",
+                targets.to_str().unwrap(),
+                "-c",
+                "2",
+                "-z",
+                "2",
+            ],
+        ),
+        (
+            "streamed",
+            vec![
+                "--url", &chat, "--openai", "m", "-c", "4", "--rps", "20", "-z", "2",
+            ],
+        ),
+    ];
+    for (mode, args) in &modes {
+        let lines = live_lines(args);
+        for line in &lines {
+            let width = line.chars().count();
+            assert!(width <= 100, "{mode}: {width} columns: {line}");
+        }
+        // The fields are there, not cut: the time left, the rate's share, the stream's own.
+        let last = lines.last().unwrap();
+        assert!(last.contains("| qps "), "{mode}: {last}");
+        if args.contains(&"-z") {
+            assert!(lines[0].ends_with("1s left"), "{mode}: {}", lines[0]);
+        }
+        if args.contains(&"--rps") {
+            assert!(last.contains("%) | "), "{mode}: {last}");
+        }
+        if *mode == "streamed" {
+            assert!(
+                last.contains("| ttft ") && last.contains(" tok/s "),
+                "{mode}: {last}"
+            );
+        }
+    }
+}
+
+/// The summary of a run made with `COLUMNS` set to `columns` (stdout; the report files none).
+fn summary_at(columns: Option<usize>, args: &[&str]) -> String {
+    let mut cmd = bin();
+    cmd.args(args).arg("-q");
+    if let Some(c) = columns {
+        cmd.env("COLUMNS", c.to_string());
+    }
+    let (code, out, err) = run_cmd(&mut cmd);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    assert!(out.contains("Summary"), "{out}");
+    out
+}
+
+/// The header line of the summary's first (latency) table, as its words (`err %` is one).
+fn latency_header(summary: &str) -> Vec<String> {
+    let line = summary
+        .lines()
+        .skip_while(|l| !l.starts_with("Latency (ms"))
+        .nth(1)
+        .expect("the latency table's header");
+    line.replace("err %", "err%")
+        .replace("fail %", "fail%")
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// On an 80-column terminal (`COLUMNS=80`) no line of the summary is wider than 80 characters,
+/// whatever the run printed (rate stages and their table, response times, streams, targets,
+/// warnings), and the latency table keeps requests, qps, the error rate, p50 and p99; at 120
+/// columns a plain run's table is whole; piped without `COLUMNS`, it is as wide as ever.
+#[test]
+fn the_summary_fits_the_terminal_width() {
+    let srv = server();
+    let llm = llm_server();
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("t.txt");
+    std::fs::write(
+        &targets,
+        format!(
+            "GET {0}/status/200 name=light\n\nPOST {0}/status/503 weight=2 name=heavy\n",
+            srv.url()
+        ),
+    )
+    .unwrap();
+    let url = srv.url();
+    let chat = format!("{}/v1/chat/completions", llm.url());
+    let runs: [Vec<&str>; 3] = [
+        vec!["--url", &url, "-c", "2", "--rps", "100,200", "--step", "1s"],
+        vec!["--url", &chat, "--openai", "m", "-c", "2", "-n", "10"],
+        vec![
+            "--url",
+            &url,
+            "--targets",
+            targets.to_str().unwrap(),
+            "-c",
+            "2",
+            "-n",
+            "300",
+        ],
+    ];
+    let all = [
+        "stage", "users", "requests", "time", "qps", "err%", "fail%", "avg", "min", "p50", "p90",
+        "p95", "p99", "p99.9", "max",
+    ];
+    for args in &runs {
+        let out = summary_at(Some(80), args);
+        for line in out.lines() {
+            let width = line.chars().count();
+            assert!(
+                width <= 80,
+                "{width} columns at COLUMNS=80: '{line}' in\n{out}"
+            );
+        }
+        let header = latency_header(&out);
+        for essential in ["stage", "requests", "qps", "err%", "p50", "p99"] {
+            assert!(header.iter().any(|h| h == essential), "{essential}: {out}");
+        }
+        assert!(header.len() < all.len(), "narrowed: {header:?}");
+        // The rows still have a cell under each header.
+        let row = out
+            .lines()
+            .find(|l| l.starts_with("total "))
+            .expect("the total row");
+        assert_eq!(row.split_whitespace().count(), header.len(), "{out}");
+    }
+    let plain = ["--url", &url, "-c", "2", "-n", "300"];
+    let wide = summary_at(Some(120), &plain);
+    assert_eq!(latency_header(&wide), all, "{wide}");
+    assert!(wide.lines().all(|l| l.chars().count() <= 120), "{wide}");
+    // Piped, without COLUMNS: the usual widths, whatever the terminal the tests run in.
+    let piped = summary_at(None, &plain);
+    assert_eq!(latency_header(&piped), all, "{piped}");
+    let header = piped.lines().find(|l| l.starts_with("stage ")).unwrap();
+    assert!(
+        header.contains("users  requests     time        qps   err %  fail %      avg"),
+        "{header}"
+    );
 }
