@@ -306,7 +306,7 @@ def section_soak(args, target):
     out, _ = proc.communicate(timeout=60)
     rows = list(csv.DictReader(io.StringIO(out)))
     row = next(r for r in rows if r.get("stage") == "total")
-    total = {"requests": int(row["requests"]), "qps": float(row["rps"])}
+    total = {"requests": int(row["requests"]), "qps": float(row["qps"])}
     print("| at | RSS MiB |")
     print("|---|---|")
     for mark, kib in samples.items():

@@ -2,9 +2,16 @@
 # Install what the test suite needs beyond Rust: Chromium and ChromeDriver, for the HTML report
 # tests (tests/html_browser.rs, tests/html_interactive.rs), man (the man page test in tests/cli.rs), and Python's prometheus_client, the independent OpenMetrics parser of
 # the live /metrics test (tests/metrics.rs; Debian's package, for /usr/bin/python3: no pip into
-# an externally managed Python). Idempotent: installs only what is missing; runs as root without
-# a TTY (CI). Debian/Ubuntu only.
+# an externally managed Python), and kubernetes-validate, the offline Kubernetes schema check of
+# deploy/k8s/ (tests/deploy.rs), pinned, in a virtual environment of its own under target/py-venv
+# (pip may not install into Debian's Python; Debian's python3-venv makes the environment).
+# Idempotent: installs only what is missing; runs as root without a TTY (CI). Debian/Ubuntu only.
 set -eu
+cd "$(dirname "$0")/.."
+
+# Keep in step with tests/deploy.rs, which names the version it expects.
+KUBERNETES_VALIDATE_VERSION=1.37.0
+VENV=target/py-venv
 
 missing=""
 if [ -x /usr/bin/chromium ]; then
@@ -27,7 +34,28 @@ if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import prometheus_client.open
 else
     missing="$missing python3 python3-prometheus-client"
 fi
+if /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    echo "install-test-deps: python3 venv present"
+else
+    missing="$missing python3-venv"
+fi
+
+# The virtual environment with kubernetes-validate, after any package it needs.
+install_venv() {
+    if [ -x "$VENV/bin/kubernetes-validate" ] &&
+        [ "$("$VENV/bin/kubernetes-validate" --version 2>/dev/null)" = "$KUBERNETES_VALIDATE_VERSION" ]; then
+        echo "install-test-deps: kubernetes-validate $KUBERNETES_VALIDATE_VERSION present ($VENV)"
+        return
+    fi
+    rm -rf "$VENV"
+    /usr/bin/python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+        "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+    echo "install-test-deps: installed kubernetes-validate $KUBERNETES_VALIDATE_VERSION in $VENV"
+}
+
 if [ -z "$missing" ]; then
+    install_venv
     exit 0
 fi
 
@@ -51,3 +79,4 @@ $SUDO apt-get update
 # shellcheck disable=SC2086 # a list of package names
 $SUDO apt-get install -y --no-install-recommends $missing
 echo "install-test-deps: installed$missing"
+install_venv

@@ -101,13 +101,10 @@ pub fn run_with(
         (!quiet || live_files || tick.is_some() || metrics_second.is_some()).then(|| {
             Box::new(move |row: &stats::rows::SecondReport| {
                 if !quiet {
-                    let words = standing.push(row);
-                    let mut line = output::live::format_second(row);
-                    if !words.is_empty() {
-                        line = format!("{line} | {words}");
-                    }
+                    let now = standing.push(row);
+                    let line = output::live::format_second(row, &now);
                     match &bar {
-                        Some(bar) => bar.second(&line, standing.fraction(), &words),
+                        Some(bar) => bar.second(&line, standing.fraction(), &now),
                         None => output::live::print_line(&line),
                     }
                 }
@@ -146,6 +143,6 @@ pub fn run_with(
     let report = Report::build(cfg, &result?);
     files_at_end
         .lock()
-        .finish(&report.seconds, report.started_at_unix_ms);
+        .finish(&report.seconds, report.started_at_unix_ms, report.status());
     Ok(report)
 }

@@ -32,6 +32,7 @@ fn abort_on_stops_a_run_whose_service_starts_failing() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
     let html = dir.path().join("r.html");
+    let csv = dir.path().join("r.csv");
     let (code, out, err) = qps(&[
         "--url",
         &srv.url(),
@@ -49,6 +50,8 @@ fn abort_on_stops_a_run_whose_service_starts_failing() {
         json.to_str().unwrap(),
         "--html",
         html.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(
@@ -67,6 +70,11 @@ fn abort_on_stops_a_run_whose_service_starts_failing() {
     assert_eq!(v["aborted"]["window_s"], 2);
     assert!(v["aborted"]["measured"].as_f64().unwrap() > 0.5);
     assert_eq!(v["interrupted"], false);
+    // The CSV says on every row that the run was cut short, in its last column.
+    let table = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = table.lines();
+    assert!(lines.next().unwrap().ends_with(",status"), "{table}");
+    assert!(lines.all(|l| l.ends_with(",aborted")), "{table}");
     // Stopped within the window plus one second of the first failure.
     let stop_ms =
         v["started_at_unix_ms"].as_f64().unwrap() + v["elapsed_s"].as_f64().unwrap() * 1e3;

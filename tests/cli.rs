@@ -367,11 +367,11 @@ fn live_lines_once_per_second() {
     assert!(lines[0].contains("1s]") && lines[1].contains("2s]"));
     for l in &lines {
         assert!(
-            l.contains("users     2")
+            l.contains("users   2")
                 && l.contains("p50")
                 && l.contains("p99")
-                && l.contains("errors")
-                && l.contains("failures"),
+                && l.contains("| err ")
+                && l.contains(" fail "),
             "{l}"
         );
     }

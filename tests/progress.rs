@@ -30,12 +30,9 @@ fn a_paced_timed_run_says_its_rate_against_the_target_and_the_time_left() {
     let left = ["| 2s left", "| 1s left", "| ending"];
     for (line, left) in lines.iter().zip(left) {
         assert!(line.ends_with(left), "{line}");
-        // The second's rate as a share of the 50 req/s asked for.
+        // The second's rate as a share of the 50 req/s asked for, beside it.
         let pct = (qps_of(line) as f64 / 50.0 * 100.0).round();
-        assert!(
-            line.contains(&format!("| {pct:.0}% of 50 req/s |")),
-            "{line}"
-        );
+        assert!(line.contains(&format!(" ({pct:>3.0}%) | p50")), "{line}");
     }
     assert!(!err.contains('\x1b'), "no escape codes when piped: {err:?}");
 }
@@ -93,10 +90,7 @@ fn on_a_terminal_a_bar_redraws_under_the_lines_and_quiet_has_none() {
     let seen = on_a_terminal(&format!("--url {} -c 2 --rps 100 -z 3", srv.url()));
     // The lines, each on its own.
     for s in 1..=3 {
-        assert!(
-            seen.contains(&format!("[    {s}s] users     2")),
-            "{seen:?}"
-        );
+        assert!(seen.contains(&format!("[  {s}s] users   2")), "{seen:?}");
     }
     // The bar: erased and drawn again in place (ESC [2K: erase the line), filled by the end.
     assert!(seen.contains("\x1b[2K"), "{seen:?}");

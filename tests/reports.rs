@@ -150,13 +150,16 @@ fn every_format_is_written_and_adds_up() {
     let header = lines.next().unwrap();
     assert!(
         header.starts_with(
-            "stage,users,requests,rps,error_rate,failure_rate,avg_ms,min_ms,max_ms,p90_ms,\
+            "stage,users,requests,qps,error_rate,failure_rate,avg_ms,min_ms,max_ms,p90_ms,\
              p95_ms,p99_ms"
         ),
         "{header}"
     );
+    assert!(header.ends_with(",status"), "{header}");
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 2, "one stage and the total: {csv}");
+    // A run that ran its course says so on every row.
+    assert!(rows.iter().all(|r| r.last() == Some(&"complete")), "{csv}");
     assert_eq!(rows[1][0], "total");
     assert_eq!(rows[1][2], "700");
     assert_eq!(
@@ -828,6 +831,8 @@ fn jsonl_keeps_every_completed_second_of_a_killed_run() {
     for (row, json) in csv_rows.iter().zip(&rows) {
         assert_eq!(row[0], json["second"].to_string());
         assert_eq!(row[4], json["requests"].to_string());
+        // Written while the run went: its end was not known yet.
+        assert_eq!(row.last(), Some(&"running"), "{csv}");
     }
     let log = std::fs::read_to_string(&hlog).unwrap();
     assert!(log.ends_with('\n'));
@@ -958,15 +963,15 @@ fn a_stage_never_reached_has_no_rate_in_any_output() {
     assert_eq!(v["stages"][1]["requests"], 0);
     let table = std::fs::read_to_string(csv).unwrap();
     let header: Vec<&str> = table.lines().next().unwrap().split(',').collect();
-    let rps = header.iter().position(|c| *c == "rps").unwrap();
+    let qps = header.iter().position(|c| *c == "qps").unwrap();
     let unreached: Vec<&str> = table.lines().nth(2).unwrap().split(',').collect();
     assert_eq!(
-        (unreached[0], unreached[rps]),
+        (unreached[0], unreached[qps]),
         ("2: 4 users", ""),
         "{table}"
     );
     let reached: Vec<&str> = table.lines().nth(1).unwrap().split(',').collect();
-    assert!(reached[rps].parse::<f64>().unwrap() > 0.0);
+    assert!(reached[qps].parse::<f64>().unwrap() > 0.0);
     let h = std::fs::read_to_string(html).unwrap();
     assert!(
         h.contains("<td class=\"l\">2: 4 users</td><td>4</td><td>0</td><td>0.0</td><td>-</td>"),
@@ -1022,10 +1027,10 @@ fn the_last_partial_second_follows_one_rule_in_every_output() {
     for (row, s) in rows.iter().zip(seconds) {
         let (requests, len) = (s["requests"].as_f64().unwrap(), interval(s));
         assert_eq!(row[2].parse::<f64>().unwrap(), len, "{csv}");
-        let rps: f64 = row[5].parse().unwrap();
+        let qps: f64 = row[5].parse().unwrap();
         assert!(
-            (rps - requests / len).abs() < 0.01,
-            "rps {rps} for {requests} in {len} s"
+            (qps - requests / len).abs() < 0.01,
+            "qps {qps} for {requests} in {len} s"
         );
         assert_eq!(
             row[3], "2",

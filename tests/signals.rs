@@ -168,6 +168,16 @@ fn check_reports(dir: &Path, json_text: &str) -> Value {
     }
     assert!(lines.last().unwrap().starts_with("total,"), "{csv}");
     assert!(csv.ends_with('\n'));
+    // Every row's last cell says how the run ended, as the JSON report's `interrupted` does.
+    assert!(lines[0].ends_with(",status"), "{csv}");
+    let status = if v["interrupted"] == true {
+        "interrupted"
+    } else {
+        "complete"
+    };
+    for l in &lines[1..] {
+        assert_eq!(l.rsplit(',').next(), Some(status), "{csv}");
+    }
 
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(

@@ -569,7 +569,7 @@ fn streamed_reports_match_the_schema_and_merge_exactly() {
 fn demo_llm_shows_streaming_metrics() {
     let (code, out, err) = qps(&["demo", "--llm", "--step", "0.8s", "--json", "-"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("ttft p50") && err.contains("tok/s"), "{err}");
+    assert!(err.contains("| ttft ") && err.contains(" tok/s "), "{err}");
     assert!(err.contains("Streaming:") && err.contains("TTFT"), "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     let st = &v["total"]["stream"];

@@ -26,7 +26,9 @@ pub fn write_report(report: &Report, exports: &mut ExportManager, code: i32) -> 
 /// The summary is printed whatever happens to the report files: a report that cannot be
 /// written is named after it, and the others are written.
 fn write_outputs(report: &Report, exports: &mut ExportManager) -> io::Result<()> {
-    let text = summary::render(report);
+    // For the terminal it goes to (stderr when a report takes stdout), or `COLUMNS`.
+    let width = crate::output::table::terminal_width(exports.writes_stdout());
+    let text = summary::render_width(report, width);
     if exports.writes_stdout() {
         let printed = io::stderr().lock().write_all(text.as_bytes());
         exports.write(report).and(printed)

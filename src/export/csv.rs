@@ -9,15 +9,17 @@ use crate::stats::hdr::Percentiles;
 use crate::stats::rows::{SecondReport, StageReport};
 
 /// The per-stage table a performance report uses; times in milliseconds, rates as fractions.
+/// Every column is listed, with its unit, in the README's table of CSV columns (a test reads
+/// it); the last, `status`, says whether the run was `complete`, `interrupted` or `aborted`.
 pub struct StageTable;
 
 /// The per-second series.
 pub struct Series;
 
-const STAGE_COLUMNS: &str = "stage,users,requests,rps,error_rate,failure_rate,avg_ms,min_ms,\
+const STAGE_COLUMNS: &str = "stage,users,requests,qps,error_rate,failure_rate,avg_ms,min_ms,\
 max_ms,p90_ms,p95_ms,p99_ms,p50_ms,p999_ms,duration_s,ok,errors,failures";
 
-const SERIES_COLUMNS: &str = "second,start_unix_s,interval_s,users,requests,rps,ok,errors,failures,p50_ms,p90_ms,p99_ms,max_ms";
+const SERIES_COLUMNS: &str = "second,start_unix_s,interval_s,users,requests,qps,ok,errors,failures,p50_ms,p90_ms,p99_ms,max_ms";
 
 impl Exporter for StageTable {
     fn serialize(&self, r: &Report) -> anyhow::Result<Vec<u8>> {
@@ -68,7 +70,8 @@ impl Exporter for StageTable {
                 goodput_cells(goodput, s)
             );
         }
-        Ok(named(super::csv_stream::extend_stage_table(out, r), r).into_bytes())
+        let out = super::csv_stream::extend_stage_table(out, r);
+        Ok(named(with_status(out, r.status()), r).into_bytes())
     }
 }
 
@@ -79,7 +82,8 @@ impl Exporter for Series {
         for s in &r.seconds {
             out.push_str(&series_row(r.started_at_unix_ms, s, checks));
         }
-        Ok(named(super::csv_stream::extend_series(out, r), r).into_bytes())
+        let out = super::csv_stream::extend_series(out, r);
+        Ok(named(with_status(out, r.status()), r).into_bytes())
     }
 }
 
@@ -114,7 +118,7 @@ pub fn series_header(checks: bool) -> String {
 /// (milliseconds since the Unix epoch).
 pub fn series_row(start_ms: u64, s: &SecondReport, checks: bool) -> String {
     let window_ms = start_ms + (s.second - 1) * 1000;
-    let rps = if s.interval_s > 0.0 {
+    let qps = if s.interval_s > 0.0 {
         (s.requests as f64 / s.interval_s * 1e3).round() / 1e3
     } else {
         0.0
@@ -126,7 +130,7 @@ pub fn series_row(start_ms: u64, s: &SecondReport, checks: bool) -> String {
         s.interval_s,
         s.users,
         s.requests,
-        rps,
+        qps,
         s.ok,
         s.errors,
         s.failures,
@@ -159,6 +163,26 @@ fn check_cell(checks: bool, n: u64) -> String {
     } else {
         String::new()
     }
+}
+
+/// `line` (ending in a newline) with a last cell `cell`: the `status` column of a line written
+/// on its own (the live series').
+pub fn with_status_cell(line: &str, cell: &str) -> String {
+    format!("{},{cell}\n", line.trim_end_matches('\n'))
+}
+
+/// A last column `status` holding `status` on every row: `complete`, `interrupted` (Ctrl-C,
+/// SIGTERM), `aborted` (`--abort-on`), or `running` in the rows `--csv-series` writes as the
+/// run goes. A column rather than a comment line, which most CSV readers cannot skip.
+pub fn with_status(csv: String, status: &str) -> String {
+    let mut out = String::with_capacity(csv.len() + csv.lines().count() * (status.len() + 1));
+    for (i, line) in csv.lines().enumerate() {
+        out.push_str(line);
+        out.push(',');
+        out.push_str(if i == 0 { "status" } else { status });
+        out.push('\n');
+    }
+    out
 }
 
 /// With `--name`, a first column `run` holding it on every row, so that the files of several

@@ -102,13 +102,16 @@ impl LiveFiles {
             .get_or_insert(now_ms.saturating_sub(s.second * 1000));
         self.last = Some((s.second, s.interval_s));
         for f in &mut self.files {
-            write_row(f, s, start_ms, self.checks, self.name.as_deref());
+            write_row(f, s, start_ms, self.checks, self.name.as_deref(), "running");
         }
     }
 
-    /// The run is over and `seconds` are its final rows: give each stream the rows it has not
-    /// had (the regular files are replaced by the final write).
-    pub fn finish(&mut self, seconds: &[SecondReport], start_ms: u64) {
+    /// The run is over, ended as `status` says (`complete`, `interrupted`, `aborted`), and
+    /// `seconds` are its final rows: give each stream the rows it has not had (the regular
+    /// files are replaced by the final write). A CSV series stream that has had every row
+    /// gets the last one again, so that its last line carries the run's final status in
+    /// place of `running` (a later line for a second replaces an earlier one).
+    pub fn finish(&mut self, seconds: &[SecondReport], start_ms: u64, status: &str) {
         let start_ms = self.start_ms.unwrap_or(start_ms);
         let last = self.last;
         let rest = seconds.iter().filter(|s| match last {
@@ -118,16 +121,28 @@ impl LiveFiles {
                 s.second > second || (s.second == second && s.interval_s != interval_s)
             }
         });
-        for s in rest {
-            for f in self.files.iter_mut().filter(|f| f.stream) {
-                write_row(f, s, start_ms, self.checks, self.name.as_deref());
+        let rest: Vec<&SecondReport> = rest.collect();
+        for f in self.files.iter_mut().filter(|f| f.stream) {
+            let again = match (rest.is_empty(), seconds.last()) {
+                (true, Some(last)) if f.format == Format::CsvSeries => vec![last],
+                _ => rest.clone(),
+            };
+            for s in again {
+                write_row(f, s, start_ms, self.checks, self.name.as_deref(), status);
             }
         }
     }
 }
 
-/// Write row `s` to `f`, in one call, and flush it.
-fn write_row(f: &mut LiveFile, s: &SecondReport, start_ms: u64, checks: bool, name: Option<&str>) {
+/// Write row `s` to `f`, in one call, and flush it; a CSV row's `status` cell is `status`.
+fn write_row(
+    f: &mut LiveFile,
+    s: &SecondReport,
+    start_ms: u64,
+    checks: bool,
+    name: Option<&str>,
+    status: &str,
+) {
     let mut text = String::new();
     match f.format {
         Format::Jsonl => {
@@ -137,10 +152,11 @@ fn write_row(f: &mut LiveFile, s: &SecondReport, start_ms: u64, checks: bool, na
         }
         Format::CsvSeries => {
             if !f.started {
-                let h = super::csv::series_header(checks);
+                let h = super::csv::with_status_cell(&super::csv::series_header(checks), "status");
                 text.push_str(&super::csv::with_run_column(&h, name, true));
             }
             let row = super::csv::series_row(start_ms, s, checks);
+            let row = super::csv::with_status_cell(&row, status);
             text.push_str(&super::csv::with_run_column(&row, name, false));
         }
         Format::HdrLog => {

@@ -13,7 +13,7 @@ pub fn header(by: By) -> String {
     };
     format!(
         "{:>4} {load} {:>12} {:>9} {:>10} {:>10} {:>7} {:>7}  verdict",
-        "step", "achieved/s", "requests", "p50 ms", "p99 ms", "err%", "fail%"
+        "step", "achieved/s", "requests", "p50 ms", "p99 ms", "err %", "fail %"
     )
 }
 

@@ -3,35 +3,77 @@
 use std::io::Write;
 
 use crate::config::Config;
+use crate::output::progress::Standing;
 use crate::parse::format_duration;
 use crate::stats::rows::SecondReport;
 
-/// Format one second: elapsed, active users, QPS, p50/p99 latency, errors, failures.
-pub fn format_second(r: &SecondReport) -> String {
-    let line = format!(
-        "[{:>5}s] users {:>5} | qps {:>8} | p50 {:>9} | p99 {:>9} | errors {:>6} | failures {:>6}",
-        r.second,
-        r.users,
-        r.requests,
-        ms(r.p50_ms),
-        ms(r.p99_ms),
-        r.errors,
-        r.failures
-    );
-    match &r.stream {
-        None => line,
-        // Streaming runs: time to first token, inter-token latency, output tokens/s.
+/// The widest a live line is: it fits a 100-column terminal.
+pub const LINE_WIDTH: usize = 100;
+
+/// Format one second, then as many of the words of `standing` (the requests done, the time
+/// left) as fit in [`LINE_WIDTH`]; a terminal's progress bar says them all. A plain second:
+/// elapsed, active users, QPS (paced: with its share of the target), p50 and p99 latency,
+/// errors, failures. A streamed second puts the second's median time to first token,
+/// inter-token latency and output tokens/s in place of the latency percentiles (the whole
+/// answer's time is in the summary).
+pub fn format_second(r: &SecondReport, standing: &Standing) -> String {
+    let share = standing
+        .rate
+        .map(|(percent, _)| format!(" ({percent:>3.0}%)"))
+        .unwrap_or_default();
+    let mut line = match &r.stream {
+        None => format!(
+            "[{:>3}s] users {:>3} | qps {:>5}{share} | p50 {:>6} p99 {:>6} | err {:>3} fail {:>3}",
+            r.second,
+            r.users,
+            r.requests,
+            ms(r.p50_ms),
+            ms(r.p99_ms),
+            r.errors,
+            r.failures
+        ),
         Some(st) => format!(
-            "{line} | ttft p50 {:>9} | itl p50 {:>9} | tok/s {:>8.1}",
+            "[{:>3}s] users {:>3} | qps {:>4}{share} | ttft {:>6} itl {:>6} tok/s {:>5.0} | err {:>3} fail {:>3}",
+            r.second,
+            r.users,
+            r.requests,
             ms(st.ttft_p50_ms),
             ms(st.itl_p50_ms),
-            st.output_tokens_per_s
+            st.output_tokens_per_s,
+            r.errors,
+            r.failures
         ),
+    };
+    for w in &standing.rest {
+        if line.chars().count() + 3 + w.chars().count() <= LINE_WIDTH {
+            line.push_str(" | ");
+            line.push_str(w);
+        }
     }
+    line
 }
 
+/// Milliseconds in at most 6 characters, the unit with them: `0.07ms`, `51.5ms`, `250ms`,
+/// `1.25s`, `30.0s`; `-` when nothing was measured.
 fn ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".into(), |v| format!("{v:.2} ms"))
+    let Some(v) = v else {
+        return "-".into();
+    };
+    // Whole seconds and more in seconds: `1.25s` rather than `1250ms`.
+    let forms = if v < 999.5 {
+        [
+            format!("{v:.2}ms"),
+            format!("{v:.1}ms"),
+            format!("{v:.0}ms"),
+        ]
+    } else {
+        let s = v / 1e3;
+        [format!("{s:.2}s"), format!("{s:.1}s"), format!("{s:.0}s")]
+    };
+    forms
+        .into_iter()
+        .find(|f| f.len() <= 6)
+        .unwrap_or_else(|| format!("{:.0}s", v / 1e3))
 }
 
 /// The pacing of a run in words: `target 400 req/s`, `target 100, 200, 400 req/s by stage`,
@@ -224,15 +266,15 @@ mod tests {
             stream: None,
             good_requests: None,
         };
-        let line = format_second(&r);
+        let line = format_second(&r, &Standing::default());
         for part in [
-            "3s]",
-            "users     8",
-            "qps     1234",
-            "p50   0.50 ms",
-            "p99   2.25 ms",
-            "errors     30",
-            "failures      4",
+            "[  3s]",
+            "users   8",
+            "qps  1234",
+            "p50 0.50ms",
+            "p99 2.25ms",
+            "err  30",
+            "fail   4",
         ] {
             assert!(line.contains(part), "'{line}' lacks '{part}'");
         }
@@ -248,9 +290,55 @@ mod tests {
         (st.streams, st.gaps, st.ttft_p50_ms, st.itl_p50_ms) = (4, 76, Some(51.5), Some(10.25));
         st.output_tokens_per_s = 80.0;
         streamed.stream = Some(st);
-        let line = format_second(&streamed);
-        for part in ["ttft p50  51.50 ms", "itl p50  10.25 ms", "tok/s     80.0"] {
+        let line = format_second(&streamed, &Standing::default());
+        for part in ["ttft 51.5ms", "itl 10.2ms", "tok/s    80 |"] {
             assert!(line.contains(part), "'{line}' lacks '{part}'");
         }
+    }
+
+    #[test]
+    fn milliseconds_take_at_most_six_characters() {
+        let cases = [
+            (0.071, "0.07ms"),
+            (9.99, "9.99ms"),
+            (9.996, "10.0ms"),
+            (51.46, "51.5ms"),
+            (250.2, "250ms"),
+            (999.7, "1.00s"),
+            (1250.0, "1.25s"),
+            (30_000.0, "30.00s"),
+            (123_456.0, "123.5s"),
+            (1_234_567.0, "1235s"),
+        ];
+        for (v, text) in cases {
+            assert_eq!(ms(Some(v)), text, "{v}");
+        }
+        assert_eq!(ms(None), "-");
+    }
+
+    #[test]
+    fn words_are_added_while_the_line_fits() {
+        let mut r = SecondReport::from_bucket(
+            7,
+            std::time::Duration::from_secs(1),
+            2,
+            &crate::stats::bucket::Bucket::new(false),
+        );
+        r.requests = 50;
+        let standing = Standing {
+            rate: Some((100.0, 50.0)),
+            rest: vec!["45% of 300 requests".to_string(), "59s left".to_string()],
+        };
+        let line = format_second(&r, &standing);
+        assert!(line.contains("| qps    50 (100%) | p50"), "{line}");
+        assert!(line.ends_with("fail   0 | 45% of 300 requests"), "{line}");
+        assert!(line.chars().count() <= LINE_WIDTH, "{line}");
+        // A word that does not fit is left to the bar; a later, shorter one still comes.
+        let standing = Standing {
+            rate: None,
+            rest: vec!["x".repeat(40), "3s left".to_string()],
+        };
+        let line = format_second(&r, &standing);
+        assert!(line.ends_with("fail   0 | 3s left"), "{line}");
     }
 }

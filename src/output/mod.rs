@@ -6,6 +6,7 @@ pub mod live;
 pub mod progress;
 pub mod stream_summary;
 pub mod summary;
+pub mod table;
 pub mod traffic_summary;
 
 /// `key: count` pairs on one line, two spaces apart, or `none`.

@@ -40,14 +40,13 @@ impl RunProgress {
         }
     }
 
-    /// Count `row` in and say where the run stands after it: `98% of 500 req/s` (the second's
-    /// rate against its stage's target, when paced), `48s left`, `45% of 10000 requests`;
-    /// empty when none applies.
-    pub fn push(&mut self, row: &SecondReport) -> String {
+    /// Count `row` in and say where the run stands after it.
+    pub fn push(&mut self, row: &SecondReport) -> Standing {
         self.completed += row.requests;
         let start = Duration::from_secs(row.second.saturating_sub(1));
         self.elapsed = start + Duration::from_secs_f64(row.interval_s);
-        let mut words = Vec::new();
+        let mut standing = Standing::default();
+        let words = &mut standing.rest;
         // The stage this second ran in: its middle, on the schedule's clock (warm-up first).
         let middle = self.schedule.warmup().unwrap_or_default()
             + start
@@ -59,11 +58,7 @@ impl RunProgress {
             && row.users > 0
         {
             let achieved = row.requests as f64 / row.interval_s;
-            words.push(format!(
-                "{:.0}% of {} req/s",
-                achieved / target * 100.0,
-                format_rate(target)
-            ));
+            standing.rate = Some((achieved / target * 100.0, target));
         }
         if let Some(n) = self.requests.filter(|n| *n > 0) {
             words.push(format!(
@@ -82,7 +77,7 @@ impl RunProgress {
                 format!("{} left", format_duration(left))
             });
         }
-        words.join(" | ")
+        standing
     }
 
     /// Does the run have an end to measure progress against (a length or a request count)?
@@ -106,6 +101,25 @@ impl RunProgress {
             (a, b) => a.or(b),
         };
         f.map(|f| f.clamp(0.0, 1.0))
+    }
+}
+
+/// Where a run stands after a second.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Standing {
+    /// Paced: the second's rate as a percent of its stage's target, and the target (req/s).
+    pub rate: Option<(f64, f64)>,
+    /// `45% of 10000 requests` (`--requests`, `--iterations`), `48s left` (or `ending`).
+    pub rest: Vec<String>,
+}
+
+impl Standing {
+    /// Every word, in order: `98% of 500 req/s`, `45% of 10000 requests`, `48s left`.
+    pub fn words(&self) -> Vec<String> {
+        let rate = self
+            .rate
+            .map(|(percent, target)| format!("{percent:.0}% of {} req/s", format_rate(target)));
+        rate.into_iter().chain(self.rest.iter().cloned()).collect()
     }
 }
 
@@ -158,14 +172,15 @@ impl TerminalBar {
 
     /// Print `line` above the bar and move the bar to `fraction` of the run, with `words`
     /// beside it.
-    pub fn second(&self, line: &str, fraction: Option<f64>, words: &str) {
+    pub fn second(&self, line: &str, fraction: Option<f64>, standing: &Standing) {
         self.bar.println(line);
         if let Some(f) = fraction {
             self.bar.set_position((f * STEPS as f64).round() as u64);
         }
         // The bar shows the share done itself: the words without the requests' share.
-        let words: Vec<&str> = words
-            .split(" | ")
+        let words: Vec<String> = standing
+            .words()
+            .into_iter()
             .filter(|w| !w.ends_with(" requests"))
             .collect();
         self.bar.set_message(words.join(" | "));
@@ -197,37 +212,58 @@ mod tests {
     #[test]
     fn a_timed_run_says_the_time_left() {
         let mut p = RunProgress::new(&config(&["-c", "2", "-z", "1m"]));
-        assert_eq!(p.push(&row(1, 10)), "59s left");
+        assert_eq!(p.push(&row(1, 10)).words().join(" | "), "59s left");
         assert_eq!(p.fraction(), Some(1.0 / 60.0));
         for s in 2..=59 {
             p.push(&row(s, 10));
         }
-        assert_eq!(p.push(&row(60, 10)), "ending");
+        assert_eq!(p.push(&row(60, 10)).words().join(" | "), "ending");
         assert_eq!(p.fraction(), Some(1.0));
     }
 
     #[test]
     fn a_counted_run_says_its_share_of_the_requests() {
         let mut p = RunProgress::new(&config(&["-c", "2", "-n", "400"]));
-        assert_eq!(p.push(&row(1, 100)), "25% of 400 requests");
+        assert_eq!(
+            p.push(&row(1, 100)).words().join(" | "),
+            "25% of 400 requests"
+        );
         assert_eq!(p.fraction(), Some(0.25));
         // --iterations: per user.
         let mut p = RunProgress::new(&config(&["-c", "4", "--iterations", "50"]));
-        assert_eq!(p.push(&row(1, 150)), "75% of 200 requests");
+        assert_eq!(
+            p.push(&row(1, 150)).words().join(" | "),
+            "75% of 200 requests"
+        );
     }
 
     #[test]
     fn a_paced_second_is_measured_against_its_own_stages_target() {
         let mut p = RunProgress::new(&config(&["-c", "4", "--rps", "100,200", "--step", "2s"]));
-        assert_eq!(p.push(&row(1, 100)), "100% of 100 req/s | 3s left");
-        assert_eq!(p.push(&row(2, 90)), "90% of 100 req/s | 2s left");
-        assert_eq!(p.push(&row(3, 100)), "50% of 200 req/s | 1s left");
+        assert_eq!(
+            p.push(&row(1, 100)).words().join(" | "),
+            "100% of 100 req/s | 3s left"
+        );
+        assert_eq!(
+            p.push(&row(2, 90)).words().join(" | "),
+            "90% of 100 req/s | 2s left"
+        );
+        assert_eq!(
+            p.push(&row(3, 100)).words().join(" | "),
+            "50% of 200 req/s | 1s left"
+        );
         // With a warm-up, the seconds count from the measured start.
         let mut p = RunProgress::new(&config(&[
             "-c", "4", "--warmup", "1s", "--rps", "100,300", "--step", "1s",
         ]));
-        assert_eq!(p.push(&row(1, 100)), "100% of 100 req/s | 1s left");
-        assert_eq!(p.push(&row(2, 150)), "50% of 300 req/s | ending");
+        assert_eq!(
+            p.push(&row(1, 100)).words().join(" | "),
+            "100% of 100 req/s | 1s left"
+        );
+        assert_eq!(
+            p.push(&row(2, 150)).words().join(" | "),
+            "50% of 300 req/s | ending"
+        );
     }
 
     #[test]
@@ -235,8 +271,11 @@ mod tests {
         let mut p = RunProgress::new(&config(&["--ramp", "0,2", "--rps", "50", "--step", "1s"]));
         let mut idle = row(1, 0);
         idle.users = 0;
-        assert_eq!(p.push(&idle), "1s left");
-        assert_eq!(p.push(&row(2, 50)), "100% of 50 req/s | ending");
+        assert_eq!(p.push(&idle).words().join(" | "), "1s left");
+        assert_eq!(
+            p.push(&row(2, 50)).words().join(" | "),
+            "100% of 50 req/s | ending"
+        );
     }
 
     #[test]
@@ -244,7 +283,7 @@ mod tests {
         // Every command-line run has an end (a length, a count, or the 10 s default); a bare
         // schedule may not.
         let mut p = RunProgress::new(&config(&["--ramp", "1,2", "--step", "1s"]));
-        assert_eq!(p.push(&row(1, 5)), "1s left");
+        assert_eq!(p.push(&row(1, 5)).words().join(" | "), "1s left");
         assert!(p.fraction_known());
         let p = RunProgress {
             length: None,

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::output::counts_line;
+use crate::output::table::{KEEP, Table};
 use crate::report::Report;
 use crate::stats::hdr::{Percentiles, cell};
 use crate::stats::rows::StageReport;
@@ -10,7 +11,7 @@ use crate::stats::stream::StreamReport;
 use crate::traffic::dataset::{DatasetView, Lengths};
 
 /// Append the streaming section to `out` (nothing when no response was streamed).
-pub fn render(out: &mut String, r: &Report) {
+pub fn render(out: &mut String, r: &Report, width: Option<usize>) {
     let Some(total) = &r.total.stream else {
         if let Some(w) = no_stream_warning(r) {
             let _ = writeln!(out, "\nWARNING:        {w}");
@@ -63,12 +64,22 @@ pub fn render(out: &mut String, r: &Report) {
             ""
         }
     );
-    let name_w = r.stage_name_width();
-    let _ = writeln!(
-        out,
-        "{:<name_w$} {:>8} {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "stage", "streams", "metric", "avg", "min", "p50", "p90", "p95", "p99", "max"
-    );
+    // Narrowed to the terminal: min, p95, avg, p90, streams, then max go.
+    let mut t = Table::new()
+        .column("stage", false, r.stage_name_width(), KEEP)
+        .column("streams", true, 8, 5)
+        .column("metric", false, 8, KEEP);
+    for (header, keep) in [
+        ("avg", 3),
+        ("min", 1),
+        ("p50", KEEP),
+        ("p90", 4),
+        ("p95", 2),
+        ("p99", KEEP),
+        ("max", 6),
+    ] {
+        t = t.column(header, true, 9, keep);
+    }
     let rows: Vec<&StageReport> = if r.stages.len() > 1 {
         r.stages.iter().chain(std::iter::once(&r.total)).collect()
     } else {
@@ -76,26 +87,25 @@ pub fn render(out: &mut String, r: &Report) {
     };
     for s in rows {
         let Some(st) = s.stream.as_ref().filter(|st| st.streams > 0) else {
-            let _ = writeln!(out, "{:<name_w$} {:>8} -", s.name, 0);
+            t.row([s.name.clone(), "0".to_string(), "-".to_string()]);
             continue;
         };
         for (i, (metric, p)) in metrics(s, st).into_iter().enumerate() {
             let (name, streams) = if i == 0 {
-                (s.name.as_str(), st.streams.to_string())
+                (s.name.clone(), st.streams.to_string())
             } else {
-                ("", String::new())
+                (String::new(), String::new())
             };
-            let _ = write!(out, "{name:<name_w$} {streams:>8} {metric:<8}");
             // Never measured (no content, no complete answer): `-`, not 0.
             let values = p
                 .measured()
                 .map(|p| [p.mean, p.min, p.p50, p.p90, p.p95, p.p99, p.max]);
-            for i in 0..7 {
-                let _ = write!(out, " {:>9}", cell(values.map(|v| v[i]), 3));
-            }
-            out.push('\n');
+            let mut cells = vec![name, streams, metric.to_string()];
+            cells.extend((0..7).map(|i| cell(values.map(|v| v[i]), 3)));
+            t.row(cells);
         }
     }
+    out.push_str(&t.render(width));
 }
 
 /// LLM requests (`--openai`, `--dify`, `--body-template`) whose responses arrived but none as

@@ -3,14 +3,22 @@
 use std::fmt::Write as _;
 
 use crate::output::counts_line;
+use crate::output::table::{KEEP, Table, fold};
 use crate::report::Report;
 use crate::stats::hdr::{Percentiles, cell, percent};
 use crate::stats::rows::StageReport;
 
 const BAR_WIDTH: usize = 40;
 
-/// Render the whole summary.
+/// Render the whole summary, every line whole (for a file or a pipe).
 pub fn render(r: &Report) -> String {
+    render_width(r, None)
+}
+
+/// Render the whole summary for a terminal `width` columns wide: the tables drop their least
+/// needed columns and longer lines fold at spaces, so that no line is wider; `None` is
+/// [`render`].
+pub fn render_width(r: &Report, width: Option<usize>) -> String {
     let mut out = String::new();
     let c = &r.config;
     let _ = writeln!(
@@ -63,13 +71,13 @@ pub fn render(r: &Report) -> String {
         );
     }
     let _ = writeln!(out, "\nLatency (ms, send start -> last body byte):");
-    table(&mut out, r, |s| &s.latency_ms);
+    table(&mut out, r, width, |s| &s.latency_ms);
     if r.total.target_rps.is_some() {
         let _ = writeln!(
             out,
             "\nResponse time (ms, scheduled slot -> last body byte; coordinated omission corrected):"
         );
-        table(&mut out, r, |s| {
+        table(&mut out, r, width, |s| {
             s.response_time_ms.as_ref().expect("paced runs have it")
         });
     }
@@ -186,12 +194,12 @@ pub fn render(r: &Report) -> String {
             );
         }
         if r.stages.len() > 1 {
-            rate_by_stage(&mut out, r);
+            rate_by_stage(&mut out, r, width);
         }
     }
 
     goodput(&mut out, r);
-    super::stream_summary::render(&mut out, r);
+    super::stream_summary::render(&mut out, r, width);
 
     if !r.latency_histogram.is_empty() {
         let _ = writeln!(out, "\nLatency histogram (ms, upper edge of each bin):");
@@ -203,8 +211,10 @@ pub fn render(r: &Report) -> String {
             .unwrap_or(1)
             .max(1);
         let total: u64 = r.latency_histogram.iter().map(|b| b.count).sum();
+        // On a narrow terminal, a shorter bar (the rest of the line is about 34 characters).
+        let bar_width = width.map_or(BAR_WIDTH, |w| w.saturating_sub(34).clamp(10, BAR_WIDTH));
         for b in &r.latency_histogram {
-            let len = (b.count as f64 / most as f64 * BAR_WIDTH as f64).round() as usize;
+            let len = (b.count as f64 / most as f64 * bar_width as f64).round() as usize;
             let _ = writeln!(
                 out,
                 "  {:>10.3} | {:<width$} {} ({:.1}%)",
@@ -212,12 +222,12 @@ pub fn render(r: &Report) -> String {
                 "#".repeat(len),
                 b.count,
                 b.count as f64 * 100.0 / total.max(1) as f64,
-                width = BAR_WIDTH
+                width = bar_width
             );
         }
     }
-    super::traffic_summary::render(&mut out, r);
-    out
+    super::traffic_summary::render(&mut out, r, width);
+    fold(&out, width)
 }
 
 /// A row's goodput in words: `3.50 req/s (35 of 40 requests, 87.5%)`.
@@ -254,83 +264,92 @@ fn goodput(out: &mut String, r: &Report) {
     }
 }
 
-/// Each paced stage's target and achieved rate, late slots and largest lag.
-fn rate_by_stage(out: &mut String, r: &Report) {
-    let name_w = r.stage_name_width();
+/// Each paced stage's target and achieved rate, late slots and largest lag; narrowed to
+/// `width`, unsent, then the largest lag, then late slots go.
+fn rate_by_stage(out: &mut String, r: &Report, width: Option<usize>) {
     let _ = writeln!(
         out,
-        "\nRate by stage (a stage's requests are those of its own slots, sent on time or late):\n\
-         {:<name_w$} {:>12} {:>14} {:>10} {:>16} {:>8}",
-        "stage", "target req/s", "achieved req/s", "late slots", "largest lag ms", "unsent"
+        "\nRate by stage (a stage's requests are those of its own slots, sent on time or late):"
     );
+    let mut t = Table::new()
+        .column("stage", false, r.stage_name_width(), KEEP)
+        .column("target req/s", true, 12, KEEP)
+        .column("achieved req/s", true, 14, KEEP)
+        .column("late slots", true, 10, 3)
+        .column("largest lag ms", true, 16, 2)
+        .column("unsent", true, 8, 1);
     for s in &r.stages {
         let (Some(target), Some(late), Some(lag)) = (s.target_rps, s.late_slots, s.max_lag_ms)
         else {
             continue;
         };
-        let _ = writeln!(
-            out,
-            "{:<name_w$} {:>12} {:>14} {:>10} {:>16} {:>8}",
-            s.name,
+        t.row([
+            s.name.clone(),
             crate::parse::format_rate(target),
             cell(s.measured_qps(), 1),
-            late,
+            late.to_string(),
             if s.requests > 0 {
                 format!("{lag:.3}")
             } else {
                 "-".to_string()
             },
-            s.unsent_slots.map_or("-".to_string(), |n| n.to_string())
-        );
+            s.unsent_slots.map_or("-".to_string(), |n| n.to_string()),
+        ]);
     }
+    out.push_str(&t.render(width));
 }
 
-fn table(out: &mut String, r: &Report, pick: impl Fn(&StageReport) -> &Percentiles) {
-    let name_w = r.stage_name_width();
-    let _ = writeln!(
-        out,
-        "{:<name_w$} {:>6} {:>9} {:>8} {:>10} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "stage",
-        "users",
-        "requests",
-        "time",
-        "qps",
-        "err%",
-        "fail%",
-        "avg",
-        "min",
-        "p50",
-        "p90",
-        "p95",
-        "p99",
-        "p99.9",
-        "max"
-    );
+/// A table of latencies (or response times): a row per stage when there are several, then the
+/// total. Narrowed to `width`, the columns go in this order: min, p99.9, time, p95, users,
+/// avg, fail %, p90, max; stage, requests, qps, err %, p50 and p99 stay.
+fn table(
+    out: &mut String,
+    r: &Report,
+    width: Option<usize>,
+    pick: impl Fn(&StageReport) -> &Percentiles,
+) {
+    let mut t = Table::new()
+        .column("stage", false, r.stage_name_width(), KEEP)
+        .column("users", true, 6, 5)
+        .column("requests", true, 9, KEEP)
+        .column("time", true, 8, 3)
+        .column("qps", true, 10, KEEP)
+        .column("err %", true, 7, KEEP)
+        .column("fail %", true, 7, 7);
+    // avg min p50 p90 p95 p99 p99.9 max, as Percentiles::table_row gives them.
+    for (header, keep) in [
+        ("avg", 6),
+        ("min", 1),
+        ("p50", KEEP),
+        ("p90", 8),
+        ("p95", 4),
+        ("p99", KEEP),
+        ("p99.9", 2),
+        ("max", 9),
+    ] {
+        t = t.column(header, true, 8, keep);
+    }
     let rows = if r.stages.len() > 1 {
         r.stages.iter().collect::<Vec<_>>()
     } else {
         Vec::new()
     };
     for s in rows.into_iter().chain(std::iter::once(&r.total)) {
-        let p = pick(s);
-        let _ = write!(
-            out,
-            "{:<name_w$} {:>6} {:>9} {:>7.1}s {:>10} {:>7} {:>7}",
-            s.name,
-            s.users,
-            s.requests,
-            s.duration_s,
+        let mut cells = vec![
+            s.name.clone(),
+            s.users.to_string(),
+            s.requests.to_string(),
+            format!("{:.1}s", s.duration_s),
             cell(s.measured_qps(), 1),
             percent(s.error_rate),
-            percent(s.failure_rate)
-        );
+            percent(s.failure_rate),
+        ];
         // A row without a measured value (a 0-user stage) shows `-` in every column.
-        let row = p.table_row();
-        for i in 0..8 {
-            let _ = write!(out, " {:>8}", cell(row.map(|v| v[i]), 3));
-        }
-        out.push('\n');
+        let row = pick(s).table_row();
+        cells.extend((0..8).map(|i| cell(row.map(|v| v[i]), 3)));
+        t.row(cells);
     }
+    out.push_str(&t.render(width));
 }
 
 /// What the run cost qpsbench itself, in words: `CPU 0.52 s user + 1.80 s system (0.0116 s per

@@ -1,18 +1,20 @@
 //! The summary's tail for real-traffic runs: a row per target, retries, evidence, thresholds
 //! (last, where a CI log reader looks).
 
+use crate::output::table::{KEEP, Table};
 use crate::stats::hdr::{Percentiles, cell};
 use std::fmt::Write as _;
 
 use crate::report::Report;
 
 /// Append the sections that apply to `r` (nothing for a plain run).
-pub fn render(out: &mut String, r: &Report) {
+pub fn render(out: &mut String, r: &Report, width: Option<usize>) {
     if !r.targets.is_empty() {
         targets_table(
             out,
             "\nTargets (ms, send start -> last body byte, every attempt):",
             &r.targets,
+            width,
         );
     }
     for stage in r.stages.iter().filter(|s| !s.targets.is_empty()) {
@@ -20,6 +22,7 @@ pub fn render(out: &mut String, r: &Report) {
             out,
             &format!("\nTargets in stage {} (ms, every attempt):", stage.name),
             &stage.targets,
+            width,
         );
     }
     if let Some(rt) = &r.retries {
@@ -54,39 +57,51 @@ pub fn render(out: &mut String, r: &Report) {
     out.push_str(&crate::report::thresholds::summary(&r.thresholds));
 }
 
-/// A table of per-target rows (of the run, or of one stage) under `title`.
-fn targets_table(out: &mut String, title: &str, rows: &[crate::stats::rows::StageReport]) {
+/// A table of per-target rows (of the run, or of one stage) under `title`; narrowed to
+/// `width`, avg, share %, max, the status codes, then fail % go.
+fn targets_table(
+    out: &mut String,
+    title: &str,
+    rows: &[crate::stats::rows::StageReport],
+    width: Option<usize>,
+) {
     let name_w = rows
         .iter()
-        .map(|t| t.name.len())
+        .map(|t| t.name.chars().count())
         .max()
         .unwrap_or(6)
         .clamp(6, 60);
     let _ = writeln!(out, "{title}");
-    let _ = writeln!(
-        out,
-        "{:<name_w$} {:>9} {:>7} {:>10} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}  status codes",
-        "target", "requests", "share%", "qps", "err%", "fail%", "avg", "p50", "p99", "max"
-    );
+    let mut t = Table::new()
+        .column("target", false, name_w, KEEP)
+        .column("requests", true, 9, KEEP)
+        .column("share %", true, 7, 2)
+        .column("qps", true, 10, KEEP)
+        .column("err %", true, 7, KEEP)
+        .column("fail %", true, 7, 5)
+        .column("avg", true, 8, 1)
+        .column("p50", true, 8, KEEP)
+        .column("p99", true, 8, KEEP)
+        .column("max", true, 8, 3)
+        .column(" status codes", false, 0, 4);
     let all: u64 = rows.iter().map(|t| t.requests).sum::<u64>().max(1);
-    for t in rows {
-        let name: String = t.name.chars().take(60).collect();
-        let p = t.latency_ms.measured();
+    for row in rows {
+        let name: String = row.name.chars().take(60).collect();
+        let p = row.latency_ms.measured();
         let v = |pick: fn(&Percentiles) -> f64| cell(p.map(pick), 3);
-        let codes = t.outcome_counts();
-        let _ = writeln!(
-            out,
-            "{name:<name_w$} {:>9} {:>7.2} {:>10.1} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}  {}",
-            t.requests,
-            t.requests as f64 * 100.0 / all as f64,
-            t.qps,
-            crate::stats::hdr::percent(t.error_rate),
-            crate::stats::hdr::percent(t.failure_rate),
+        t.row([
+            name,
+            row.requests.to_string(),
+            format!("{:.2}", row.requests as f64 * 100.0 / all as f64),
+            format!("{:.1}", row.qps),
+            crate::stats::hdr::percent(row.error_rate),
+            crate::stats::hdr::percent(row.failure_rate),
             v(|p| p.mean),
             v(|p| p.p50),
             v(|p| p.p99),
             v(|p| p.max),
-            codes.join("  ")
-        );
+            format!(" {}", row.outcome_counts().join("  ")),
+        ]);
     }
+    out.push_str(&t.render(width));
 }

@@ -309,6 +309,18 @@ impl Report {
         report
     }
 
+    /// How the run ended, in one word, as the CSV files' `status` column says it: `aborted` by
+    /// `--abort-on`, `interrupted` by Ctrl-C or SIGTERM, else `complete`.
+    pub fn status(&self) -> &'static str {
+        if self.aborted.is_some() {
+            "aborted"
+        } else if self.interrupted {
+            "interrupted"
+        } else {
+            "complete"
+        }
+    }
+
     /// Event streams whose body and JSON checks did not apply (they are judged by their status
     /// only): the run's streams when it has a body or JSON check, else 0.
     pub fn streams_judged_by_status_only(&self) -> u64 {

@@ -102,6 +102,8 @@ pub fn closed_port() -> u16 {
 pub fn bin() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_qpsbench"));
     cmd.env_remove("RUST_BACKTRACE");
+    // The summary's tables narrow to COLUMNS: tests read them at their usual width.
+    cmd.env_remove("COLUMNS");
     cmd
 }
 
