@@ -477,6 +477,27 @@ fn completions_load_in_bash_and_the_man_page_renders() {
             .any(|w| w == "--openai"),
         "{text}"
     );
+    // `qpsbench --url ...` is `run` without its name: the top level completes run's options and
+    // their values too (the words a user types; the values are run's own possible values).
+    let script = format!(
+        "source <('{exe}' completions bash) && \
+         COMP_WORDS=(qpsbench --basel) COMP_CWORD=1 && _qpsbench qpsbench --basel qpsbench && \
+         echo \"${{COMPREPLY[@]}}\" && \
+         COMP_WORDS=(qpsbench --arrival '') COMP_CWORD=2 && _qpsbench qpsbench '' --arrival && \
+         echo \"${{COMPREPLY[@]}}\""
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("--baseline"), "{text}");
+    let arrivals: Vec<&str> = lines.next().unwrap_or("").split(' ').collect();
+    assert!(
+        arrivals.contains(&"poisson") && !arrivals.contains(&"run"),
+        "{text}"
+    );
     for shell in ["zsh", "fish"] {
         let (code, out, _) = qps(&["completions", shell]);
         assert_eq!(code, 0);
@@ -521,4 +542,21 @@ fn completions_load_in_bash_and_the_man_page_renders() {
     ] {
         assert!(text.contains(want), "{want} not in the rendered page");
     }
+    // The definitions keep --help's columns (a long row is neither refilled nor stretched to
+    // the page's width), and no section heading repeats (option groups are subsections of
+    // their subcommand).
+    let help = qps(&["--help"]).1;
+    let row = help
+        .lines()
+        .find(|l| l.trim_start().starts_with("failure rate "))
+        .expect("a failure rate row in --help")
+        .trim();
+    assert!(
+        text.lines().any(|l| l.trim() == row),
+        "{row:?} not kept as a row of the man page"
+    );
+    let roff = String::from_utf8_lossy(&std::fs::read(&page).unwrap()).to_string();
+    let headings: Vec<&str> = roff.lines().filter(|l| l.starts_with(".SH ")).collect();
+    let unique: std::collections::HashSet<_> = headings.iter().collect();
+    assert_eq!(unique.len(), headings.len(), "{headings:?}");
 }

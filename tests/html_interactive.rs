@@ -294,12 +294,12 @@ fn row_ending_at(v: &Value, end_s: f64) -> &Value {
         .unwrap_or_else(|| panic!("no window ends at {end_s} s"))
 }
 
-/// "second 3" -> 3.0.
-fn second_of(tooltip: &str) -> f64 {
+/// "window ends at 2.301 s" (a tooltip's first line) -> 2.301, seconds since the start.
+fn window_end_of(tooltip: &str) -> f64 {
     let first = tooltip.lines().next().unwrap_or_default();
     number(
         first
-            .strip_prefix("second ")
+            .strip_prefix("window ends at ")
             .unwrap_or_else(|| panic!("{tooltip:?}")),
     )
 }
@@ -373,6 +373,23 @@ fn time_charts_zoom_together_and_show_the_reports_values() {
         "users ticks {ticks:?}"
     );
 
+    // The users line never lies on the QPS line: at every window the two are drawn more than
+    // 10 px apart (uPlot's own value-to-pixel mapping of each series on its axis).
+    let gaps = d.js(
+        "const u = document.getElementById('chart-qps')._uplot;\
+         const q = u.series.findIndex(s => s.label === 'QPS');\
+         const n = u.series.findIndex(s => s.label === 'active users');\
+         return u.data[0].map((x, i) => Math.abs(u.valToPos(u.data[q][i], 'rate') -\
+                                                 u.valToPos(u.data[n][i], 'users')));",
+        json!([]),
+    );
+    for gap in gaps.as_array().unwrap() {
+        assert!(
+            gap.as_f64().unwrap() > 10.0,
+            "users on the QPS line: {gaps}"
+        );
+    }
+
     // Drag across the latency chart from 25% to 75% of its width.
     let (left, top, width, height) = d.plot_area("chart-latency");
     let y = top + height / 2.0;
@@ -403,6 +420,35 @@ fn time_charts_zoom_together_and_show_the_reports_values() {
             .unwrap()
     };
     assert_eq!(nines(&zoomed), nines(&full));
+
+    // The percentile chart zooms into its tail on its own.
+    let (left, top, width, height) = d.plot_area("chart-percentiles");
+    let y = top + height / 2.0;
+    d.pointer(vec![
+        json!({"type": "pointerMove", "duration": 0, "x": (left + 0.5 * width).round() as i64,
+               "y": y.round() as i64, "origin": "viewport"}),
+        json!({"type": "pointerDown", "button": 0}),
+        json!({"type": "pointerMove", "duration": 150, "x": (left + 0.9 * width).round() as i64,
+               "y": y.round() as i64, "origin": "viewport"}),
+        json!({"type": "pointerUp", "button": 0}),
+    ]);
+    let (full_min, full_max) = nines(&full);
+    let (min, max) = nines(&d.x_ranges());
+    let want = |f: f64| full_min + f * (full_max - full_min);
+    assert!(
+        (min - want(0.5)).abs() < 0.03 * full_max && (max - want(0.9)).abs() < 0.03 * full_max,
+        "the percentile chart shows {min}..{max} after a drag, want about {}..{}",
+        want(0.5),
+        want(0.9)
+    );
+    for (id, min, max) in d.x_ranges() {
+        if time_charts.contains(&id.as_str()) {
+            assert!(
+                (min - want_min).abs() < 0.03 * span && (max - want_max).abs() < 0.03 * span,
+                "{id} followed the percentile chart: {min}..{max}"
+            );
+        }
+    }
 
     // A double-click zooms every time chart back out.
     let (left, top, width, height) = d.plot_area("chart-errors");
@@ -436,7 +482,7 @@ fn time_charts_zoom_together_and_show_the_reports_values() {
     d.move_to(x, top + height / 2.0);
     let tip = d.tooltip("chart-latency");
     assert!(!tip.is_empty(), "no tooltip");
-    let second = second_of(&tip);
+    let second = window_end_of(&tip);
     assert!((second - target_end).abs() < 1e-6, "{tip}");
     let row = row_ending_at(&v, second);
     for (name, key) in [("p99", "p99_ms"), ("max", "max_ms"), ("p50", "p50_ms")] {
@@ -523,7 +569,7 @@ fn streaming_charts_and_the_layout_at_1000_pixels() {
         top + height / 2.0,
     );
     let tip = d.tooltip("chart-tpot");
-    assert!((second_of(&tip) - end).abs() < 1e-6, "{tip}");
+    assert!((window_end_of(&tip) - end).abs() < 1e-6, "{tip}");
     let tpot = tooltip_value(&tip, "TPOT p50");
     let want = row["stream"]["tpot_p50_ms"].as_f64().unwrap();
     assert!(

@@ -9,9 +9,69 @@ use clap_complete::Shell;
 
 use super::Cli;
 
-/// Write the completion script of `shell` for `qpsbench` to `out`.
+/// Write the completion script of `shell` for `qpsbench` to `out`. `qpsbench --url ...` is
+/// `qpsbench run --url ...` (the subcommand may be left out), so the top level completes
+/// `run`'s options and their values as well as the subcommands.
 pub fn completions(shell: Shell, out: &mut dyn Write) {
-    clap_complete::generate(shell, &mut Cli::command(), "qpsbench", out);
+    clap_complete::generate(shell, &mut completion_command(), "qpsbench", out);
+}
+
+/// What completion reads of `arg` (names, help, values, value hint), without the requirements
+/// and conflicts that name `run`'s other arguments: the top level is completed with these,
+/// never parsed.
+fn for_completion(arg: &clap::Arg) -> clap::Arg {
+    let mut a = clap::Arg::new(arg.get_id().clone())
+        .action(arg.get_action().clone())
+        .value_hint(arg.get_value_hint())
+        .hide(arg.is_hide_set());
+    if let Some(long) = arg.get_long() {
+        a = a.long(long.to_string());
+    }
+    if let Some(short) = arg.get_short() {
+        a = a.short(short);
+    }
+    if let Some(help) = arg.get_help() {
+        a = a.help(help.clone());
+    }
+    if let Some(n) = arg.get_num_args() {
+        a = a.num_args(n);
+    }
+    if let Some(names) = arg.get_value_names() {
+        a = a.value_names(names.to_vec());
+    }
+    if let Some(aliases) = arg.get_visible_aliases() {
+        a = a.visible_aliases(aliases.into_iter().map(str::to_string).collect::<Vec<_>>());
+    }
+    let values = arg.get_possible_values();
+    if !values.is_empty() {
+        a = a.value_parser(clap::builder::PossibleValuesParser::new(values));
+    }
+    a
+}
+
+/// The parser's command with `run`'s arguments also at the top level, for completion only.
+fn completion_command() -> clap::Command {
+    let mut cmd = Cli::command();
+    let run_args: Vec<clap::Arg> = cmd
+        .find_subcommand("run")
+        .map(|run| {
+            run.get_arguments()
+                .filter(|a| !a.is_positional())
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    for arg in run_args {
+        let taken = cmd.get_arguments().any(|a| {
+            a.get_id() == arg.get_id()
+                || (a.get_long().is_some() && a.get_long() == arg.get_long())
+                || (a.get_short().is_some() && a.get_short() == arg.get_short())
+        });
+        if !taken {
+            cmd = cmd.arg(for_completion(&arg));
+        }
+    }
+    cmd
 }
 
 /// Write the man page (roff, section 1) to `out`: the options of every subcommand, then the
@@ -40,15 +100,20 @@ pub fn man_page(out: &mut dyn Write) -> io::Result<()> {
         let part = String::from_utf8_lossy(&part)
             .replace(".SH SYNOPSIS", ".SS Synopsis")
             .replace(".SH DESCRIPTION", ".SS Description")
-            .replace(".SH OPTIONS", ".SS Options");
+            .replace(".SH OPTIONS", ".SS Options")
+            // Option groups (LLM streaming, ...) are subsections of their subcommand too: as
+            // sections they would appear once per subcommand at the top level.
+            .replace(".SH ", ".SS ");
         out.write_all(part.as_bytes())?;
     }
     // The metric definitions and exit codes of --help, under a heading that says so.
     let mut extra = Vec::new();
     man.render_extra_section(&mut extra)?;
+    // The text is laid out in columns: shown as it is (.nf), not refilled.
     let extra =
-        String::from_utf8_lossy(&extra).replace(".SH EXTRA", ".SH \"METRICS AND EXIT CODES\"");
+        String::from_utf8_lossy(&extra).replace(".SH EXTRA", ".SH \"METRICS AND EXIT CODES\"\n.nf");
     out.write_all(extra.as_bytes())?;
+    writeln!(out, ".fi")?;
     man.render_version_section(out)?;
     Ok(())
 }

@@ -68,15 +68,15 @@ pub fn render(c: &Capacity, title: &str) -> String {
     charts.place(&mut h, chart);
     h.push_str(
         "\n<h2>Steps</h2>\n<table><tr><th>step</th><th>load</th><th>users</th>\
-         <th>achieved QPS</th><th>requests</th><th>p50 ms</th><th>p99 ms</th><th>err%</th>\
-         <th>fail%</th><th>verdict</th></tr>\n",
+         <th>achieved QPS</th><th>requests</th><th>p50 ms</th><th>p99 ms</th><th>err %</th>\
+         <th>fail %</th><th class=\"l\">verdict</th></tr>\n",
     );
     for s in &c.steps {
         let verdict = s.verdict();
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td class=\"l v\">{}</td></tr>",
             s.step,
             esc(&s.load()),
             s.users,

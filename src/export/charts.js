@@ -34,9 +34,11 @@
     return num(q, d) + "%";
   }
 
+  // A time chart's x is the end of a window (the JSON row's second - 1 + interval_s): a whole
+  // second for full windows, a fraction for a run's last, partial one.
   function xText(c, x) {
     if (x == null) return "–";
-    if (c.x.kind === "time") return "second " + num(x, Number.isInteger(x) ? 0 : 1);
+    if (c.x.kind === "time") return "ends at " + num(x, Number.isInteger(x) ? 0 : 3) + " s";
     if (c.x.kind === "nines") return nines(x);
     return num(x, 1) + " " + c.x.unit;
   }
@@ -63,7 +65,9 @@
   function rangeFor(axis) {
     return function (u, min, max) {
       if (min == null || max == null) return [0, 1];
-      if (axis.from_zero) return [0, niceTop(max, axis.integer)];
+      // A right axis (users, streams/s) gets twice the headroom: its line runs at about half
+      // height instead of lying on the left axis' line when the two are proportional.
+      if (axis.from_zero) return [0, niceTop(axis.right ? 2 * max : max, axis.integer)];
       // Span the visible data with a margin: small differences stay visible.
       var span = max - min;
       var pad = Math.max(span * 0.1, Math.abs(max) * 0.02, 0.001);
@@ -83,7 +87,8 @@
     return function () {
       var i = u.cursor.idx;
       if (!inside || i == null) { tip.style.display = "none"; return; }
-      var rows = ["<b>" + escapeHtml(xText(c, u.data[0][i])) + "</b>"];
+      var head = c.x.kind === "time" ? "window " : (c.x.kind === "nines" ? "percentile " : "");
+      var rows = ["<b>" + escapeHtml(head + xText(c, u.data[0][i])) + "</b>"];
       c.series.forEach(function (s, k) {
         if (!u.series[k + 1].show) return;
         rows.push("<div><i style=\"background:" + s.color + "\"></i>" + escapeHtml(s.name) +
@@ -108,7 +113,7 @@
   function options(c, width) {
     var time = c.x.kind === "time";
     var series = [{
-      label: time ? "second" : (c.x.kind === "nines" ? "percentile" : c.x.label),
+      label: time ? "window" : (c.x.kind === "nines" ? "percentile" : c.x.label),
       value: function (u, v) { return xText(c, v); }
     }];
     c.series.forEach(function (s) {
@@ -120,16 +125,36 @@
         dash: s.dashed ? [6, 4] : undefined,
         spanGaps: false,
         points: { show: c.xs.length <= 60, size: 4 },
+        // Users hold for a whole window: a step ending at the window's end.
+        paths: s.stepped ? uPlot.paths.stepped({ align: -1 }) : undefined,
         value: function (u, v) { return valueText(s, v); }
       });
     });
     var scales = { x: { time: false } };
     var xAxis = { label: time ? "seconds since start" : (c.x.kind === "nines" ? "percentile" : c.x.label + " (" + c.x.unit + ")") };
-    if (time) xAxis.incrs = TIME_INCRS;
+    if (time) {
+      xAxis.incrs = TIME_INCRS;
+      // A run of one window: a second either side, so that its point is not alone on an axis
+      // with a single tick.
+      scales.x.range = function (u, min, max) {
+        return min === max ? [Math.max(0, min - 1), max + 1] : [min, max];
+      };
+    }
     if (c.x.kind === "nines") {
       var last = c.xs.length ? Math.ceil(c.xs[c.xs.length - 1] - 1e-9) : 1;
-      scales.x.range = function () { return [0, Math.max(1, last)]; };
-      xAxis.splits = function () { var a = []; for (var i = 0; i <= Math.max(1, last); i++) a.push(i); return a; };
+      var top = Math.max(1, last);
+      // The whole run: 0% to the last whole nine; a drag zooms into the tail.
+      scales.x.range = function (u, min, max) {
+        var whole = min == null || (min <= 1e-9 && max >= c.xs[c.xs.length - 1] - 1e-9);
+        return whole ? [0, top] : [min, max];
+      };
+      // Whole nines (90%, 99% ...), or finer steps once zoomed in.
+      xAxis.splits = function (u, i, min, max) {
+        var step = max - min > 2 ? 1 : (max - min > 0.8 ? 0.25 : 0.1);
+        var a = [];
+        for (var x = Math.ceil(min / step - 1e-9) * step; x <= max + 1e-9; x += step) a.push(Math.round(x * 100) / 100);
+        return a;
+      };
       xAxis.values = function (u, splits) { return splits.map(function (x) { return x === 0 ? "0%" : nines(x); }); };
     }
     var axes = [xAxis];

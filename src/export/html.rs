@@ -73,9 +73,13 @@ pub fn render(r: &Report) -> String {
     if r.in_flight_at_end > 0 {
         let _ = writeln!(
             h,
-            "<div class=\"warn\">{} requests were still waiting for an answer when the run ended \
+            "<div class=\"warn\">{} still waiting for an answer when the run ended \
              (not counted).</div>",
-            r.in_flight_at_end
+            if r.in_flight_at_end == 1 {
+                "1 request was".to_string()
+            } else {
+                format!("{} requests were", r.in_flight_at_end)
+            }
         );
     }
     cards(&mut h, t);
@@ -262,6 +266,7 @@ fn throughput_chart(r: &Report) -> Chart {
             r.seconds.iter().map(|s| Some(s.users as f64)).collect(),
         )
         .dashed()
+        .stepped()
         .decimals(0),
     );
     time_chart(

@@ -29,7 +29,7 @@ const CHARTS_JS: &str = include_str!("charts.js");
 pub(crate) const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;\
 margin:20px 24px;color:#222;background:#f6f7f9}\
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}\
+h1{font-size:22px;margin:0 0 4px;overflow-wrap:anywhere}h2{font-size:17px;margin:28px 0 8px}\
 .sub{color:#555;margin-bottom:16px;overflow-wrap:anywhere}\
 .cards{display:flex;flex-wrap:wrap;gap:10px}\
 .card{background:#fff;border:1px solid #dde;border-radius:6px;padding:10px 14px;min-width:120px}\
@@ -48,7 +48,7 @@ table{border-collapse:collapse;background:#fff;font-size:13px;margin:6px 0;displ
 overflow-x:auto;max-width:100%;width:max-content}\
 th,td{border:1px solid #dde;padding:4px 8px;text-align:right;white-space:nowrap}\
 th{background:#eef0f4}td.l,th.l{text-align:left}\
-td.v{white-space:normal;overflow-wrap:anywhere;min-width:20em;max-width:70em}\
+td.v{white-space:normal;overflow-wrap:anywhere;min-width:12em;max-width:60em}\
 td.v pre{white-space:pre-wrap;margin:0}\
 .defs dt{font-weight:600}.defs dd{margin:0 0 6px 16px;color:#444}";
 
@@ -161,6 +161,8 @@ pub struct Series {
     pub width: f64,
     /// The [`Axis::scale`] it is measured on.
     pub scale: &'static str,
+    /// Drawn as steps: each value holds over the window that ends at its x (users).
+    pub stepped: bool,
     pub values: Vec<Option<f64>>,
 }
 
@@ -181,12 +183,18 @@ impl Series {
             dashed: false,
             width: 2.0,
             scale,
+            stepped: false,
             values: values.into_iter().map(|v| v.map(round3)).collect(),
         }
     }
 
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
+        self
+    }
+
+    pub fn stepped(mut self) -> Self {
+        self.stepped = true;
         self
     }
 
