@@ -508,6 +508,13 @@ fn time_charts_zoom_together_and_show_the_reports_values() {
     );
     let users = &legend.iter().find(|(l, _)| l == "active users").unwrap().1;
     assert_eq!(number(users), row["users"].as_f64().unwrap(), "{users}");
+    // The target rate of the command line (--rps 120) is drawn with its unit.
+    let target = &legend
+        .iter()
+        .find(|(l, _)| l == "target RPS")
+        .expect("the target rate in the legend")
+        .1;
+    assert_eq!(target, "120.0 req/s");
     // Only the chart under the pointer shows a tooltip.
     assert_eq!(d.tooltip("chart-qps"), "");
 }

@@ -18,6 +18,7 @@ pub struct Html;
 const QPS_COLOR: &str = "#1f77b4";
 const OK_COLOR: &str = "#2ca02c";
 const GOOD_COLOR: &str = "#17becf";
+const TARGET_COLOR: &str = "#bcbd22";
 const USERS_COLOR: &str = "#7f7f7f";
 const P50_COLOR: &str = "#2ca02c";
 const P90_COLOR: &str = "#ff7f0e";
@@ -244,6 +245,14 @@ fn throughput_chart(r: &Report) -> Chart {
         Series::new("QPS", "req/s", QPS_COLOR, "rate", rate(|s| s.requests)).width(5.0),
         Series::new("ok/s", "req/s", OK_COLOR, "rate", rate(|s| s.ok)).width(1.5),
     ];
+    if let Some(target) = target_rps(r) {
+        series.push(
+            Series::new("target RPS", "req/s", TARGET_COLOR, "rate", target)
+                .width(1.5)
+                .dashed()
+                .stepped(),
+        );
+    }
     if r.config.goodput.is_some() {
         series.push(
             Series::new(
@@ -282,6 +291,35 @@ fn throughput_chart(r: &Report) -> Chart {
             },
         ],
         series,
+    )
+}
+
+/// `--rps`: each window's target rate, its stage's with rate stages (stages follow one another
+/// by their lengths); `None` in a closed-loop run.
+fn target_rps(r: &Report) -> Option<Vec<Option<f64>>> {
+    let c = &r.config;
+    if c.stage_rps.is_empty() || r.stages.is_empty() {
+        let rps = c.rps?;
+        return Some(vec![Some(rps); r.seconds.len()]);
+    }
+    let mut ends = Vec::with_capacity(r.stages.len());
+    let mut at = 0.0;
+    for s in &r.stages {
+        at += s.duration_s;
+        ends.push(at);
+    }
+    Some(
+        r.seconds
+            .iter()
+            .map(|s| {
+                let mid = (s.second - 1) as f64 + s.interval_s / 2.0;
+                let stage = ends
+                    .iter()
+                    .position(|&end| mid < end)
+                    .unwrap_or(ends.len() - 1);
+                c.stage_rps.get(stage).copied()
+            })
+            .collect(),
     )
 }
 
