@@ -89,6 +89,12 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         }),
     );
     let missing = d.join("missing.json").to_str().unwrap().to_string();
+    // A baseline by two other names: another spelling and a symlink (issue 17).
+    let elsewhere_dot = format!("{dir_path}/./sub/../elsewhere.json");
+    let elsewhere_link = d.join("link.json");
+    std::os::unix::fs::symlink(&elsewhere, &elsewhere_link).unwrap();
+    let elsewhere_link = elsewhere_link.to_str().unwrap().to_string();
+    let elsewhere_text = std::fs::read_to_string(&elsewhere).unwrap();
     // The other files a run reads (targets, data, prompts, keys).
     let targets_bad = write(
         d,
@@ -384,6 +390,13 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["report", &good, "--fail-on", "error-rate<+0.5pp"], vec!["--fail-on 'error-rate<+0.5pp'", "add --baseline"]),
         (vec!["report", &good, "--baseline", &missing, "--fail-on", "p99<+10%"], vec!["--baseline", "missing.json", "cannot read"]),
         (vec!["report", &good, "--baseline", &good], vec!["--baseline", "--fail-on"]),
+        // report and merge write no report over a file they read (issue 17)
+        (vec!["report", &good, "--baseline", &elsewhere, "--fail-on", "p99<+10%", "--json", &elsewhere], vec!["--json would overwrite", "elsewhere.json", "which --baseline reads"]),
+        (vec!["report", &good, "--baseline", &elsewhere, "--fail-on", "p99<+10%", "--html", &elsewhere_dot], vec!["--html would overwrite", "which --baseline reads"]),
+        (vec!["report", &good, "--baseline", &elsewhere_link, "--fail-on", "p99<+10%", "--csv", &elsewhere], vec!["--csv would overwrite", "which --baseline reads"]),
+        (vec!["report", &good, "--baseline", &elsewhere, "--fail-on", "p99<+10%", "--json", &elsewhere_link], vec!["--json would overwrite", "which --baseline reads"]),
+        (vec!["report", &elsewhere, "--json", &elsewhere_dot], vec!["--json would overwrite", "which report reads"]),
+        (vec!["merge", &good, &elsewhere, "--html", &elsewhere_link], vec!["--html would overwrite", "which merge reads"]),
     ];
     // The README's Reliability table states how many there are: it must say this number.
     let readme =
@@ -441,4 +454,7 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         0,
         "a bad invocation sent traffic"
     );
+    // The files the refused commands would have overwritten are as this test wrote them.
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), elsewhere_text);
+    assert_eq!(std::fs::read_to_string(&good).unwrap(), good_text);
 }

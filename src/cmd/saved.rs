@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::write::write_report;
 use crate::cli::{CompareArgs, MergeArgs, OutputArgs, ReportArgs};
 use crate::config::check_baseline_flags;
-use crate::config::output::{Format, check_not_inputs, outputs_from_args};
+use crate::config::output::{Format, OutputSpec, check_not_inputs, outputs_from_args};
 use crate::error::{Error, UsageError, exit};
 use crate::export::manager::ExportManager;
 use crate::report::Report;
@@ -23,11 +23,15 @@ use crate::stats::thresholds::parse as parse_thresholds;
 /// [`Error::Usage`] when a report cannot be read or the reports cannot be combined;
 /// [`Error::Run`] when the result cannot be written.
 pub fn merge_command(args: MergeArgs) -> Result<i32, Error> {
+    let specs = outputs_from_args(&args.outputs)?;
+    let read: Vec<(&str, &std::path::Path)> =
+        args.inputs.iter().map(|p| ("merge", p.as_path())).collect();
+    check_not_inputs(&specs, &read)?;
     let mut inputs = Vec::with_capacity(args.inputs.len());
     for path in &args.inputs {
         inputs.push((path.display().to_string(), load(path)?));
     }
-    emit(&merge(&inputs)?, &args.outputs, exit::OK)
+    emit(&merge(&inputs)?, &specs, exit::OK)
 }
 
 /// `qpsbench report`: re-render a saved report; with `--fail-on` (and `--baseline`), check it
@@ -38,6 +42,13 @@ pub fn merge_command(args: MergeArgs) -> Result<i32, Error> {
 /// [`Error::Usage`] when the report or the baseline cannot be read, or a flag is wrong;
 /// [`Error::Run`] when it cannot be written.
 pub fn report_command(args: ReportArgs) -> Result<i32, Error> {
+    // A report is complete or absent: none is written over the file it is made from, nor over
+    // the baseline it is judged against (as `run` and `compare` refuse).
+    let specs = outputs_from_args(&args.outputs)?;
+    let read: Vec<(&str, &std::path::Path)> = std::iter::once(("report", args.input.as_path()))
+        .chain(args.baseline.as_deref().map(|b| ("--baseline", b)))
+        .collect();
+    check_not_inputs(&specs, &read)?;
     let mut report = load(&args.input)?;
     let thresholds = match &args.fail_on {
         Some(spec) => parse_thresholds(spec, report.stages.len()).map_err(UsageError)?,
@@ -61,14 +72,13 @@ pub fn report_command(args: ReportArgs) -> Result<i32, Error> {
             code = exit::FAILED;
         }
     }
-    emit(&report, &args.outputs, code)
+    emit(&report, &specs, code)
 }
 
 /// Write a finished report to the requested outputs (and the text summary); `code` is the
 /// exit code when that works.
-fn emit(report: &Report, outputs: &OutputArgs, code: i32) -> Result<i32, Error> {
-    let specs = outputs_from_args(outputs)?;
-    let mut exports = ExportManager::open(&specs)?;
+fn emit(report: &Report, specs: &[OutputSpec], code: i32) -> Result<i32, Error> {
+    let mut exports = ExportManager::open(specs)?;
     write_report(report, &mut exports, code)
 }
 
