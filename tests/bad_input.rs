@@ -63,6 +63,27 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         "--url", &nowhere, "-n", "3", "-c", "1", "-q", "--json", &failed,
     ]);
     assert_eq!(code, 0, "{err}");
+    // Two saved runs judged by different --goodput objectives.
+    let goodput_run = |name: &str, objectives: &str| {
+        let path = d.join(name).to_str().unwrap().to_string();
+        let (code, _, err) = qps(&[
+            "--url",
+            &other.url(),
+            "-n",
+            "20",
+            "-c",
+            "1",
+            "-q",
+            "--goodput",
+            objectives,
+            "--json",
+            &path,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        path
+    };
+    let g1 = goodput_run("g1.json", "e2el<1s");
+    let g2 = goodput_run("g2.json", "e2el<2s");
     let not_json = write(d, "not.json", "hello, I am not JSON\n");
     let cut = write(d, "cut.json", &good_text[..good_text.len() / 2]);
     let foreign = write(d, "foreign.json", "{\n  \"tool\": \"wrk\"\n}\n");
@@ -390,6 +411,11 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["report", &good, "--fail-on", "error-rate<+0.5pp"], vec!["--fail-on 'error-rate<+0.5pp'", "add --baseline"]),
         (vec!["report", &good, "--baseline", &missing, "--fail-on", "p99<+10%"], vec!["--baseline", "missing.json", "cannot read"]),
         (vec!["report", &good, "--baseline", &good], vec!["--baseline", "--fail-on"]),
+        // a goodput change across different --goodput objectives (issue 17)
+        (vec!["--url", &url, "-n", "1", "--goodput", "e2el<1s", "--baseline", &g2, "--fail-on", "goodput>-5%"], vec!["--fail-on 'goodput>-5%'", "--baseline", "g2.json", "has --goodput 'e2el<2s'", "this run has --goodput 'e2el<1s'"]),
+        (vec!["report", &g1, "--baseline", &g2, "--fail-on", "p99<1s,goodput-ratio>-1pp"], vec!["goodput-ratio>-1pp", "g2.json has --goodput 'e2el<2s'", "g1.json has --goodput 'e2el<1s'"]),
+        (vec!["compare", &g2, &g1, "--fail-on", "goodput>-5%"], vec!["goodput>-5%", "the baseline", "g2.json has --goodput 'e2el<2s'", "g1.json has --goodput 'e2el<1s'"]),
+        (vec!["compare", &g1, &good, "--fail-on", "goodput>-5%"], vec!["goodput>-5%", "g1.json has --goodput 'e2el<1s'", "good.json has no --goodput"]),
         // report and merge write no report over a file they read (issue 17)
         (vec!["report", &good, "--baseline", &elsewhere, "--fail-on", "p99<+10%", "--json", &elsewhere], vec!["--json would overwrite", "elsewhere.json", "which --baseline reads"]),
         (vec!["report", &good, "--baseline", &elsewhere, "--fail-on", "p99<+10%", "--html", &elsewhere_dot], vec!["--html would overwrite", "which --baseline reads"]),

@@ -606,3 +606,91 @@ fn a_run_without_requests_shows_dashes_and_no_changes() {
         "{text}"
     );
 }
+
+/// A goodput change compares runs judged by the same `--goodput` objectives (as parsed: the
+/// spacing does not matter); a latency gate, or an absolute goodput limit, across different
+/// objectives is fine. A refused `run --baseline` sends nothing: the target's own counter says.
+#[test]
+fn goodput_changes_need_the_baseline_s_objectives() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = server();
+    let run = |name: &str, objectives: &str| {
+        let path = dir.path().join(name).to_str().unwrap().to_string();
+        let (code, _, err) = qps(&[
+            "--url",
+            &target.url(),
+            "-n",
+            "20",
+            "-c",
+            "1",
+            "-q",
+            "--goodput",
+            objectives,
+            "--json",
+            &path,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        path
+    };
+    let one = run("one.json", "e2el<1s");
+    let spaced = run("spaced.json", "e2el < 1s");
+    let two = run("two.json", "e2el<2s");
+    // The same objectives, written otherwise: judged (every request is good on both sides).
+    for args in [
+        vec!["compare", &one, &spaced, "--fail-on", "goodput-ratio>-1pp"],
+        vec![
+            "report",
+            &spaced,
+            "--baseline",
+            &one,
+            "--fail-on",
+            "goodput-ratio>-1pp",
+        ],
+        // Other objectives, but no goodput change: judged.
+        vec![
+            "compare",
+            &one,
+            &two,
+            "--fail-on",
+            "p99<+10000%,goodput-ratio>0.5",
+        ],
+        vec![
+            "report",
+            &two,
+            "--baseline",
+            &one,
+            "--fail-on",
+            "p99<+10000%",
+        ],
+    ] {
+        let (code, out, err) = qps(&args);
+        assert_eq!(code, 0, "{args:?}\n{out}{err}");
+        assert!(out.contains("passed"), "{args:?}\n{out}");
+    }
+    let (code, out, err) = qps(&["compare", &one, &two, "--fail-on", "goodput>-5%"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("has --goodput 'e2el<1s'") && err.contains("has --goodput 'e2el<2s'"),
+        "{err}"
+    );
+    let before = target.stats.snapshot().requests;
+    let (code, out, err) = qps(&[
+        "--url",
+        &target.url(),
+        "-n",
+        "5",
+        "--goodput",
+        "e2el<2s",
+        "--baseline",
+        &one,
+        "--fail-on",
+        "goodput>-5%",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        target.stats.snapshot().requests,
+        before,
+        "a request was sent"
+    );
+}

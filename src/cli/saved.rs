@@ -32,7 +32,8 @@ pub struct ReportArgs {
 
     /// The saved JSON report --fail-on's changes are measured against ('p99<+10%': p99 below
     /// the baseline's x 1.10; '+0.5pp': a rate below the baseline's + 0.005). A % of a
-    /// baseline value of 0 is 0; see `qpsbench run --help`.
+    /// baseline value of 0 is 0; a goodput change needs the baseline's --goodput objectives;
+    /// no output may be written over it. See `qpsbench run --help`.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 

@@ -60,7 +60,14 @@ pub fn report_command(args: ReportArgs) -> Result<i32, Error> {
         let baseline = args
             .baseline
             .as_deref()
-            .map(|b| load_baseline(b, &thresholds))
+            .map(|b| {
+                load_baseline(
+                    b,
+                    &thresholds,
+                    report.config.goodput.as_deref(),
+                    &args.input.display().to_string(),
+                )
+            })
             .transpose()?;
         report.thresholds = evaluate(
             &thresholds,
@@ -134,9 +141,20 @@ pub fn compare_command(args: CompareArgs) -> Result<i32, Error> {
         None => Vec::new(),
     };
     let (first_file, first) = &runs[0];
+    let baseline_what = format!("the baseline {first_file}");
+    for (file, r) in &runs[1..] {
+        crate::stats::goodput::check_baseline_objectives(
+            &thresholds,
+            first.config.goodput.as_deref(),
+            &baseline_what,
+            r.config.goodput.as_deref(),
+            file,
+        )
+        .map_err(UsageError)?;
+    }
     first
         .as_baseline(first_file)
-        .check(&thresholds, &format!("the baseline {first_file}"))
+        .check(&thresholds, &baseline_what)
         .map_err(UsageError)?;
     let mut exports = ExportManager::open(&specs)?;
     let comparison = Comparison::of(&runs, &thresholds);

@@ -75,19 +75,31 @@ pub fn load(path: &Path) -> Result<Report, UsageError> {
 }
 
 /// Read `--baseline FILE` (a report, as [`load`] reads it) and check that it has a value for
-/// every change in `thresholds` (`p99<+10%`) to be measured against.
+/// every change in `thresholds` (`p99<+10%`) to be measured against, and that a goodput change
+/// compares runs of the same objectives: `run_goodput` is the judged run's `--goodput` as
+/// written, `run_what` names that run in the message (`this run`, `new.json`).
 ///
 /// # Errors
 ///
-/// As [`load`], or when the baseline lacks a stage or a measured value a change needs; the
-/// message starts with `--baseline FILE`.
+/// As [`load`], or when the baseline lacks a stage or a measured value a change needs, or was
+/// judged by other goodput objectives than a goodput change needs.
 pub fn load_baseline(
     path: &Path,
     thresholds: &[crate::stats::thresholds::Threshold],
+    run_goodput: Option<&str>,
+    run_what: &str,
 ) -> Result<crate::stats::thresholds::Baseline, UsageError> {
     let shown = path.display().to_string();
     let report = load(path).map_err(|e| UsageError(format!("--baseline {e}")))?;
     let baseline = report.as_baseline(&shown);
+    crate::stats::goodput::check_baseline_objectives(
+        thresholds,
+        baseline.goodput.as_deref(),
+        &format!("--baseline {shown}"),
+        run_goodput,
+        run_what,
+    )
+    .map_err(UsageError)?;
     baseline
         .check(thresholds, &format!("--baseline {shown}"))
         .map_err(UsageError)?;
@@ -146,25 +158,13 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {
             ));
         }
         // The objectives as parsed: `ttft<200ms` and `ttft < 200ms` are the same.
-        let slos = |g: &Option<String>| {
-            g.as_deref().map(|g| {
-                crate::stats::goodput::Goodput::parse(g)
-                    .map(|g| g.slos)
-                    .ok()
-            })
-        };
-        if slos(&r.config.goodput) != slos(&first.config.goodput) {
-            let says = |g: &Option<String>| {
-                g.as_ref().map_or_else(
-                    || "no --goodput".to_string(),
-                    |g| format!("--goodput '{g}'"),
-                )
-            };
+        let (mine, theirs) = (first.config.goodput.as_deref(), r.config.goodput.as_deref());
+        if !crate::stats::goodput::same_objectives(mine, theirs) {
             return bad(format!(
                 "{first_name} has {} and {name} has {}: goodput counts only add up under the \
                  same objectives",
-                says(&first.config.goodput),
-                says(&r.config.goodput)
+                crate::stats::goodput::objectives_words(mine),
+                crate::stats::goodput::objectives_words(theirs)
             ));
         }
     }

@@ -296,6 +296,9 @@ pub struct Baseline {
     pub total: StageReport,
     /// Its stages (stage N is `stages[N - 1]`).
     pub stages: Vec<StageReport>,
+    /// Its `--goodput` objectives as written (`None` without): a goodput change compares only
+    /// runs of the same objectives.
+    pub goodput: Option<String>,
 }
 
 impl Baseline {
@@ -649,6 +652,7 @@ mod tests {
             source: "base.json".into(),
             total: row(),
             stages: vec![row()],
+            goodput: None,
         };
         let t = parse("p99<+10%", 1).unwrap();
         let err = empty.check(&t, "--baseline base.json").unwrap_err();
