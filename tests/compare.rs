@@ -694,3 +694,74 @@ fn goodput_changes_need_the_baseline_s_objectives() {
         "a request was sent"
     );
 }
+
+/// A run given twice (the same file by any spelling, a symlink, a copy) is compared with
+/// itself: allowed, with a warning on stderr, and every row has its own name.
+#[test]
+fn a_run_given_twice_is_warned_of_and_its_rows_named_apart() {
+    let runs = two_runs();
+    let dotted = runs.dir.join("./sub/../base.json");
+    std::fs::create_dir(runs.dir.join("sub")).unwrap();
+    let dotted = dotted.to_str().unwrap().to_string();
+    let link = runs.dir.join("link.json");
+    std::os::unix::fs::symlink(&runs.base, &link).unwrap();
+    let link = link.to_str().unwrap().to_string();
+    let copy = runs.dir.join("copy.json").to_str().unwrap().to_string();
+    std::fs::copy(&runs.slow, &copy).unwrap();
+    let out = runs.dir.join("twice.json").to_str().unwrap().to_string();
+    let given_twice = format!("warning: {} is given twice", runs.base);
+    // (the two files, the names the rows must have, the warning)
+    for (a, b, names, warning) in [
+        // The same path: both rows are the run named base.
+        (
+            &runs.base,
+            &runs.base,
+            [("base".to_string()), "base (2)".to_string()],
+            given_twice.clone(),
+        ),
+        // Two spellings, or a symlink: named by the files as given.
+        (
+            &runs.base,
+            &dotted,
+            [runs.base.clone(), dotted.clone()],
+            given_twice.clone(),
+        ),
+        (
+            &runs.base,
+            &link,
+            [runs.base.clone(), link.clone()],
+            given_twice.clone(),
+        ),
+        // A copy: its own file name, and a warning that it holds the same run.
+        (
+            &runs.slow,
+            &copy,
+            ["slow".to_string(), "copy".to_string()],
+            format!("warning: {} and {copy} hold the same run", runs.slow),
+        ),
+    ] {
+        let (code, text, err) = qps(&["compare", a, b, "--json", &out]);
+        assert_eq!(code, 0, "{a} {b}: {err}");
+        assert!(err.contains(&warning), "{a} {b}: {warning} not in {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let doc = read_json(&out);
+        assert_valid_compare(&doc);
+        let got: Vec<&str> = doc["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, names, "{text}");
+        assert_eq!(doc["baseline"], names[0].as_str());
+        // A run against itself changes by nothing.
+        assert_eq!(
+            doc["runs"][1]["p99_change_pct"].as_f64(),
+            Some(0.0),
+            "{doc:#}"
+        );
+    }
+    // Two different runs: no warning.
+    let (code, _, err) = qps(&["compare", &runs.base, &runs.slow]);
+    assert_eq!((code, err.as_str()), (0, ""));
+}

@@ -89,6 +89,35 @@ fn emit(report: &Report, specs: &[OutputSpec], code: i32) -> Result<i32, Error> 
     write_report(report, &mut exports, code)
 }
 
+/// Warn (on stderr) of a run given twice, as the same file by any spelling or as a copy: it
+/// is compared with itself. `merge` refuses that; here it may be meant (a sanity check).
+fn warn_twice(runs: &[(String, Report)]) {
+    use crate::config::output::{Dest, same_place};
+    for (i, (file, r)) in runs.iter().enumerate() {
+        let place = Dest::File(file.into());
+        let shown = |f: &str| crate::parse::one_line(f.to_string());
+        if let Some((earlier, _)) = runs[..i]
+            .iter()
+            .find(|(f, _)| same_place(&Dest::File(f.into()), &place))
+        {
+            eprintln!(
+                "warning: {} is given twice (also as {}): the run is compared with itself",
+                shown(earlier),
+                shown(file)
+            );
+        } else if let Some((earlier, _)) = runs[..i]
+            .iter()
+            .find(|(_, o)| crate::report::merge::same_run(o, r))
+        {
+            eprintln!(
+                "warning: {} and {} hold the same run: it is compared with itself",
+                shown(earlier),
+                shown(file)
+            );
+        }
+    }
+}
+
 /// `qpsbench compare --json`: the comparison and what wrote it.
 #[derive(Serialize)]
 struct CompareDoc<'a> {
@@ -133,11 +162,8 @@ pub fn compare_command(args: CompareArgs) -> Result<i32, Error> {
         runs.push((path.display().to_string(), load(path)?));
     }
     let thresholds = match &args.fail_on {
-        Some(spec) => {
-            // A stage threshold must name a stage every run has.
-            let stages = runs.iter().map(|(_, r)| r.stages.len()).min().unwrap_or(1);
-            parse_thresholds(spec, stages.max(1)).map_err(UsageError)?
-        }
+        // Any stage number parses: each run is checked for it below, by name.
+        Some(spec) => parse_thresholds(spec, usize::MAX).map_err(UsageError)?,
         None => Vec::new(),
     };
     let (first_file, first) = &runs[0];
@@ -156,6 +182,22 @@ pub fn compare_command(args: CompareArgs) -> Result<i32, Error> {
         .as_baseline(first_file)
         .check(&thresholds, &baseline_what)
         .map_err(UsageError)?;
+    // A stage threshold judges a stage every later run has.
+    for (file, r) in &runs[1..] {
+        if let Some((t, n)) = thresholds
+            .iter()
+            .find_map(|t| t.stage.filter(|&n| n > r.stages.len()).map(|n| (t, n)))
+        {
+            return Err(UsageError(format!(
+                "--fail-on '{}': {file} has {}, no stage {n} to check",
+                t.text,
+                crate::parse::count_of(r.stages.len() as u64, "stage", "stages")
+            ))
+            .into());
+        }
+    }
+    // Bad input is refused above in one line; a warning only for what is allowed.
+    warn_twice(&runs);
     let mut exports = ExportManager::open(&specs)?;
     let comparison = Comparison::of(&runs, &thresholds);
     let code = if comparison.failed() {

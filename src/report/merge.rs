@@ -27,6 +27,21 @@ pub fn load(path: &Path) -> Result<Report, UsageError> {
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| UsageError(format!("{shown}: not JSON: {e}")))?;
     if value.get("tool").and_then(|t| t.as_str()) != Some("qpsbench") {
+        // Another qpsbench file (`find --json`, `compare --json`): say what it is.
+        let kind = value.get("kind").and_then(|k| k.as_str());
+        if let Some(what) = kind.and_then(|k| k.strip_prefix("qpsbench-")) {
+            let what = match what {
+                "find" => "a qpsbench find result".to_string(),
+                "compare" => "a qpsbench comparison".to_string(),
+                other => format!(
+                    "a qpsbench {} file",
+                    crate::parse::one_line(other.to_string())
+                ),
+            };
+            return bad(format!(
+                "{shown}: {what}, not a run report: give the --json of qpsbench run (or merge)"
+            ));
+        }
         return bad(format!(
             "{shown}: not a qpsbench report (it has no \"tool\": \"qpsbench\")"
         ));
@@ -170,11 +185,7 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {
     }
     for (i, (name, r)) in inputs.iter().enumerate() {
         // One run given twice (the same file, or a copy) would count every request twice.
-        if let Some((other, _)) = inputs[..i].iter().find(|(_, o)| {
-            o.started_at_unix_ms == r.started_at_unix_ms
-                && o.total.requests == r.total.requests
-                && o.total.hdr.latency_us == r.total.hdr.latency_us
-        }) {
+        if let Some((other, _)) = inputs[..i].iter().find(|(_, o)| same_run(o, r)) {
             return bad(format!(
                 "{other} and {name} are the same run: merging it twice would count each of its \
                  requests twice"
@@ -182,6 +193,14 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {
         }
     }
     Ok(())
+}
+
+/// Are two reports of one run (the same file, or a copy): the same start, requests and
+/// latency histogram?
+pub fn same_run(a: &Report, b: &Report) -> bool {
+    a.started_at_unix_ms == b.started_at_unix_ms
+        && a.total.requests == b.total.requests
+        && a.total.hdr.latency_us == b.total.hdr.latency_us
 }
 
 /// Combine named reports (the names are for error messages) into one.

@@ -375,7 +375,10 @@ fn parse_one(text: &str, stages: usize) -> Result<Threshold, String> {
                 .trim()
                 .parse()
                 .map_err(|_| format!("stage '{n}' is not a stage number (from 1)"))?;
-            if n == 0 || n > stages {
+            if n == 0 {
+                return Err("stages are numbered from 1: stage=1 is the first".into());
+            }
+            if n > stages {
                 return Err(format!(
                     "stage {n} does not exist: the run has {stages} stage{} (numbered from 1)",
                     if stages == 1 { "" } else { "s" }
