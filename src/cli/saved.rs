@@ -59,7 +59,8 @@ pub struct CompareArgs {
 
     /// Write the comparison as CSV: a row per run, rates as fractions, changes in %
     /// (qps_change_pct, p99_change_pct, ...) and percentage points (error_rate_change_pp,
-    /// failure_rate_change_pp); empty cells where nothing was measured ('-': stdout).
+    /// failure_rate_change_pp), thresholds_failed and status (complete, interrupted, aborted);
+    /// empty cells where nothing was measured ('-': stdout).
     #[arg(long, value_name = "FILE")]
     pub csv: Option<String>,
 
@@ -67,7 +68,8 @@ pub struct CompareArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
 
-    /// Write the comparison as a self-contained HTML table ('-': stdout).
+    /// Write the comparison as a self-contained HTML table: each later run's figure with its
+    /// change under it, red when worse, green when better ('-': stdout).
     #[arg(long, value_name = "FILE")]
     pub html: Option<String>,
 }

@@ -30,6 +30,9 @@ pub struct ComparedRun {
     pub file: String,
     /// True for the first run, the baseline (its changes are all `None`).
     pub baseline: bool,
+    /// How the run ended, as the report's CSV `status` column says it: `complete`,
+    /// `interrupted` (Ctrl-C, SIGTERM) or `aborted` (`--abort-on`).
+    pub status: String,
     /// Completed requests, any outcome.
     pub requests: u64,
     /// Achieved requests per second (the report's `qps`).
@@ -59,6 +62,18 @@ pub struct ComparedRun {
     pub thresholds: Vec<ThresholdResult>,
 }
 
+impl ComparedRun {
+    /// What a verdict's title says after the run's name when it did not end as planned:
+    /// `, an interrupted run (...)`; empty for a complete run.
+    pub fn status_words(&self) -> &'static str {
+        match self.status.as_str() {
+            "interrupted" => ", an interrupted run (Ctrl-C): it measured less than planned",
+            "aborted" => ", a run stopped by --abort-on: it measured less than planned",
+            _ => "",
+        }
+    }
+}
+
 impl Comparison {
     /// Compare `runs` (each its file as given and its report; the first is the baseline),
     /// checking `thresholds` on every run after the first.
@@ -86,6 +101,7 @@ impl Comparison {
                     name: name.clone(),
                     file: file.clone(),
                     baseline: i == 0,
+                    status: r.status().to_string(),
                     requests: r.total.requests,
                     qps: r.total.qps,
                     p50_ms: f.p50,
