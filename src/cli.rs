@@ -365,7 +365,8 @@ pub struct TrafficArgs {
     /// the first request: 'p99<+10%' is p99 < the baseline's p99 x 1.10, 'qps>-5%' qps > its
     /// qps x 0.95, 'error-rate<+0.5pp' error-rate < its error rate + 0.005 (pp: rates only).
     /// A % of a baseline value of 0 is 0 (error-rate<+10% against no errors fails even with
-    /// none: use pp, or <=); a baseline that measured nothing for a change's metric is refused.
+    /// none: use pp, or <=); a baseline that measured nothing for a change's metric is refused,
+    /// and so is a goodput change against a baseline of other --goodput objectives.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 

@@ -156,6 +156,20 @@ pub fn one_line(msg: String) -> String {
         .collect()
 }
 
+/// Text for a terminal: every control character but the newline shown escaped, as
+/// [`one_line`] shows them (ESC as `\u{1b}`), so that a string read from a report file (a name,
+/// a URL, a header) or sent by a server cannot move the cursor, retitle the window or clear
+/// the screen.
+pub fn terminal_text(text: &str) -> String {
+    if !text.contains(|c: char| c.is_control() && c != '\n') {
+        return text.to_string();
+    }
+    text.split('\n')
+        .map(|line| one_line(line.to_string()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The most stages a ramp may have.
 pub const MAX_RAMP_STAGES: usize = 10_000;
 
@@ -348,6 +362,15 @@ pub fn count_of(n: u64, one: &str, many: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_text_escapes_every_control_but_the_newline() {
+        assert_eq!(terminal_text("a\nb\n"), "a\nb\n");
+        assert_eq!(
+            terminal_text("x\u{1b}]0;t\u{7}\ny\rz\u{9b}\n"),
+            "x\\u{1b}]0;t\\u{7}\ny\\rz\\u{9b}\n"
+        );
+    }
 
     #[test]
     fn rfc3339_times_with_offsets() {

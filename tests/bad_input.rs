@@ -63,6 +63,51 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         "--url", &nowhere, "-n", "3", "-c", "1", "-q", "--json", &failed,
     ]);
     assert_eq!(code, 0, "{err}");
+    // Two saved runs judged by different --goodput objectives.
+    let goodput_run = |name: &str, objectives: &str| {
+        let path = d.join(name).to_str().unwrap().to_string();
+        let (code, _, err) = qps(&[
+            "--url",
+            &other.url(),
+            "-n",
+            "20",
+            "-c",
+            "1",
+            "-q",
+            "--goodput",
+            objectives,
+            "--json",
+            &path,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        path
+    };
+    let g1 = goodput_run("g1.json", "e2el<1s");
+    let g2 = goodput_run("g2.json", "e2el<2s");
+    // Other qpsbench JSON files: a `find --json` result (its schema's kind), and a real
+    // `compare --json`.
+    let found = write(
+        d,
+        "found.json",
+        "{\n  \"kind\": \"qpsbench-find\",\n  \"version\": \"0.1.0\",\n  \"capacity\": null\n}\n",
+    );
+    let compared = d.join("compared.json").to_str().unwrap().to_string();
+    let (code, _, err) = qps(&["compare", &good, &g1, "--json", &compared]);
+    assert_eq!(code, 0, "{err}");
+    // A run of 3 stages, for stage thresholds against a baseline of one.
+    let ramp = d.join("ramp.json").to_str().unwrap().to_string();
+    let (code, _, err) = qps(&[
+        "--url",
+        &other.url(),
+        "--ramp",
+        "1,1,1",
+        "--step",
+        "0.2s",
+        "-q",
+        "--json",
+        &ramp,
+    ]);
+    assert_eq!(code, 0, "{err}");
     let not_json = write(d, "not.json", "hello, I am not JSON\n");
     let cut = write(d, "cut.json", &good_text[..good_text.len() / 2]);
     let foreign = write(d, "foreign.json", "{\n  \"tool\": \"wrk\"\n}\n");
@@ -89,6 +134,12 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         }),
     );
     let missing = d.join("missing.json").to_str().unwrap().to_string();
+    // A baseline by two other names: another spelling and a symlink (issue 17).
+    let elsewhere_dot = format!("{dir_path}/./sub/../elsewhere.json");
+    let elsewhere_link = d.join("link.json");
+    std::os::unix::fs::symlink(&elsewhere, &elsewhere_link).unwrap();
+    let elsewhere_link = elsewhere_link.to_str().unwrap().to_string();
+    let elsewhere_text = std::fs::read_to_string(&elsewhere).unwrap();
     // The other files a run reads (targets, data, prompts, keys).
     let targets_bad = write(
         d,
@@ -367,7 +418,7 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["compare", &good, &good, "--json", &good], vec!["--json", "good.json", "which compare reads"]),
         (vec!["compare", &good, &good, "--csv", "-", "--html", "-"], vec!["--csv", "--html", "stdout"]),
         (vec!["compare", &good, &good, "--fail-on", "p99<+1pp"], vec!["--fail-on 'p99<+1pp'", "a change of p99 is in %"]),
-        (vec!["compare", &good, &good, "--fail-on", "stage=2:p99<+10%"], vec!["--fail-on", "stage 2 does not exist"]),
+        (vec!["compare", &good, &good, "--fail-on", "stage=2:p99<+10%"], vec!["--fail-on", "the baseline", "good.json has 1 stage, no stage 2"]),
         (vec!["compare", &failed, &good, "--fail-on", "ttfb-p99<+10%"], vec!["the baseline", "failed.json", "has no ttfb-p99"]),
         (vec!["--url", &url, "-n", "1", "--fail-on", "p99<+10%"], vec!["--fail-on 'p99<+10%'", "add --baseline"]),
         (vec!["--url", &url, "-n", "1", "--fail-on", "qps>-5"], vec!["--fail-on 'qps>-5'", "qps>-5%"]),
@@ -384,6 +435,27 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         (vec!["report", &good, "--fail-on", "error-rate<+0.5pp"], vec!["--fail-on 'error-rate<+0.5pp'", "add --baseline"]),
         (vec!["report", &good, "--baseline", &missing, "--fail-on", "p99<+10%"], vec!["--baseline", "missing.json", "cannot read"]),
         (vec!["report", &good, "--baseline", &good], vec!["--baseline", "--fail-on"]),
+        // a goodput change across different --goodput objectives (issue 17)
+        (vec!["--url", &url, "-n", "1", "--goodput", "e2el<1s", "--baseline", &g2, "--fail-on", "goodput>-5%"], vec!["--fail-on 'goodput>-5%'", "--baseline", "g2.json", "has --goodput 'e2el<2s'", "this run has --goodput 'e2el<1s'"]),
+        (vec!["report", &g1, "--baseline", &g2, "--fail-on", "p99<1s,goodput-ratio>-1pp"], vec!["goodput-ratio>-1pp", "g2.json has --goodput 'e2el<2s'", "g1.json has --goodput 'e2el<1s'"]),
+        (vec!["compare", &g2, &g1, "--fail-on", "goodput>-5%"], vec!["goodput>-5%", "the baseline", "g2.json has --goodput 'e2el<2s'", "g1.json has --goodput 'e2el<1s'"]),
+        (vec!["compare", &g1, &good, "--fail-on", "goodput>-5%"], vec!["goodput>-5%", "g1.json has --goodput 'e2el<1s'", "good.json has no --goodput"]),
+        // other qpsbench files are named for what they are; stage thresholds name the file
+        (vec!["compare", &good, &found], vec!["found.json: a qpsbench find result, not a run report", "--json of qpsbench run"]),
+        (vec!["compare", &compared, &good], vec!["compared.json: a qpsbench comparison, not a run report"]),
+        (vec!["report", &found], vec!["found.json: a qpsbench find result"]),
+        (vec!["merge", &good, &compared], vec!["compared.json: a qpsbench comparison"]),
+        (vec!["--url", &url, "-n", "1", "--baseline", &found, "--fail-on", "p99<+10%"], vec!["--baseline", "found.json: a qpsbench find result"]),
+        (vec!["compare", &good, &ramp, "--fail-on", "stage=3:p99<+10%"], vec!["--fail-on 'stage=3:p99<+10%'", "the baseline", "good.json has 1 stage, no stage 3"]),
+        (vec!["compare", &ramp, &good, "--fail-on", "stage=2:p99<1s"], vec!["--fail-on 'stage=2:p99<1s'", "good.json has 1 stage, no stage 2"]),
+        (vec!["compare", &ramp, &good, "--fail-on", "stage=0:p99<1s"], vec!["--fail-on 'stage=0:p99<1s'", "numbered from 1"]),
+        // report and merge write no report over a file they read (issue 17)
+        (vec!["report", &good, "--baseline", &elsewhere, "--fail-on", "p99<+10%", "--json", &elsewhere], vec!["--json would overwrite", "elsewhere.json", "which --baseline reads"]),
+        (vec!["report", &good, "--baseline", &elsewhere, "--fail-on", "p99<+10%", "--html", &elsewhere_dot], vec!["--html would overwrite", "which --baseline reads"]),
+        (vec!["report", &good, "--baseline", &elsewhere_link, "--fail-on", "p99<+10%", "--csv", &elsewhere], vec!["--csv would overwrite", "which --baseline reads"]),
+        (vec!["report", &good, "--baseline", &elsewhere, "--fail-on", "p99<+10%", "--json", &elsewhere_link], vec!["--json would overwrite", "which --baseline reads"]),
+        (vec!["report", &elsewhere, "--json", &elsewhere_dot], vec!["--json would overwrite", "which report reads"]),
+        (vec!["merge", &good, &elsewhere, "--html", &elsewhere_link], vec!["--html would overwrite", "which merge reads"]),
     ];
     // The README's Reliability table states how many there are: it must say this number.
     let readme =
@@ -441,4 +513,7 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
         0,
         "a bad invocation sent traffic"
     );
+    // The files the refused commands would have overwritten are as this test wrote them.
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), elsewhere_text);
+    assert_eq!(std::fs::read_to_string(&good).unwrap(), good_text);
 }

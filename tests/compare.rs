@@ -180,6 +180,10 @@ fn every_change_is_the_witness_s_in_text_csv_json_and_html() {
         ("slow", "false"),
         "named by its file"
     );
+    assert_eq!(
+        (base_row["status"], slow_row["status"]),
+        ("complete", "complete")
+    );
     for (col, want) in [
         ("requests", b.requests as f64),
         ("qps", b.qps),
@@ -249,19 +253,46 @@ fn every_change_is_the_witness_s_in_text_csv_json_and_html() {
         "{text}"
     );
 
-    // HTML: both rows, the changes as the text shows them, nothing that needs the network.
+    // HTML: both rows; each later figure with its change under it, coloured by the witness's
+    // direction (more qps is better; more latency, errors or failures worse); a thresholds
+    // column (`-` without --fail-on); nothing that needs the network.
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(page.contains("<td class=\"l\">base</td>"), "{page}");
+    assert!(
+        page.contains("<td class=\"l\">base<br><small>baseline</small></td>"),
+        "{page}"
+    );
     assert!(page.contains("<td class=\"l\">slow</td>"), "{page}");
-    assert!(page.contains(">baseline</td>"), "{page}");
-    for (k, v) in want {
-        let cell = if k.ends_with("_pp") {
-            format!("<td>{v:+.2} pp</td>")
+    assert_eq!(page.matches("<td class=\"l\">complete</td>").count(), 2);
+    assert_eq!(page.matches("<td class=\"l\">-</td></tr>").count(), 2);
+    let values = [
+        format!("{:.1}", b.qps),
+        format!("{:.3}", b.p50),
+        format!("{:.3}", b.p90),
+        format!("{:.3}", b.p99),
+        format!("{:.2}", b.error_rate * 100.0),
+        format!("{:.2}", b.failure_rate * 100.0),
+    ];
+    for ((k, v), value) in want.iter().zip(&values) {
+        let (shown, rounded) = if k.ends_with("_pp") {
+            (format!("{v:+.2} pp"), (v * 100.0).round())
         } else {
-            format!("<td>{v:+.1}%</td>")
+            (format!("{v:+.1}%"), (v * 10.0).round())
         };
+        let better = if *k == "qps_change_pct" {
+            rounded > 0.0
+        } else {
+            rounded < 0.0
+        };
+        let class = match rounded {
+            0.0 => String::new(),
+            _ if better => " class=\"better\"".to_string(),
+            _ => " class=\"worse\"".to_string(),
+        };
+        let cell = format!("<td>{value}<br><small{class}>{shown}</small></td>");
         assert!(page.contains(&cell), "{cell} not in the page");
     }
+    // Known by hand: the slow run's p50 and error rate are worse.
+    assert!(page.matches("class=\"worse\"").count() >= 2, "{page}");
     assert!(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"));
 
     // `--json -`: the document on stdout, the table on stderr.
@@ -397,6 +428,7 @@ fn baseline_gates_pass_and_fail_as_the_witness_computes_them() {
     ] {
         let spec = spec(&gates);
         // compare: the run after the first checked against it.
+        let page = runs.dir.join("g.html").to_str().unwrap().to_string();
         let (code, text, err) = qps(&[
             "compare",
             &runs.base,
@@ -405,7 +437,29 @@ fn baseline_gates_pass_and_fail_as_the_witness_computes_them() {
             &spec,
             "--json",
             &out,
+            "--html",
+            &page,
         ]);
+        // The HTML's thresholds column: the baseline is not gated; the run's count is the
+        // witness's (the absolute p50<10s passes).
+        let failed = gates
+            .iter()
+            .filter(|(_, base, run, change, op, unit)| !judge(*base, *run, op, *change, unit).1)
+            .count();
+        let column = if failed == 0 {
+            format!("<td class=\"l\">passed {}</td></tr>", gates.len() + 1)
+        } else {
+            format!(
+                "<td class=\"l\"><b>FAILED {failed} of {}</b></td></tr>",
+                gates.len() + 1
+            )
+        };
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(html.contains(&column), "{column} not in the page");
+        assert!(
+            html.contains("<td class=\"l\">-</td></tr>"),
+            "the baseline's cell"
+        );
         let doc = read_json(&out);
         assert_valid_compare(&doc);
         let thresholds = &doc["runs"][1]["thresholds"];
@@ -589,7 +643,7 @@ fn a_run_without_requests_shows_dashes_and_no_changes() {
     let row = row.lines().nth(2).unwrap();
     assert!(row.starts_with("none,"), "{row}");
     // qps is measured (0 per second); everything after it is empty.
-    assert!(row.ends_with(",,,,,,,,,,,,"), "{row}");
+    assert!(row.ends_with(",,,,,,,,,,,,complete"), "{row}");
     let line = text.lines().find(|l| l.starts_with("none ")).unwrap();
     assert_eq!(
         line.split_whitespace().filter(|c| *c == "-").count(),
@@ -605,4 +659,310 @@ fn a_run_without_requests_shows_dashes_and_no_changes() {
         ["-"; 6],
         "{text}"
     );
+}
+
+/// A goodput change compares runs judged by the same `--goodput` objectives (as parsed: the
+/// spacing does not matter); a latency gate, or an absolute goodput limit, across different
+/// objectives is fine. A refused `run --baseline` sends nothing: the target's own counter says.
+#[test]
+fn goodput_changes_need_the_baseline_s_objectives() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = server();
+    let run = |name: &str, objectives: &str| {
+        let path = dir.path().join(name).to_str().unwrap().to_string();
+        let (code, _, err) = qps(&[
+            "--url",
+            &target.url(),
+            "-n",
+            "20",
+            "-c",
+            "1",
+            "-q",
+            "--goodput",
+            objectives,
+            "--json",
+            &path,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        path
+    };
+    let one = run("one.json", "e2el<1s");
+    let spaced = run("spaced.json", "e2el < 1s");
+    let two = run("two.json", "e2el<2s");
+    // The same objectives, written otherwise: judged (every request is good on both sides).
+    for args in [
+        vec!["compare", &one, &spaced, "--fail-on", "goodput-ratio>-1pp"],
+        vec![
+            "report",
+            &spaced,
+            "--baseline",
+            &one,
+            "--fail-on",
+            "goodput-ratio>-1pp",
+        ],
+        // Other objectives, but no goodput change: judged.
+        vec![
+            "compare",
+            &one,
+            &two,
+            "--fail-on",
+            "p99<+10000%,goodput-ratio>0.5",
+        ],
+        vec![
+            "report",
+            &two,
+            "--baseline",
+            &one,
+            "--fail-on",
+            "p99<+10000%",
+        ],
+    ] {
+        let (code, out, err) = qps(&args);
+        assert_eq!(code, 0, "{args:?}\n{out}{err}");
+        assert!(out.contains("passed"), "{args:?}\n{out}");
+    }
+    let (code, out, err) = qps(&["compare", &one, &two, "--fail-on", "goodput>-5%"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("has --goodput 'e2el<1s'") && err.contains("has --goodput 'e2el<2s'"),
+        "{err}"
+    );
+    let before = target.stats.snapshot().requests;
+    let (code, out, err) = qps(&[
+        "--url",
+        &target.url(),
+        "-n",
+        "5",
+        "--goodput",
+        "e2el<2s",
+        "--baseline",
+        &one,
+        "--fail-on",
+        "goodput>-5%",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        target.stats.snapshot().requests,
+        before,
+        "a request was sent"
+    );
+}
+
+/// A run given twice (the same file by any spelling, a symlink, a copy) is compared with
+/// itself: allowed, with a warning on stderr, and every row has its own name.
+#[test]
+fn a_run_given_twice_is_warned_of_and_its_rows_named_apart() {
+    let runs = two_runs();
+    let dotted = runs.dir.join("./sub/../base.json");
+    std::fs::create_dir(runs.dir.join("sub")).unwrap();
+    let dotted = dotted.to_str().unwrap().to_string();
+    let link = runs.dir.join("link.json");
+    std::os::unix::fs::symlink(&runs.base, &link).unwrap();
+    let link = link.to_str().unwrap().to_string();
+    let copy = runs.dir.join("copy.json").to_str().unwrap().to_string();
+    std::fs::copy(&runs.slow, &copy).unwrap();
+    let out = runs.dir.join("twice.json").to_str().unwrap().to_string();
+    let given_twice = format!("warning: {} is given twice", runs.base);
+    // (the two files, the names the rows must have, the warning)
+    for (a, b, names, warning) in [
+        // The same path: both rows are the run named base.
+        (
+            &runs.base,
+            &runs.base,
+            [("base".to_string()), "base (2)".to_string()],
+            given_twice.clone(),
+        ),
+        // Two spellings, or a symlink: named by the files as given.
+        (
+            &runs.base,
+            &dotted,
+            [runs.base.clone(), dotted.clone()],
+            given_twice.clone(),
+        ),
+        (
+            &runs.base,
+            &link,
+            [runs.base.clone(), link.clone()],
+            given_twice.clone(),
+        ),
+        // A copy: its own file name, and a warning that it holds the same run.
+        (
+            &runs.slow,
+            &copy,
+            ["slow".to_string(), "copy".to_string()],
+            format!("warning: {} and {copy} hold the same run", runs.slow),
+        ),
+    ] {
+        let (code, text, err) = qps(&["compare", a, b, "--json", &out]);
+        assert_eq!(code, 0, "{a} {b}: {err}");
+        assert!(err.contains(&warning), "{a} {b}: {warning} not in {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let doc = read_json(&out);
+        assert_valid_compare(&doc);
+        let got: Vec<&str> = doc["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, names, "{text}");
+        assert_eq!(doc["baseline"], names[0].as_str());
+        // A run against itself changes by nothing.
+        assert_eq!(
+            doc["runs"][1]["p99_change_pct"].as_f64(),
+            Some(0.0),
+            "{doc:#}"
+        );
+    }
+    // Two different runs: no warning.
+    let (code, _, err) = qps(&["compare", &runs.base, &runs.slow]);
+    assert_eq!((code, err.as_str()), (0, ""));
+}
+
+/// Runs that did not end as planned are compared, and marked: `(interrupted)`/`(aborted)` in
+/// the text and the verdict line, a `status` in the CSV, the JSON and the HTML. The witness:
+/// this test sent the Ctrl-C, and each report file says `interrupted` or `aborted`.
+#[test]
+fn interrupted_and_aborted_runs_are_marked() {
+    let runs = two_runs();
+    let target = slow_erring_server();
+    let cut = runs.dir.join("cut.json").to_str().unwrap().to_string();
+    let child = bin()
+        .args([
+            "--url",
+            &target.url(),
+            "-z",
+            "20s",
+            "-c",
+            "2",
+            "-q",
+            "--json",
+            &cut,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_server(&target, 20);
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let (code, _, err) = finish(child);
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(read_json(&cut)["interrupted"], true);
+    // 20% errors: stopped within about a second of its first full one-second window.
+    let stopped = runs.dir.join("stopped.json").to_str().unwrap().to_string();
+    let (code, _, err) = qps(&[
+        "--url",
+        &target.url(),
+        "-z",
+        "20s",
+        "-c",
+        "2",
+        "-q",
+        "--abort-on",
+        "error-rate>5%",
+        "--abort-window",
+        "1s",
+        "--json",
+        &stopped,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(read_json(&stopped)["aborted"].is_object());
+
+    let out = |name: &str| runs.dir.join(name).to_str().unwrap().to_string();
+    let (csv, json, html) = (out("s.csv"), out("s.json"), out("s.html"));
+    let (code, text, err) = qps(&[
+        "compare",
+        &runs.base,
+        &cut,
+        &stopped,
+        "--fail-on",
+        "p99<+100000%",
+        "--csv",
+        &csv,
+        "--json",
+        &json,
+        "--html",
+        &html,
+    ]);
+    // The gate still runs, and passes.
+    assert_eq!(code, 0, "{text}{err}");
+    assert!(
+        text.lines().any(|l| l.starts_with("cut (interrupted) ")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("stopped (aborted) ")),
+        "{text}"
+    );
+    assert!(
+        text.contains("Thresholds of cut, an interrupted run (Ctrl-C): it measured less than planned (--fail-on, baseline base): 1 passed, 0 failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Thresholds of stopped, a run stopped by --abort-on: it measured less than planned (--fail-on"),
+        "{text}"
+    );
+    let want = ["complete", "interrupted", "aborted"];
+    let doc = read_json(&json);
+    assert_valid_compare(&doc);
+    let got: Vec<&str> = (0..3)
+        .map(|i| doc["runs"][i]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, want);
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    let last: Vec<&str> = csv_text
+        .lines()
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(last, ["status", want[0], want[1], want[2]], "{csv_text}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    for w in [
+        "<b>interrupted</b>",
+        "<b>aborted</b>",
+        "passed 1</td>",
+        ", an interrupted run (Ctrl-C)",
+    ] {
+        assert!(page.contains(w), "{w} not in the page");
+    }
+}
+
+/// A huge change (a target 300 ms slower than one that answers in microseconds) widens its
+/// column instead of pushing the row out of line: every line of the table, the header, each
+/// run and each change line, ends in the same column (the last is right-aligned).
+#[test]
+fn a_huge_change_keeps_the_table_aligned() {
+    let runs = two_runs();
+    let slow = slow_server(Duration::from_millis(300));
+    let late = runs.dir.join("late.json").to_str().unwrap().to_string();
+    let (code, _, err) = qps(&[
+        "--url",
+        &slow.url(),
+        "-n",
+        "4",
+        "-c",
+        "4",
+        "-q",
+        "--json",
+        &late,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (a, b) = (figures(&runs.base), figures(&late));
+    let p50 = format!("{:+.1}%", (b.p50 - a.p50) / a.p50 * 100.0);
+    // The witness: a change wider than the usual 9-character column.
+    assert!(p50.len() > 9, "{p50}: {a:?} {b:?}");
+    let (code, text, err) = qps(&["compare", &runs.base, &runs.slow, &late]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains(&p50), "{p50} not in\n{text}");
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("run "))
+        .take_while(|l| !l.is_empty())
+        .filter(|l| *l != "  (baseline)")
+        .collect();
+    assert_eq!(table.len(), 6, "{text}");
+    let ends: Vec<usize> = table.iter().map(|l| l.chars().count()).collect();
+    assert!(ends.iter().all(|&e| e == ends[0]), "{ends:?}\n{text}");
 }

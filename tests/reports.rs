@@ -1228,3 +1228,58 @@ fn assert_only_our_scripts(html: &str) {
     }
     assert!(!policy.contains("unsafe-inline'; script") && !policy.contains("script-src 'unsafe"));
 }
+
+/// A crafted report cannot drive the terminal: the control characters of its name, URL and
+/// stage names (ESC, the OSC that retitles a window, BEL, a carriage return) are printed
+/// escaped by `report` and `merge`, as `\u{1b}`.
+#[test]
+fn a_saved_report_s_control_characters_reach_the_terminal_escaped() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("run.json");
+    let (code, _, err) = qps(&[
+        "--url",
+        &srv.url(),
+        "--ramp",
+        "1,2",
+        "--step",
+        "0.3s",
+        "-q",
+        "--json",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut v = read_json(&saved);
+    v["name"] = Value::from("evil\u{1b}]0;pwned\u{7}\u{1b}[2J");
+    v["config"]["url"] = Value::from("http://x/\u{1b}[31mred\rback");
+    v["stages"][0]["name"] = Value::from("1: \u{1b}[1Abold\u{9b}");
+    let crafted = dir.path().join("crafted.json");
+    std::fs::write(&crafted, serde_json::to_string(&v).unwrap()).unwrap();
+    let crafted = crafted.to_str().unwrap();
+    for args in [vec!["report", crafted], vec!["merge", crafted]] {
+        let (code, out, err) = qps(&args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        // Only newlines below the space, no DEL, no C1 control (0x80-0x9f).
+        let raw: Vec<char> = out
+            .chars()
+            .filter(|&c| (c < ' ' && c != '\n') || ('\u{7f}'..='\u{9f}').contains(&c))
+            .collect();
+        assert!(raw.is_empty(), "{args:?}: raw control characters {raw:?}");
+        for shown in [
+            r"evil\u{1b}]0;pwned\u{7}\u{1b}[2J",
+            r"http://x/\u{1b}[31mred\rback",
+            r"\u{1b}[1Abold\u{9b}",
+        ] {
+            assert!(out.contains(shown), "{args:?}: {shown} not in\n{out}");
+        }
+        // The stage table is measured as printed: its rows stay the same width.
+        let row = |start: &str| {
+            out.lines()
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("no {start} row:\n{out}"))
+                .chars()
+                .count()
+        };
+        assert_eq!(row("1: "), row("total "), "{args:?}\n{out}");
+    }
+}

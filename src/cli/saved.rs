@@ -32,7 +32,8 @@ pub struct ReportArgs {
 
     /// The saved JSON report --fail-on's changes are measured against ('p99<+10%': p99 below
     /// the baseline's x 1.10; '+0.5pp': a rate below the baseline's + 0.005). A % of a
-    /// baseline value of 0 is 0; see `qpsbench run --help`.
+    /// baseline value of 0 is 0; a goodput change needs the baseline's --goodput objectives;
+    /// no output may be written over it. See `qpsbench run --help`.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
@@ -58,7 +59,8 @@ pub struct CompareArgs {
 
     /// Write the comparison as CSV: a row per run, rates as fractions, changes in %
     /// (qps_change_pct, p99_change_pct, ...) and percentage points (error_rate_change_pp,
-    /// failure_rate_change_pp); empty cells where nothing was measured ('-': stdout).
+    /// failure_rate_change_pp), thresholds_failed and status (complete, interrupted, aborted);
+    /// empty cells where nothing was measured ('-': stdout).
     #[arg(long, value_name = "FILE")]
     pub csv: Option<String>,
 
@@ -66,7 +68,8 @@ pub struct CompareArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
 
-    /// Write the comparison as a self-contained HTML table ('-': stdout).
+    /// Write the comparison as a self-contained HTML table: each later run's figure with its
+    /// change under it, red when worse, green when better ('-': stdout).
     #[arg(long, value_name = "FILE")]
     pub html: Option<String>,
 }

@@ -28,7 +28,13 @@ pub fn run_command(args: RunArgs) -> Result<i32, Error> {
     let mut cfg = Config::try_from(args)?;
     // `--baseline`: read and checked now, before any request.
     if let Some(path) = &cfg.baseline_file {
-        cfg.baseline = Some(crate::report::merge::load_baseline(path, &cfg.fail_on)?);
+        let goodput = cfg.goodput.as_ref().map(|g| g.text.as_str());
+        cfg.baseline = Some(crate::report::merge::load_baseline(
+            path,
+            &cfg.fail_on,
+            goodput,
+            "this run",
+        )?);
     }
     run_config(&cfg, None)
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::write::write_report;
 use crate::cli::{CompareArgs, MergeArgs, OutputArgs, ReportArgs};
 use crate::config::check_baseline_flags;
-use crate::config::output::{Format, check_not_inputs, outputs_from_args};
+use crate::config::output::{Format, OutputSpec, check_not_inputs, outputs_from_args};
 use crate::error::{Error, UsageError, exit};
 use crate::export::manager::ExportManager;
 use crate::report::Report;
@@ -23,11 +23,15 @@ use crate::stats::thresholds::parse as parse_thresholds;
 /// [`Error::Usage`] when a report cannot be read or the reports cannot be combined;
 /// [`Error::Run`] when the result cannot be written.
 pub fn merge_command(args: MergeArgs) -> Result<i32, Error> {
+    let specs = outputs_from_args(&args.outputs)?;
+    let read: Vec<(&str, &std::path::Path)> =
+        args.inputs.iter().map(|p| ("merge", p.as_path())).collect();
+    check_not_inputs(&specs, &read)?;
     let mut inputs = Vec::with_capacity(args.inputs.len());
     for path in &args.inputs {
         inputs.push((path.display().to_string(), load(path)?));
     }
-    emit(&merge(&inputs)?, &args.outputs, exit::OK)
+    emit(&merge(&inputs)?, &specs, exit::OK)
 }
 
 /// `qpsbench report`: re-render a saved report; with `--fail-on` (and `--baseline`), check it
@@ -38,6 +42,13 @@ pub fn merge_command(args: MergeArgs) -> Result<i32, Error> {
 /// [`Error::Usage`] when the report or the baseline cannot be read, or a flag is wrong;
 /// [`Error::Run`] when it cannot be written.
 pub fn report_command(args: ReportArgs) -> Result<i32, Error> {
+    // A report is complete or absent: none is written over the file it is made from, nor over
+    // the baseline it is judged against (as `run` and `compare` refuse).
+    let specs = outputs_from_args(&args.outputs)?;
+    let read: Vec<(&str, &std::path::Path)> = std::iter::once(("report", args.input.as_path()))
+        .chain(args.baseline.as_deref().map(|b| ("--baseline", b)))
+        .collect();
+    check_not_inputs(&specs, &read)?;
     let mut report = load(&args.input)?;
     let thresholds = match &args.fail_on {
         Some(spec) => parse_thresholds(spec, report.stages.len()).map_err(UsageError)?,
@@ -49,7 +60,14 @@ pub fn report_command(args: ReportArgs) -> Result<i32, Error> {
         let baseline = args
             .baseline
             .as_deref()
-            .map(|b| load_baseline(b, &thresholds))
+            .map(|b| {
+                load_baseline(
+                    b,
+                    &thresholds,
+                    report.config.goodput.as_deref(),
+                    &args.input.display().to_string(),
+                )
+            })
             .transpose()?;
         report.thresholds = evaluate(
             &thresholds,
@@ -61,15 +79,43 @@ pub fn report_command(args: ReportArgs) -> Result<i32, Error> {
             code = exit::FAILED;
         }
     }
-    emit(&report, &args.outputs, code)
+    emit(&report, &specs, code)
 }
 
 /// Write a finished report to the requested outputs (and the text summary); `code` is the
 /// exit code when that works.
-fn emit(report: &Report, outputs: &OutputArgs, code: i32) -> Result<i32, Error> {
-    let specs = outputs_from_args(outputs)?;
-    let mut exports = ExportManager::open(&specs)?;
+fn emit(report: &Report, specs: &[OutputSpec], code: i32) -> Result<i32, Error> {
+    let mut exports = ExportManager::open(specs)?;
     write_report(report, &mut exports, code)
+}
+
+/// Warn (on stderr) of a run given twice, as the same file by any spelling or as a copy: it
+/// is compared with itself. `merge` refuses that; here it may be meant (a sanity check).
+fn warn_twice(runs: &[(String, Report)]) {
+    use crate::config::output::{Dest, same_place};
+    for (i, (file, r)) in runs.iter().enumerate() {
+        let place = Dest::File(file.into());
+        let shown = |f: &str| crate::parse::one_line(f.to_string());
+        if let Some((earlier, _)) = runs[..i]
+            .iter()
+            .find(|(f, _)| same_place(&Dest::File(f.into()), &place))
+        {
+            eprintln!(
+                "warning: {} is given twice (also as {}): the run is compared with itself",
+                shown(earlier),
+                shown(file)
+            );
+        } else if let Some((earlier, _)) = runs[..i]
+            .iter()
+            .find(|(_, o)| crate::report::merge::same_run(o, r))
+        {
+            eprintln!(
+                "warning: {} and {} hold the same run: it is compared with itself",
+                shown(earlier),
+                shown(file)
+            );
+        }
+    }
 }
 
 /// `qpsbench compare --json`: the comparison and what wrote it.
@@ -116,18 +162,42 @@ pub fn compare_command(args: CompareArgs) -> Result<i32, Error> {
         runs.push((path.display().to_string(), load(path)?));
     }
     let thresholds = match &args.fail_on {
-        Some(spec) => {
-            // A stage threshold must name a stage every run has.
-            let stages = runs.iter().map(|(_, r)| r.stages.len()).min().unwrap_or(1);
-            parse_thresholds(spec, stages.max(1)).map_err(UsageError)?
-        }
+        // Any stage number parses: each run is checked for it below, by name.
+        Some(spec) => parse_thresholds(spec, usize::MAX).map_err(UsageError)?,
         None => Vec::new(),
     };
     let (first_file, first) = &runs[0];
+    let baseline_what = format!("the baseline {first_file}");
+    for (file, r) in &runs[1..] {
+        crate::stats::goodput::check_baseline_objectives(
+            &thresholds,
+            first.config.goodput.as_deref(),
+            &baseline_what,
+            r.config.goodput.as_deref(),
+            file,
+        )
+        .map_err(UsageError)?;
+    }
     first
         .as_baseline(first_file)
-        .check(&thresholds, &format!("the baseline {first_file}"))
+        .check(&thresholds, &baseline_what)
         .map_err(UsageError)?;
+    // A stage threshold judges a stage every later run has.
+    for (file, r) in &runs[1..] {
+        if let Some((t, n)) = thresholds
+            .iter()
+            .find_map(|t| t.stage.filter(|&n| n > r.stages.len()).map(|n| (t, n)))
+        {
+            return Err(UsageError(format!(
+                "--fail-on '{}': {file} has {}, no stage {n} to check",
+                t.text,
+                crate::parse::count_of(r.stages.len() as u64, "stage", "stages")
+            ))
+            .into());
+        }
+    }
+    // Bad input is refused above in one line; a warning only for what is allowed.
+    warn_twice(&runs);
     let mut exports = ExportManager::open(&specs)?;
     let comparison = Comparison::of(&runs, &thresholds);
     let code = if comparison.failed() {

@@ -11,10 +11,10 @@ use crate::report::compare::Comparison;
 /// The header line's columns.
 pub const COLUMNS: &str = "run,file,baseline,requests,qps,p50_ms,p90_ms,p99_ms,error_rate,\
 failure_rate,qps_change_pct,p50_change_pct,p90_change_pct,p99_change_pct,error_rate_change_pp,\
-failure_rate_change_pp,thresholds_failed";
+failure_rate_change_pp,thresholds_failed,status";
 
 /// The whole file. `thresholds_failed` counts the run's failed `--fail-on` thresholds (empty
-/// without any).
+/// without any); `status` is `complete`, `interrupted` or `aborted`, as in the run's `--csv`.
 pub fn render(c: &Comparison) -> String {
     let mut out = format!("{COLUMNS}\n");
     for r in &c.runs {
@@ -27,7 +27,7 @@ pub fn render(c: &Comparison) -> String {
         });
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             field(&r.name),
             field(&r.file),
             r.baseline,
@@ -45,6 +45,7 @@ pub fn render(c: &Comparison) -> String {
             number(r.error_rate_change_pp),
             number(r.failure_rate_change_pp),
             failed.unwrap_or_default(),
+            r.status,
         );
     }
     out

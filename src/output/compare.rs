@@ -1,8 +1,8 @@
 //! `qpsbench compare` in text: a row per run with its change from the baseline beneath, then
-//! each run's `--fail-on` verdicts. Fits 100 columns.
+//! each run's `--fail-on` verdicts. Every column is as wide as its longest cell: 100 columns
+//! with everyday figures, wider (never misaligned) with a huge change.
 
-use std::fmt::Write as _;
-
+use crate::output::table::{KEEP, Table};
 use crate::report::compare::{ComparedRun, Comparison};
 use crate::stats::hdr::{cell, percent};
 
@@ -11,76 +11,88 @@ const NAME_WIDTH: usize = 24;
 
 /// The whole comparison.
 pub fn render(c: &Comparison) -> String {
-    let width = c
-        .runs
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        .clamp(13, NAME_WIDTH);
     let mut out = format!(
         "Compared with {} (the first run, the baseline): changes of qps and latency in %,\n\
          of the error and failure rates in percentage points (pp)\n\n",
         crate::parse::one_line(c.baseline.clone())
     );
-    let _ = writeln!(
-        out,
-        "{:<width$} {:>9} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9}",
-        "run", "requests", "qps", "p50 ms", "p90 ms", "p99 ms", "error %", "failure %"
-    );
+    // Each column as wide as its longest cell (a change of +290725.6% too), at least as wide
+    // as usual: 94 columns in all with names of up to 24 characters and everyday figures.
+    let mut t = Table::new()
+        .column("run", false, 13, KEEP)
+        .column("requests", true, 9, KEEP)
+        .column("qps", true, 10, KEEP)
+        .column("p50 ms", true, 9, KEEP)
+        .column("p90 ms", true, 9, KEEP)
+        .column("p99 ms", true, 9, KEEP)
+        .column("error %", true, 8, KEEP)
+        .column("failure %", true, 9, KEEP);
     for r in &c.runs {
-        let _ = writeln!(
-            out,
-            "{:<width$} {:>9} {:>10.1} {:>9} {:>9} {:>9} {:>8} {:>9}",
-            shown_name(&r.name),
-            r.requests,
-            r.qps,
+        t.row([
+            shown_name(&r.name, &r.status),
+            r.requests.to_string(),
+            format!("{:.1}", r.qps),
             cell(r.p50_ms, 3),
             cell(r.p90_ms, 3),
             cell(r.p99_ms, 3),
             percent(r.error_rate),
             percent(r.failure_rate),
-        );
+        ]);
         if r.baseline {
-            out.push_str("  (baseline)\n");
+            t.row(["  (baseline)"]);
         } else {
-            let _ = writeln!(out, "{}", change_line(r, width));
+            t.row(change_cells(r));
         }
     }
+    out.push_str(&t.render(None));
     for r in c.runs.iter().filter(|r| !r.thresholds.is_empty()) {
         out.push_str(&crate::report::thresholds::summary_titled(
-            &format!("Thresholds of {}", crate::parse::one_line(r.name.clone())),
+            &format!(
+                "Thresholds of {}{}",
+                crate::parse::one_line(r.name.clone()),
+                r.status_words()
+            ),
             &r.thresholds,
         ));
     }
     out
 }
 
+/// ` (interrupted)`, ` (aborted)`: a run that did not end as planned; empty for a complete one.
+fn status_suffix(status: &str) -> String {
+    if status == "complete" {
+        String::new()
+    } else {
+        format!(" ({status})")
+    }
+}
+
 /// `  vs baseline   -50.6%  +1047.6% ...`: a run's changes under its figures.
-fn change_line(r: &ComparedRun, width: usize) -> String {
+fn change_cells(r: &ComparedRun) -> [String; 8] {
     let pct = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:+.1}%"));
     let pp = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:+.2}pp"));
-    format!(
-        "{:<width$} {:>9} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9}",
-        "  vs baseline",
-        "",
+    [
+        "  vs baseline".to_string(),
+        String::new(),
         pct(r.qps_change_pct),
         pct(r.p50_change_pct),
         pct(r.p90_change_pct),
         pct(r.p99_change_pct),
         pp(r.error_rate_change_pp),
         pp(r.failure_rate_change_pp),
-    )
+    ]
 }
 
-/// The name as it fits its column, control characters escaped (a report file says what it
-/// likes).
-fn shown_name(name: &str) -> String {
+/// The name as it fits its column with its status (`new (interrupted)`), control characters
+/// escaped (a report file says what it likes).
+fn shown_name(name: &str, status: &str) -> String {
     let name = crate::parse::one_line(name.to_string());
-    if name.chars().count() <= NAME_WIDTH {
-        return name;
+    let suffix = status_suffix(status);
+    let room = NAME_WIDTH - suffix.chars().count();
+    if name.chars().count() <= room {
+        return name + &suffix;
     }
-    let mut cut: String = name.chars().take(NAME_WIDTH - 1).collect();
+    let mut cut: String = name.chars().take(room - 1).collect();
     cut.push('…');
-    cut
+    cut + &suffix
 }

@@ -227,7 +227,9 @@ pub fn render_width(r: &Report, width: Option<usize>) -> String {
         }
     }
     super::traffic_summary::render(&mut out, r, width);
-    fold(&out, width)
+    // A saved report (`report`, `merge`) says what it likes: its name, URL, headers, target and
+    // model names reach the terminal with their control characters escaped.
+    fold(&crate::parse::terminal_text(&out), width)
 }
 
 /// A row's goodput in words: `3.50 req/s (35 of 40 requests, 87.5%)`.

@@ -67,7 +67,8 @@ impl Table {
 
     /// Add a row: one cell per column, in order (missing cells are empty).
     pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
-        let mut cells = cells.into_iter().map(Into::into);
+        // Escaped as the terminal will show them, so that the widths count what is printed.
+        let mut cells = cells.into_iter().map(|c| crate::parse::one_line(c.into()));
         for c in &mut self.columns {
             c.cells.push(cells.next().unwrap_or_default());
         }

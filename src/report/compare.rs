@@ -23,13 +23,16 @@ pub struct Comparison {
 /// One run's figures and their changes from the baseline.
 #[derive(Debug, Clone, Serialize)]
 pub struct ComparedRun {
-    /// The report's `--name`, else its file name without the extension (the path as given
-    /// when that name is taken by an earlier run).
+    /// The report's `--name`, else its file name without the extension; the path as given
+    /// when another run has that name too (with ` (2)` for the same path given again).
     pub name: String,
     /// The report file as given.
     pub file: String,
     /// True for the first run, the baseline (its changes are all `None`).
     pub baseline: bool,
+    /// How the run ended, as the report's CSV `status` column says it: `complete`,
+    /// `interrupted` (Ctrl-C, SIGTERM) or `aborted` (`--abort-on`).
+    pub status: String,
     /// Completed requests, any outcome.
     pub requests: u64,
     /// Achieved requests per second (the report's `qps`).
@@ -59,19 +62,23 @@ pub struct ComparedRun {
     pub thresholds: Vec<ThresholdResult>,
 }
 
+impl ComparedRun {
+    /// What a verdict's title says after the run's name when it did not end as planned:
+    /// `, an interrupted run (...)`; empty for a complete run.
+    pub fn status_words(&self) -> &'static str {
+        match self.status.as_str() {
+            "interrupted" => ", an interrupted run (Ctrl-C): it measured less than planned",
+            "aborted" => ", a run stopped by --abort-on: it measured less than planned",
+            _ => "",
+        }
+    }
+}
+
 impl Comparison {
     /// Compare `runs` (each its file as given and its report; the first is the baseline),
     /// checking `thresholds` on every run after the first.
     pub fn of(runs: &[(String, Report)], thresholds: &[Threshold]) -> Self {
-        let mut names: Vec<String> = Vec::with_capacity(runs.len());
-        for (file, r) in runs {
-            let name = run_name(file, r);
-            names.push(if names.contains(&name) {
-                file.clone()
-            } else {
-                name
-            });
-        }
+        let names = run_names(runs);
         let Some((_, first)) = runs.first() else {
             return Comparison {
                 baseline: String::new(),
@@ -94,6 +101,7 @@ impl Comparison {
                     name: name.clone(),
                     file: file.clone(),
                     baseline: i == 0,
+                    status: r.status().to_string(),
                     requests: r.total.requests,
                     qps: r.total.qps,
                     p50_ms: f.p50,
@@ -127,6 +135,36 @@ impl Comparison {
             .iter()
             .any(|r| r.thresholds.iter().any(|t| !t.passed))
     }
+}
+
+/// Each run's name, in order: its [`run_name`], unless a run of another file (as given) has
+/// that name too; then every run of that name is named by its file as given. A name that is
+/// still taken (one file given twice) gets ` (2)`, ` (3)`, ... on its second and later rows.
+/// Every row has its own name.
+pub fn run_names(runs: &[(String, Report)]) -> Vec<String> {
+    let stems: Vec<String> = runs.iter().map(|(f, r)| run_name(f, r)).collect();
+    let bases: Vec<&str> = runs
+        .iter()
+        .zip(&stems)
+        .map(|((file, _), stem)| {
+            let other_file = |((f, _), s): (&(String, Report), &String)| s == stem && f != file;
+            if runs.iter().zip(&stems).any(other_file) {
+                file.as_str()
+            } else {
+                stem.as_str()
+            }
+        })
+        .collect();
+    bases
+        .iter()
+        .enumerate()
+        .map(
+            |(i, base)| match bases[..i].iter().filter(|b| *b == base).count() {
+                0 => (*base).to_string(),
+                seen => format!("{base} ({})", seen + 1),
+            },
+        )
+        .collect()
 }
 
 /// How a run is named: its `--name`, else its file name without the extension.

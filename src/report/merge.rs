@@ -27,6 +27,21 @@ pub fn load(path: &Path) -> Result<Report, UsageError> {
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| UsageError(format!("{shown}: not JSON: {e}")))?;
     if value.get("tool").and_then(|t| t.as_str()) != Some("qpsbench") {
+        // Another qpsbench file (`find --json`, `compare --json`): say what it is.
+        let kind = value.get("kind").and_then(|k| k.as_str());
+        if let Some(what) = kind.and_then(|k| k.strip_prefix("qpsbench-")) {
+            let what = match what {
+                "find" => "a qpsbench find result".to_string(),
+                "compare" => "a qpsbench comparison".to_string(),
+                other => format!(
+                    "a qpsbench {} file",
+                    crate::parse::one_line(other.to_string())
+                ),
+            };
+            return bad(format!(
+                "{shown}: {what}, not a run report: give the --json of qpsbench run (or merge)"
+            ));
+        }
         return bad(format!(
             "{shown}: not a qpsbench report (it has no \"tool\": \"qpsbench\")"
         ));
@@ -75,19 +90,31 @@ pub fn load(path: &Path) -> Result<Report, UsageError> {
 }
 
 /// Read `--baseline FILE` (a report, as [`load`] reads it) and check that it has a value for
-/// every change in `thresholds` (`p99<+10%`) to be measured against.
+/// every change in `thresholds` (`p99<+10%`) to be measured against, and that a goodput change
+/// compares runs of the same objectives: `run_goodput` is the judged run's `--goodput` as
+/// written, `run_what` names that run in the message (`this run`, `new.json`).
 ///
 /// # Errors
 ///
-/// As [`load`], or when the baseline lacks a stage or a measured value a change needs; the
-/// message starts with `--baseline FILE`.
+/// As [`load`], or when the baseline lacks a stage or a measured value a change needs, or was
+/// judged by other goodput objectives than a goodput change needs.
 pub fn load_baseline(
     path: &Path,
     thresholds: &[crate::stats::thresholds::Threshold],
+    run_goodput: Option<&str>,
+    run_what: &str,
 ) -> Result<crate::stats::thresholds::Baseline, UsageError> {
     let shown = path.display().to_string();
     let report = load(path).map_err(|e| UsageError(format!("--baseline {e}")))?;
     let baseline = report.as_baseline(&shown);
+    crate::stats::goodput::check_baseline_objectives(
+        thresholds,
+        baseline.goodput.as_deref(),
+        &format!("--baseline {shown}"),
+        run_goodput,
+        run_what,
+    )
+    .map_err(UsageError)?;
     baseline
         .check(thresholds, &format!("--baseline {shown}"))
         .map_err(UsageError)?;
@@ -146,35 +173,19 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {
             ));
         }
         // The objectives as parsed: `ttft<200ms` and `ttft < 200ms` are the same.
-        let slos = |g: &Option<String>| {
-            g.as_deref().map(|g| {
-                crate::stats::goodput::Goodput::parse(g)
-                    .map(|g| g.slos)
-                    .ok()
-            })
-        };
-        if slos(&r.config.goodput) != slos(&first.config.goodput) {
-            let says = |g: &Option<String>| {
-                g.as_ref().map_or_else(
-                    || "no --goodput".to_string(),
-                    |g| format!("--goodput '{g}'"),
-                )
-            };
+        let (mine, theirs) = (first.config.goodput.as_deref(), r.config.goodput.as_deref());
+        if !crate::stats::goodput::same_objectives(mine, theirs) {
             return bad(format!(
                 "{first_name} has {} and {name} has {}: goodput counts only add up under the \
                  same objectives",
-                says(&first.config.goodput),
-                says(&r.config.goodput)
+                crate::stats::goodput::objectives_words(mine),
+                crate::stats::goodput::objectives_words(theirs)
             ));
         }
     }
     for (i, (name, r)) in inputs.iter().enumerate() {
         // One run given twice (the same file, or a copy) would count every request twice.
-        if let Some((other, _)) = inputs[..i].iter().find(|(_, o)| {
-            o.started_at_unix_ms == r.started_at_unix_ms
-                && o.total.requests == r.total.requests
-                && o.total.hdr.latency_us == r.total.hdr.latency_us
-        }) {
+        if let Some((other, _)) = inputs[..i].iter().find(|(_, o)| same_run(o, r)) {
             return bad(format!(
                 "{other} and {name} are the same run: merging it twice would count each of its \
                  requests twice"
@@ -182,6 +193,14 @@ fn check_compatible(inputs: &[(String, Report)]) -> Result<(), UsageError> {
         }
     }
     Ok(())
+}
+
+/// Are two reports of one run (the same file, or a copy): the same start, requests and
+/// latency histogram?
+pub fn same_run(a: &Report, b: &Report) -> bool {
+    a.started_at_unix_ms == b.started_at_unix_ms
+        && a.total.requests == b.total.requests
+        && a.total.hdr.latency_us == b.total.hdr.latency_us
 }
 
 /// Combine named reports (the names are for error messages) into one.

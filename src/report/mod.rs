@@ -352,6 +352,7 @@ impl Report {
             source: source.to_string(),
             total: self.total.clone(),
             stages: self.stages.clone(),
+            goodput: self.config.goodput.clone(),
         }
     }
 

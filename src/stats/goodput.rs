@@ -18,6 +18,56 @@ use crate::sample::Sample;
 use crate::stats::bucket::counts_as_ok;
 use crate::stats::thresholds::{Unit, parse_limit};
 
+/// Are two `--goodput` objective lists (as written; `None`: no `--goodput`) the same, compared
+/// as parsed (`ttft<200ms` and `ttft < 200ms` are the same)? Goodput counts only add up, and
+/// goodput changes only compare, under the same objectives.
+pub fn same_objectives(a: Option<&str>, b: Option<&str>) -> bool {
+    let slos = |g: Option<&str>| g.map(|g| Goodput::parse(g).map(|g| g.slos).ok());
+    slos(a) == slos(b)
+}
+
+/// `--goodput 'ttft<200ms'`, or `no --goodput`: a run's objectives in a message.
+pub fn objectives_words(g: Option<&str>) -> String {
+    g.map_or_else(
+        || "no --goodput".to_string(),
+        |g| format!("--goodput '{}'", crate::parse::one_line(g.to_string())),
+    )
+}
+
+/// A goodput change in `thresholds` (`goodput>-5%`, `goodput-ratio>-1pp`) is measured against
+/// a baseline counted under the same objectives: `baseline` and `run` are their `--goodput`
+/// lists as written, `baseline_what` and `run_what` name them in the message. Absolute goodput
+/// limits, and other metrics, do not care.
+///
+/// # Errors
+///
+/// One line naming the threshold and both objective lists.
+pub fn check_baseline_objectives(
+    thresholds: &[crate::stats::thresholds::Threshold],
+    baseline: Option<&str>,
+    baseline_what: &str,
+    run: Option<&str>,
+    run_what: &str,
+) -> Result<(), String> {
+    let Some(t) = thresholds
+        .iter()
+        .find(|t| t.absolute().is_none() && t.metric_name.starts_with("goodput"))
+    else {
+        return Ok(());
+    };
+    if same_objectives(baseline, run) {
+        return Ok(());
+    }
+    Err(format!(
+        "--fail-on '{}': {baseline_what} has {} and {run_what} has {}: a goodput change \
+         compares runs judged by the same objectives (give a baseline run with the same \
+         --goodput, or an absolute limit)",
+        t.text,
+        objectives_words(baseline),
+        objectives_words(run)
+    ))
+}
+
 /// What an objective limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SloMetric {

@@ -296,6 +296,9 @@ pub struct Baseline {
     pub total: StageReport,
     /// Its stages (stage N is `stages[N - 1]`).
     pub stages: Vec<StageReport>,
+    /// Its `--goodput` objectives as written (`None` without): a goodput change compares only
+    /// runs of the same objectives.
+    pub goodput: Option<String>,
 }
 
 impl Baseline {
@@ -372,7 +375,10 @@ fn parse_one(text: &str, stages: usize) -> Result<Threshold, String> {
                 .trim()
                 .parse()
                 .map_err(|_| format!("stage '{n}' is not a stage number (from 1)"))?;
-            if n == 0 || n > stages {
+            if n == 0 {
+                return Err("stages are numbered from 1: stage=1 is the first".into());
+            }
+            if n > stages {
                 return Err(format!(
                     "stage {n} does not exist: the run has {stages} stage{} (numbered from 1)",
                     if stages == 1 { "" } else { "s" }
@@ -649,6 +655,7 @@ mod tests {
             source: "base.json".into(),
             total: row(),
             stages: vec![row()],
+            goodput: None,
         };
         let t = parse("p99<+10%", 1).unwrap();
         let err = empty.check(&t, "--baseline base.json").unwrap_err();
