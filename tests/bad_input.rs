@@ -36,18 +36,11 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
     // A real report to damage, from a real (tiny) run against a second server.
     let other = common::server();
     let good = d.join("good.json");
-    let (code, _, err) = qps(&[
-        "--url",
+    save_run(
         &other.url(),
-        "-n",
-        "20",
-        "-c",
-        "2",
-        "-q",
-        "--json",
+        &["-n", "20", "-c", "2"],
         good.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    );
     let good_text = std::fs::read_to_string(&good).unwrap();
     let good_json: Value = serde_json::from_str(&good_text).unwrap();
     let good = good.to_str().unwrap().to_string();
@@ -66,20 +59,11 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
     // Two saved runs judged by different --goodput objectives.
     let goodput_run = |name: &str, objectives: &str| {
         let path = d.join(name).to_str().unwrap().to_string();
-        let (code, _, err) = qps(&[
-            "--url",
+        save_run(
             &other.url(),
-            "-n",
-            "20",
-            "-c",
-            "1",
-            "-q",
-            "--goodput",
-            objectives,
-            "--json",
+            &["-n", "20", "-c", "1", "--goodput", objectives],
             &path,
-        ]);
-        assert_eq!(code, 0, "{err}");
+        );
         path
     };
     let g1 = goodput_run("g1.json", "e2el<1s");
@@ -96,18 +80,7 @@ fn every_wrong_invocation_and_file_is_one_line_and_exit_2() {
     assert_eq!(code, 0, "{err}");
     // A run of 3 stages, for stage thresholds against a baseline of one.
     let ramp = d.join("ramp.json").to_str().unwrap().to_string();
-    let (code, _, err) = qps(&[
-        "--url",
-        &other.url(),
-        "--ramp",
-        "1,1,1",
-        "--step",
-        "0.2s",
-        "-q",
-        "--json",
-        &ramp,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    save_run(&other.url(), &["--ramp", "1,1,1", "--step", "0.2s"], &ramp);
     let not_json = write(d, "not.json", "hello, I am not JSON\n");
     let cut = write(d, "cut.json", &good_text[..good_text.len() / 2]);
     let foreign = write(d, "foreign.json", "{\n  \"tool\": \"wrk\"\n}\n");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
@@ -28,32 +28,16 @@ fn two_runs() -> Runs {
     let base = d.join("base.json").to_str().unwrap().to_string();
     let slow = d.join("slow.json").to_str().unwrap().to_string();
     let fast = server();
-    let (code, _, err) = qps(&[
-        "--url",
+    save_run(
         &fast.url(),
-        "-n",
-        "200",
-        "-c",
-        "2",
-        "-q",
-        "--name",
-        "base",
-        "--json",
+        &["-n", "200", "-c", "2", "--name", "base"],
         &base,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = qps(&[
-        "--url",
+    );
+    save_run(
         &slow_erring_server().url(),
-        "-n",
-        "200",
-        "-c",
-        "2",
-        "-q",
-        "--json",
+        &["-n", "200", "-c", "2"],
         &slow,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    );
     Runs {
         _dir: dir,
         dir: d,
@@ -131,18 +115,7 @@ fn close(got: f64, want: f64) -> bool {
 
 /// `--json` of compare must match docs/compare.schema.json.
 fn assert_valid_compare(v: &Value) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/compare.schema.json");
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
-    let errors: Vec<String> = validator
-        .iter_errors(v)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "compare JSON does not match its schema:\n{}",
-        errors.join("\n")
-    );
+    assert_matches_schema("compare.schema.json", v, "compare");
 }
 
 #[test]
@@ -604,18 +577,7 @@ fn a_run_without_requests_shows_dashes_and_no_changes() {
     // Every request outlasts the 1 s run: none completes.
     let silent = slow_server(Duration::from_secs(5));
     let none = runs.dir.join("none.json").to_str().unwrap().to_string();
-    let (code, _, err) = qps(&[
-        "--url",
-        &silent.url(),
-        "-z",
-        "1",
-        "-c",
-        "1",
-        "-q",
-        "--json",
-        &none,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    save_run(&silent.url(), &["-z", "1", "-c", "1"], &none);
     assert_eq!(read_json(&none)["total"]["requests"], 0);
     let csv = runs.dir.join("n.csv").to_str().unwrap().to_string();
     let json = runs.dir.join("n.json").to_str().unwrap().to_string();
@@ -670,20 +632,11 @@ fn goodput_changes_need_the_baseline_s_objectives() {
     let target = server();
     let run = |name: &str, objectives: &str| {
         let path = dir.path().join(name).to_str().unwrap().to_string();
-        let (code, _, err) = qps(&[
-            "--url",
+        save_run(
             &target.url(),
-            "-n",
-            "20",
-            "-c",
-            "1",
-            "-q",
-            "--goodput",
-            objectives,
-            "--json",
+            &["-n", "20", "-c", "1", "--goodput", objectives],
             &path,
-        ]);
-        assert_eq!(code, 0, "{err}");
+        );
         path
     };
     let one = run("one.json", "e2el<1s");
@@ -937,18 +890,7 @@ fn a_huge_change_keeps_the_table_aligned() {
     let runs = two_runs();
     let slow = slow_server(Duration::from_millis(300));
     let late = runs.dir.join("late.json").to_str().unwrap().to_string();
-    let (code, _, err) = qps(&[
-        "--url",
-        &slow.url(),
-        "-n",
-        "4",
-        "-c",
-        "4",
-        "-q",
-        "--json",
-        &late,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    save_run(&slow.url(), &["-n", "4", "-c", "4"], &late);
     let (a, b) = (figures(&runs.base), figures(&late));
     let p50 = format!("{:+.1}%", (b.p50 - a.p50) / a.p50 * 100.0);
     // The witness: a change wider than the usual 9-character column.

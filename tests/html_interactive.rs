@@ -170,6 +170,22 @@ impl Driver {
         self.call("DELETE", "/actions", Value::Null);
     }
 
+    /// Drag across chart `id` at half its height, from `from` to `to` (fractions of its plot
+    /// width).
+    fn drag(&self, id: &str, from: f64, to: f64) {
+        let (left, top, width, height) = self.plot_area(id);
+        let y = (top + height / 2.0).round() as i64;
+        let x = |f: f64| (left + f * width).round() as i64;
+        self.pointer(vec![
+            json!({"type": "pointerMove", "duration": 0, "x": x(from), "y": y,
+                   "origin": "viewport"}),
+            json!({"type": "pointerDown", "button": 0}),
+            json!({"type": "pointerMove", "duration": 150, "x": x(to), "y": y,
+                   "origin": "viewport"}),
+            json!({"type": "pointerUp", "button": 0}),
+        ]);
+    }
+
     fn move_to(&self, x: f64, y: f64) {
         self.pointer(vec![json!({"type": "pointerMove", "duration": 0,
             "x": x.round() as i64, "y": y.round() as i64, "origin": "viewport"})]);
@@ -391,16 +407,7 @@ fn time_charts_zoom_together_and_show_the_reports_values() {
     }
 
     // Drag across the latency chart from 25% to 75% of its width.
-    let (left, top, width, height) = d.plot_area("chart-latency");
-    let y = top + height / 2.0;
-    d.pointer(vec![
-        json!({"type": "pointerMove", "duration": 0, "x": (left + 0.25 * width).round() as i64,
-               "y": y.round() as i64, "origin": "viewport"}),
-        json!({"type": "pointerDown", "button": 0}),
-        json!({"type": "pointerMove", "duration": 150, "x": (left + 0.75 * width).round() as i64,
-               "y": y.round() as i64, "origin": "viewport"}),
-        json!({"type": "pointerUp", "button": 0}),
-    ]);
+    d.drag("chart-latency", 0.25, 0.75);
     let span = last_end - first_end;
     let (want_min, want_max) = (first_end + 0.25 * span, first_end + 0.75 * span);
     let zoomed = d.x_ranges();
@@ -422,16 +429,7 @@ fn time_charts_zoom_together_and_show_the_reports_values() {
     assert_eq!(nines(&zoomed), nines(&full));
 
     // The percentile chart zooms into its tail on its own.
-    let (left, top, width, height) = d.plot_area("chart-percentiles");
-    let y = top + height / 2.0;
-    d.pointer(vec![
-        json!({"type": "pointerMove", "duration": 0, "x": (left + 0.5 * width).round() as i64,
-               "y": y.round() as i64, "origin": "viewport"}),
-        json!({"type": "pointerDown", "button": 0}),
-        json!({"type": "pointerMove", "duration": 150, "x": (left + 0.9 * width).round() as i64,
-               "y": y.round() as i64, "origin": "viewport"}),
-        json!({"type": "pointerUp", "button": 0}),
-    ]);
+    d.drag("chart-percentiles", 0.5, 0.9);
     let (full_min, full_max) = nines(&full);
     let (min, max) = nines(&d.x_ranges());
     let want = |f: f64| full_min + f * (full_max - full_min);

@@ -215,7 +215,14 @@ pub fn assert_valid(v: &serde_json::Value, what: &str) {
 
 /// Assert that `v` is a `qpsbench find --json` document as docs/find.schema.json describes it.
 pub fn assert_valid_find(v: &serde_json::Value) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/find.schema.json");
+    assert_matches_schema("find.schema.json", v, "find");
+}
+
+/// Assert that `v` matches `docs/{schema}`; `what` names the document in the failure.
+pub fn assert_matches_schema(schema: &str, v: &serde_json::Value, what: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(schema);
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
@@ -225,9 +232,19 @@ pub fn assert_valid_find(v: &serde_json::Value) {
         .collect();
     assert!(
         errors.is_empty(),
-        "find JSON does not match its schema:\n{}",
+        "{what} JSON does not match its schema:\n{}",
         errors.join("\n")
     );
+}
+
+/// Run qpsbench quietly against `url` with `args`, its report saved by `--json` at `path`;
+/// asserts that it exits 0.
+pub fn save_run(url: &str, args: &[&str], path: &str) {
+    let mut all = vec!["--url", url];
+    all.extend_from_slice(args);
+    all.extend(["-q", "--json", path]);
+    let (code, _, err) = qps(&all);
+    assert_eq!(code, 0, "{err}");
 }
 
 /// Read one HTTP/1.1 request from `r` (a raw test server's side): its head (request line and
