@@ -139,8 +139,10 @@ fn tokens_without_usage_are_counted_from_the_text() {
             "{source}: the target's own count"
         );
         assert_eq!(st["tokens_per_request"]["p50"], 20.0);
+        // 9.47 ms, not the 20 ms of events counted as tokens. Not tighter: a first event late
+        // by 10 ms on a loaded machine (seen) makes one answer's TPOT 0.53 ms shorter.
         let tpot = ms(&st["tpot_ms"]["p50"]);
-        assert!((tpot - 180.0 / 19.0).abs() < 0.3, "{source}: TPOT {tpot}");
+        assert!((tpot - 180.0 / 19.0).abs() < 2.0, "{source}: TPOT {tpot}");
         let itl = ms(&st["itl_ms"]["p50"]);
         assert!(
             (itl - 20.0).abs() < 1.0,
@@ -173,15 +175,22 @@ fn tokens_without_usage_are_counted_from_the_text() {
     assert_eq!(ms(&per["p50"]), text.chars().count() as f64, "{per}");
 }
 
+/// 4 reasoning tokens first: the first answer token is the 5th, due 4 intervals after the
+/// first token. Tokens are never early (each is due after the request arrived, which is after
+/// qpsbench sent it) but a loaded machine makes them late: CI once read TTFT 25.2 ms for a
+/// first token due at 20 ms, and a machine with three busy loops on its two cores read 30 ms.
+/// So the interval is 50 ms, and each time must be its own token's due time, late by less
+/// than half an interval: the tokens either side are 50 ms away.
 #[test]
 fn reasoning_tokens_and_ttfot() {
     let _serial = one_at_a_time();
-    // 4 reasoning tokens first: the first answer token is the 5th, 40 ms after the first; the
-    // reasoning tokens come from the server's usage, or else from the text.
+    const FIRST_MS: f64 = 20.0;
+    const INTERVAL_MS: f64 = 50.0;
+    // The reasoning tokens come from the server's usage, or else from the text.
     for usage in [UsageMode::Always, UsageMode::Never] {
         let srv = target(LlmConfig {
-            first_token: Duration::from_millis(20),
-            interval: Duration::from_millis(10),
+            first_token: Duration::from_millis(FIRST_MS as u64),
+            interval: Duration::from_millis(INTERVAL_MS as u64),
             tokens: 12,
             usage,
             ..LlmConfig::default()
@@ -193,6 +202,8 @@ fn reasoning_tokens_and_ttfot() {
             "m",
             "-n",
             "4",
+            "-c",
+            "4",
         ]);
         let snap = srv.stats.snapshot();
         let st = &r["total"]["stream"];
@@ -200,15 +211,17 @@ fn reasoning_tokens_and_ttfot() {
         assert_eq!(snap.reasoning_tokens, 16);
         assert_eq!(st["answer_tokens"], 4 * 8, "{usage:?}");
         assert_eq!(st["reasoning_streams"], 4);
-        // The answer's first token 40 ms after the first reasoning token (the target's
-        // schedule); each at least its delay after the send.
         let ttft = ms(&st["ttft_ms"]["p50"]);
         let ttfot = ms(&st["ttfot_ms"]["p50"]);
-        assert!(ttft >= 19.5 && ttfot >= 59.5, "{ttft} {ttfot}");
-        assert!(
-            (ttfot - ttft - 40.0).abs() < 3.0,
-            "{usage:?}: TTFT {ttft}, TTFOT {ttfot}"
-        );
+        for (what, got, due) in [
+            ("TTFT", ttft, FIRST_MS),
+            ("TTFOT", ttfot, FIRST_MS + 4.0 * INTERVAL_MS),
+        ] {
+            assert!(
+                (due - 0.5..due + INTERVAL_MS / 2.0).contains(&got),
+                "{usage:?}: {what} {got} ms, due at {due} ms (TTFT {ttft}, TTFOT {ttfot})"
+            );
+        }
     }
 }
 
