@@ -63,6 +63,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Find the most load a service sustains within an SLO: step the rate (or the users) up
     /// until a step fails, then bisect to within 5%.
+    #[command(mut_args(hide_from_find))]
     Find(FindArgs),
     /// Combine JSON reports of several runs (several machines) into one, with exact percentiles.
     Merge(MergeArgs),
@@ -613,6 +614,37 @@ pub enum FindByArg {
     Rate,
     /// The number of users.
     Users,
+}
+
+/// The ids of `run`'s flags that `find` refuses (it sets the load, the length and the outputs
+/// itself; `cmd::find` says why for each): hidden from find's help, man page and completions.
+pub const FIND_REFUSES: &[&str] = &[
+    "rps",
+    "duration",
+    "requests",
+    "iterations",
+    "ramp",
+    "ramp_up",
+    "start_at",
+    "fail_on",
+    "baseline",
+    "csv",
+    "csv_series",
+    "hdr_log",
+    "jsonl",
+    "result_json",
+    "abort_on",
+    "abort_window",
+    "samples",
+    "samples_rate",
+];
+
+fn hide_from_find(arg: clap::Arg) -> clap::Arg {
+    if FIND_REFUSES.contains(&arg.get_id().as_str()) {
+        arg.hide(true)
+    } else {
+        arg
+    }
 }
 
 /// Parse `argv` (program name first) as `qpsbench run`, for commands that build a run as a

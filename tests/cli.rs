@@ -484,6 +484,8 @@ fn completions_load_in_bash_and_the_man_page_renders() {
          COMP_WORDS=(qpsbench --basel) COMP_CWORD=1 && _qpsbench qpsbench --basel qpsbench && \
          echo \"${{COMPREPLY[@]}}\" && \
          COMP_WORDS=(qpsbench --arrival '') COMP_CWORD=2 && _qpsbench qpsbench '' --arrival && \
+         echo \"${{COMPREPLY[@]}}\" && \
+         COMP_WORDS=(qpsbench find --s) COMP_CWORD=2 && _qpsbench qpsbench --s find && \
          echo \"${{COMPREPLY[@]}}\""
     );
     let out = std::process::Command::new("bash")
@@ -496,6 +498,17 @@ fn completions_load_in_bash_and_the_man_page_renders() {
     let arrivals: Vec<&str> = lines.next().unwrap_or("").split(' ').collect();
     assert!(
         arrivals.contains(&"poisson") && !arrivals.contains(&"run"),
+        "{text}"
+    );
+    // find offers its own --slo and --step, not the run flags it refuses (hidden: bash's
+    // generated script would offer them).
+    let find: Vec<&str> = lines.next().unwrap_or("").split(' ').collect();
+    assert!(
+        find.contains(&"--slo") && find.contains(&"--step"),
+        "{text}"
+    );
+    assert!(
+        !find.contains(&"--samples") && !find.contains(&"--start-at"),
         "{text}"
     );
     for shell in ["zsh", "fish"] {
@@ -559,4 +572,92 @@ fn completions_load_in_bash_and_the_man_page_renders() {
     let headings: Vec<&str> = roff.lines().filter(|l| l.starts_with(".SH ")).collect();
     let unique: std::collections::HashSet<_> = headings.iter().collect();
     assert_eq!(unique.len(), headings.len(), "{headings:?}");
+}
+
+/// The long flags an option list of `--help` names (its lines that start with `-`).
+fn help_flags(help: &str) -> std::collections::BTreeSet<String> {
+    help.lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with('-'))
+        .flat_map(|l| l.split([' ', ',', '=']).take(3).map(str::to_string))
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .collect()
+}
+
+/// `find --help` shows the run flags find takes and hides the ones it refuses: each run flag
+/// missing from find's help is refused by find itself (exit 2, "does not go with find"), and
+/// each flag find refuses is missing from its help.
+#[test]
+fn find_help_hides_exactly_the_run_flags_find_refuses() {
+    let run_help = help_flags(&qps(&["run", "--help"]).1);
+    let find_help = help_flags(&qps(&["find", "--help"]).1);
+    assert!(run_help.contains("--url") && find_help.contains("--url"));
+    assert!(find_help.contains("--slo") && find_help.contains("--step"));
+    let hidden: Vec<&String> = run_help.difference(&find_help).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let samples = file("s.jsonl");
+    let baseline = file("base.json");
+    // A flag with a value find would otherwise take (and the flag it needs, if any).
+    let given = |flag: &str| -> Vec<String> {
+        let args: Vec<&str> = match flag {
+            "--rps" => vec!["--rps", "10"],
+            "--duration" => vec!["--duration", "1s"],
+            "--requests" => vec!["--requests", "1"],
+            "--iterations" => vec!["--iterations", "1"],
+            "--ramp" => vec!["--ramp", "1,2", "--step", "1s"],
+            "--ramp-up" => vec!["--ramp-up", "1s"],
+            "--start-at" => vec!["--start-at", "2099-01-01T00:00:00Z"],
+            "--fail-on" => vec!["--fail-on", "p99<1s"],
+            "--baseline" => vec!["--baseline", &baseline],
+            "--csv" | "--csv-series" | "--hdr-log" | "--jsonl" | "--result-json" => {
+                vec![flag, &samples]
+            }
+            "--abort-on" => vec!["--abort-on", "error-rate>50%"],
+            "--abort-window" => vec!["--abort-window", "5s", "--abort-on", "error-rate>50%"],
+            "--samples" => vec!["--samples", &samples],
+            "--samples-rate" => vec!["--samples-rate", "10%", "--samples", &samples],
+            other => panic!("{other} is hidden from find --help: give it a value here"),
+        };
+        args.into_iter().map(str::to_string).collect()
+    };
+    assert!(hidden.len() >= 10, "{hidden:?}");
+    for flag in &hidden {
+        let mut argv = vec![
+            "find".to_string(),
+            "--url".to_string(),
+            "http://127.0.0.1:9/".to_string(),
+            "--slo".to_string(),
+            "p99<1s".to_string(),
+        ];
+        let args = given(flag);
+        argv.extend(args.iter().cloned());
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let (code, _, err) = qps(&argv);
+        assert_eq!(code, 2, "{argv:?}: {err}");
+        // Named: the flag, or the one it needs (--abort-window needs --abort-on).
+        let named = args
+            .iter()
+            .filter(|a| a.starts_with("--"))
+            .any(|a| err.contains(&format!("{a} does not go with find")));
+        assert!(named, "{argv:?}: {err}");
+    }
+    // Each flag find refuses (as its own message names them) is hidden; --users only with
+    // --by users, so it stays.
+    let find_rs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cmd/find.rs")).unwrap();
+    let start = find_rs
+        .find("let sets = [")
+        .expect("find.rs lists the flags it refuses");
+    let list = &find_rs[start..start + find_rs[start..].find("];").unwrap()];
+    let refused: std::collections::BTreeSet<&str> = list
+        .split('"')
+        .filter(|w| w.starts_with("--") && !w.contains(' '))
+        .collect();
+    for flag in refused {
+        assert!(
+            !find_help.contains(flag) || flag == "--users",
+            "find refuses {flag} but its help offers it"
+        );
+    }
 }

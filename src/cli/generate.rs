@@ -71,6 +71,26 @@ fn completion_command() -> clap::Command {
             cmd = cmd.arg(for_completion(&arg));
         }
     }
+    // clap_complete's bash script offers hidden options too (zsh and fish leave them out):
+    // a subcommand with hidden options (find hides the run flags it refuses) is completed
+    // from a copy without them.
+    let with_hidden: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|s| s.get_arguments().any(clap::Arg::is_hide_set))
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in with_hidden {
+        cmd = cmd.mut_subcommand(&name, |sub| {
+            let mut visible = clap::Command::new(sub.get_name().to_string());
+            if let Some(about) = sub.get_about() {
+                visible = visible.about(about.clone());
+            }
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                visible = visible.arg(for_completion(arg));
+            }
+            visible
+        });
+    }
     cmd
 }
 
