@@ -247,7 +247,7 @@ fn every_change_is_the_witness_s_in_text_csv_json_and_html() {
     ];
     for ((k, v), value) in want.iter().zip(&values) {
         let (shown, rounded) = if k.ends_with("_pp") {
-            (format!("{v:+.2} pp"), (v * 100.0).round())
+            (format!("{v:+.2}pp"), (v * 100.0).round())
         } else {
             (format!("{v:+.1}%"), (v * 10.0).round())
         };
@@ -750,6 +750,10 @@ fn a_run_given_twice_is_warned_of_and_its_rows_named_apart() {
         let (code, text, err) = qps(&["compare", a, b, "--json", &out]);
         assert_eq!(code, 0, "{a} {b}: {err}");
         assert!(err.contains(&warning), "{a} {b}: {warning} not in {err}");
+        // The same spelling twice is not said to be "also" itself.
+        if warning.contains("given twice") {
+            assert_eq!(err.contains("(also as"), a != b, "{a} {b}: {err}");
+        }
         assert_eq!(err.lines().count(), 1, "{err}");
         let doc = read_json(&out);
         assert_valid_compare(&doc);

@@ -100,10 +100,14 @@ fn warn_twice(runs: &[(String, Report)]) {
             .iter()
             .find(|(f, _)| same_place(&Dest::File(f.into()), &place))
         {
+            let also = if earlier == file {
+                String::new()
+            } else {
+                format!(" (also as {})", shown(file))
+            };
             eprintln!(
-                "warning: {} is given twice (also as {}): the run is compared with itself",
-                shown(earlier),
-                shown(file)
+                "warning: {} is given twice{also}: the run is compared with itself",
+                shown(earlier)
             );
         } else if let Some((earlier, _)) = runs[..i]
             .iter()

@@ -107,7 +107,7 @@ fn pct(v: Option<f64>) -> (String, Option<f64>) {
 /// A change in percentage points as shown, and its value as shown.
 fn pp(v: Option<f64>) -> (String, Option<f64>) {
     (
-        v.map_or_else(|| "-".to_string(), |v| format!("{v:+.2} pp")),
+        v.map_or_else(|| "-".to_string(), |v| format!("{v:+.2}pp")),
         v.map(|v| (v * 100.0).round()),
     )
 }

@@ -526,7 +526,8 @@ pub fn warning_words(spans: &[SaturatedSpan]) -> Option<String> {
         crate::parse::format_rate(cores),
         if cores == 1.0 { "core" } else { "cores" }
     );
-    if let Some(w) = wait {
+    // A wait that would print as 0.00 ms says nothing.
+    if let Some(w) = wait.filter(|w| *w >= 0.005) {
         why.push_str(&format!(
             ", and its threads waited for a CPU up to {w:.2} ms per request (sending it and \
              reading its answer)"
@@ -729,6 +730,10 @@ mod tests {
             "{w}"
         );
         assert!(w.contains("a second whose mean latency was 8.40 ms"), "{w}");
+        // A wait that would read 0.00 ms is not told (the CPU alone is the reason).
+        let w = warning_words(&[span(3, 3, 0.99, Some(0.004))]).unwrap();
+        assert!(w.contains("up to 0.99 of its 1 core;"), "{w}");
+        assert!(!w.contains("waited"), "{w}");
         // The longest wait is told with its own second's latency, not another's.
         let w = warning_words(&[span(1, 1, 0.9, Some(1.0)), span(5, 5, 0.9, Some(3.0))]).unwrap();
         assert!(
