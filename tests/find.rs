@@ -128,7 +128,7 @@ fn by_users_the_knee_is_one_user_apart() {
     assert!(max >= 5, "{out}");
     let fail = &c["first_failing"];
     assert_eq!(fail["users"].as_u64(), Some(max + 1), "{out}");
-    assert!(fail["achieved_rps"].as_f64().unwrap() >= 270.0);
+    assert!(fail["achieved_qps"].as_f64().unwrap() >= 270.0);
     assert!(
         out.contains(&format!("Capacity: holds {max} users")),
         "{out}"

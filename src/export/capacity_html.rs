@@ -12,8 +12,8 @@ use crate::stats::thresholds::{Metric, Unit};
 /// The page for `c`; `title` names the service (its URL, secrets masked).
 pub fn render(c: &Capacity, title: &str) -> String {
     let mut steps: Vec<&Step> = c.steps.iter().filter(|s| s.requests > 0).collect();
-    steps.sort_by(|a, b| a.achieved_rps.total_cmp(&b.achieved_rps));
-    let xs: Vec<f64> = steps.iter().map(|s| s.achieved_rps).collect();
+    steps.sort_by(|a, b| a.achieved_qps.total_cmp(&b.achieved_qps));
+    let xs: Vec<f64> = steps.iter().map(|s| s.achieved_qps).collect();
     let values = |pick: fn(&Step) -> Option<f64>| steps.iter().map(|s| pick(s)).collect();
     let mut series = vec![
         Series::new("p50", "ms", "#2ca02c", "ms", values(|s| s.p50_ms)),
@@ -80,7 +80,7 @@ pub fn render(c: &Capacity, title: &str) -> String {
             s.step,
             esc(&s.load()),
             s.users,
-            s.achieved_rps,
+            s.achieved_qps,
             s.requests,
             cell(s.p50_ms, 3),
             cell(s.p99_ms, 3),

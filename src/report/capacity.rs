@@ -108,7 +108,7 @@ pub struct Step {
     pub users: usize,
     /// Responses (any status; client failures are not throughput) / the step's measured
     /// duration, per second.
-    pub achieved_rps: f64,
+    pub achieved_qps: f64,
     /// Completed requests (warm-up excluded).
     pub requests: u64,
     /// Latency percentiles, milliseconds; `null` when no request completed.
@@ -178,7 +178,7 @@ impl Step {
             step,
             target_rps,
             users: report.config.users,
-            achieved_rps: achieved,
+            achieved_qps: achieved,
             requests: t.requests,
             p50_ms: p.map(|p| p.p50),
             p99_ms: p.map(|p| p.p99),
@@ -242,7 +242,7 @@ pub struct Capacity {
     pub max_users: Option<usize>,
     /// The achieved rate of the passing step, requests per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub achieved_rps: Option<f64>,
+    pub achieved_qps: Option<f64>,
     /// The lowest failing step, when one failed.
     pub first_failing: Option<Step>,
     pub stopped: Stop,
@@ -272,7 +272,7 @@ impl Capacity {
             slo: slo.to_string(),
             max_rps: best.and_then(|s| s.target_rps),
             max_users: best.filter(|_| by == By::Users).map(|s| s.users),
-            achieved_rps: best.map(|s| s.achieved_rps),
+            achieved_qps: best.map(|s| s.achieved_qps),
             first_failing,
             stopped,
             steps,
@@ -305,12 +305,12 @@ impl Capacity {
                 "holds {} ({}, achieved {:.1} req/s) within the SLO",
                 b.load(),
                 crate::parse::count_of(b.users as u64, "user", "users"),
-                b.achieved_rps
+                b.achieved_qps
             ),
             Some(b) => format!(
                 "holds {} ({:.1} req/s) within the SLO",
                 b.load(),
-                b.achieved_rps
+                b.achieved_qps
             ),
             None if self.steps.is_empty() => "no step finished".to_string(),
             None => "no step passed the SLO".to_string(),
