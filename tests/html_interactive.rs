@@ -4,7 +4,7 @@
 //! tooltip and the other charts' legends show the values of the second under the pointer, and
 //! those values are the report's own JSON (read by this test, not by the page). The layout is
 //! checked at a 1000-pixel window: charts use the column, tables stay inside it, names stay on
-//! one line.
+//! one line; on `compare --html`, long names wrap inside their cells.
 //!
 //! Needs /usr/bin/chromium and /usr/bin/chromedriver (`scripts/install-test-deps.sh`), or
 //! QPSBENCH_CHROMIUM / QPSBENCH_CHROMEDRIVER. Without them the test is skipped, except where
@@ -651,5 +651,74 @@ fn streaming_charts_and_the_layout_at_1000_pixels() {
             lines, 1,
             "{text:?} is broken over {lines} lines ({height} px)"
         );
+    }
+}
+
+/// `compare --html` at a 1000-pixel window, with run names and file names too long for a
+/// line: the page does not scroll sideways, the table stays in the column, and each long name
+/// wraps inside its cell (its text is taller than a line) instead of being cut.
+#[test]
+fn compare_page_fits_1000_pixels_with_long_names() {
+    let Some((browser, driver)) = tools_or_skip() else {
+        return;
+    };
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let long = "a".repeat(70);
+    let file = |stem: &str| {
+        dir.path()
+            .join(format!("{stem}-{}.json", "b".repeat(60)))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let (base, new) = (file("base"), file("new"));
+    save_run(&srv.url(), &["-n", "50", "--name", &long], &base);
+    save_run(
+        &srv.url(),
+        &["-n", "60", "--name", &format!("new-{long}")],
+        &new,
+    );
+    let page = dir.path().join("compare.html");
+    let (code, _, err) = qps(&["compare", &base, &new, "--html", page.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let d = Driver::start(&browser, &driver, 1000, 900);
+    d.open(&page);
+    let layout = d.js(
+        "const body = document.body.getBoundingClientRect();\
+         const root = document.documentElement;\
+         const table = document.getElementById('compare').getBoundingClientRect();\
+         const names = [...document.querySelectorAll('#compare tr')].slice(1)\
+           .flatMap(tr => [tr.cells[0], tr.cells[1]]).map(td => {\
+           const r = document.createRange(); r.selectNodeContents(td);\
+           const text = [...r.getClientRects()];\
+           return [td.innerText, td.getBoundingClientRect().right,\
+                   Math.max(...text.map(t => t.right)), text.length];\
+         });\
+         return {body_right: body.right, scroll: [root.scrollWidth, root.clientWidth],\
+                 table_right: table.right, names};",
+        json!([]),
+    );
+    let body_right = layout["body_right"].as_f64().unwrap();
+    let scroll = &layout["scroll"];
+    assert!(
+        scroll[0].as_f64() <= scroll[1].as_f64(),
+        "the page scrolls sideways: {layout}"
+    );
+    assert!(
+        layout["table_right"].as_f64().unwrap() <= body_right + 1.0,
+        "{layout}"
+    );
+    let names = layout["names"].as_array().unwrap();
+    // Two runs, each with a name cell and a file cell.
+    assert_eq!(names.len(), 4, "{layout}");
+    for n in names {
+        let (cell_right, text_right, lines) = (
+            n[1].as_f64().unwrap(),
+            n[2].as_f64().unwrap(),
+            n[3].as_u64().unwrap(),
+        );
+        assert!(text_right <= cell_right + 1.0, "cut: {n}");
+        assert!(lines >= 2, "a long name on one line: {n}");
     }
 }

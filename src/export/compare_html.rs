@@ -48,7 +48,7 @@ pub fn render(c: &Comparison) -> String {
         };
         let _ = writeln!(
             h,
-            "<tr><td class=\"l\">{run}</td><td class=\"l f\">{}</td><td class=\"l\">{status}</td>\
+            "<tr><td class=\"l f\">{run}</td><td class=\"l f\">{}</td><td class=\"l\">{status}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
              <td class=\"l\">{}</td></tr>",
             esc(&r.file),
