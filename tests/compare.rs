@@ -231,10 +231,10 @@ fn every_change_is_the_witness_s_in_text_csv_json_and_html() {
     // column (`-` without --fail-on); nothing that needs the network.
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(
-        page.contains("<td class=\"l\">base<br><small>baseline</small></td>"),
+        page.contains("<td class=\"l f\">base<br><small>baseline</small></td>"),
         "{page}"
     );
-    assert!(page.contains("<td class=\"l\">slow</td>"), "{page}");
+    assert!(page.contains("<td class=\"l f\">slow</td>"), "{page}");
     assert_eq!(page.matches("<td class=\"l\">complete</td>").count(), 2);
     assert_eq!(page.matches("<td class=\"l\">-</td></tr>").count(), 2);
     let values = [

@@ -6,7 +6,7 @@ use crate::output::table::{KEEP, Table};
 use crate::report::compare::{ComparedRun, Comparison};
 use crate::stats::hdr::{cell, percent};
 
-/// The widest run name shown; a longer one is cut, ending in `…`.
+/// The widest run name shown; a longer one is cut in the middle, at a `…`.
 const NAME_WIDTH: usize = 24;
 
 /// The whole comparison.
@@ -92,7 +92,32 @@ fn shown_name(name: &str, status: &str) -> String {
     if name.chars().count() <= room {
         return name + &suffix;
     }
-    let mut cut: String = name.chars().take(room - 1).collect();
+    // Cut in the middle: names of one series differ at their end (`...-run-1`, `...-run-2`).
+    let chars: Vec<char> = name.chars().collect();
+    let head = (room - 1) / 2;
+    let tail = room - 1 - head;
+    let mut cut: String = chars[..head].iter().collect();
     cut.push('…');
+    cut.extend(&chars[chars.len() - tail..]);
     cut + &suffix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_name_is_cut_in_the_middle_to_its_column() {
+        let name = |i: u32| format!("checkout-service-production-canary-eu-west-1-run-{i}");
+        // 11 characters, the ellipsis, the last 12: 24 in all.
+        assert_eq!(shown_name(&name(1), "complete"), "checkout-se…west-1-run-1");
+        assert_eq!(shown_name(&name(2), "complete"), "checkout-se…west-1-run-2");
+        // The status suffix keeps its room: 24 - 14 = 10 for the name.
+        assert_eq!(
+            shown_name(&name(1), "interrupted"),
+            "chec…run-1 (interrupted)"
+        );
+        assert_eq!(shown_name("short", "aborted"), "short (aborted)");
+        assert_eq!(shown_name(&"x".repeat(24), "complete"), "x".repeat(24));
+    }
 }
