@@ -150,17 +150,12 @@ pub struct RunArgs {
 
     /// How --rps slots are spread: constant (evenly, 1/R apart) or poisson (random gaps of mean
     /// 1/R; see --burstiness). Reproducible with --seed.
-    #[arg(long, value_enum, value_name = "PROCESS", requires = "rps")]
+    #[arg(long, value_enum, value_name = "PROCESS")]
     pub arrival: Option<ArrivalArg>,
 
     /// Gaps between --rps slots from a gamma distribution of this shape and mean 1/R: 1 is a
     /// Poisson process, below 1 burstier, above 1 more regular (as vLLM's --burstiness).
-    #[arg(
-        long,
-        value_name = "K",
-        requires = "rps",
-        allow_negative_numbers = true
-    )]
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub burstiness: Option<f64>,
 
     /// How long to run: 10 (seconds), 30s, 5m, 1h [default: 10s unless --requests is given].

@@ -128,7 +128,7 @@ fn by_users_the_knee_is_one_user_apart() {
     assert!(max >= 5, "{out}");
     let fail = &c["first_failing"];
     assert_eq!(fail["users"].as_u64(), Some(max + 1), "{out}");
-    assert!(fail["achieved_qps"].as_f64().unwrap() >= 270.0);
+    assert!(fail["achieved_responses_per_s"].as_f64().unwrap() >= 270.0);
     assert!(
         out.contains(&format!("Capacity: holds {max} users")),
         "{out}"
@@ -167,6 +167,47 @@ fn a_first_step_that_fails_exits_1_and_bad_flags_exit_2() {
         "{out}"
     );
     assert!(out.contains("client failures (connect: "), "{out}");
+    // Responses that fail the run's own check are wrong answers: they fail the step unless
+    // the SLO allows some (the target answers "ok" to every request; the test's 20/s x 1 s
+    // step is 20 responses, counted by the server).
+    let before = srv.stats.requests.load(Ordering::SeqCst);
+    let (code, out, err) = qps(&[
+        "find",
+        "--url",
+        &url,
+        "--slo",
+        "p99<1s",
+        "--from",
+        "20",
+        "--to",
+        "20",
+        "--step",
+        "1s",
+        "--expect-body",
+        "NOT-IN-THE-BODY",
+    ]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let sent = srv.stats.requests.load(Ordering::SeqCst) - before;
+    assert!(
+        out.contains(&format!("{sent} responses failed a check")),
+        "{sent}: {out}"
+    );
+    let (code, out, err) = qps(&[
+        "find",
+        "--url",
+        &url,
+        "--slo",
+        "p99<1s,check-failure-rate<=100%",
+        "--from",
+        "20",
+        "--to",
+        "20",
+        "--step",
+        "1s",
+        "--expect-body",
+        "NOT-IN-THE-BODY",
+    ]);
+    assert_eq!(code, 0, "the SLO allows them: {out}\n{err}");
     // `--json -`: the JSON alone on stdout, the table on stderr.
     let (code, out, err) = qps(&[
         "find", "--url", &url, "--slo", "p99<1s", "--from", "20", "--to", "20", "--step", "1s",

@@ -354,6 +354,15 @@ fn refuse_what_find_sets(run: &RunArgs, by: By) -> Result<(), UsageError> {
             "find writes --json and --html; run qpsbench run --samples at the load it finds",
         ),
         (
+            by == By::Users && (run.arrival.is_some() || run.burstiness.is_some()),
+            if run.arrival.is_some() {
+                "--arrival"
+            } else {
+                "--burstiness"
+            },
+            "with --by users there is no rate whose slots it spreads: use --by rate",
+        ),
+        (
             by == By::Users && run.users.is_some(),
             "--users",
             "with --by users find steps the users: use --from and --to",

@@ -351,6 +351,19 @@ impl TryFrom<RunArgs> for Config {
 
 /// `--arrival` and `--burstiness`: constant slots unless either asks for random gaps.
 fn arrival(a: &RunArgs, seed: u64) -> Result<Arrival, UsageError> {
+    // (Checked here, not by clap: find gives each step its --rps itself.)
+    let given = [
+        (a.arrival.is_some(), "--arrival"),
+        (a.burstiness.is_some(), "--burstiness"),
+    ];
+    if a.rps.is_none()
+        && let Some((_, flag)) = given.iter().find(|(given, _)| *given)
+    {
+        return bad(format!(
+            "{flag} spreads the send slots of --rps: add --rps R (without it each user sends \
+             its next request when the last is answered)"
+        ));
+    }
     let shape = match (a.arrival, a.burstiness) {
         (Some(ArrivalArg::Constant), Some(_)) => {
             return bad(

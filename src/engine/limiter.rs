@@ -73,7 +73,11 @@ pub struct Limiter {
     skipped: Vec<AtomicU64>,
 }
 
-#[derive(Debug)]
+/// The most gamma slots [`Limiter::unsent_slots`] draws one by one (a backlog of 10M slots
+/// takes about half a second to draw).
+pub const MAX_DRAWN: u64 = 10_000_000;
+
+#[derive(Debug, Clone)]
 struct Gaps {
     next_ps: u128,
     shape: f64,
@@ -159,16 +163,21 @@ impl Limiter {
         let (ps, stage) = match &self.random {
             None => self.due_ps(self.next_slot.fetch_add(1, Ordering::Relaxed)),
             Some(gaps) => {
-                let mut g = gaps.lock();
-                let due = g.next_ps;
-                let stage = self.stage_at_ps(due);
-                let shape = g.shape;
-                let gap_s = gamma(&mut g.rng, shape) / (shape * self.plan[stage].rate);
-                g.next_ps = due + (gap_s * PS_PER_S).round() as u128;
-                (due, stage)
+                self.next_slot.fetch_add(1, Ordering::Relaxed);
+                self.draw(&mut gaps.lock())
             }
         };
         (self.at_ps(ps), stage as u32)
+    }
+
+    /// The next gamma slot: its due offset and stage; the one after it is drawn.
+    fn draw(&self, g: &mut Gaps) -> (u128, usize) {
+        let due = g.next_ps;
+        let stage = self.stage_at_ps(due);
+        let shape = g.shape;
+        let gap_s = gamma(&mut g.rng, shape) / (shape * self.plan[stage].rate);
+        g.next_ps = due + (gap_s * PS_PER_S).round() as u128;
+        (due, stage)
     }
 
     /// The instant `ps` picoseconds after the start.
@@ -226,29 +235,49 @@ impl Limiter {
     }
 
     /// Per stage, the slots due before `end` that no user took: the backlog a run ended with
-    /// because its users could not keep up (every user busy). `None` for gamma arrivals, whose
-    /// slots past the last one drawn are not known. Slots skipped on purpose (a stretch without
-    /// users, see [`Limiter::restart_at`]) were taken past, and are not counted; nor are slots
-    /// beyond `needed`, the run's request count (`--requests`, `--iterations`), which a run that
-    /// ended by its count did not need.
+    /// because its users could not keep up (every user busy). Slots skipped on purpose (a
+    /// stretch without users, see [`Limiter::restart_at`]) were taken past, and are not
+    /// counted; nor are slots beyond `needed`, the run's request count (`--requests`,
+    /// `--iterations`), which a run that ended by its count did not need. Gamma arrivals draw
+    /// the rest of their schedule up to `end` from a copy of the generator (the same slots the
+    /// users would have taken); past [`MAX_DRAWN`] slots the remainder is its expected count.
     pub fn unsent_slots(&self, end: Instant, needed: Option<u64>) -> Option<Vec<u64>> {
-        if self.random.is_some() {
-            return None;
-        }
         let taken = self.next_slot.load(Ordering::Relaxed);
         let end_ps = end.saturating_duration_since(self.base()).as_nanos() * PS_PER_NS;
         let returned = self.returned.lock();
+        let back = |i: usize| {
+            // Handed back and not taken again before the end.
+            returned
+                .iter()
+                .filter(|&&(ps, stage)| stage as usize == i && ps < end_ps)
+                .count() as u64
+                + self.skipped[i].load(Ordering::Relaxed)
+        };
+        if let Some(gaps) = &self.random {
+            let mut g = gaps.lock().clone();
+            let mut unsent: Vec<u64> = (0..self.plan.len()).map(back).collect();
+            let mut left = needed.map_or(u64::MAX, |n| n.saturating_sub(taken));
+            let mut drawn = 0;
+            while left > 0 && g.next_ps < end_ps {
+                if drawn == MAX_DRAWN {
+                    let p = &self.plan[self.stage_at_ps(g.next_ps)];
+                    let expected = (end_ps - g.next_ps) as f64 / PS_PER_S * p.rate;
+                    unsent[self.stage_at_ps(g.next_ps)] += (expected as u64).min(left);
+                    break;
+                }
+                let (_, stage) = self.draw(&mut g);
+                unsent[stage] += 1;
+                left -= 1;
+                drawn += 1;
+            }
+            return Some(unsent);
+        }
         Some(
             self.plan
                 .iter()
                 .enumerate()
                 .map(|(i, p)| {
-                    // Handed back and not taken again before the end.
-                    let back = returned
-                        .iter()
-                        .filter(|&&(ps, stage)| stage as usize == i && ps < end_ps)
-                        .count() as u64;
-                    let back = back + self.skipped[i].load(Ordering::Relaxed);
+                    let back = back(i);
                     if end_ps <= p.start_ps || p.slots == 0 {
                         return back;
                     }
@@ -527,6 +556,58 @@ mod tests {
         lim.start(base);
         lim.restart_at(base + Duration::from_micros(30));
         assert_eq!(lim.acquire() - base, Duration::ZERO);
+    }
+
+    /// Gamma arrivals' backlog: the slots a second limiter of the same seed hands out before
+    /// the end, less those taken (and not more than the run's count needs); drawing it leaves
+    /// the schedule as it was.
+    #[test]
+    fn gamma_unsent_slots_are_the_same_seeds_slots_due_before_the_end() {
+        let stages = [
+            RateStage {
+                start: Duration::ZERO,
+                len: Some(Duration::from_millis(100)),
+                rate: 1000.0,
+            },
+            RateStage {
+                start: Duration::from_millis(100),
+                len: Some(Duration::from_millis(100)),
+                rate: 2000.0,
+            },
+        ];
+        let arrival = Arrival::Gamma {
+            shape: 1.0,
+            seed: 5,
+        };
+        let base = Instant::now();
+        let end = base + Duration::from_millis(150);
+        let witness = Limiter::new(&stages, arrival);
+        witness.start(base);
+        let mut due = [0u64; 2];
+        loop {
+            let (at, stage) = witness.acquire_slot();
+            if at >= end {
+                break;
+            }
+            due[stage as usize] += 1;
+        }
+        assert!(due[0] > 50 && due[1] > 50, "{due:?}");
+        let lim = Limiter::new(&stages, arrival);
+        lim.start(base);
+        for _ in 0..30 {
+            lim.acquire_slot();
+        }
+        assert_eq!(lim.unsent_slots(end, None), Some(vec![due[0] - 30, due[1]]));
+        let needed = due[0] + 7;
+        assert_eq!(
+            lim.unsent_slots(end, Some(needed)),
+            Some(vec![due[0] - 30, 7])
+        );
+        // The schedule goes on from slot 30: the 31st slot is the witness's.
+        let fresh = Limiter::new(&stages, arrival);
+        fresh.start(base);
+        let want = (0..31).map(|_| fresh.acquire()).last().unwrap();
+        assert_eq!(lim.acquire(), want);
     }
 
     fn gaps(shape: f64, seed: u64, n: usize) -> Vec<f64> {

@@ -12,8 +12,11 @@ use crate::stats::thresholds::{Metric, Unit};
 /// The page for `c`; `title` names the service (its URL, secrets masked).
 pub fn render(c: &Capacity, title: &str) -> String {
     let mut steps: Vec<&Step> = c.steps.iter().filter(|s| s.requests > 0).collect();
-    steps.sort_by(|a, b| a.achieved_qps.total_cmp(&b.achieved_qps));
-    let xs: Vec<f64> = steps.iter().map(|s| s.achieved_qps).collect();
+    steps.sort_by(|a, b| {
+        a.achieved_responses_per_s
+            .total_cmp(&b.achieved_responses_per_s)
+    });
+    let xs: Vec<f64> = steps.iter().map(|s| s.achieved_responses_per_s).collect();
     let values = |pick: fn(&Step) -> Option<f64>| steps.iter().map(|s| pick(s)).collect();
     let mut series = vec![
         Series::new("p50", "ms", "#2ca02c", "ms", values(|s| s.p50_ms)),
@@ -42,9 +45,9 @@ pub fn render(c: &Capacity, title: &str) -> String {
     }
     let chart = Chart {
         id: "capacity",
-        title: "Latency against achieved QPS, one point per step".into(),
+        title: "Latency against achieved responses per second, one point per step".into(),
         x: XAxis::Values {
-            label: "achieved QPS".into(),
+            label: "achieved responses/s".into(),
             unit: "req/s",
         },
         xs,
@@ -68,7 +71,7 @@ pub fn render(c: &Capacity, title: &str) -> String {
     charts.place(&mut h, chart);
     h.push_str(
         "\n<h2>Steps</h2>\n<table><tr><th>step</th><th>load</th><th>users</th>\
-         <th>achieved QPS</th><th>requests</th><th>p50 ms</th><th>p99 ms</th><th>err %</th>\
+         <th>achieved responses/s</th><th>requests</th><th>p50 ms</th><th>p99 ms</th><th>err %</th>\
          <th>fail %</th><th class=\"l\">verdict</th></tr>\n",
     );
     for s in &c.steps {
@@ -80,7 +83,7 @@ pub fn render(c: &Capacity, title: &str) -> String {
             s.step,
             esc(&s.load()),
             s.users,
-            s.achieved_qps,
+            s.achieved_responses_per_s,
             s.requests,
             cell(s.p50_ms, 3),
             cell(s.p99_ms, 3),

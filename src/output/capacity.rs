@@ -27,7 +27,7 @@ pub fn row(s: &Step) -> String {
     format!(
         "{:>4} {load} {:>12.1} {:>9} {:>10} {:>10} {:>7} {:>7}  {verdict}",
         s.step,
-        s.achieved_qps,
+        s.achieved_responses_per_s,
         s.requests,
         cell(s.p50_ms, 3),
         cell(s.p99_ms, 3),

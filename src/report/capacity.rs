@@ -108,7 +108,7 @@ pub struct Step {
     pub users: usize,
     /// Responses (any status; client failures are not throughput) / the step's measured
     /// duration, per second.
-    pub achieved_qps: f64,
+    pub achieved_responses_per_s: f64,
     /// Completed requests (warm-up excluded).
     pub requests: u64,
     /// Latency percentiles, milliseconds; `null` when no request completed.
@@ -137,7 +137,8 @@ impl Step {
     /// The step's row from the report of its run (whose thresholds are the SLO). A step's
     /// achieved rate counts responses (any status), not client failures: a refused connection
     /// is not throughput. Client failures fail a step unless the SLO sets a `failure-rate` of
-    /// its own.
+    /// its own, and responses that failed a check (`--expect-*`) unless it sets a
+    /// `check-failure-rate`.
     pub fn of(step: usize, by: By, target: f64, report: &Report) -> Self {
         let t = &report.total;
         let p = t.latency_ms.measured();
@@ -147,7 +148,17 @@ impl Step {
         } else {
             0.0
         };
-        let short_of_target = target_rps.is_some_and(|r| achieved < r * ACHIEVED_SHARE);
+        // What the schedule offered: the slots that came due (sent, or left unsent with every
+        // user busy) per second. With constant arrivals that is the target rate; random
+        // arrivals (--arrival poisson) offer more or fewer slots than the target by chance (a
+        // 2 s step at 300/s: 600 +- 25), which is not the service falling short.
+        let offered = match (target_rps, t.unsent_slots) {
+            (Some(_), Some(unsent)) if t.duration_s > 0.0 => {
+                Some((t.requests + unsent) as f64 / t.duration_s)
+            }
+            (target, _) => target,
+        };
+        let short_of_target = offered.is_some_and(|r| achieved < r * ACHIEVED_SHARE);
         let mut failed: Vec<String> = report
             .thresholds
             .iter()
@@ -167,18 +178,32 @@ impl Step {
                 kinds.join(", ")
             ));
         }
-        if short_of_target {
+        // Responses that failed the run's own checks (--expect-*) are wrong answers: they fail
+        // a step as client failures do, unless the SLO sets a check-failure-rate.
+        let slo_sets_checks = report
+            .thresholds
+            .iter()
+            .any(|r| r.metric == "check-failure-rate");
+        if t.check_failures > 0 && !slo_sets_checks {
             failed.push(format!(
-                "achieved {achieved:.1} req/s < 95% of {}",
-                crate::parse::format_rate(target)
+                "{} failed a check (add check-failure-rate<X to the SLO to allow some)",
+                crate::parse::count_of(t.check_failures, "response", "responses")
             ));
+        }
+        if let Some(offered) = offered.filter(|_| short_of_target) {
+            let of = if (offered - target).abs() <= 0.01 * target {
+                crate::parse::format_rate(target)
+            } else {
+                format!("the {offered:.1} req/s its random schedule offered")
+            };
+            failed.push(format!("achieved {achieved:.1} req/s < 95% of {of}"));
         }
         let in_flight = p.map_or(0.0, |p| achieved * p.mean / 1e3);
         Step {
             step,
             target_rps,
             users: report.config.users,
-            achieved_qps: achieved,
+            achieved_responses_per_s: achieved,
             requests: t.requests,
             p50_ms: p.map(|p| p.p50),
             p99_ms: p.map(|p| p.p99),
@@ -242,7 +267,7 @@ pub struct Capacity {
     pub max_users: Option<usize>,
     /// The achieved rate of the passing step, requests per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub achieved_qps: Option<f64>,
+    pub achieved_responses_per_s: Option<f64>,
     /// The lowest failing step, when one failed.
     pub first_failing: Option<Step>,
     pub stopped: Stop,
@@ -272,7 +297,7 @@ impl Capacity {
             slo: slo.to_string(),
             max_rps: best.and_then(|s| s.target_rps),
             max_users: best.filter(|_| by == By::Users).map(|s| s.users),
-            achieved_qps: best.map(|s| s.achieved_qps),
+            achieved_responses_per_s: best.map(|s| s.achieved_responses_per_s),
             first_failing,
             stopped,
             steps,
@@ -305,12 +330,12 @@ impl Capacity {
                 "holds {} ({}, achieved {:.1} req/s) within the SLO",
                 b.load(),
                 crate::parse::count_of(b.users as u64, "user", "users"),
-                b.achieved_qps
+                b.achieved_responses_per_s
             ),
             Some(b) => format!(
                 "holds {} ({:.1} req/s) within the SLO",
                 b.load(),
-                b.achieved_qps
+                b.achieved_responses_per_s
             ),
             None if self.steps.is_empty() => "no step finished".to_string(),
             None => "no step passed the SLO".to_string(),

@@ -80,7 +80,7 @@ pub struct StageReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_slots: Option<u64>,
     /// Slots due before the run ended that were never sent, because every user was still busy
-    /// (the backlog the run ended with; only with `--rps` and constant arrivals). Not counted in
+    /// (the backlog the run ended with; only with `--rps`). Not counted in
     /// `requests`; a stage's own slots, whichever stage was running when they came due.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsent_slots: Option<u64>,
