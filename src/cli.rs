@@ -314,8 +314,9 @@ pub struct TrafficArgs {
     #[arg(long, value_name = "CODES", value_parser = crate::traffic::policy::parse_ok_status)]
     pub ok_status: Option<crate::traffic::policy::OkStatus>,
 
-    /// Check each response's status: one outside CODES (e.g. 200,201) is a check failure,
-    /// counted apart from HTTP errors and client failures.
+    /// Check each response's status: a success status (--ok-status) outside CODES (e.g.
+    /// 200,201) is a check failure, counted apart from HTTP errors (a 500 stays an HTTP error)
+    /// and client failures.
     #[arg(long, value_name = "CODES", value_parser = crate::traffic::policy::parse_ok_status)]
     pub expect_status: Option<crate::traffic::policy::OkStatus>,
 

@@ -912,3 +912,49 @@ fn a_huge_change_keeps_the_table_aligned() {
     let ends: Vec<usize> = table.iter().map(|l| l.chars().count()).collect();
     assert!(ends.iter().all(|&e| e == ends[0]), "{ends:?}\n{text}");
 }
+
+/// Long run names are cut in the middle to 24 characters; names that would then read the same
+/// (they differ only in the middle) are shown whole, so every row says which run it is.
+#[test]
+fn long_names_are_cut_and_never_made_alike() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    let save =
+        |name: &str, file: &str| save_run(&srv.url(), &["-n", "20", "--name", name], &path(file));
+    // Differ at the end: cut, and still told apart.
+    save(
+        "checkout-service-production-canary-eu-west-1-run-1",
+        "a.json",
+    );
+    save(
+        "checkout-service-production-canary-eu-west-1-run-2",
+        "b.json",
+    );
+    let (code, text, err) = qps(&["compare", &path("a.json"), &path("b.json")]);
+    assert_eq!(code, 0, "{err}");
+    let first_cells = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| !l.starts_with("run "))
+            .skip(1)
+            .filter(|l| !l.starts_with(' ') && !l.is_empty())
+            .take_while(|l| !l.starts_with("Thresholds"))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        first_cells(&text),
+        ["checkout-se…west-1-run-1", "checkout-se…west-1-run-2"],
+        "{text}"
+    );
+    // Differ in the middle: whole.
+    let (eu, us) = (
+        "checkout-service-eu-west-1-2026-05-01-run",
+        "checkout-service-us-east-1-2026-05-01-run",
+    );
+    save(eu, "c.json");
+    save(us, "d.json");
+    let (code, text, err) = qps(&["compare", &path("c.json"), &path("d.json")]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(first_cells(&text), [eu, us], "{text}");
+}

@@ -135,6 +135,53 @@ fn by_users_the_knee_is_one_user_apart() {
     );
 }
 
+/// A step whose answers take longer than the step falls short of its target whatever the
+/// arrivals: over a 1 s delay, a 2 s step at 50/s answers only the slots of its first second
+/// (200 users, so none is left unsent: the rest are in flight at the end). Constant arrivals
+/// are judged against the target; random ones against the slots their schedule offered,
+/// which count the requests still in flight (a new user's check found both passing when the
+/// offered slots left those out).
+#[test]
+fn a_step_of_busy_users_falls_short_with_constant_and_random_arrivals() {
+    let srv = common::slow_server(Duration::from_secs(1));
+    let url = format!("{}/", srv.url());
+    for arrival in ["constant", "poisson"] {
+        let (code, out, err) = qps(&[
+            "find",
+            "--url",
+            &url,
+            "--slo",
+            "p99<5s",
+            "--from",
+            "50",
+            "--to",
+            "50",
+            "--step",
+            "2s",
+            "-c",
+            "200",
+            "--arrival",
+            arrival,
+            "--seed",
+            "4",
+        ]);
+        assert_eq!(code, 1, "{arrival}: {out}\n{err}");
+        let row = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("1 "))
+            .unwrap();
+        let want = if arrival == "constant" {
+            "< 95% of 50".to_string()
+        } else {
+            "its random schedule offered".to_string()
+        };
+        assert!(
+            row.contains("FAIL: achieved") && row.contains(&want),
+            "{arrival}: {row}"
+        );
+    }
+}
+
 #[test]
 fn a_first_step_that_fails_exits_1_and_bad_flags_exit_2() {
     let srv = slow_server();

@@ -237,6 +237,72 @@ fn find_spreads_its_steps_slots_by_arrival() {
     assert!(row.contains("FAIL: achieved"), "{out}");
 }
 
+/// A Poisson search without `--seed` tells the seed it chose (in its header and `--json`);
+/// given back with `--seed`, it draws the same schedule: the server sees as many requests,
+/// with the same gaps between them to within scheduling noise.
+#[test]
+fn a_random_search_tells_its_seed_and_repeats_with_it() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("find.json").to_str().unwrap().to_string();
+    let search = |seed: Option<&str>| {
+        let srv = FaultServer::start(Mode::Ok);
+        let url = format!("{}/", srv.url());
+        let mut args = vec![
+            "find",
+            "--url",
+            &url,
+            "--slo",
+            "p99<2s",
+            "--from",
+            "200",
+            "--to",
+            "200",
+            "--step",
+            "1s",
+            "-c",
+            "8",
+            "--arrival",
+            "poisson",
+            "--json",
+            &json,
+        ];
+        if let Some(seed) = seed {
+            args.extend(["--seed", seed]);
+        }
+        let (code, _, err) = common::qps(&args);
+        assert_eq!(code, 0, "{err}");
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        common::assert_valid_find(&doc);
+        (err, doc, arrival_gaps(&srv))
+    };
+    let (err, doc, gaps) = search(None);
+    let seed = doc["seed"]
+        .as_u64()
+        .expect("the seed is in the JSON")
+        .to_string();
+    assert_eq!(doc["arrival"], "poisson");
+    assert!(
+        err.contains(&format!("poisson arrivals, seed {seed}")),
+        "{err}"
+    );
+    let (_, again, gaps_again) = search(Some(&seed));
+    assert_eq!(again["seed"].as_u64().unwrap().to_string(), seed);
+    assert_eq!(gaps.len(), gaps_again.len(), "the same slots");
+    // The same gaps in the same order, each within 2 ms (a loaded machine's lateness).
+    let apart = gaps
+        .iter()
+        .zip(&gaps_again)
+        .filter(|(a, b)| (*a - *b).abs() > 0.002)
+        .count();
+    assert!(
+        apart * 10 < gaps.len(),
+        "{apart} of {} gaps differ",
+        gaps.len()
+    );
+}
+
 /// Constant slots are regular at the server: a coefficient of variation below 0.1 (at 200/s,
 /// so that a loaded machine's scheduling jitter of a few hundred microseconds stays below it).
 #[test]

@@ -35,6 +35,12 @@ struct FindReport<'a> {
     step_s: f64,
     /// Each step's warm-up, seconds (0 without `--warmup`).
     warmup_s: f64,
+    /// The seed of every step (`--seed`, or one chosen for the search): with it, a search
+    /// with random arrivals or random data draws the same schedules again.
+    seed: u64,
+    /// `--arrival`: `poisson` or `gamma(K)`; absent for constant slots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arrival: Option<&'a str>,
     capacity: &'a Capacity,
 }
 
@@ -44,7 +50,7 @@ struct FindReport<'a> {
 ///
 /// [`Error::Usage`] for bad flags (before any request); [`Error::Run`] when a step cannot be
 /// run or a report cannot be written.
-pub fn find_command(args: FindArgs) -> Result<i32, Error> {
+pub fn find_command(mut args: FindArgs) -> Result<i32, Error> {
     let by = match args.by {
         FindByArg::Rate => By::Rate,
         FindByArg::Users => By::Users,
@@ -105,6 +111,13 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
     // would use them, the users against the limits, and the report files.
     // Ctrl-C during the set-up (prompts rendered twice below) exits at once, nothing sent.
     super::run::interrupt_channel();
+    // One seed for the whole search (each step would draw its own from the clock), told when
+    // the schedule is random so that the search can be run again as it was.
+    let seed = *args
+        .run
+        .traffic
+        .seed
+        .get_or_insert_with(crate::config::clock_seed);
     let first_cfg = Config::try_from(step_args(&args, by, from, step_len))?;
     let first = crate::report::RunConfig::of(&first_cfg);
     Config::try_from(step_args(&args, by, to, step_len))?;
@@ -121,8 +134,12 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
     let metrics = super::metrics::start(&first_cfg)?;
     let interrupt = super::run::interrupt_channel();
 
+    let schedule = first
+        .arrival
+        .as_ref()
+        .map(|a| format!("{a} arrivals, seed {seed}"));
     eprintln!(
-        "qpsbench find: {} {} by {}, from {} to {}, steps of {}{}; SLO {}; at most {}",
+        "qpsbench find: {} {} by {}, from {} to {}, steps of {}{}{}; SLO {}; at most {}",
         first.method,
         first.url,
         match by {
@@ -140,6 +157,9 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
                 crate::parse::format_duration(warmup)
             )
         },
+        schedule
+            .as_ref()
+            .map_or(String::new(), |s| format!(", {s}")),
         args.slo,
         crate::parse::format_duration(args.max_time),
     );
@@ -183,6 +203,8 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
         method: &first.method,
         step_s: step_len.as_secs_f64(),
         warmup_s: warmup.as_secs_f64(),
+        seed,
+        arrival: first.arrival.as_deref(),
         capacity: &capacity,
     };
     exports
@@ -194,7 +216,11 @@ pub fn find_command(args: FindArgs) -> Result<i32, Error> {
                 })
                 .map_err(io::Error::other),
             Format::Html => {
-                Ok(crate::export::capacity_html::render(&capacity, &first.url).into_bytes())
+                let title = match &schedule {
+                    Some(s) => format!("{} ({s})", first.url),
+                    None => first.url.clone(),
+                };
+                Ok(crate::export::capacity_html::render(&capacity, &title).into_bytes())
             }
             other => Err(io::Error::other(format!(
                 "{} is not written by find",

@@ -107,11 +107,7 @@ impl TryFrom<RunArgs> for Config {
         }
         // One seed for every random choice of the run, chosen here when not given: the traffic
         // plan and --dataset random's prompts draw from it, and the report records it.
-        let seed = *a.traffic.seed.get_or_insert_with(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        });
+        let seed = *a.traffic.seed.get_or_insert_with(clock_seed);
         let llm = crate::config::llm::setup(&a.llm, &mut target, seed)?;
         if a.duration == Some(Duration::ZERO) {
             return bad("--duration must be above 0: write e.g. --duration 10s");
@@ -347,6 +343,13 @@ impl TryFrom<RunArgs> for Config {
             traffic,
         })
     }
+}
+
+/// A seed for a run without `--seed`: the clock's nanoseconds.
+pub fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// `--arrival` and `--burstiness`: constant slots unless either asks for random gaps.

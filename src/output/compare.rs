@@ -27,9 +27,24 @@ pub fn render(c: &Comparison) -> String {
         .column("p99 ms", true, 9, KEEP)
         .column("error %", true, 8, KEEP)
         .column("failure %", true, 9, KEEP);
-    for r in &c.runs {
+    // Names cut to NAME_WIDTH, unless two would then read the same: then whole.
+    let cut: Vec<String> = c
+        .runs
+        .iter()
+        .map(|r| shown_name(&r.name, &r.status, NAME_WIDTH))
+        .collect();
+    let distinct: std::collections::HashSet<&String> = cut.iter().collect();
+    let names = if distinct.len() == cut.len() {
+        cut
+    } else {
+        c.runs
+            .iter()
+            .map(|r| shown_name(&r.name, &r.status, usize::MAX))
+            .collect()
+    };
+    for (r, name) in c.runs.iter().zip(names) {
         t.row([
-            shown_name(&r.name, &r.status),
+            name,
             r.requests.to_string(),
             format!("{:.1}", r.qps),
             cell(r.p50_ms, 3),
@@ -83,12 +98,12 @@ fn change_cells(r: &ComparedRun) -> [String; 8] {
     ]
 }
 
-/// The name as it fits its column with its status (`new (interrupted)`), control characters
-/// escaped (a report file says what it likes).
-fn shown_name(name: &str, status: &str) -> String {
+/// The name as it fits `width` characters with its status (`new (interrupted)`), control
+/// characters escaped (a report file says what it likes).
+fn shown_name(name: &str, status: &str, width: usize) -> String {
     let name = crate::parse::one_line(name.to_string());
     let suffix = status_suffix(status);
-    let room = NAME_WIDTH - suffix.chars().count();
+    let room = width.max(NAME_WIDTH) - suffix.chars().count();
     if name.chars().count() <= room {
         return name + &suffix;
     }
@@ -110,14 +125,26 @@ mod tests {
     fn a_long_name_is_cut_in_the_middle_to_its_column() {
         let name = |i: u32| format!("checkout-service-production-canary-eu-west-1-run-{i}");
         // 11 characters, the ellipsis, the last 12: 24 in all.
-        assert_eq!(shown_name(&name(1), "complete"), "checkout-se…west-1-run-1");
-        assert_eq!(shown_name(&name(2), "complete"), "checkout-se…west-1-run-2");
+        assert_eq!(
+            shown_name(&name(1), "complete", NAME_WIDTH),
+            "checkout-se…west-1-run-1"
+        );
+        assert_eq!(
+            shown_name(&name(2), "complete", NAME_WIDTH),
+            "checkout-se…west-1-run-2"
+        );
         // The status suffix keeps its room: 24 - 14 = 10 for the name.
         assert_eq!(
-            shown_name(&name(1), "interrupted"),
+            shown_name(&name(1), "interrupted", NAME_WIDTH),
             "chec…run-1 (interrupted)"
         );
-        assert_eq!(shown_name("short", "aborted"), "short (aborted)");
-        assert_eq!(shown_name(&"x".repeat(24), "complete"), "x".repeat(24));
+        assert_eq!(
+            shown_name("short", "aborted", NAME_WIDTH),
+            "short (aborted)"
+        );
+        assert_eq!(
+            shown_name(&"x".repeat(24), "complete", NAME_WIDTH),
+            "x".repeat(24)
+        );
     }
 }
