@@ -23,6 +23,16 @@ fn arrival_gaps(srv: &FaultServer) -> Vec<f64> {
     at.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect()
 }
 
+/// The median of |gap - mean| / mean: how far a typical gap is from the mean gap. Unlike the
+/// coefficient of variation it ignores a few long gaps (a loaded machine's preemptions):
+/// about 0.64 for exponential gaps (Poisson), near 0 for regular ones.
+fn median_deviation(v: &[f64]) -> f64 {
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let mut d: Vec<f64> = v.iter().map(|x| (x - mean).abs() / mean).collect();
+    d.sort_by(f64::total_cmp);
+    d[d.len() / 2]
+}
+
 fn mean_cv(v: &[f64]) -> (f64, f64) {
     let mean = v.iter().sum::<f64>() / v.len() as f64;
     let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
@@ -157,15 +167,16 @@ fn poisson_arrivals_are_random_at_the_server() {
 }
 
 /// `find --arrival poisson`: each step's rate slots are spread as a run's are: the gaps the
-/// server sees in a one-step search (--from = --to) have a coefficient of variation near 1,
-/// where constant slots give near 0. Seed 11's schedule holds 545 slots in the 2 s step, not
-/// 600: 9% short by chance, which must not fail the step as a service short of its target.
+/// server sees in a one-step search (--from = --to) are typically 0.64 of their mean away
+/// from it (an exponential's median deviation), where constant slots are near 0. Seed 11's
+/// schedule holds 545 slots in the 2 s step, not 600: 9% short by chance, which must not fail
+/// the step as a service short of its target.
 #[test]
 fn find_spreads_its_steps_slots_by_arrival() {
     let _serial = serial();
-    for (arrival, cvs, counts) in [
-        ("poisson", 0.8..=1.2, 500..=700),
-        ("constant", 0.0..=0.2, 599..=601),
+    for (arrival, deviations, counts) in [
+        ("poisson", 0.5..=0.8, 500..=700),
+        ("constant", 0.0..=0.1, 599..=601),
     ] {
         let srv = FaultServer::start(Mode::Ok);
         let url = format!("{}/", srv.url());
@@ -195,10 +206,11 @@ fn find_spreads_its_steps_slots_by_arrival() {
             "{arrival}: {} requests",
             gaps.len() + 1
         );
-        let (_, cv) = mean_cv(&gaps);
+        // The median deviation (see constant_arrivals_are_regular_at_the_server).
+        let deviation = median_deviation(&gaps);
         assert!(
-            cvs.contains(&cv),
-            "{arrival}: coefficient of variation {cv}"
+            deviations.contains(&deviation),
+            "{arrival}: median deviation {deviation}"
         );
     }
     // A service that cannot keep up still fails a random schedule's step: 2 users over a
@@ -303,13 +315,31 @@ fn a_random_search_tells_its_seed_and_repeats_with_it() {
     );
 }
 
-/// Constant slots are regular at the server: a coefficient of variation below 0.1 (at 200/s,
-/// so that a loaded machine's scheduling jitter of a few hundred microseconds stays below it).
+/// Constant slots are regular at the server: a typical gap within 10% of the mean (at 200/s,
+/// 5 ms apart). Judged by the median deviation, not the coefficient of variation, which a
+/// loaded machine's few long preemptions push up (0.21 with two busy loops and another test
+/// suite on the two cores, where the gaps themselves stayed regular).
 #[test]
 fn constant_arrivals_are_regular_at_the_server() {
     let _serial = serial();
-    let (_, cv) = gaps_at_the_server("constant", 200.0);
-    assert!(cv < 0.1, "constant: coefficient of variation {cv}");
+    let srv = FaultServer::start(Mode::Ok);
+    let url = format!("{}/", srv.url());
+    let r = run(&[
+        "--url",
+        &url,
+        "--rps",
+        "200",
+        "-n",
+        "2000",
+        "-c",
+        "8",
+        "--arrival",
+        "constant",
+    ]);
+    assert_eq!(r.total.requests, 2000);
+    let gaps = arrival_gaps(&srv);
+    let deviation = median_deviation(&gaps);
+    assert!(deviation < 0.1, "constant: median deviation {deviation}");
 }
 
 /// `--warmup`: a service that is down for the first 0.7 s of a 1.5 s warm-up. The warm-up's
