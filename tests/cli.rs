@@ -421,6 +421,45 @@ fn broken_pipe_is_quiet() {
         .unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+
+    // find too (it panicked writing its table): the search's exit code, its --json whole.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("find.json");
+    for stderr_closed in [false, true] {
+        let mut child = bin()
+            .args([
+                "find",
+                "--url",
+                &srv.url(),
+                "--slo",
+                "p99<1s",
+                "--from",
+                "50",
+                "--to",
+                "50",
+            ])
+            .args(["--step", "1s", "--json"])
+            .arg(&json)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        if stderr_closed {
+            drop(child.stderr.take()); // like `2>&1 | head -0`
+        }
+        let status = wait_with_deadline(&mut child, Duration::from_secs(20)).unwrap();
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            e.read_to_string(&mut err).unwrap();
+        }
+        assert_eq!(status.code(), Some(0), "{err}");
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_valid_find(&doc);
+        assert_eq!(doc["capacity"]["max_rps"], 50.0);
+        std::fs::remove_file(&json).unwrap();
+    }
 }
 
 #[test]

@@ -958,3 +958,37 @@ fn long_names_are_cut_and_never_made_alike() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(first_cells(&text), [eu, us], "{text}");
 }
+
+/// A file given twice numbers its second row ` (2)`, unless a run is already named so: then
+/// the next free number, so that no two rows share a name (a new user's check found two rows
+/// named `api (2)`).
+#[test]
+fn numbered_names_never_repeat_a_runs_own_name() {
+    let srv = server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    save_run(&srv.url(), &["-n", "20", "--name", "api"], &path("h.json"));
+    save_run(
+        &srv.url(),
+        &["-n", "20", "--name", "api (2)"],
+        &path("g.json"),
+    );
+    let out = path("c.json");
+    let (code, _, err) = qps(&[
+        "compare",
+        &path("h.json"),
+        &path("h.json"),
+        &path("g.json"),
+        "--json",
+        &out,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc = read_json(&out);
+    let names: Vec<&str> = doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api", "api (3)", "api (2)"]);
+}

@@ -3,11 +3,14 @@
 //! and steps of 1 s.
 
 mod common;
+#[path = "common/fault.rs"]
+mod fault;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{assert_valid_find, closed_port, qps};
+use fault::{FaultServer, Mode};
 use serde_json::Value;
 
 fn slow_server() -> qpsbench::serve::ServerHandle {
@@ -135,17 +138,19 @@ fn by_users_the_knee_is_one_user_apart() {
     );
 }
 
-/// A step whose answers take longer than the step falls short of its target whatever the
-/// arrivals: over a 1 s delay, a 2 s step at 50/s answers only the slots of its first second
-/// (200 users, so none is left unsent: the rest are in flight at the end). Constant arrivals
-/// are judged against the target; random ones against the slots their schedule offered,
-/// which count the requests still in flight (a new user's check found both passing when the
-/// offered slots left those out).
+/// A service that answers one request at a time, 50 ms each (20/s), cannot hold 50/s however
+/// many users wait on it: 200 users take every slot, so none is unsent and most are in flight
+/// when the step ends. Constant arrivals are judged against the target; random ones against
+/// the slots their schedule offered, which count the requests in flight (a new user's check
+/// found random steps passing when the offered slots left those out).
 #[test]
-fn a_step_of_busy_users_falls_short_with_constant_and_random_arrivals() {
-    let srv = common::slow_server(Duration::from_secs(1));
-    let url = format!("{}/", srv.url());
+fn a_service_short_of_the_rate_fails_with_constant_and_random_arrivals() {
     for arrival in ["constant", "poisson"] {
+        // A server of its own: the other search leaves it a backlog to serve.
+        let srv = FaultServer::start(Mode::OneAtATime {
+            each: Duration::from_millis(50),
+        });
+        let url = format!("{}/", srv.url());
         let (code, out, err) = qps(&[
             "find",
             "--url",
@@ -171,15 +176,46 @@ fn a_step_of_busy_users_falls_short_with_constant_and_random_arrivals() {
             .find(|l| l.trim_start().starts_with("1 "))
             .unwrap();
         let want = if arrival == "constant" {
-            "< 95% of 50".to_string()
+            "< 95% of 50"
         } else {
-            "its random schedule offered".to_string()
+            "its random schedule offered"
         };
         assert!(
-            row.contains("FAIL: achieved") && row.contains(&want),
+            row.contains("FAIL: achieved") && row.contains(want),
             "{arrival}: {row}"
         );
     }
+}
+
+/// A healthy slow service: 60 users over a 1 s delay hold 60/s, so a 4 s step at 40/s passes
+/// though its last second's requests are still in flight when it ends: the rate is taken over
+/// the 3 s in which answers came (a new user's check found every step of such a service
+/// failing, 36.1 of 40/s over a 10 s step). Past what the users hold (100/s), the step is
+/// short, and says that its users were all waiting on answers.
+#[test]
+fn a_slow_service_that_keeps_up_passes_and_one_that_cannot_is_short() {
+    let srv = common::slow_server(Duration::from_secs(1));
+    let url = format!("{}/", srv.url());
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("find.json").to_str().unwrap().to_string();
+    let step_of = |rate: &str, step: &str, code_want: i32| -> Value {
+        let (code, out, err) = qps(&[
+            "find", "--url", &url, "--slo", "p99<5s", "--from", rate, "--to", rate, "--step", step,
+            "-c", "60", "--json", &json,
+        ]);
+        assert_eq!(code, code_want, "{out}\n{err}");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        v["capacity"]["steps"][0].clone()
+    };
+    let step = step_of("40", "4s", 0);
+    let requests = step["requests"].as_f64().unwrap();
+    let achieved = step["achieved_responses_per_s"].as_f64().unwrap();
+    assert!((115.0..=121.0).contains(&requests), "{step}");
+    // The witness: the answers over the step less the 1 s delay.
+    assert!((achieved - requests / 3.0).abs() < 0.5, "{step}");
+    let step = step_of("100", "3s", 1);
+    assert_eq!(step["short_of_target"], true, "{step}");
+    assert_eq!(step["users_busy"], true, "{step}");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! (its rate, or its users) for `--step`, judged by the SLO, until [`Search`] has its answer;
 //! then prints the table and the answer, and writes `--json` and `--html`.
 
-use std::io;
+use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -138,7 +138,7 @@ pub fn find_command(mut args: FindArgs) -> Result<i32, Error> {
         .arrival
         .as_ref()
         .map(|a| format!("{a} arrivals, seed {seed}"));
-    eprintln!(
+    say(&format!(
         "qpsbench find: {} {} by {}, from {} to {}, steps of {}{}{}; SLO {}; at most {}",
         first.method,
         first.url,
@@ -162,11 +162,11 @@ pub fn find_command(mut args: FindArgs) -> Result<i32, Error> {
             .map_or(String::new(), |s| format!(", {s}")),
         args.slo,
         crate::parse::format_duration(args.max_time),
-    );
+    ));
     if let Some(m) = &metrics {
         m.announce();
     }
-    eprintln!("{}", crate::output::capacity::header(by));
+    say(&crate::output::capacity::header(by));
     let started = Instant::now();
     let mut search = Search::new(by, from, to);
     let mut steps: Vec<Step> = Vec::new();
@@ -183,18 +183,20 @@ pub fn find_command(mut args: FindArgs) -> Result<i32, Error> {
             break Stop::Interrupted;
         }
         let step = Step::of(steps.len() + 1, by, load, &report);
-        eprintln!("{}", crate::output::capacity::row(&step));
+        say(&crate::output::capacity::row(&step));
         search.record(load, step.passed);
         steps.push(step);
     };
     let capacity = Capacity::of(by, &args.slo, steps, stopped);
     // `--json -` (or `--html -`) takes stdout: the table then goes to stderr.
     let table = crate::output::capacity::render(&capacity);
-    if exports.writes_stdout() {
-        eprint!("{table}");
+    // A closed pipe (`qpsbench find ... | head`) loses the table, not the report files.
+    let _ = if exports.writes_stdout() {
+        io::stderr().lock().write_all(table.as_bytes())
     } else {
-        print!("{table}");
-    }
+        let mut out = io::stdout().lock();
+        out.write_all(table.as_bytes()).and_then(|()| out.flush())
+    };
     let doc = FindReport {
         kind: "qpsbench-find",
         version: env!("CARGO_PKG_VERSION"),
@@ -227,7 +229,11 @@ pub fn find_command(mut args: FindArgs) -> Result<i32, Error> {
                 other.flag()
             ))),
         })
-        .map_err(|e| Error::Run(anyhow::anyhow!("{e}")))?;
+        .or_else(|e| match e.kind() {
+            // `--json - | head`: the reader had what it wanted.
+            io::ErrorKind::BrokenPipe => Ok(()),
+            _ => Err(Error::Run(anyhow::anyhow!("{e}"))),
+        })?;
     if let Some(m) = metrics {
         m.linger_and_stop(&interrupt);
     }
@@ -236,6 +242,11 @@ pub fn find_command(mut args: FindArgs) -> Result<i32, Error> {
         _ if capacity.found() => exit::OK,
         _ => exit::FAILED,
     })
+}
+
+/// A line on stderr; a closed pipe (`2>&1 | head`) is not an error, the search goes on.
+fn say(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 /// The flags of the run at `load`: one stage of `step_len` at that rate (under the users cap)

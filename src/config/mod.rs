@@ -345,11 +345,14 @@ impl TryFrom<RunArgs> for Config {
     }
 }
 
-/// A seed for a run without `--seed`: the clock's nanoseconds.
+/// A seed for a run without `--seed`: the clock's nanoseconds, kept below 2^53 so that a
+/// report's seed reads back exactly where JSON numbers are doubles (JavaScript, jq 1.6).
 pub fn clock_seed() -> u64 {
+    const EXACT_IN_A_DOUBLE: u64 = (1 << 53) - 1;
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+        & EXACT_IN_A_DOUBLE
 }
 
 /// `--arrival` and `--burstiness`: constant slots unless either asks for random gaps.

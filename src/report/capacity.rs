@@ -106,8 +106,8 @@ pub struct Step {
     pub target_rps: Option<f64>,
     /// Users of the step: the concurrency cap by rate, the load by users.
     pub users: usize,
-    /// Responses (any status; client failures are not throughput) / the step's measured
-    /// duration, per second.
+    /// Responses (any status; client failures are not throughput) per second of the window in
+    /// which they could come: the step's measured duration less its shortest latency.
     pub achieved_responses_per_s: f64,
     /// Completed requests (warm-up excluded).
     pub requests: u64,
@@ -143,8 +143,17 @@ impl Step {
         let t = &report.total;
         let p = t.latency_ms.measured();
         let target_rps = (by == By::Rate).then_some(target);
-        let achieved = if t.duration_s > 0.0 {
-            crate::stats::hdr::round3((t.requests - t.failures) as f64 / t.duration_s)
+        // Answers can only begin once the step's first request could be answered: over a 1 s
+        // delay, a 10 s step at 40/s is answered for the slots of its first 9 s, 36/s over the
+        // step though the service kept up. The rate is taken over the window in which answers
+        // came: the step less its shortest latency (a new user's check found every step of a
+        // healthy 1 s service failing).
+        let window_s = match p {
+            Some(p) if t.duration_s > p.min / 1e3 => t.duration_s - p.min / 1e3,
+            _ => t.duration_s,
+        };
+        let achieved = if window_s > 0.0 {
+            crate::stats::hdr::round3((t.requests - t.failures) as f64 / window_s)
         } else {
             0.0
         };

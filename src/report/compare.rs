@@ -139,7 +139,8 @@ impl Comparison {
 
 /// Each run's name, in order: its [`run_name`], unless a run of another file (as given) has
 /// that name too; then every run of that name is named by its file as given. A name that is
-/// still taken (one file given twice) gets ` (2)`, ` (3)`, ... on its second and later rows.
+/// still taken (one file given twice) gets ` (2)`, ` (3)`, ... on its second and later rows:
+/// the first number that makes a name no other row has (a run may be named `x (2)` itself).
 /// Every row has its own name.
 pub fn run_names(runs: &[(String, Report)]) -> Vec<String> {
     let stems: Vec<String> = runs.iter().map(|(f, r)| run_name(f, r)).collect();
@@ -155,16 +156,21 @@ pub fn run_names(runs: &[(String, Report)]) -> Vec<String> {
             }
         })
         .collect();
-    bases
-        .iter()
-        .enumerate()
-        .map(
-            |(i, base)| match bases[..i].iter().filter(|b| *b == base).count() {
-                0 => (*base).to_string(),
-                seen => format!("{base} ({})", seen + 1),
-            },
-        )
-        .collect()
+    let mut names: Vec<String> = Vec::with_capacity(bases.len());
+    for (i, base) in bases.iter().enumerate() {
+        // Taken: by an earlier row, or kept for a later row whose own name it is.
+        let taken = |name: &str| names.iter().any(|n| n == name) || bases[i + 1..].contains(&name);
+        let name = if names.iter().any(|n| n == base) {
+            (2..)
+                .map(|k| format!("{base} ({k})"))
+                .find(|n| !taken(n))
+                .unwrap_or_default()
+        } else {
+            (*base).to_string()
+        };
+        names.push(name);
+    }
+    names
 }
 
 /// How a run is named: its `--name`, else its file name without the extension.

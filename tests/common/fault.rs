@@ -60,6 +60,10 @@ pub enum Mode {
         after: Duration,
         response: &'static str,
     },
+    /// `200 OK`, body `ok`, keep-alive, one request at a time across every connection, each
+    /// taking `each`: a service of at most 1 / `each` requests per second, however many
+    /// connections wait on it.
+    OneAtATime { each: Duration },
 }
 
 /// One request as the fault server received it.
@@ -105,6 +109,8 @@ struct Inner {
     requests: AtomicU64,
     /// Every request, in arrival order.
     received: Mutex<Vec<Received>>,
+    /// Held while a [`Mode::OneAtATime`] request is served.
+    serial: Mutex<()>,
     /// A clone of every open connection (by id), to reset them on stop; a connection's thread
     /// removes its own when it ends, so that dropping the stream really closes the socket.
     conns: Mutex<HashMap<u64, TcpStream>>,
@@ -140,6 +146,7 @@ impl FaultServer {
             accepted: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             received: Mutex::new(Vec::new()),
+            serial: Mutex::new(()),
             conns: Mutex::new(HashMap::new()),
         });
         let acceptor = {
@@ -346,6 +353,13 @@ fn answer(stream: &mut TcpStream, inner: &Inner, (conn, nth): (u64, u64)) -> boo
                 return false;
             }
             trickle(stream, inner, &vec![b'z'; *len], *every)
+        }
+        Mode::OneAtATime { each } => {
+            let _one = inner.serial.lock().unwrap_or_else(|e| e.into_inner());
+            std::thread::sleep(*each);
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .is_ok()
         }
         Mode::Pause { head, body } => {
             std::thread::sleep(*head);
