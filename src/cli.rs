@@ -635,11 +635,21 @@ pub const FIND_REFUSES: &[&str] = &[
     "samples_rate",
 ];
 
+/// A run flag as `find` shows it: hidden when find refuses it ([`FIND_REFUSES`]), and the
+/// flags whose meaning find changes described as find uses them.
 fn hide_from_find(arg: clap::Arg) -> clap::Arg {
-    if FIND_REFUSES.contains(&arg.get_id().as_str()) {
-        arg.hide(true)
-    } else {
-        arg
+    match arg.get_id().as_str() {
+        id if FIND_REFUSES.contains(&id) => arg.hide(true),
+        "users" => arg.help(
+            "By rate: the most users each step may use, one OS thread each [default: 200]; \
+             --by users steps the users itself (--from, --to)",
+        ),
+        "step" => arg.help("Each step's length, after its --warmup: 30s, 1m [default: 10s]"),
+        "warmup" => arg.help(
+            "Warm up for this long at each step's load before the step is measured: its \
+             requests are sent and kept out of the step's results",
+        ),
+        _ => arg,
     }
 }
 

@@ -629,7 +629,33 @@ fn help_flags(help: &str) -> std::collections::BTreeSet<String> {
 #[test]
 fn find_help_hides_exactly_the_run_flags_find_refuses() {
     let run_help = help_flags(&qps(&["run", "--help"]).1);
-    let find_help = help_flags(&qps(&["find", "--help"]).1);
+    let find_help_text = qps(&["find", "--help"]).1;
+    let find_help = help_flags(&find_help_text);
+    // Its -c default is the one find uses (the header of a real search says it).
+    let users_help = &find_help_text[find_help_text.find("--users <N>").unwrap()..];
+    let default_users = users_help
+        .split("[default: ")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or_default()
+        .to_string();
+    let (_, _, err) = qps(&[
+        "find",
+        "--url",
+        &format!("http://127.0.0.1:{}/", common::closed_port()),
+        "--slo",
+        "p99<1s",
+        "--from",
+        "10",
+        "--to",
+        "10",
+        "--step",
+        "200ms",
+    ]);
+    assert!(
+        err.contains(&format!("(up to {default_users} users)")),
+        "help says {default_users}: {err}"
+    );
     assert!(run_help.contains("--url") && find_help.contains("--url"));
     assert!(find_help.contains("--slo") && find_help.contains("--step"));
     let hidden: Vec<&String> = run_help.difference(&find_help).collect();

@@ -106,8 +106,8 @@ pub struct Step {
     pub target_rps: Option<f64>,
     /// Users of the step: the concurrency cap by rate, the load by users.
     pub users: usize,
-    /// Responses (any status; client failures are not throughput) per second of the window in
-    /// which they could come: the step's measured duration less its shortest latency.
+    /// Responses (any status; client failures are not throughput) / the step's measured
+    /// duration, per second.
     pub achieved_responses_per_s: f64,
     /// Completed requests (warm-up excluded).
     pub requests: u64,
@@ -143,17 +143,11 @@ impl Step {
         let t = &report.total;
         let p = t.latency_ms.measured();
         let target_rps = (by == By::Rate).then_some(target);
-        // Answers can only begin once the step's first request could be answered: over a 1 s
-        // delay, a 10 s step at 40/s is answered for the slots of its first 9 s, 36/s over the
-        // step though the service kept up. The rate is taken over the window in which answers
-        // came: the step less its shortest latency (a new user's check found every step of a
-        // healthy 1 s service failing).
-        let window_s = match p {
-            Some(p) if t.duration_s > p.min / 1e3 => t.duration_s - p.min / 1e3,
-            _ => t.duration_s,
-        };
-        let achieved = if window_s > 0.0 {
-            crate::stats::hdr::round3((t.requests - t.failures) as f64 / window_s)
+        // Over the whole step: never more than the service gave. (Taken over the step less
+        // its shortest latency, a 1.1 s step over a 1 s delay "achieved" 100/s with 10 users;
+        // see the hint below for a step that is short against its latency.)
+        let achieved = if t.duration_s > 0.0 {
+            crate::stats::hdr::round3((t.requests - t.failures) as f64 / t.duration_s)
         } else {
             0.0
         };
@@ -207,9 +201,26 @@ impl Step {
             } else {
                 crate::parse::format_rate(target)
             };
-            failed.push(format!("achieved {achieved:.1} req/s < 95% of {of}"));
+            // Requests still in flight when the step ends count against it: a step shorter
+            // than 20 times the latency cannot show 95% of its rate even from a service that
+            // keeps up. Said, so that the answer is a longer --step, not a lower rate.
+            let share = p.map_or(0.0, |p| p.mean / 1e3 / t.duration_s);
+            let hint = if share >= 1.0 - ACHIEVED_SHARE {
+                format!(
+                    "; its mean latency is {:.0}% of the step, whose last requests were still in \
+                     flight: try a --step of 20x the latency or more",
+                    share * 100.0
+                )
+            } else {
+                String::new()
+            };
+            failed.push(format!("achieved {achieved:.1} req/s < 95% of {of}{hint}"));
         }
-        let in_flight = p.map_or(0.0, |p| achieved * p.mean / 1e3);
+        // Requests in flight: by Little's law from the answers, or as counted at the end (a
+        // step cut short by a long latency answers few).
+        let in_flight = p
+            .map_or(0.0, |p| achieved * p.mean / 1e3)
+            .max(report.in_flight_at_end as f64);
         Step {
             step,
             target_rps,
