@@ -639,19 +639,13 @@ fn find_help_hides_exactly_the_run_flags_find_refuses() {
         .and_then(|rest| rest.split(']').next())
         .unwrap_or_default()
         .to_string();
-    let (_, _, err) = qps(&[
-        "find",
-        "--url",
+    let (_, _, err) = find_one_step(
         &format!("http://127.0.0.1:{}/", common::closed_port()),
-        "--slo",
         "p99<1s",
-        "--from",
         "10",
-        "--to",
-        "10",
-        "--step",
         "200ms",
-    ]);
+        &[],
+    );
     assert!(
         err.contains(&format!("(up to {default_users} users)")),
         "help says {default_users}: {err}"

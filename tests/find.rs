@@ -9,7 +9,7 @@ mod fault;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{assert_valid_find, closed_port, qps};
+use common::{assert_valid_find, closed_port, find_one_step, qps};
 use fault::{FaultServer, Mode};
 use serde_json::Value;
 
@@ -151,25 +151,13 @@ fn a_service_short_of_the_rate_fails_with_constant_and_random_arrivals() {
             each: Duration::from_millis(50),
         });
         let url = format!("{}/", srv.url());
-        let (code, out, err) = qps(&[
-            "find",
-            "--url",
+        let (code, out, err) = find_one_step(
             &url,
-            "--slo",
             "p99<5s",
-            "--from",
             "50",
-            "--to",
-            "50",
-            "--step",
             "2s",
-            "-c",
-            "200",
-            "--arrival",
-            arrival,
-            "--seed",
-            "4",
-        ]);
+            &["-c", "200", "--arrival", arrival, "--seed", "4"],
+        );
         assert_eq!(code, 1, "{arrival}: {out}\n{err}");
         let row = out
             .lines()
@@ -197,10 +185,8 @@ fn a_step_short_against_its_latency_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("find.json").to_str().unwrap().to_string();
     let step_of = |url: &str, rate: &str, step: &str, code_want: i32| -> (Value, String) {
-        let (code, out, err) = qps(&[
-            "find", "--url", url, "--slo", "p99<5s", "--from", rate, "--to", rate, "--step", step,
-            "-c", "60", "--json", &json,
-        ]);
+        let (code, out, err) =
+            find_one_step(url, "p99<5s", rate, step, &["-c", "60", "--json", &json]);
         assert_eq!(code, code_want, "{out}\n{err}");
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         (v["capacity"]["steps"][0].clone(), out)
@@ -256,48 +242,29 @@ fn a_first_step_that_fails_exits_1_and_bad_flags_exit_2() {
     // the SLO allows some (the target answers "ok" to every request; the test's 20/s x 1 s
     // step is 20 responses, counted by the server).
     let before = srv.stats.requests.load(Ordering::SeqCst);
-    let (code, out, err) = qps(&[
-        "find",
-        "--url",
+    let (code, out, err) = find_one_step(
         &url,
-        "--slo",
         "p99<1s",
-        "--from",
         "20",
-        "--to",
-        "20",
-        "--step",
         "1s",
-        "--expect-body",
-        "NOT-IN-THE-BODY",
-    ]);
+        &["--expect-body", "NOT-IN-THE-BODY"],
+    );
     assert_eq!(code, 1, "{out}\n{err}");
     let sent = srv.stats.requests.load(Ordering::SeqCst) - before;
     assert!(
         out.contains(&format!("{sent} responses failed a check")),
         "{sent}: {out}"
     );
-    let (code, out, err) = qps(&[
-        "find",
-        "--url",
+    let (code, out, err) = find_one_step(
         &url,
-        "--slo",
         "p99<1s,check-failure-rate<=100%",
-        "--from",
         "20",
-        "--to",
-        "20",
-        "--step",
         "1s",
-        "--expect-body",
-        "NOT-IN-THE-BODY",
-    ]);
+        &["--expect-body", "NOT-IN-THE-BODY"],
+    );
     assert_eq!(code, 0, "the SLO allows them: {out}\n{err}");
     // `--json -`: the JSON alone on stdout, the table on stderr.
-    let (code, out, err) = qps(&[
-        "find", "--url", &url, "--slo", "p99<1s", "--from", "20", "--to", "20", "--step", "1s",
-        "--json", "-",
-    ]);
+    let (code, out, err) = find_one_step(&url, "p99<1s", "20", "1s", &["--json", "-"]);
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(&out).expect("stdout is the JSON alone");
     assert_eq!(v["capacity"]["max_rps"], 20.0);

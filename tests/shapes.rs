@@ -180,25 +180,13 @@ fn find_spreads_its_steps_slots_by_arrival() {
     ] {
         let srv = FaultServer::start(Mode::Ok);
         let url = format!("{}/", srv.url());
-        let (code, _, err) = common::qps(&[
-            "find",
-            "--url",
+        let (code, _, err) = common::find_one_step(
             &url,
-            "--slo",
             "p99<2s",
-            "--from",
             "300",
-            "--to",
-            "300",
-            "--step",
             "2s",
-            "-c",
-            "8",
-            "--arrival",
-            arrival,
-            "--seed",
-            "11",
-        ]);
+            &["-c", "8", "--arrival", arrival, "--seed", "11"],
+        );
         assert_eq!(code, 0, "{arrival}: {err}");
         let gaps = arrival_gaps(&srv);
         assert!(
@@ -217,25 +205,13 @@ fn find_spreads_its_steps_slots_by_arrival() {
     // 20 ms delay answer at most 100 of the 300 slots a second; the slots left unsent count
     // in what the schedule offered.
     let slow = common::slow_server(std::time::Duration::from_millis(20));
-    let (code, out, err) = common::qps(&[
-        "find",
-        "--url",
+    let (code, out, err) = common::find_one_step(
         &format!("{}/", slow.url()),
-        "--slo",
         "p99<2s",
-        "--from",
         "300",
-        "--to",
-        "300",
-        "--step",
         "1s",
-        "-c",
-        "2",
-        "--arrival",
-        "poisson",
-        "--seed",
-        "11",
-    ]);
+        &["-c", "2", "--arrival", "poisson", "--seed", "11"],
+    );
     assert_eq!(code, 1, "{out}{err}");
     let served = slow
         .stats

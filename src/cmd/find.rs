@@ -13,6 +13,8 @@ use crate::config::Config;
 use crate::config::output::{Format, outputs_from_args};
 use crate::error::{Error, UsageError, exit};
 use crate::export::manager::ExportManager;
+// Lines on stderr: a closed pipe (`2>&1 | head`) is not an error, the search goes on.
+use crate::output::live::print_line;
 use crate::report::capacity::{By, Capacity, Search, Step, Stop};
 
 /// Each step's length without `--step`.
@@ -138,7 +140,7 @@ pub fn find_command(mut args: FindArgs) -> Result<i32, Error> {
         .arrival
         .as_ref()
         .map(|a| format!("{a} arrivals, seed {seed}"));
-    say(&format!(
+    print_line(&format!(
         "qpsbench find: {} {} by {}, from {} to {}, steps of {}{}{}; SLO {}; at most {}",
         first.method,
         first.url,
@@ -166,7 +168,7 @@ pub fn find_command(mut args: FindArgs) -> Result<i32, Error> {
     if let Some(m) = &metrics {
         m.announce();
     }
-    say(&crate::output::capacity::header(by));
+    print_line(&crate::output::capacity::header(by));
     let started = Instant::now();
     let mut search = Search::new(by, from, to);
     let mut steps: Vec<Step> = Vec::new();
@@ -183,7 +185,7 @@ pub fn find_command(mut args: FindArgs) -> Result<i32, Error> {
             break Stop::Interrupted;
         }
         let step = Step::of(steps.len() + 1, by, load, &report);
-        say(&crate::output::capacity::row(&step));
+        print_line(&crate::output::capacity::row(&step));
         search.record(load, step.passed);
         steps.push(step);
     };
@@ -242,11 +244,6 @@ pub fn find_command(mut args: FindArgs) -> Result<i32, Error> {
         _ if capacity.found() => exit::OK,
         _ => exit::FAILED,
     })
-}
-
-/// A line on stderr; a closed pipe (`2>&1 | head`) is not an error, the search goes on.
-fn say(line: &str) {
-    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 /// The flags of the run at `load`: one stage of `step_len` at that rate (under the users cap)

@@ -79,6 +79,8 @@ pub const MAX_DRAWN: u64 = 10_000_000;
 
 #[derive(Debug, Clone)]
 struct Gaps {
+    /// Slots drawn so far (taken, or counted as unsent by a copy).
+    drawn: u64,
     next_ps: u128,
     shape: f64,
     rng: fastrand::Rng,
@@ -130,6 +132,7 @@ impl Limiter {
             random: match arrival {
                 Arrival::Constant => None,
                 Arrival::Gamma { shape, seed } => Some(Mutex::new(Gaps {
+                    drawn: 0,
                     next_ps: 0,
                     shape,
                     rng: fastrand::Rng::with_seed(seed),
@@ -162,16 +165,14 @@ impl Limiter {
         }
         let (ps, stage) = match &self.random {
             None => self.due_ps(self.next_slot.fetch_add(1, Ordering::Relaxed)),
-            Some(gaps) => {
-                self.next_slot.fetch_add(1, Ordering::Relaxed);
-                self.draw(&mut gaps.lock())
-            }
+            Some(gaps) => self.draw(&mut gaps.lock()),
         };
         (self.at_ps(ps), stage as u32)
     }
 
     /// The next gamma slot: its due offset and stage; the one after it is drawn.
     fn draw(&self, g: &mut Gaps) -> (u128, usize) {
+        g.drawn += 1;
         let due = g.next_ps;
         let stage = self.stage_at_ps(due);
         let shape = g.shape;
@@ -242,7 +243,6 @@ impl Limiter {
     /// the rest of their schedule up to `end` from a copy of the generator (the same slots the
     /// users would have taken); past [`MAX_DRAWN`] slots the remainder is its expected count.
     pub fn unsent_slots(&self, end: Instant, needed: Option<u64>) -> Option<Vec<u64>> {
-        let taken = self.next_slot.load(Ordering::Relaxed);
         let end_ps = end.saturating_duration_since(self.base()).as_nanos() * PS_PER_NS;
         let returned = self.returned.lock();
         let back = |i: usize| {
@@ -255,23 +255,23 @@ impl Limiter {
         };
         if let Some(gaps) = &self.random {
             let mut g = gaps.lock().clone();
+            let taken = g.drawn;
             let mut unsent: Vec<u64> = (0..self.plan.len()).map(back).collect();
             let mut left = needed.map_or(u64::MAX, |n| n.saturating_sub(taken));
-            let mut drawn = 0;
             while left > 0 && g.next_ps < end_ps {
-                if drawn == MAX_DRAWN {
-                    let p = &self.plan[self.stage_at_ps(g.next_ps)];
-                    let expected = (end_ps - g.next_ps) as f64 / PS_PER_S * p.rate;
-                    unsent[self.stage_at_ps(g.next_ps)] += (expected as u64).min(left);
+                if g.drawn - taken == MAX_DRAWN {
+                    let stage = self.stage_at_ps(g.next_ps);
+                    let expected = (end_ps - g.next_ps) as f64 / PS_PER_S * self.plan[stage].rate;
+                    unsent[stage] += (expected as u64).min(left);
                     break;
                 }
                 let (_, stage) = self.draw(&mut g);
                 unsent[stage] += 1;
                 left -= 1;
-                drawn += 1;
             }
             return Some(unsent);
         }
+        let taken = self.next_slot.load(Ordering::Relaxed);
         Some(
             self.plan
                 .iter()

@@ -247,6 +247,22 @@ pub fn save_run(url: &str, args: &[&str], path: &str) {
     assert_eq!(code, 0, "{err}");
 }
 
+/// `qpsbench find` of one step (`--from` = `--to` = `rate`) of length `step` against `url`,
+/// judged by `slo`, with `extra` flags: (exit code, stdout, stderr).
+pub fn find_one_step(
+    url: &str,
+    slo: &str,
+    rate: &str,
+    step: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let mut args = vec![
+        "find", "--url", url, "--slo", slo, "--from", rate, "--to", rate, "--step", step,
+    ];
+    args.extend_from_slice(extra);
+    qps(&args)
+}
+
 /// Read one HTTP/1.1 request from `r` (a raw test server's side): its head (request line and
 /// headers, as sent) and its Content-Length body.
 pub fn read_request(r: &mut impl std::io::BufRead) -> (String, Vec<u8>) {
