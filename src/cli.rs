@@ -645,6 +645,14 @@ fn hide_from_find(arg: clap::Arg) -> clap::Arg {
              --by users steps the users itself (--from, --to)",
         ),
         "step" => arg.help("Each step's length, after its --warmup: 30s, 1m [default: 10s]"),
+        "json" => arg.help(
+            "Write the search as JSON to FILE, or - for stdout: every step and the capacity \
+             found (docs/find.schema.json)",
+        ),
+        "arrival" => arg.help(
+            "How each rate step's slots are spread: constant (evenly) or poisson (random gaps \
+             of mean 1/R; see --burstiness). Reproducible with --seed",
+        ),
         "warmup" => arg.help(
             "Warm up for this long at each step's load before the step is measured: its \
              requests are sent and kept out of the step's results",

@@ -30,14 +30,31 @@ pub fn dispatch(command: Command) -> Result<i32, Error> {
         Command::Merge(args) => saved::merge_command(args),
         Command::Report(args) => saved::report_command(args),
         Command::Compare(args) => saved::compare_command(args),
+        // Made whole first, then written: `qpsbench completions bash | head` closed the pipe
+        // under clap_complete, which panics on a write error.
         Command::Completions(args) => {
-            crate::cli::generate::completions(args.shell, &mut std::io::stdout());
-            Ok(0)
+            let mut script = Vec::new();
+            crate::cli::generate::completions(args.shell, &mut script);
+            print_all(&script, "the completion script")
         }
         Command::Man => {
-            crate::cli::generate::man_page(&mut std::io::stdout().lock())
-                .map_err(|e| Error::Run(anyhow::anyhow!("cannot write the man page: {e}")))?;
-            Ok(0)
+            let mut page = Vec::new();
+            crate::cli::generate::man_page(&mut page)
+                .map_err(|e| Error::Run(anyhow::anyhow!("cannot make the man page: {e}")))?;
+            print_all(&page, "the man page")
         }
+    }
+}
+
+/// Write `bytes` (`what`) to stdout: exit code 0, also when the reader closed the pipe early
+/// (`| head`), as `run` does.
+fn print_all(bytes: &[u8], what: &str) -> Result<i32, Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Run(anyhow::anyhow!("cannot write {what}: {e}")))
+        }
+        _ => Ok(0),
     }
 }
